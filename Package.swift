@@ -15,6 +15,10 @@ let package = Package(
     name: "istio-telemetry-swift",
     products: [
         .executable(name: "header_stamp", targets: ["HeaderStamp"]),
+        .library(name: "ProxyWasmHost", targets: ["ProxyWasmHost", "ProxyWasmWasmKit"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/swiftwasm/WasmKit", exact: "0.4.2"),
     ],
     targets: [
         // Shared by plugins and host: enums, host-function table, codecs.
@@ -27,9 +31,20 @@ let package = Package(
         .executableTarget(name: "HeaderStamp", dependencies: ["ProxyWasm", "PluginJSON"],
                           path: "Plugins/Examples/HeaderStamp"),
 
+        // Host side.
+        .target(name: "ProxyWasmHost", dependencies: ["ProxyWasmABI"], path: "Host/ProxyWasmHost"),
+        .target(name: "ProxyWasmWasmKit",
+                dependencies: ["ProxyWasmABI", "ProxyWasmHost",
+                               .product(name: "WasmKit", package: "WasmKit"),
+                               .product(name: "WasmParser", package: "WasmKit")],
+                path: "Host/ProxyWasmWasmKit"),
+
         // Tests.
         .testTarget(name: "ProxyWasmABITests", dependencies: ["ProxyWasmABI"], path: "Tests/ProxyWasmABITests"),
         .testTarget(name: "ProxyWasmTests", dependencies: ["ProxyWasm", "PluginJSON", "HeaderStamp"],
                     path: "Tests/ProxyWasmTests"),
+        .testTarget(name: "ProxyWasmHostTests",
+                    dependencies: ["ProxyWasmHost", "ProxyWasmWasmKit", .product(name: "WAT", package: "WasmKit")],
+                    path: "Tests/ProxyWasmHostTests"),
     ]
 )

@@ -1,0 +1,267 @@
+import ProxyWasmABI
+
+/// Drives one HTTP stream through a plugin in Envoy's order: request headers
+/// -> body -> trailers -> response headers -> body -> trailers -> log -> done
+/// -> delete. Holds what the filter let through, its local reply if any, and
+/// Envoy's failure behaviour (a failed VM answers 503, or is bypassed when the
+/// plugin fails open).
+public final class HttpStream {
+    public let vm: PluginVM
+    public let root: UInt32
+    /// The stream's context (nil until created, or if the VM was bypassed).
+    public private(set) var context: ContextState?
+    /// Headers as they leave the filter towards the upstream / the client.
+    public private(set) var requestHeaders: [HeaderPair] = []
+    public private(set) var responseHeaders: [HeaderPair] = []
+    public private(set) var requestBody: [UInt8] = []
+    public private(set) var responseBody: [UInt8] = []
+    /// The reply the client gets instead of the upstream's, if the plugin (or
+    /// a failed VM) sent one.
+    public private(set) var localResponse: LocalResponse?
+    /// The filter was skipped (failed VM, fail-open).
+    public private(set) var bypassed = false
+    public private(set) var completed = false
+    /// Properties of this stream (`request.*`, `response.*`, `connection.*`,
+    /// `xds.cluster_name`, ...). Request and response facts are filled in from
+    /// the headers as they pass; set anything else before the first callback.
+    public var properties: [PropertyEntry]
+    private var requestPaused = false
+    private var responsePaused = false
+
+    public init(vm: PluginVM, root: UInt32, properties: [PropertyEntry] = []) {
+        self.vm = vm
+        self.root = root
+        self.properties = properties
+    }
+
+    /// The stream's id, if its context exists.
+    public var id: UInt32? { context?.id }
+
+    private func ensureContext() -> ContextState? {
+        if let context { return context }
+        if bypassed || localResponse != nil { return nil }
+        if vm.isFailed || !vm.isLiveRoot(root) {
+            failStream()
+            return nil
+        }
+        let created = vm.createStreamContext(root: root, kind: .http)
+        context = created
+        if vm.isFailed {
+            failStream()
+            return nil
+        }
+        return created
+    }
+
+    /// Envoy's `CHECK_FAIL`: fail-closed answers 503, fail-open lets traffic through.
+    private func failStream() {
+        if vm.failsOpen(root) && !vm.trappedOn(context?.id) {
+            bypassed = true
+            return
+        }
+        localResponse = LocalResponse(statusCode: 503, details: "wasm_fail_stream", body: [], headers: [],
+                                      grpcStatus: GrpcStatus.unavailable.rawValue)
+        vm.trace.record(.event, context: context?.id ?? 0, name: "local_reply", args: ["status": "503", "details": "wasm_fail_stream"])
+    }
+
+    private func syncProperties(_ context: ContextState) {
+        context.streamProperties = .map(properties)
+    }
+
+    private func setProperty(_ path: [String], _ value: PropertyNode) {
+        var node = PropertyNode.map(properties)
+        var leaf = value
+        for key in path.reversed() { leaf = .map([PropertyEntry(key, leaf)]) }
+        node = node.merged(with: leaf)
+        if case let .map(entries) = node { properties = entries }
+    }
+
+    /// Runs one callback with `maps` made accessible, then applies Envoy's
+    /// deferred actions and the stop-iteration override.
+    private func run(_ name: String, _ arguments: [UInt32], traceArgs: [String: String], open maps: [HeaderMapType: MapAccess],
+                     buffer: (BufferType, [UInt8])? = nil, describe: @escaping (UInt32?) -> String?) -> UInt32? {
+        guard let context = ensureContext() else { return nil }
+        syncProperties(context)
+        for (map, access) in maps { context.mapAccess[map] = access }
+        if let (type, bytes) = buffer {
+            context.buffers[type] = bytes
+            context.mutableBuffers.insert(type)
+        }
+        context.streamActions.removeAll()
+        let result = vm.invoke(name, context: context.id, arguments, traceArgs: traceArgs, describe: describe)
+        if vm.isFailed {
+            failStream()
+            return nil
+        }
+        if let reply = context.localResponse, localResponse == nil {
+            localResponse = reply
+            vm.trace.record(.event, context: context.id, name: "local_reply",
+                            args: ["status": String(reply.statusCode), "details": reply.details])
+        }
+        for action in context.streamActions where action.action == "continue" {
+            if action.stream == .httpRequest { requestPaused = false }
+            if action.stream == .httpResponse { responsePaused = false }
+        }
+        vm.runDeferredActions()
+        return result
+    }
+
+    // MARK: request
+
+    /// Request headers arrive; returns the (converted) filter status.
+    @discardableResult
+    public func sendRequestHeaders(_ headers: [HeaderPair], endOfStream: Bool = true) -> FilterHeadersStatus {
+        fillRequestProperties(headers)
+        guard let context = ensureContext() else { requestHeaders = headers; return .continue }
+        context.headerMaps[.httpRequestHeaders] = headers.map { HeaderPair(key: PluginVM.lowercased($0.key), value: $0.value) }
+        let raw = run("proxy_on_request_headers", [context.id, UInt32(headers.count), endOfStream ? 1 : 0],
+                      traceArgs: ["headers": PluginVM.displayPairs(headers), "end_of_stream": String(endOfStream)],
+                      open: [.httpRequestHeaders: .mutable], describe: { $0.flatMap { FilterHeadersStatus(rawValue: $0)?.name } })
+        let status = vm.convertHeadersResult(raw)
+        requestHeaders = context.headerMaps[.httpRequestHeaders] ?? headers
+        requestPaused = status != .continue && localResponse == nil
+        if !requestPaused { context.mapAccess[.httpRequestHeaders] = .unavailable }
+        return status
+    }
+
+    @discardableResult
+    public func sendRequestBody(_ body: [UInt8], endOfStream: Bool = true) -> FilterDataStatus {
+        guard let context = ensureContext(), localResponse == nil else { requestBody += body; return .continue }
+        let raw = run("proxy_on_request_body", [context.id, UInt32(body.count), endOfStream ? 1 : 0],
+                      traceArgs: ["body": PluginVM.display(body), "end_of_stream": String(endOfStream)],
+                      open: [:], buffer: (.httpRequestBody, body), describe: { $0.flatMap { FilterDataStatus(rawValue: $0)?.name } })
+        let status = vm.convertDataResult(raw)
+        requestBody += context.buffers[.httpRequestBody] ?? body
+        context.buffers[.httpRequestBody] = nil
+        context.mutableBuffers.remove(.httpRequestBody)
+        return status
+    }
+
+    @discardableResult
+    public func sendRequestTrailers(_ trailers: [HeaderPair]) -> FilterTrailersStatus {
+        guard let context = ensureContext(), localResponse == nil else { return .continue }
+        context.headerMaps[.httpRequestTrailers] = trailers
+        let raw = run("proxy_on_request_trailers", [context.id, UInt32(trailers.count)],
+                      traceArgs: ["trailers": PluginVM.displayPairs(trailers)], open: [.httpRequestTrailers: .mutable],
+                      describe: { $0.flatMap { FilterTrailersStatus(rawValue: $0)?.name } })
+        context.mapAccess[.httpRequestTrailers] = .unavailable
+        return vm.convertTrailersResult(raw)
+    }
+
+    // MARK: response
+
+    @discardableResult
+    public func sendResponseHeaders(_ headers: [HeaderPair], endOfStream: Bool = true) -> FilterHeadersStatus {
+        fillResponseProperties(headers)
+        guard let context = ensureContext(), localResponse == nil else { responseHeaders = headers; return .continue }
+        context.headerMaps[.httpResponseHeaders] = headers.map { HeaderPair(key: PluginVM.lowercased($0.key), value: $0.value) }
+        let raw = run("proxy_on_response_headers", [context.id, UInt32(headers.count), endOfStream ? 1 : 0],
+                      traceArgs: ["headers": PluginVM.displayPairs(headers), "end_of_stream": String(endOfStream)],
+                      open: [.httpResponseHeaders: .mutable, .httpRequestHeaders: requestPaused ? .mutable : .unavailable],
+                      describe: { $0.flatMap { FilterHeadersStatus(rawValue: $0)?.name } })
+        let status = vm.convertHeadersResult(raw)
+        responseHeaders = context.headerMaps[.httpResponseHeaders] ?? headers
+        responsePaused = status != .continue
+        if !responsePaused { context.mapAccess[.httpResponseHeaders] = .unavailable }
+        return status
+    }
+
+    @discardableResult
+    public func sendResponseBody(_ body: [UInt8], endOfStream: Bool = true) -> FilterDataStatus {
+        guard let context = ensureContext(), localResponse == nil else { responseBody += body; return .continue }
+        let raw = run("proxy_on_response_body", [context.id, UInt32(body.count), endOfStream ? 1 : 0],
+                      traceArgs: ["body": PluginVM.display(body), "end_of_stream": String(endOfStream)],
+                      open: [:], buffer: (.httpResponseBody, body), describe: { $0.flatMap { FilterDataStatus(rawValue: $0)?.name } })
+        let status = vm.convertDataResult(raw)
+        responseBody += context.buffers[.httpResponseBody] ?? body
+        context.buffers[.httpResponseBody] = nil
+        context.mutableBuffers.remove(.httpResponseBody)
+        return status
+    }
+
+    @discardableResult
+    public func sendResponseTrailers(_ trailers: [HeaderPair]) -> FilterTrailersStatus {
+        guard let context = ensureContext(), localResponse == nil else { return .continue }
+        context.headerMaps[.httpResponseTrailers] = trailers
+        let raw = run("proxy_on_response_trailers", [context.id, UInt32(trailers.count)],
+                      traceArgs: ["trailers": PluginVM.displayPairs(trailers)], open: [.httpResponseTrailers: .mutable],
+                      describe: { $0.flatMap { FilterTrailersStatus(rawValue: $0)?.name } })
+        context.mapAccess[.httpResponseTrailers] = .unavailable
+        return vm.convertTrailersResult(raw)
+    }
+
+    /// Ends the stream: `proxy_on_log` (headers read-only, request trailers
+    /// NotFound), `proxy_on_done`, `proxy_on_delete`.
+    public func complete() {
+        guard !completed else { return }
+        completed = true
+        guard let context, !vm.isFailed else { return }
+        if let reply = localResponse {
+            // The client saw the local reply: that is what the access log sees.
+            context.headerMaps[.httpResponseHeaders] = [HeaderPair(":status", String(reply.statusCode))] + reply.headers
+            fillResponseProperties(context.headerMaps[.httpResponseHeaders]!)
+        }
+        syncProperties(context)
+        context.mapAccess = [.httpRequestHeaders: .readOnly, .httpResponseHeaders: .readOnly,
+                             .httpResponseTrailers: .readOnly, .httpRequestTrailers: .notFound]
+        vm.invoke("proxy_on_log", context: context.id, [context.id])
+        vm.invoke("proxy_on_done", context: context.id, [context.id], describe: { $0.map { $0 != 0 ? "true" : "false" } })
+        vm.deleteContext(context.id)
+        vm.runDeferredActions()
+    }
+
+    // MARK: properties derived from the wire
+
+    private func header(_ headers: [HeaderPair], _ name: String) -> String? {
+        let key = Array(name.utf8)
+        return headers.first { PluginVM.lowercased($0.key) == key }?.valueString
+    }
+
+    private func fillRequestProperties(_ headers: [HeaderPair]) {
+        var request: [PropertyEntry] = []
+        if let path = header(headers, ":path") {
+            request.append(PropertyEntry("path", .string(path)))
+            request.append(PropertyEntry("url_path", .string(String(path.split(separator: "?", maxSplits: 1).first ?? ""))))
+            if let query = path.split(separator: "?", maxSplits: 1).dropFirst().first {
+                request.append(PropertyEntry("query", .string(String(query))))
+            }
+        }
+        if let host = header(headers, ":authority") ?? header(headers, "host") { request.append(PropertyEntry("host", .string(host))) }
+        if let method = header(headers, ":method") { request.append(PropertyEntry("method", .string(method))) }
+        if let scheme = header(headers, ":scheme") { request.append(PropertyEntry("scheme", .string(scheme))) }
+        if let id = header(headers, "x-request-id") { request.append(PropertyEntry("id", .string(id))) }
+        if let agent = header(headers, "user-agent") { request.append(PropertyEntry("useragent", .string(agent))) }
+        if let referer = header(headers, "referer") { request.append(PropertyEntry("referer", .string(referer))) }
+        request.append(PropertyEntry("headers", .map(headers.map { PropertyEntry($0.keyString, .string($0.valueString)) })))
+        request.append(PropertyEntry("time", .timestamp(Int64(vm.proxy.clock.nanoseconds))))
+        properties = PropertyNode.map(properties).merged(with: .map([PropertyEntry("request", .map(request))])).entries
+        if PropertyNode.map(properties).child("request")?.child("protocol") == nil {
+            setProperty(["request", "protocol"], .string("HTTP/1.1"))
+        }
+    }
+
+    private func fillResponseProperties(_ headers: [HeaderPair]) {
+        var response: [PropertyEntry] = []
+        if let status = header(headers, ":status"), let code = Int64(status) {
+            response.append(PropertyEntry("code", .int(code)))
+        }
+        response.append(PropertyEntry("headers", .map(headers.map { PropertyEntry($0.keyString, .string($0.valueString)) })))
+        properties = PropertyNode.map(properties).merged(with: .map([PropertyEntry("response", .map(response))])).entries
+    }
+}
+
+extension PropertyNode {
+    /// The entries of a map node (empty for other kinds).
+    var entries: [PropertyEntry] {
+        if case let .map(entries) = self { return entries }
+        return []
+    }
+}
+
+extension PluginVM {
+    /// Whether the VM failed while running a callback on `context`.
+    func trappedOn(_ context: UInt32?) -> Bool {
+        guard let context, let failure else { return false }
+        return failure.state == .runtimeError && currentContextIDAtFailure == context
+    }
+}

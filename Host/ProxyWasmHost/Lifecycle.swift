@@ -1,0 +1,139 @@
+import ProxyWasmABI
+
+/// Why a plugin could not start (Envoy then refuses the configuration).
+public struct PluginStartError: Error, CustomStringConvertible, Equatable {
+    public let message: String
+    public var description: String { message }
+}
+
+extension PluginVM {
+    /// Runs the module's start functions in Envoy's order, under the V8
+    /// restriction that only `proxy_log` and WASI may be called:
+    /// `_initialize` then `main(0, 0)` or `__main_void()`; else `_start`.
+    public func runStartFunctions() throws(PluginStartError) {
+        guard let guest else { throw PluginStartError(message: "no guest attached") }
+        restriction = .startup
+        defer { restriction = .none }
+        if guest.hasExport("_initialize") {
+            invoke("_initialize", context: 0, [])
+            if guest.hasExport("main") { invoke("main", context: 0, [0, 0]) } else if guest.hasExport("__main_void") {
+                invoke("__main_void", context: 0, [])
+            }
+        } else if guest.hasExport("_start") {
+            invoke("_start", context: 0, [])
+        }
+        if let failure { throw PluginStartError(message: "Failed to initialize Wasm code: \(failure.message)") }
+    }
+
+    /// Starts a plugin as Envoy does: `proxy_on_context_create(R, 0)`,
+    /// `proxy_on_vm_start(R, vm_config_size)`, `proxy_on_configure(R, config_size)`.
+    /// Returns the root context id.
+    @discardableResult
+    public func startPlugin(_ configuration: PluginConfiguration) throws(PluginStartError) -> UInt32 {
+        if let failure { throw PluginStartError(message: "Wasm VM failed: \(failure.message)") }
+        let root = nextContextID
+        nextContextID += 1
+        contexts[root] = ContextState(id: root, rootID: root, kind: .root)
+        plugins[root] = configuration
+        // Envoy makes the plugin configuration readable in the root's first
+        // context create and in configure, not in vm start.
+        pluginConfigurationReadable = root
+        invoke("proxy_on_context_create", context: root, [root, 0], traceArgs: ["parent": "0", "root_id": configuration.rootID])
+        pluginConfigurationReadable = nil
+        let started = invoke("proxy_on_vm_start", context: root, [root, UInt32(configuration.vmConfiguration.count)],
+                             traceArgs: ["vm_configuration_size": String(configuration.vmConfiguration.count)],
+                             describe: { $0.map { $0 != 0 ? "true" : "false" } })
+        if let failure { throw PluginStartError(message: "Failed to start base Wasm: \(failure.message)") }
+        if started == 0 {
+            fail(.startFailed, callback: "proxy_on_vm_start", message: "returned false")
+            throw PluginStartError(message: "Failed to start base Wasm (proxy_on_vm_start returned false)")
+        }
+        pluginConfigurationReadable = root
+        let configured = invoke("proxy_on_configure", context: root, [root, UInt32(configuration.configuration.count)],
+                                traceArgs: ["configuration": PluginVM.display(configuration.configuration)],
+                                describe: { $0.map { $0 != 0 ? "true" : "false" } })
+        pluginConfigurationReadable = nil
+        if let failure { throw PluginStartError(message: "Failed to configure base Wasm plugin: \(failure.message)") }
+        if configured == 0 {
+            throw PluginStartError(message: "Failed to configure base Wasm plugin (proxy_on_configure returned false)")
+        }
+        runDeferredActions()
+        return root
+    }
+
+    /// Shuts a root down: `proxy_on_done(R)`; true -> `proxy_on_delete(R)`,
+    /// false -> parked until the plugin calls `proxy_done()`.
+    public func shutdown(root: UInt32) {
+        let done = invoke("proxy_on_done", context: root, [root], describe: { $0.map { $0 != 0 ? "true" : "false" } })
+        if done == 0 {
+            pendingDone.insert(root)
+        } else {
+            deleteContext(root)
+        }
+        runDeferredActions()
+    }
+
+    /// Whether a root context is parked waiting for `proxy_done()`.
+    public func isPendingDone(root: UInt32) -> Bool { pendingDone.contains(root) }
+
+    func deleteContext(_ id: UInt32) {
+        invoke("proxy_on_delete", context: id, [id])
+        contexts[id] = nil
+        tickPeriods[id] = nil
+        nextTicks[id] = nil
+    }
+
+    /// Work Envoy defers until the current VM call returns.
+    func runDeferredActions() {
+        while !deferredDeletes.isEmpty {
+            deleteContext(deferredDeletes.removeFirst())
+        }
+        while !deferredQueueNotifications.isEmpty {
+            let (root, token) = deferredQueueNotifications.removeFirst()
+            invoke("proxy_on_queue_ready", context: root, [root, token], traceArgs: ["token": String(token)])
+        }
+    }
+
+    func createStreamContext(root: UInt32, kind: ContextState.Kind) -> ContextState {
+        let id = nextContextID
+        nextContextID += 1
+        let context = ContextState(id: id, rootID: root, kind: kind)
+        contexts[id] = context
+        invoke("proxy_on_context_create", context: id, [id, root], traceArgs: ["parent": String(root)])
+        return context
+    }
+
+    /// Whether `root` is a live, configured root context.
+    func isLiveRoot(_ root: UInt32) -> Bool { contexts[root]?.kind == .root }
+
+    /// The failure policy of the plugin behind `root`.
+    func failsOpen(_ root: UInt32) -> Bool { plugins[root]?.failOpen ?? false }
+
+    // MARK: return-value conversion (proxy-wasm-cpp-host, then Envoy)
+
+    func convertHeadersResult(_ raw: UInt32?) -> FilterHeadersStatus {
+        defer { stopNextIteration = false }
+        guard let raw else { return .continue }
+        if stopNextIteration || raw > 4 { return .stopAllIterationAndWatermark }
+        switch raw {
+        case 0, 2: return .continue
+        case 1: return .stopAllIterationAndWatermark  // allow_on_headers_stop_iteration unset
+        case 3: return .stopAllIterationAndBuffer
+        default: return .stopAllIterationAndWatermark
+        }
+    }
+
+    func convertDataResult(_ raw: UInt32?) -> FilterDataStatus {
+        defer { stopNextIteration = false }
+        guard let raw else { return .continue }
+        if stopNextIteration || raw > 3 { return .stopIterationNoBuffer }
+        return FilterDataStatus(rawValue: raw) ?? .stopIterationNoBuffer
+    }
+
+    func convertTrailersResult(_ raw: UInt32?) -> FilterTrailersStatus {
+        defer { stopNextIteration = false }
+        guard let raw else { return .continue }
+        if stopNextIteration || raw > 1 { return .stopIteration }
+        return raw == 0 ? .continue : .stopIteration
+    }
+}

@@ -1,0 +1,222 @@
+import ProxyWasmABI
+
+/// What runs the guest: WasmKit, or (later) the SDK compiled natively.
+public protocol GuestInstance: AnyObject {
+    var memory: GuestMemory { get }
+    /// Whether the module exports a callback with this name (already
+    /// signature-checked at load time).
+    func hasExport(_ name: String) -> Bool
+    /// Calls an export with i32 arguments; returns its i32 result if it has one.
+    /// Throws `GuestTrap` when the guest traps or runs out of fuel.
+    func call(_ name: String, _ arguments: [UInt32]) throws -> UInt32?
+}
+
+/// The guest trapped (or exhausted its instruction budget).
+public struct GuestTrap: Error, Equatable, CustomStringConvertible {
+    public let message: String
+    public let isOutOfFuel: Bool
+
+    public init(message: String, isOutOfFuel: Bool = false) {
+        self.message = message
+        self.isOutOfFuel = isOutOfFuel
+    }
+
+    public var description: String { isOutOfFuel ? "instruction budget exhausted (\(message))" : message }
+}
+
+/// Why a VM stopped serving: as Envoy, one trap fails the VM for every context.
+public struct VMFailure: Equatable, Sendable {
+    public let state: FailState
+    public let callback: String
+    public let message: String
+}
+
+/// How each header map can be reached in the current callback (Envoy keeps
+/// raw pointers only while the stream holds the map).
+public enum MapAccess: Equatable, Sendable {
+    /// BadArgument for value calls, empty for `get_header_map_pairs`.
+    case unavailable
+    /// NotFound (request trailers in the access-log phase).
+    case notFound
+    case readOnly
+    case mutable
+}
+
+/// A local reply a plugin sent with `proxy_send_local_response`.
+public struct LocalResponse: Equatable, Sendable {
+    public let statusCode: UInt32
+    public let details: String
+    public let body: [UInt8]
+    public let headers: [HeaderPair]
+    public let grpcStatus: UInt32?
+}
+
+/// Host-side state of one context.
+public final class ContextState {
+    public enum Kind: String, Sendable { case root, http, tcp }
+
+    public let id: UInt32
+    public let rootID: UInt32
+    public let kind: Kind
+    /// Header maps by `HeaderMapType`, as the wire sees them.
+    public internal(set) var headerMaps: [HeaderMapType: [HeaderPair]] = [:]
+    var mapAccess: [HeaderMapType: MapAccess] = [:]
+    /// The data a buffer call sees right now (nil: NotFound).
+    var buffers: [BufferType: [UInt8]] = [:]
+    var mutableBuffers: Set<BufferType> = []
+    /// `request.*`, `connection.*`, `xds.cluster_name`, ... for this stream.
+    public var streamProperties: PropertyNode?
+    /// Filter state by full key (`wasm.<name>`).
+    public internal(set) var filterState: [String: [UInt8]] = [:]
+    public internal(set) var localResponse: LocalResponse?
+    /// `proxy_continue_stream` / `proxy_close_stream` calls, in order.
+    public internal(set) var streamActions: [(action: String, stream: StreamType)] = []
+
+    init(id: UInt32, rootID: UInt32, kind: Kind) {
+        self.id = id
+        self.rootID = rootID
+        self.kind = kind
+    }
+
+    func access(_ map: HeaderMapType) -> MapAccess { mapAccess[map] ?? .unavailable }
+}
+
+/// A plugin's root context: its configuration and identity.
+public struct PluginConfiguration: Sendable {
+    public var name: String
+    public var rootID: String
+    public var vmID: String
+    public var configuration: [UInt8]
+    public var vmConfiguration: [UInt8]
+    /// Envoy `failure_policy: FAIL_OPEN`: a failed VM is bypassed instead of answering 503.
+    public var failOpen: Bool
+
+    public init(name: String, rootID: String? = nil, vmID: String? = nil, configuration: [UInt8] = [],
+                vmConfiguration: [UInt8] = [], failOpen: Bool = false) {
+        self.name = name
+        self.rootID = rootID ?? name
+        self.vmID = vmID ?? name
+        self.configuration = configuration
+        self.vmConfiguration = vmConfiguration
+        self.failOpen = failOpen
+    }
+}
+
+/// One module instance (a VM) on a proxy: contexts, the current and
+/// effective context, timers, and the host-call semantics of
+/// `HostCalls.swift`. Engine-agnostic: the guest is any `GuestInstance`.
+public final class PluginVM {
+    public let proxy: Proxy
+    public let vmID: String
+    public let abiVersion: ABIVersion
+    public let trace: TraceRecorder
+    /// The running module (set by the engine binding when it loads one).
+    public var guest: GuestInstance?
+    public private(set) var failure: VMFailure?
+    /// Host calls the guest made that this host does not implement (they
+    /// answered Envoy's status, e.g. Unimplemented); strict test kits fail on these.
+    public internal(set) var unimplementedCalls: [String] = []
+
+    public internal(set) var contexts: [UInt32: ContextState] = [:]
+    var plugins: [UInt32: PluginConfiguration] = [:]
+    var nextContextID: UInt32 = 1
+    var currentContextID: UInt32 = 0
+    var effectiveContextID: UInt32 = 0
+    /// Set by `proxy_send_local_response`: overrides the callback's return value.
+    var stopNextIteration = false
+    /// Inside `proxy_on_configure` (and the root's first context create): the
+    /// plugin configuration buffer is readable.
+    var pluginConfigurationReadable: UInt32?
+    /// Envoy's V8 restricts host calls during `_initialize` and the allocator.
+    var restriction: Restriction = .none
+    var tickPeriods: [UInt32: UInt64] = [:]
+    var nextTicks: [UInt32: UInt64] = [:]
+    /// Root contexts whose `proxy_on_done` returned false.
+    var pendingDone: Set<UInt32> = []
+    var foreignFunctions: [String: ForeignFunction] = [:]
+    var declaredProperties: Set<String> = []
+    var callDepth = 0
+    /// Root contexts to delete after the current callback (`proxy_done`).
+    var deferredDeletes: [UInt32] = []
+    /// `proxy_on_queue_ready` notifications posted by enqueues (Envoy posts them asynchronously).
+    var deferredQueueNotifications: [(root: UInt32, token: UInt32)] = []
+    var randomState: UInt64 = 0x5EED
+    /// The context whose callback was running when the VM failed.
+    var currentContextIDAtFailure: UInt32 = 0
+
+    enum Restriction { case none, startup, allocator }
+
+    public init(proxy: Proxy, vmID: String, abiVersion: ABIVersion = .v0_2_1, trace: TraceRecorder = TraceRecorder(enabled: false)) {
+        self.proxy = proxy
+        self.vmID = vmID
+        self.abiVersion = abiVersion
+        self.trace = trace
+        registerEnvoyForeignFunctions()
+        proxy.vms.append(self)
+    }
+
+    public var isFailed: Bool { failure != nil }
+
+    /// The context host calls act on: the effective one if set and alive, else the current one.
+    var activeContext: ContextState? {
+        if effectiveContextID != 0, let context = contexts[effectiveContextID] { return context }
+        return contexts[currentContextID]
+    }
+
+    func context(_ id: UInt32) -> ContextState? { contexts[id] }
+
+    /// Marks the VM failed, as Envoy does after a trap or a refused start.
+    func fail(_ state: FailState, callback: String, message: String) {
+        guard failure == nil else { return }
+        currentContextIDAtFailure = currentContextID
+        failure = VMFailure(state: state, callback: callback, message: message)
+        trace.record(.event, context: currentContextID, name: "vm_failed",
+                     args: ["state": state.name, "callback": callback, "message": message])
+        proxy.appendLog(LogLine(level: .error, vmID: vmID, rootID: "",
+                                message: "Function: \(callback) failed: \(message)"))
+    }
+
+    /// Calls a guest export as a callback on `context`, with Envoy's
+    /// save/restore of the current and effective context. Missing optional
+    /// callbacks and failed VMs return `nil` without calling.
+    @discardableResult
+    func invoke(_ name: String, context: UInt32, _ arguments: [UInt32], traceArgs: [String: String] = [:],
+                describe: ((UInt32?) -> String?)? = nil) -> UInt32? {
+        guard failure == nil, let guest, guest.hasExport(name) else { return nil }
+        let savedCurrent = currentContextID
+        let savedEffective = effectiveContextID
+        currentContextID = context
+        effectiveContextID = 0
+        let event = trace.record(.callback, context: context, name: name, args: traceArgs)
+        trace.depth += 1
+        callDepth += 1
+        defer {
+            callDepth -= 1
+            trace.depth -= 1
+            currentContextID = savedCurrent
+            effectiveContextID = savedEffective
+        }
+        do {
+            let result = try guest.call(name, arguments)
+            trace.complete(event, result: describe?(result) ?? result.map { String($0) })
+            return result
+        } catch let trap as GuestTrap {
+            trace.complete(event, result: "trap: \(trap)")
+            fail(.runtimeError, callback: name, message: trap.description)
+            return nil
+        } catch {
+            trace.complete(event, result: "trap: \(error)")
+            fail(.runtimeError, callback: name, message: "\(error)")
+            return nil
+        }
+    }
+
+    func fireTick(root: UInt32) {
+        guard let period = tickPeriods[root], period > 0 else {
+            nextTicks[root] = nil
+            return
+        }
+        nextTicks[root] = proxy.clock.nanoseconds + period * 1_000_000
+        invoke("proxy_on_tick", context: root, [root], traceArgs: [:])
+    }
+}

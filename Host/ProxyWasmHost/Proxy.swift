@@ -1,0 +1,138 @@
+import ProxyWasmABI
+
+/// One emulated Envoy proxy (a sidecar): its node and listener properties, its
+/// stats store, shared data and queues, log and clock. Several plugin VMs can
+/// run on one proxy, as in Envoy, and share its stats and shared data.
+public final class Proxy {
+    public let name: String
+    public var dialect: PropertyDialect
+    /// Proxy-level properties: `xds.node`, `xds.listener_direction`, ...
+    /// (always stored under `xds`; the dialect decides the names the guest sees).
+    public var properties: PropertyNode
+    public let stats = StatsStore()
+    public let sharedData = SharedDataStore()
+    public let clock: VirtualClock
+    /// Envoy's `wasm` logger level (`proxy_get_log_level`, and the filter for the log).
+    public var logLevel: LogLevel = .info
+    public private(set) var logs: [LogLine] = []
+    /// Every VM started on this proxy (timers and queues reach them through here).
+    public internal(set) var vms: [PluginVM] = []
+
+    public init(name: String, dialect: PropertyDialect = .current, properties: PropertyNode = .map([]),
+                clock: VirtualClock = VirtualClock()) {
+        self.name = name
+        self.dialect = dialect
+        self.properties = properties
+        self.clock = clock
+    }
+
+    /// Envoy's node as properties: `xds.node.id`, `.cluster`, `.metadata`.
+    public func setNode(id: String, cluster: String = "", metadata: [PropertyEntry]) {
+        let node = PropertyNode.message(serialized: [], fields: [
+            PropertyEntry("id", .string(id)), PropertyEntry("cluster", .string(cluster)),
+            PropertyEntry("metadata", .map(metadata)),
+        ])
+        setXDS("node", node)
+    }
+
+    /// Sets `xds.<key>` (and so the bare `<key>` in the legacy dialect).
+    public func setXDS(_ key: String, _ value: PropertyNode) {
+        properties = properties.merged(with: .map([PropertyEntry("xds", .map([PropertyEntry(key, value)]))]))
+    }
+
+    func appendLog(_ line: LogLine) {
+        logs.append(line)
+    }
+
+    public func clearLogs() { logs.removeAll() }
+
+    /// Advances the virtual clock, firing every due `proxy_on_tick` in time order.
+    public func advanceClock(byMilliseconds milliseconds: UInt64) {
+        let target = clock.nanoseconds + milliseconds * 1_000_000
+        while true {
+            var next: (vm: PluginVM, root: UInt32, due: UInt64)?
+            for vm in vms {
+                for (root, due) in vm.nextTicks where due <= target {
+                    if next == nil || due < next!.due { next = (vm, root, due) }
+                }
+            }
+            guard let tick = next else { break }
+            clock.nanoseconds = max(clock.nanoseconds, tick.due)
+            tick.vm.fireTick(root: tick.root)
+        }
+        clock.nanoseconds = target
+    }
+}
+
+/// One log line a plugin wrote.
+public struct LogLine: Equatable, Sendable {
+    public let level: LogLevel
+    public let vmID: String
+    public let rootID: String
+    public let message: String
+}
+
+/// The time the guest sees: virtual, starts at a fixed instant, moves only
+/// when told, so runs are reproducible.
+public final class VirtualClock {
+    /// 2026-01-01T00:00:00Z.
+    public static let defaultStart: UInt64 = 1_767_225_600_000_000_000
+    public var nanoseconds: UInt64
+    /// Monotonic time for WASI (nanoseconds since the clock was created).
+    public var monotonicNanoseconds: UInt64 { nanoseconds - start }
+    private let start: UInt64
+
+    public init(nanoseconds: UInt64 = VirtualClock.defaultStart) {
+        self.nanoseconds = nanoseconds
+        self.start = nanoseconds
+    }
+}
+
+/// Shared data and shared queues, partitioned by vm_id as in Envoy.
+public final class SharedDataStore {
+    struct Entry {
+        var value: [UInt8]
+        var cas: UInt32
+    }
+
+    private var data: [String: [String: Entry]] = [:]
+    private var nextCAS: UInt32 = 1
+
+    struct Queue {
+        let vmID: String
+        let name: String
+        var items: [[UInt8]] = []
+        var ownerRoot: UInt32
+        weak var ownerVM: PluginVM?
+    }
+
+    var queues: [UInt32: Queue] = [:]
+    private var nextQueueToken: UInt32 = 1
+
+    public init() {}
+
+    func get(vmID: String, key: String) -> Entry? { data[vmID]?[key] }
+
+    func set(vmID: String, key: String, value: [UInt8], cas: UInt32) -> WasmResult {
+        if let existing = data[vmID]?[key], cas != 0, cas != existing.cas { return .casMismatch }
+        data[vmID, default: [:]][key] = Entry(value: value, cas: nextCAS)
+        nextCAS = nextCAS == UInt32.max ? 1 : nextCAS + 1
+        return .ok
+    }
+
+    func registerQueue(vmID: String, name: String, root: UInt32, vm: PluginVM) -> UInt32 {
+        if let token = queues.first(where: { $0.value.vmID == vmID && $0.value.name == name })?.key {
+            queues[token]?.ownerRoot = root
+            queues[token]?.ownerVM = vm
+            return token
+        }
+        let token = nextQueueToken
+        nextQueueToken += 1
+        queues[token] = Queue(vmID: vmID, name: name, ownerRoot: root, ownerVM: vm)
+        return token
+    }
+
+    func resolveQueue(vmID: String, name: String) -> UInt32? {
+        queues.first(where: { $0.value.vmID == vmID && $0.value.name == name })?.key
+    }
+}

@@ -1,0 +1,162 @@
+import Foundation
+
+/// One ABI crossing: a callback the host made into the guest, a host call the
+/// guest made, or a host-side event (VM failure, local reply, ...).
+public struct TraceEvent: Codable, Equatable, Sendable {
+    public enum Kind: String, Codable, Sendable {
+        /// Host -> guest (`proxy_on_*`, `_initialize`, the allocator).
+        case callback
+        /// Guest -> host (`proxy_*`, WASI).
+        case hostcall
+        /// Something the host did or decided (a VM failure, a local reply sent).
+        case event
+    }
+
+    /// Logical clock: the position of the event in the trace.
+    public var seq: Int
+    public var kind: Kind
+    /// Nesting depth (host calls made from inside a callback are depth 1, ...).
+    public var depth: Int
+    /// The context the crossing happened on (0: the VM context).
+    public var context: UInt32
+    public var name: String
+    /// Decoded arguments (strings, maps, property paths, enum names), never
+    /// guest addresses: those differ from build to build.
+    public var args: [String: String]
+    /// The returned value, decoded (`Continue`, `true`, the bytes read, ...).
+    public var result: String?
+    /// For host calls: the `WasmResult` name.
+    public var status: String?
+    /// Wall-clock time in nanoseconds since the epoch (ignored by `diff`).
+    public var wallNanos: UInt64?
+
+    public init(seq: Int, kind: Kind, depth: Int, context: UInt32, name: String, args: [String: String] = [:],
+                result: String? = nil, status: String? = nil, wallNanos: UInt64? = nil) {
+        self.seq = seq
+        self.kind = kind
+        self.depth = depth
+        self.context = context
+        self.name = name
+        self.args = args
+        self.result = result
+        self.status = status
+        self.wallNanos = wallNanos
+    }
+}
+
+/// Records ABI crossings. Disabled recorders cost one branch per crossing.
+public final class TraceRecorder {
+    public var isEnabled: Bool
+    /// Record wall-clock times (off by default so traces are reproducible).
+    public var recordsWallTime = false
+    public private(set) var events: [TraceEvent] = []
+    var depth = 0
+
+    public init(enabled: Bool = true) { isEnabled = enabled }
+
+    @discardableResult
+    public func record(_ kind: TraceEvent.Kind, context: UInt32, name: String, args: [String: String] = [:],
+                       result: String? = nil, status: String? = nil) -> Int {
+        guard isEnabled else { return -1 }
+        let wall: UInt64? = recordsWallTime ? UInt64(Date().timeIntervalSince1970 * 1e9) : nil
+        events.append(TraceEvent(seq: events.count, kind: kind, depth: depth, context: context, name: name,
+                                 args: args, result: result, status: status, wallNanos: wall))
+        return events.count - 1
+    }
+
+    /// Fills in the result of an event recorded before the call ran.
+    public func complete(_ index: Int, result: String?) {
+        guard index >= 0, index < events.count else { return }
+        events[index].result = result
+    }
+
+    public func clear() { events.removeAll() }
+
+    /// The trace as JSON lines (one event per line, keys sorted).
+    public func jsonLines() -> String { TraceFormat.jsonLines(events) }
+}
+
+/// Reading, rendering and comparing traces.
+public enum TraceFormat {
+    public static func jsonLines(_ events: [TraceEvent]) -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        var text = ""
+        for event in events {
+            if let data = try? encoder.encode(event) { text += String(decoding: data, as: UTF8.self) + "\n" }
+        }
+        return text
+    }
+
+    /// A trace line that could not be read.
+    public struct ParseError: Error, CustomStringConvertible {
+        public let line: Int
+        public let reason: String
+        public var description: String { "trace line \(line): \(reason)" }
+    }
+
+    /// Parses JSON lines; blank lines are skipped; a bad line is an error naming it.
+    public static func parse(_ text: String) throws -> [TraceEvent] {
+        let decoder = JSONDecoder()
+        var events: [TraceEvent] = []
+        for (index, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            let trimmed = line.trimmingCharacters(in: .whitespaces)
+            if trimmed.isEmpty { continue }
+            do {
+                events.append(try decoder.decode(TraceEvent.self, from: Data(trimmed.utf8)))
+            } catch {
+                throw ParseError(line: index + 1, reason: "not a trace event (\(error))")
+            }
+        }
+        return events
+    }
+
+    /// One line per event, indented by depth:
+    /// `#12    ctx 2  -> proxy_on_request_headers(headers: 5, end_of_stream: false) = Continue`
+    public static func render(_ events: [TraceEvent]) -> String {
+        var text = ""
+        for event in events { text += render(event) + "\n" }
+        return text
+    }
+
+    public static func render(_ event: TraceEvent) -> String {
+        let arrow: String
+        switch event.kind {
+        case .callback: arrow = "->"
+        case .hostcall: arrow = "<-"
+        case .event: arrow = "**"
+        }
+        let indent = String(repeating: "  ", count: event.depth)
+        let arguments = event.args.keys.sorted().map { "\($0): \(event.args[$0]!)" }.joined(separator: ", ")
+        var line = "#\(event.seq)".padding(toLength: 6, withPad: " ", startingAt: 0)
+        line += "ctx \(event.context)".padding(toLength: 7, withPad: " ", startingAt: 0)
+        line += indent + arrow + " " + event.name + "(" + arguments + ")"
+        if let status = event.status { line += " -> " + status }
+        if let result = event.result { line += " = " + result }
+        return line
+    }
+
+    /// Differences between two traces, ignoring what must differ (sequence
+    /// numbers and wall time; guest addresses are never recorded). Empty when
+    /// equal.
+    public static func diff(_ expected: [TraceEvent], _ actual: [TraceEvent]) -> [String] {
+        func normalized(_ event: TraceEvent) -> TraceEvent {
+            var copy = event
+            copy.seq = 0
+            copy.wallNanos = nil
+            return copy
+        }
+        var differences: [String] = []
+        let count = max(expected.count, actual.count)
+        for index in 0..<count {
+            let left = index < expected.count ? normalized(expected[index]) : nil
+            let right = index < actual.count ? normalized(actual[index]) : nil
+            if left == right { continue }
+            var message = "event \(index):"
+            if let left { message += "\n  - " + render(left) } else { message += "\n  - (none)" }
+            if let right { message += "\n  + " + render(right) } else { message += "\n  + (none)" }
+            differences.append(message)
+        }
+        return differences
+    }
+}

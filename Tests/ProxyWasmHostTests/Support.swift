@@ -1,0 +1,60 @@
+import Foundation
+import ProxyWasmABI
+@testable import ProxyWasmHost
+import ProxyWasmWasmKit
+import WAT
+
+/// Locates modules built by `make wasm` (`$WASM_DIR`, else build/wasm).
+enum BuiltModules {
+    static var directory: URL {
+        if let explicit = ProcessInfo.processInfo.environment["WASM_DIR"] { return URL(fileURLWithPath: explicit) }
+        return URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("build/wasm")
+    }
+
+    static func bytes(_ name: String) throws -> [UInt8] {
+        let url = directory.appendingPathComponent(name + ".wasm")
+        guard let data = FileManager.default.contents(atPath: url.path) else {
+            throw ModuleMissing(path: url.path)
+        }
+        return [UInt8](data)
+    }
+
+    struct ModuleMissing: Error, CustomStringConvertible {
+        let path: String
+        var description: String { "\(path) is missing: run `make wasm` (make test does it first)" }
+    }
+}
+
+/// Assembles WAT text into a module.
+func wasm(_ text: String) throws -> [UInt8] { try wat2wasm(text) }
+
+/// A guest with plain memory and no code: exercises host calls directly.
+final class MemoryOnlyGuest: GuestInstance {
+    let plain = ArrayGuestMemory()
+    var memory: GuestMemory { plain }
+    func hasExport(_ name: String) -> Bool { false }
+    func call(_ name: String, _ arguments: [UInt32]) throws -> UInt32? { nil }
+}
+
+/// A VM on a fresh proxy with a memory-only guest and one live HTTP context
+/// (id 2, root 1), for host-call tests.
+func hostCallFixture(dialect: PropertyDialect = .current) -> (PluginVM, ArrayGuestMemory, ContextState) {
+    let proxy = Proxy(name: "test", dialect: dialect)
+    let vm = PluginVM(proxy: proxy, vmID: "vm", trace: TraceRecorder())
+    let guest = MemoryOnlyGuest()
+    vm.guest = guest
+    let root = ContextState(id: 1, rootID: 1, kind: .root)
+    let stream = ContextState(id: 2, rootID: 1, kind: .http)
+    vm.contexts = [1: root, 2: stream]
+    vm.plugins[1] = PluginConfiguration(name: "plugin")
+    vm.currentContextID = 2
+    return (vm, guest.plain, stream)
+}
+
+extension PluginVM {
+    /// Calls a host function by name with raw arguments.
+    func call(_ name: String, _ arguments: UInt64...) throws -> UInt32? {
+        try dispatchHostCall(module: "env", name: name, ArrayArguments(arguments))
+    }
+}
