@@ -136,6 +136,24 @@ public enum TraceFormat {
         return line
     }
 
+    /// Renumbers contexts by order of first appearance (0, the VM context,
+    /// stays 0), so traces of the same traffic compare equal even when other
+    /// streams ran before them.
+    public static func normalizingContextIDs(_ events: [TraceEvent]) -> [TraceEvent] {
+        var mapping: [UInt32: UInt32] = [0: 0]
+        return events.map { event in
+            var copy = event
+            if let mapped = mapping[event.context] {
+                copy.context = mapped
+            } else {
+                let next = UInt32(mapping.count)
+                mapping[event.context] = next
+                copy.context = next
+            }
+            return copy
+        }
+    }
+
     /// Differences between two traces, ignoring what must differ (sequence
     /// numbers and wall time; guest addresses are never recorded). Empty when
     /// equal.
