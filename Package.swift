@@ -16,9 +16,12 @@ let package = Package(
     products: [
         .executable(name: "header_stamp", targets: ["HeaderStamp"]),
         .library(name: "ProxyWasmHost", targets: ["ProxyWasmHost", "ProxyWasmWasmKit"]),
+        .executable(name: "proxy-wasm-host", targets: ["proxy-wasm-host"]),
     ],
     dependencies: [
         .package(url: "https://github.com/swiftwasm/WasmKit", exact: "0.4.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "5.0.1"),
     ],
     targets: [
         // Shared by plugins and host: enums, host-function table, codecs.
@@ -38,13 +41,20 @@ let package = Package(
                                .product(name: "WasmKit", package: "WasmKit"),
                                .product(name: "WasmParser", package: "WasmKit")],
                 path: "Host/ProxyWasmWasmKit"),
+        .target(name: "ProxyWasmTools",
+                dependencies: ["ProxyWasmABI", "ProxyWasmHost", "ProxyWasmWasmKit",
+                               .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                               .product(name: "Yams", package: "Yams")],
+                path: "Host/ProxyWasmTools"),
+        .executableTarget(name: "proxy-wasm-host", dependencies: ["ProxyWasmTools"], path: "Host/proxy-wasm-host"),
 
         // Tests.
         .testTarget(name: "ProxyWasmABITests", dependencies: ["ProxyWasmABI"], path: "Tests/ProxyWasmABITests"),
         .testTarget(name: "ProxyWasmTests", dependencies: ["ProxyWasm", "PluginJSON", "HeaderStamp"],
                     path: "Tests/ProxyWasmTests"),
         .testTarget(name: "ProxyWasmHostTests",
-                    dependencies: ["ProxyWasmHost", "ProxyWasmWasmKit", .product(name: "WAT", package: "WasmKit")],
+                    dependencies: ["ProxyWasmHost", "ProxyWasmWasmKit", "ProxyWasmTools",
+                                   .product(name: "WAT", package: "WasmKit")],
                     path: "Tests/ProxyWasmHostTests"),
     ]
 )

@@ -61,7 +61,7 @@ public final class HttpStream {
         }
         localResponse = LocalResponse(statusCode: 503, details: "wasm_fail_stream", body: [], headers: [],
                                       grpcStatus: GrpcStatus.unavailable.rawValue)
-        vm.trace.record(.event, context: context?.id ?? 0, name: "local_reply", args: ["status": "503", "details": "wasm_fail_stream"])
+        vm.recordEvent(context: context?.id ?? 0, name: "local_reply", args: ["status": "503", "details": "wasm_fail_stream"])
     }
 
     private func syncProperties(_ context: ContextState) {
@@ -95,8 +95,8 @@ public final class HttpStream {
         }
         if let reply = context.localResponse, localResponse == nil {
             localResponse = reply
-            vm.trace.record(.event, context: context.id, name: "local_reply",
-                            args: ["status": String(reply.statusCode), "details": reply.details])
+            vm.recordEvent(context: context.id, name: "local_reply",
+                           args: ["status": String(reply.statusCode), "details": reply.details])
         }
         for action in context.streamActions where action.action == "continue" {
             if action.stream == .httpRequest { requestPaused = false }

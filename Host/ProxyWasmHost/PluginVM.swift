@@ -110,6 +110,8 @@ public final class PluginVM {
     public let vmID: String
     public let abiVersion: ABIVersion
     public let trace: TraceRecorder
+    /// Stamped on this VM's trace events when several VMs share a recorder.
+    public var traceSource: String?
     /// The running module (set by the engine binding when it loads one).
     public var guest: GuestInstance?
     public private(set) var failure: VMFailure?
@@ -170,10 +172,18 @@ public final class PluginVM {
         guard failure == nil else { return }
         currentContextIDAtFailure = currentContextID
         failure = VMFailure(state: state, callback: callback, message: message)
-        trace.record(.event, context: currentContextID, name: "vm_failed",
-                     args: ["state": state.name, "callback": callback, "message": message])
+        recordEvent(context: currentContextID, name: "vm_failed",
+                    args: ["state": state.name, "callback": callback, "message": message])
         proxy.appendLog(LogLine(level: .error, vmID: vmID, rootID: "",
                                 message: "Function: \(callback) failed: \(message)"))
+    }
+
+    /// Records a host-side event, stamped with this VM's source.
+    func recordEvent(context: UInt32, name: String, args: [String: String]) {
+        let saved = trace.source
+        trace.source = traceSource
+        trace.record(.event, context: context, name: name, args: args)
+        trace.source = saved
     }
 
     /// Calls a guest export as a callback on `context`, with Envoy's
@@ -185,6 +195,8 @@ public final class PluginVM {
         guard failure == nil, let guest, guest.hasExport(name) else { return nil }
         let savedCurrent = currentContextID
         let savedEffective = effectiveContextID
+        let savedSource = trace.source
+        trace.source = traceSource
         currentContextID = context
         effectiveContextID = 0
         let event = trace.record(.callback, context: context, name: name, args: traceArgs)
@@ -195,6 +207,7 @@ public final class PluginVM {
             trace.depth -= 1
             currentContextID = savedCurrent
             effectiveContextID = savedEffective
+            trace.source = savedSource
         }
         do {
             let result = try guest.call(name, arguments)

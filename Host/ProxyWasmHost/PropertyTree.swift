@@ -71,7 +71,7 @@ public indirect enum PropertyNode: Equatable, Sendable {
     }
 
     /// Merges two maps key by key (the second wins for scalar clashes, maps merge).
-    func merged(with other: PropertyNode) -> PropertyNode {
+    public func merged(with other: PropertyNode) -> PropertyNode {
         guard case let .map(mine) = self, case let .map(theirs) = other else { return other }
         var result = mine
         for entry in theirs {

@@ -17,6 +17,8 @@ public struct TraceEvent: Codable, Equatable, Sendable {
     public var kind: Kind
     /// Nesting depth (host calls made from inside a callback are depth 1, ...).
     public var depth: Int
+    /// Which VM the crossing belongs to (`proxy/plugin` in scenarios), if several share a trace.
+    public var source: String?
     /// The context the crossing happened on (0: the VM context).
     public var context: UInt32
     public var name: String
@@ -30,9 +32,10 @@ public struct TraceEvent: Codable, Equatable, Sendable {
     /// Wall-clock time in nanoseconds since the epoch (ignored by `diff`).
     public var wallNanos: UInt64?
 
-    public init(seq: Int, kind: Kind, depth: Int, context: UInt32, name: String, args: [String: String] = [:],
-                result: String? = nil, status: String? = nil, wallNanos: UInt64? = nil) {
+    public init(seq: Int, kind: Kind, depth: Int, source: String? = nil, context: UInt32, name: String,
+                args: [String: String] = [:], result: String? = nil, status: String? = nil, wallNanos: UInt64? = nil) {
         self.seq = seq
+        self.source = source
         self.kind = kind
         self.depth = depth
         self.context = context
@@ -51,6 +54,8 @@ public final class TraceRecorder {
     public var recordsWallTime = false
     public private(set) var events: [TraceEvent] = []
     var depth = 0
+    /// Stamped on every event recorded while set (the VM currently running).
+    public var source: String?
 
     public init(enabled: Bool = true) { isEnabled = enabled }
 
@@ -59,7 +64,7 @@ public final class TraceRecorder {
                        result: String? = nil, status: String? = nil) -> Int {
         guard isEnabled else { return -1 }
         let wall: UInt64? = recordsWallTime ? UInt64(Date().timeIntervalSince1970 * 1e9) : nil
-        events.append(TraceEvent(seq: events.count, kind: kind, depth: depth, context: context, name: name,
+        events.append(TraceEvent(seq: events.count, kind: kind, depth: depth, source: source, context: context, name: name,
                                  args: args, result: result, status: status, wallNanos: wall))
         return events.count - 1
     }
@@ -129,6 +134,7 @@ public enum TraceFormat {
         let indent = String(repeating: "  ", count: event.depth)
         let arguments = event.args.keys.sorted().map { "\($0): \(event.args[$0]!)" }.joined(separator: ", ")
         var line = "#\(event.seq)".padding(toLength: 6, withPad: " ", startingAt: 0)
+        if let source = event.source { line += source.padding(toLength: max(source.count + 1, 16), withPad: " ", startingAt: 0) }
         line += "ctx \(event.context)".padding(toLength: 7, withPad: " ", startingAt: 0)
         line += indent + arrow + " " + event.name + "(" + arguments + ")"
         if let status = event.status { line += " -> " + status }

@@ -1,0 +1,169 @@
+import ArgumentParser
+import Foundation
+import ProxyWasmABI
+import ProxyWasmHost
+import ProxyWasmWasmKit
+
+/// `proxy-wasm-host`: validate modules like Envoy, run scenarios, read traces.
+public struct ProxyWasmHostCommand: ParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "proxy-wasm-host",
+        abstract: "Run proxy-wasm modules in-process, the way Envoy runs them.",
+        subcommands: [ValidateCommand.self, RunCommand.self, TraceCommand.self])
+
+    public init() {}
+}
+
+/// Prints to standard error.
+func printError(_ text: String) {
+    FileHandle.standardError.write(Data((text + "\n").utf8))
+}
+
+public struct ValidateCommand: ParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "validate",
+        abstract: "Check a module as Envoy would load it: ABI version, imports, exports, signatures.")
+
+    @Argument(help: "The .wasm module.") var module: String
+
+    public init() {}
+
+    public func run() throws {
+        guard let data = FileManager.default.contents(atPath: module) else {
+            printError("cannot read \(module)")
+            throw ExitCode(2)
+        }
+        let vm = PluginVM(proxy: Proxy(name: "validate"), vmID: "validate")
+        do {
+            let guest = try WasmKitGuest.load([UInt8](data), into: vm)
+            print("\(module): loads in Envoy's ABI \(guest.report.abiVersion?.name ?? "?")")
+            print(guest.report.summary)
+        } catch let error as ModuleLoadError {
+            print("\(module): would be refused by Envoy")
+            print(error.report.summary)
+            throw ExitCode(1)
+        } catch let error as PluginStartError {
+            print("\(module): start functions failed: \(error)")
+            throw ExitCode(1)
+        }
+    }
+}
+
+public struct RunCommand: ParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "Run a scenario: proxies with plugins, then HTTP and TCP traffic through them.")
+
+    @Argument(help: "The scenario YAML file.") var scenario: String
+    @Option(name: .long, help: "Write the ABI trace here as JSON lines.") var trace: String?
+    @Flag(name: .long, help: "Print only the Prometheus text of each proxy.") var prometheusOnly = false
+
+    public init() {}
+
+    public func run() throws {
+        let parsed: Scenario
+        do {
+            parsed = try Scenario.load(path: scenario)
+        } catch let error as ScenarioError {
+            printError(error.description)
+            throw ExitCode(2)
+        }
+        let recorder = TraceRecorder(enabled: trace != nil)
+        let runner: ScenarioRunner
+        do {
+            runner = try ScenarioRunner(scenario: parsed, trace: recorder)
+        } catch {
+            printError("\(error)")
+            throw ExitCode(1)
+        }
+        runner.run()
+        if !prometheusOnly {
+            for (index, outcome) in runner.httpOutcomes.enumerated() {
+                let detail = outcome.localReplyDetails.map { " (local reply: \($0))" } ?? ""
+                print("http #\(index + 1): \(outcome.status)\(detail)")
+            }
+            for (index, outcome) in runner.tcpOutcomes.enumerated() {
+                print("tcp #\(index + 1): upstream received \(outcome.receivedByUpstream.count) bytes, downstream received \(outcome.receivedByDownstream.count) bytes")
+            }
+        }
+        for (proxy, text) in runner.prometheus() {
+            print("# proxy \(proxy): /stats/prometheus")
+            print(text, terminator: "")
+        }
+        if !prometheusOnly {
+            for running in runner.proxies {
+                for line in running.proxy.logs {
+                    print("[\(running.spec.name)] [\(line.level.name)] \(line.vmID): \(line.message)")
+                }
+                for plugin in running.plugins {
+                    if let failure = plugin.vm.failure {
+                        print("[\(running.spec.name)] plugin \(plugin.spec.name) FAILED in \(failure.callback): \(failure.message)")
+                    }
+                    for call in Set(plugin.vm.unimplementedCalls).sorted() {
+                        print("[\(running.spec.name)] plugin \(plugin.spec.name) called \(call), which this host does not implement")
+                    }
+                }
+            }
+        }
+        if let trace {
+            try recorder.jsonLines().write(toFile: trace, atomically: true, encoding: .utf8)
+            if !prometheusOnly { print("trace: \(trace) (\(recorder.events.count) events; read it with `proxy-wasm-host trace show \(trace)`)") }
+        }
+    }
+}
+
+public struct TraceCommand: ParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "trace", abstract: "Read ABI traces.", subcommands: [Show.self, Diff.self])
+
+    public init() {}
+
+    static func read(_ path: String) throws -> [TraceEvent] {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            printError("cannot read \(path)")
+            throw ExitCode(2)
+        }
+        do {
+            return try TraceFormat.parse(String(decoding: data, as: UTF8.self))
+        } catch {
+            printError("\(path): \(error)")
+            throw ExitCode(2)
+        }
+    }
+
+    public struct Show: ParsableCommand {
+        public static let configuration = CommandConfiguration(abstract: "Render a trace, one crossing per line.")
+        @Argument(help: "A JSON-lines trace.") var trace: String
+        @Option(help: "Only events whose name contains this.") var filter: String?
+
+        public init() {}
+
+        public func run() throws {
+            var events = try TraceCommand.read(trace)
+            if let filter { events = events.filter { $0.name.contains(filter) } }
+            print(TraceFormat.render(events), terminator: "")
+        }
+    }
+
+    public struct Diff: ParsableCommand {
+        public static let configuration = CommandConfiguration(
+            abstract: "Compare two traces, ignoring what must differ (sequence numbers, wall time, context numbering).")
+        @Argument var expected: String
+        @Argument var actual: String
+
+        public init() {}
+
+        public func run() throws {
+            let left = TraceFormat.normalizingContextIDs(try TraceCommand.read(expected))
+            let right = TraceFormat.normalizingContextIDs(try TraceCommand.read(actual))
+            let differences = TraceFormat.diff(left, right)
+            if differences.isEmpty {
+                print("traces match (\(left.count) events)")
+                return
+            }
+            print(differences.joined(separator: "\n"))
+            print("\(differences.count) differing events")
+            throw ExitCode(1)
+        }
+    }
+}

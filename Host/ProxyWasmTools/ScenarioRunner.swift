@@ -1,0 +1,209 @@
+import Foundation
+import ProxyWasmABI
+import ProxyWasmHost
+import ProxyWasmWasmKit
+
+/// Runs a `Scenario`: builds the proxies, loads every plugin module into its
+/// own VM (validated like Envoy), then drives the traffic. A request listed
+/// `through` several proxies is a mesh hop: each proxy's request headers
+/// output is the next proxy's input, and responses flow back in reverse.
+public final class ScenarioRunner {
+    public struct RunningPlugin {
+        public let spec: Scenario.PluginSpec
+        public let vm: PluginVM
+        public let guest: WasmKitGuest
+        public let root: UInt32
+    }
+
+    public struct RunningProxy {
+        public let spec: Scenario.ProxySpec
+        public let proxy: Proxy
+        public let plugins: [RunningPlugin]
+        public let renderer: PrometheusRenderer
+    }
+
+    /// What the client saw for one HTTP request.
+    public struct HTTPOutcome {
+        public let status: UInt32
+        public let responseHeaders: [HeaderPair]
+        /// Request headers as they reached the application.
+        public let upstreamRequestHeaders: [HeaderPair]
+        public let localReplyDetails: String?
+    }
+
+    /// What each end saw for one TCP connection.
+    public struct TCPOutcome {
+        public let receivedByUpstream: [UInt8]
+        public let receivedByDownstream: [UInt8]
+    }
+
+    public let scenario: Scenario
+    public let trace: TraceRecorder
+    public private(set) var proxies: [RunningProxy] = []
+    public private(set) var httpOutcomes: [HTTPOutcome] = []
+    public private(set) var tcpOutcomes: [TCPOutcome] = []
+
+    /// Loads every plugin; throws `ModuleLoadError`, `PluginStartError` or a
+    /// file error naming the plugin.
+    public init(scenario: Scenario, trace: TraceRecorder = TraceRecorder(), limits: GuestLimits = GuestLimits()) throws {
+        self.scenario = scenario
+        self.trace = trace
+        for spec in scenario.proxies {
+            let proxy = Proxy(name: spec.name, dialect: scenario.dialect)
+            proxy.setNode(id: spec.nodeID, cluster: spec.cluster, metadata: spec.metadata)
+            if let direction = spec.listenerDirection { proxy.setXDS("listener_direction", .int(direction.rawValue)) }
+            var plugins: [RunningPlugin] = []
+            for plugin in spec.plugins {
+                guard let data = FileManager.default.contents(atPath: plugin.module.path) else {
+                    throw RunError(message: "proxy \(spec.name), plugin \(plugin.name): cannot read \(plugin.module.path)")
+                }
+                let vm = PluginVM(proxy: proxy, vmID: plugin.vmID, trace: trace)
+                vm.traceSource = "\(spec.name)/\(plugin.name)"
+                let guest: WasmKitGuest
+                do {
+                    guest = try WasmKitGuest.load([UInt8](data), into: vm, limits: limits)
+                } catch let error as ModuleLoadError {
+                    throw RunError(message: "proxy \(spec.name), plugin \(plugin.name): \(error)")
+                }
+                let root: UInt32
+                do {
+                    root = try vm.startPlugin(PluginConfiguration(
+                        name: plugin.name, rootID: plugin.rootID, vmID: plugin.vmID, configuration: plugin.configuration,
+                        vmConfiguration: plugin.vmConfiguration, failOpen: plugin.failOpen))
+                } catch {
+                    let logs = proxy.logs.filter { $0.level >= .warn }.map { "  [\($0.level.name)] \($0.message)" }
+                    throw RunError(message: (["proxy \(spec.name), plugin \(plugin.name): \(error)"] + logs).joined(separator: "\n"))
+                }
+                plugins.append(RunningPlugin(spec: plugin, vm: vm, guest: guest, root: root))
+            }
+            let renderer = try PrometheusRenderer(configuration: StatsConfiguration(tags: spec.statsTags,
+                                                                                     histogramBuckets: spec.histogramBuckets))
+            proxies.append(RunningProxy(spec: spec, proxy: proxy, plugins: plugins, renderer: renderer))
+        }
+    }
+
+    public struct RunError: Error, CustomStringConvertible {
+        public let message: String
+        public var description: String { message }
+    }
+
+    func proxy(named name: String) -> RunningProxy { proxies.first { $0.spec.name == name }! }
+
+    /// Drives all traffic of the scenario.
+    public func run() {
+        for item in scenario.traffic {
+            switch item {
+            case let .http(exchange):
+                for _ in 0..<exchange.repeatCount { httpOutcomes.append(runHTTP(exchange)) }
+            case let .tcp(exchange):
+                for _ in 0..<exchange.repeatCount { tcpOutcomes.append(runTCP(exchange)) }
+            }
+        }
+    }
+
+    /// One request through the listed proxies and back.
+    public func runHTTP(_ exchange: Scenario.HTTPExchange) -> HTTPOutcome {
+        var streams: [HttpStream] = []
+        var headers = exchange.requestHeaders
+        var reply: LocalResponse?
+        outer: for name in exchange.through {
+            let running = proxy(named: name)
+            for plugin in running.plugins where plugin.spec.kind == .http {
+                let stream = HttpStream(vm: plugin.vm, root: plugin.root, properties: running.spec.streamProperties)
+                streams.append(stream)
+                stream.sendRequestHeaders(headers, endOfStream: exchange.requestBody.isEmpty)
+                if !exchange.requestBody.isEmpty { stream.sendRequestBody(exchange.requestBody) }
+                if let local = stream.localResponse {
+                    reply = local
+                    break outer
+                }
+                headers = stream.requestHeaders
+            }
+        }
+        let upstreamHeaders = headers
+        var response = exchange.responseHeaders
+        if let reply { response = [HeaderPair(":status", String(reply.statusCode))] + reply.headers }
+        // Responses pass the filters in reverse order; the one that replied locally is skipped.
+        for (index, stream) in streams.enumerated().reversed() {
+            if reply != nil && index == streams.count - 1 { continue }
+            stream.sendResponseHeaders(response, endOfStream: exchange.responseBody.isEmpty)
+            if !exchange.responseBody.isEmpty && reply == nil { stream.sendResponseBody(exchange.responseBody) }
+            response = stream.responseHeaders
+        }
+        for stream in streams {
+            if exchange.durationMilliseconds > 0 {
+                stream.properties = PropertyNode.map(stream.properties).mergedForRequest(
+                    durationNanos: Int64(exchange.durationMilliseconds) * 1_000_000)
+            }
+            stream.complete()
+        }
+        let status = response.first { $0.keyString == ":status" }.flatMap { UInt32($0.valueString) } ?? 0
+        return HTTPOutcome(status: status, responseHeaders: response, upstreamRequestHeaders: upstreamHeaders,
+                           localReplyDetails: reply?.details)
+    }
+
+    /// One connection through the listed proxies: each step's bytes cross
+    /// every proxy's network plugins (downstream data client-first, upstream
+    /// data server-first); then the connection closes.
+    public func runTCP(_ exchange: Scenario.TCPExchange) -> TCPOutcome {
+        var connections: [TcpConnection] = []
+        for name in exchange.through {
+            let running = proxy(named: name)
+            for plugin in running.plugins where plugin.spec.kind == .tcp {
+                let connection = TcpConnection(vm: plugin.vm, root: plugin.root, properties: running.spec.streamProperties)
+                connection.open()
+                connections.append(connection)
+            }
+        }
+        var upstreamSeen = [Int](repeating: 0, count: connections.count)
+        var downstreamSeen = [Int](repeating: 0, count: connections.count)
+        var receivedByUpstream: [UInt8] = []
+        var receivedByDownstream: [UInt8] = []
+        for step in exchange.steps {
+            switch step {
+            case let .downstream(bytes, end):
+                var chunk = bytes
+                for (index, connection) in connections.enumerated() {
+                    connection.downstreamData(chunk, endOfStream: end)
+                    chunk = Array(connection.forwardedUpstream[upstreamSeen[index]...])
+                    upstreamSeen[index] = connection.forwardedUpstream.count
+                }
+                receivedByUpstream += chunk
+            case let .upstream(bytes, end):
+                var chunk = bytes
+                for (index, connection) in connections.enumerated().reversed() {
+                    connection.upstreamData(chunk, endOfStream: end)
+                    chunk = Array(connection.forwardedDownstream[downstreamSeen[index]...])
+                    downstreamSeen[index] = connection.forwardedDownstream.count
+                }
+                receivedByDownstream += chunk
+            }
+        }
+        for connection in connections { connection.close(peer: .remote) }
+        if connections.isEmpty {
+            for step in exchange.steps {
+                switch step {
+                case let .downstream(bytes, _): receivedByUpstream += bytes
+                case let .upstream(bytes, _): receivedByDownstream += bytes
+                }
+            }
+        }
+        return TCPOutcome(receivedByUpstream: receivedByUpstream, receivedByDownstream: receivedByDownstream)
+    }
+
+    /// Each proxy's `/stats/prometheus` text.
+    public func prometheus() -> [(proxy: String, text: String)] {
+        proxies.map { ($0.spec.name, $0.renderer.render($0.proxy.stats)) }
+    }
+}
+
+extension PropertyNode {
+    func mergedForRequest(durationNanos: Int64) -> [PropertyEntry] {
+        merged(with: .map([PropertyEntry("request", .map([PropertyEntry("duration", .duration(durationNanos))]))])).entriesList
+    }
+
+    var entriesList: [PropertyEntry] {
+        if case let .map(entries) = self { return entries }
+        return []
+    }
+}

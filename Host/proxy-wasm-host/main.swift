@@ -1,0 +1,4 @@
+// The `proxy-wasm-host` command line; everything lives in ProxyWasmTools.
+import ProxyWasmTools
+
+ProxyWasmHostCommand.main()
