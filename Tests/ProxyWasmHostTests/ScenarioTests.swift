@@ -1,0 +1,104 @@
+import Foundation
+import ProxyWasmABI
+import ProxyWasmHost
+@testable import ProxyWasmTools
+import Testing
+
+@Suite("Scenarios and the CLI")
+struct ScenarioTests {
+    static let base = URL(fileURLWithPath: "/tmp")
+
+    func parse(_ yaml: String) throws -> Scenario {
+        try Scenario.load(yaml: yaml, file: "s.yaml", baseDirectory: Self.base)
+    }
+
+    static let invalid: [(String, String)] = [
+        ("proxies: 3", "s.yaml: proxies: expected a list, found a number"),
+        ("proxies: []", "s.yaml: proxies: expected at least one proxy"),
+        ("proxies: [{name: a, colour: red}]", "s.yaml: proxies[0].colour: unknown field (known: name, node, listener_direction, stream_properties, stats_tags, histogram_buckets, plugins)"),
+        ("proxies: [{name: a, listener_direction: sideways}]", "s.yaml: proxies[0].listener_direction: expected inbound, outbound or unspecified, found \"sideways\""),
+        ("proxies: [{name: a}, {name: a}]", "s.yaml: proxies[1].name: duplicate proxy name \"a\""),
+        ("proxies: [{name: a, plugins: [{name: p}]}]", "s.yaml: proxies[0].plugins[0].module: expected a string, found nothing"),
+        ("proxies: [{name: a, plugins: [{name: p, module: x.wasm, kind: udp}]}]", "s.yaml: proxies[0].plugins[0].kind: expected http or tcp, found \"udp\""),
+        ("dialect: old\nproxies: [{name: a}]", "s.yaml: dialect: expected one of current, legacy, found \"old\""),
+        ("proxies: [{name: a}]\ntraffic: [{http: {through: [b]}}]", "s.yaml: traffic[0].http.through[0]: no proxy named \"b\" (proxies: a)"),
+        ("proxies: [{name: a}]\ntraffic: [{http: {through: [a], repeat: 0}}]", "s.yaml: traffic[0].http.repeat: expected an integer >= 1, found 0"),
+        ("proxies: [{name: a}]\ntraffic: [{tcp: {through: [a], exchanges: [{end: true}]}}]", "s.yaml: traffic[0].tcp.exchanges[0]: expected downstream or upstream bytes"),
+        ("proxies: [{name: a}]\ntraffic: [{grpc: {}}]", "s.yaml: traffic[0].grpc: unknown field (known: http, tcp)"),
+        ("proxies: [{name: a\n", "s.yaml: (document): not valid YAML"),
+    ]
+
+    @Test(arguments: invalid.indices)
+    func invalidScenariosNameTheFileTheFieldAndTheExpectation(_ index: Int) {
+        let (yaml, expected) = Self.invalid[index]
+        do {
+            _ = try parse(yaml)
+            Issue.record("accepted: \(yaml)")
+        } catch let error as ScenarioError {
+            #expect(error.description.hasPrefix(expected), "\(error.description)")
+        } catch {
+            Issue.record("unexpected error \(error)")
+        }
+    }
+
+    @Test func configurationMappingsAreSentAsJSON() throws {
+        let scenario = try parse("proxies: [{name: a, plugins: [{name: p, module: m.wasm, configuration: {b: 1, a: x}}]}]")
+        #expect(scenario.proxies[0].plugins[0].configuration == Array(#"{"a":"x","b":1}"#.utf8))
+        #expect(scenario.proxies[0].plugins[0].module.path == "/tmp/m.wasm")
+    }
+
+    @Test func theMeshScenarioRunsBothSidecars() throws {
+        let fixture = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("Fixtures/scenarios/header_stamp_mesh.yaml")
+        var scenario = try Scenario.load(path: fixture.path)
+        let module = BuiltModules.directory.appendingPathComponent("header_stamp.wasm")
+        for p in scenario.proxies.indices { for q in scenario.proxies[p].plugins.indices { scenario.proxies[p].plugins[q].module = module } }
+        let runner = try ScenarioRunner(scenario: scenario)
+        runner.run()
+        #expect(runner.httpOutcomes.map(\.status) == [200, 200, 403])
+        let first = runner.httpOutcomes[0]
+        #expect(first.responseHeaders.contains(HeaderPair("x-client-stamp", "client; node=productpage-v1")))
+        #expect(first.responseHeaders.contains(HeaderPair("x-server-stamp", "server; node=reviews-v1")))
+        #expect(runner.httpOutcomes[2].localReplyDetails == "header_stamp_denied")
+        // The client's stamp also lands on the server's local reply, as in Envoy.
+        #expect(runner.httpOutcomes[2].responseHeaders.contains(HeaderPair("x-client-stamp", "client; node=productpage-v1")))
+        let texts = Dictionary(uniqueKeysWithValues: runner.prometheus().map { ($0.proxy, $0.text) })
+        #expect(texts["server"]?.contains("header_stamp_denied_total{} 1") == true)
+        #expect(texts["client"]?.contains("header_stamp_requests_total{} 3") == true)
+        let sources = Set(runner.trace.events.compactMap(\.source))
+        #expect(sources == ["client/stamp", "server/stamp"])
+    }
+
+    @Test func tracesRoundTripThroughJSONLinesAndDiff() throws {
+        let recorder = TraceRecorder()
+        recorder.record(.callback, context: 2, name: "proxy_on_request_headers", args: ["headers": "{:path: /}"], result: "Continue")
+        recorder.record(.hostcall, context: 2, name: "proxy_log", args: ["message": "hi"], status: "Ok")
+        let parsed = try TraceFormat.parse(recorder.jsonLines())
+        #expect(parsed == recorder.events)
+        #expect(TraceFormat.diff(parsed, recorder.events).isEmpty)
+        var changed = parsed
+        changed[1].args["message"] = "bye"
+        let differences = TraceFormat.diff(parsed, changed)
+        #expect(differences.count == 1 && differences[0].contains("message: bye"))
+        #expect(throws: TraceFormat.ParseError.self) { try TraceFormat.parse("{\"seq\": 1}\nnot json") }
+        #expect(TraceFormat.render(parsed[0]).contains("-> proxy_on_request_headers(headers: {:path: /}) = Continue"))
+    }
+
+    @Test func tagExtractionFollowsEnvoy() throws {
+        let extractor = try TagExtractor([StatsTagRule(name: "reporter", pattern: #"(reporter=\.=(.*?);\.;)"#),
+                                          StatsTagRule(name: "code", pattern: #"(code=\.=(.*?);\.;)"#)])
+        let (name, tags) = extractor.extract("wasmcustom.reporter=.=source;.;code=.=200;.;istio_requests_total")
+        #expect(name == "wasmcustom.istio_requests_total")
+        #expect(tags.map(\.0) == ["reporter", "code"] && tags.map(\.1) == ["source", "200"])
+        #expect(throws: StatsTagError.self) { try TagExtractor([StatsTagRule(name: "bad", pattern: "(unclosed")]) }
+    }
+
+    @Test func validateCommandExitsNonZeroWithTheReasons() throws {
+        let module = try wasm(#"(module (import "env" "nope" (func)) (memory (export "memory") 1))"#)
+        let path = NSTemporaryDirectory() + "/bad-\(UUID().uuidString).wasm"
+        FileManager.default.createFile(atPath: path, contents: Data(module))
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let command = try ValidateCommand.parse([path])
+        #expect(throws: (any Error).self) { try command.run() }
+    }
+}
