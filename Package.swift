@@ -23,6 +23,7 @@ let package = Package(
         .package(url: "https://github.com/swiftwasm/WasmKit", exact: "0.4.2"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "5.0.1"),
+        .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
     ],
     targets: [
         // Shared by plugins and host: enums, host-function table, codecs.
@@ -32,6 +33,7 @@ let package = Package(
         .target(name: "ProxyWasmRuntime", path: "Plugins/ProxyWasmRuntime"),
         .target(name: "ProxyWasm", dependencies: ["ProxyWasmABI", "ProxyWasmRuntime"], path: "Plugins/ProxyWasm"),
         .target(name: "PluginJSON", path: "Plugins/JSON"),
+        .target(name: "TelemetryCore", path: "Plugins/TelemetryCore"),
         .executableTarget(name: "HeaderStamp", dependencies: ["ProxyWasm", "PluginJSON"],
                           path: "Plugins/Examples/HeaderStamp"),
 
@@ -56,6 +58,9 @@ let package = Package(
                 path: "Host/ProxyWasmTestKit"),
 
         // Tests.
+        .testTarget(name: "TelemetryCoreTests",
+                    dependencies: ["TelemetryCore", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
+                    path: "Tests/TelemetryCoreTests"),
         .testTarget(name: "ProxyWasmABITests", dependencies: ["ProxyWasmABI"], path: "Tests/ProxyWasmABITests"),
         .testTarget(name: "ProxyWasmTests", dependencies: ["ProxyWasm", "PluginJSON", "HeaderStamp"],
                     path: "Tests/ProxyWasmTests"),
