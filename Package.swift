@@ -15,6 +15,7 @@ let package = Package(
     name: "istio-telemetry-swift",
     products: [
         .executable(name: "header_stamp", targets: ["HeaderStamp"]),
+        .executable(name: "metadata_exchange", targets: ["MetadataExchange"]),
         .library(name: "ProxyWasmHost", targets: ["ProxyWasmHost", "ProxyWasmWasmKit"]),
         .library(name: "ProxyWasmTestKit", targets: ["ProxyWasmTestKit"]),
         .executable(name: "proxy-wasm-host", targets: ["proxy-wasm-host"]),
@@ -34,6 +35,8 @@ let package = Package(
         .target(name: "ProxyWasm", dependencies: ["ProxyWasmABI", "ProxyWasmRuntime"], path: "Plugins/ProxyWasm"),
         .target(name: "PluginJSON", path: "Plugins/JSON"),
         .target(name: "TelemetryCore", path: "Plugins/TelemetryCore"),
+        .executableTarget(name: "MetadataExchange", dependencies: ["ProxyWasm", "PluginJSON", "TelemetryCore"],
+                          path: "Plugins/MetadataExchange"),
         .executableTarget(name: "HeaderStamp", dependencies: ["ProxyWasm", "PluginJSON"],
                           path: "Plugins/Examples/HeaderStamp"),
 
@@ -65,7 +68,7 @@ let package = Package(
         .testTarget(name: "ProxyWasmTests", dependencies: ["ProxyWasm", "PluginJSON", "HeaderStamp"],
                     path: "Tests/ProxyWasmTests"),
         .testTarget(name: "ProxyWasmHostTests",
-                    dependencies: ["ProxyWasmHost", "ProxyWasmWasmKit", "ProxyWasmTools",
+                    dependencies: ["ProxyWasmHost", "ProxyWasmWasmKit", "ProxyWasmTools", "TelemetryCore",
                                    .product(name: "WAT", package: "WasmKit")],
                     path: "Tests/ProxyWasmHostTests"),
         .testTarget(name: "ProxyWasmTestKitTests",

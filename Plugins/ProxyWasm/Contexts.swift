@@ -10,6 +10,10 @@ public enum StreamKind {
     case http
     /// Network (TCP) filter contexts (`createTcpContext`).
     case tcp
+    /// Decided by the first callback: HTTP callbacks create an HTTP context,
+    /// `proxy_on_new_connection` a TCP one. Lets one module and configuration
+    /// serve as both an HTTP and a network filter.
+    case automatic
 }
 
 /// A plugin instance: one per plugin configuration per VM (Envoy's root context).

@@ -21,13 +21,15 @@ public final class Dispatcher {
     private var roots: [UInt32: RootContext] = [:]
     private var httpContexts: [UInt32: HttpContext] = [:]
     private var tcpContexts: [UInt32: TcpContext] = [:]
+    /// Contexts of `.automatic` roots not created yet: id -> root id.
+    private var pendingContexts: [UInt32: UInt32] = [:]
     private var registered = false
 
     init() {}
 
     /// Number of live contexts of each kind (for leak tests).
-    public var liveContextCounts: (roots: Int, http: Int, tcp: Int) {
-        (roots.count, httpContexts.count, tcpContexts.count)
+    public var liveContextCounts: (roots: Int, http: Int, tcp: Int, pending: Int) {
+        (roots.count, httpContexts.count, tcpContexts.count, pendingContexts.count)
     }
 
     /// Drops every context and the factory (native tests between cases).
@@ -35,6 +37,7 @@ public final class Dispatcher {
         roots.removeAll()
         httpContexts.removeAll()
         tcpContexts.removeAll()
+        pendingContexts.removeAll()
         rootFactory = nil
         registered = true
     }
@@ -65,7 +68,27 @@ public final class Dispatcher {
             if let context = root.createHttpContext(id: contextID) { httpContexts[contextID] = context }
         case .tcp:
             if let context = root.createTcpContext(id: contextID) { tcpContexts[contextID] = context }
+        case .automatic:
+            pendingContexts[contextID] = parentID
         }
+    }
+
+    /// The HTTP context for `id`, creating it now for an `.automatic` root.
+    private func http(_ id: UInt32) -> HttpContext? {
+        if let context = httpContexts[id] { return context }
+        guard let rootID = pendingContexts.removeValue(forKey: id), let root = roots[rootID] else { return nil }
+        let context = root.createHttpContext(id: id)
+        if let context { httpContexts[id] = context }
+        return context
+    }
+
+    /// The TCP context for `id`, creating it now for an `.automatic` root.
+    private func tcp(_ id: UInt32) -> TcpContext? {
+        if let context = tcpContexts[id] { return context }
+        guard let rootID = pendingContexts.removeValue(forKey: id), let root = roots[rootID] else { return nil }
+        let context = root.createTcpContext(id: id)
+        if let context { tcpContexts[id] = context }
+        return context
     }
 
     public func onVmStart(_ rootID: UInt32, _ size: UInt32) -> UInt32 {
@@ -86,16 +109,20 @@ public final class Dispatcher {
         if let root = roots[contextID] { return root.onDone() ? 1 : 0 }
         if let context = httpContexts[contextID] { return context.onDone() ? 1 : 0 }
         if let context = tcpContexts[contextID] { return context.onDone() ? 1 : 0 }
+        pendingContexts[contextID] = nil
         return 1
     }
 
     public func onLog(_ contextID: UInt32) {
+        // An HTTP stream can reach the log phase without any other callback (early local reply).
+        if pendingContexts[contextID] != nil, let context = http(contextID) { context.onLog(); return }
         if let context = httpContexts[contextID] { context.onLog(); return }
         if let context = tcpContexts[contextID] { context.onLog(); return }
         roots[contextID]?.onLog()
     }
 
     public func onDelete(_ contextID: UInt32) {
+        pendingContexts[contextID] = nil
         if let context = httpContexts.removeValue(forKey: contextID) { context.onDelete(); return }
         if let context = tcpContexts.removeValue(forKey: contextID) { context.onDelete(); return }
         if let root = roots.removeValue(forKey: contextID) { root.onDelete() }
@@ -104,32 +131,32 @@ public final class Dispatcher {
     // MARK: HTTP
 
     public func onRequestHeaders(_ contextID: UInt32, _ count: UInt32, _ endOfStream: UInt32) -> UInt32 {
-        guard let context = httpContexts[contextID] else { return FilterHeadersStatus.continue.rawValue }
+        guard let context = http(contextID) else { return FilterHeadersStatus.continue.rawValue }
         return context.onRequestHeaders(headerCount: Int(count), endOfStream: endOfStream != 0).rawValue
     }
 
     public func onRequestBody(_ contextID: UInt32, _ size: UInt32, _ endOfStream: UInt32) -> UInt32 {
-        guard let context = httpContexts[contextID] else { return FilterDataStatus.continue.rawValue }
+        guard let context = http(contextID) else { return FilterDataStatus.continue.rawValue }
         return context.onRequestBody(bodySize: Int(size), endOfStream: endOfStream != 0).rawValue
     }
 
     public func onRequestTrailers(_ contextID: UInt32, _ count: UInt32) -> UInt32 {
-        guard let context = httpContexts[contextID] else { return FilterTrailersStatus.continue.rawValue }
+        guard let context = http(contextID) else { return FilterTrailersStatus.continue.rawValue }
         return context.onRequestTrailers(trailerCount: Int(count)).rawValue
     }
 
     public func onResponseHeaders(_ contextID: UInt32, _ count: UInt32, _ endOfStream: UInt32) -> UInt32 {
-        guard let context = httpContexts[contextID] else { return FilterHeadersStatus.continue.rawValue }
+        guard let context = http(contextID) else { return FilterHeadersStatus.continue.rawValue }
         return context.onResponseHeaders(headerCount: Int(count), endOfStream: endOfStream != 0).rawValue
     }
 
     public func onResponseBody(_ contextID: UInt32, _ size: UInt32, _ endOfStream: UInt32) -> UInt32 {
-        guard let context = httpContexts[contextID] else { return FilterDataStatus.continue.rawValue }
+        guard let context = http(contextID) else { return FilterDataStatus.continue.rawValue }
         return context.onResponseBody(bodySize: Int(size), endOfStream: endOfStream != 0).rawValue
     }
 
     public func onResponseTrailers(_ contextID: UInt32, _ count: UInt32) -> UInt32 {
-        guard let context = httpContexts[contextID] else { return FilterTrailersStatus.continue.rawValue }
+        guard let context = http(contextID) else { return FilterTrailersStatus.continue.rawValue }
         return context.onResponseTrailers(trailerCount: Int(count)).rawValue
     }
 
@@ -145,25 +172,25 @@ public final class Dispatcher {
     // MARK: TCP
 
     public func onNewConnection(_ contextID: UInt32) -> UInt32 {
-        guard let context = tcpContexts[contextID] else { return FilterStatus.continue.rawValue }
+        guard let context = tcp(contextID) else { return FilterStatus.continue.rawValue }
         return context.onNewConnection().rawValue
     }
 
     public func onDownstreamData(_ contextID: UInt32, _ size: UInt32, _ endOfStream: UInt32) -> UInt32 {
-        guard let context = tcpContexts[contextID] else { return FilterStatus.continue.rawValue }
+        guard let context = tcp(contextID) else { return FilterStatus.continue.rawValue }
         return context.onDownstreamData(dataSize: Int(size), endOfStream: endOfStream != 0).rawValue
     }
 
     public func onUpstreamData(_ contextID: UInt32, _ size: UInt32, _ endOfStream: UInt32) -> UInt32 {
-        guard let context = tcpContexts[contextID] else { return FilterStatus.continue.rawValue }
+        guard let context = tcp(contextID) else { return FilterStatus.continue.rawValue }
         return context.onUpstreamData(dataSize: Int(size), endOfStream: endOfStream != 0).rawValue
     }
 
     public func onDownstreamConnectionClose(_ contextID: UInt32, _ peer: UInt32) {
-        tcpContexts[contextID]?.onDownstreamConnectionClose(peer: PeerType(rawValue: peer) ?? .unknown)
+        tcp(contextID)?.onDownstreamConnectionClose(peer: PeerType(rawValue: peer) ?? .unknown)
     }
 
     public func onUpstreamConnectionClose(_ contextID: UInt32, _ peer: UInt32) {
-        tcpContexts[contextID]?.onUpstreamConnectionClose(peer: PeerType(rawValue: peer) ?? .unknown)
+        tcp(contextID)?.onUpstreamConnectionClose(peer: PeerType(rawValue: peer) ?? .unknown)
     }
 }

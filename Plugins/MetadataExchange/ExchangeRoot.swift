@@ -1,0 +1,161 @@
+import ProxyWasm
+import TelemetryCore
+
+/// Names shared by the HTTP and TCP exchanges.
+enum Exchange {
+    static let metadataHeader = "x-envoy-peer-metadata"
+    static let idHeader = "x-envoy-peer-metadata-id"
+    static let downstreamPeer = "downstream_peer"
+    static let downstreamPeerID = "downstream_peer_id"
+    static let upstreamPeer = "upstream_peer"
+    static let upstreamPeerID = "upstream_peer_id"
+    /// Istio's value for a peer id that could not be learned (TCP).
+    static let unknownPeer = "envoy.wasm.metadata_exchange.peer_unknown"
+    /// Headers larger than this are not decoded (Envoy's default header limit is 60 KiB).
+    static let maxHeaderBytes = 64 * 1024
+}
+
+/// One plugin instance: the local node, its encoded forms (computed once per
+/// configuration), the peer cache and the TCP counters. Serves HTTP filter
+/// streams and network filter connections alike (`.automatic`).
+final class ExchangeRoot: RootContext {
+    var configuration = ExchangeConfiguration()
+    var nodeID = ""
+    var localNode = PeerNode()
+    /// `x-envoy-peer-metadata` value: base64 of the deterministic Struct.
+    var headerValue = ""
+    /// The TCP `istio-peer-exchange` prefix.
+    var tcpPrefix: [UInt8] = []
+    var cache = PeerCache(capacity: 500)
+    private let metrics = MetricCache()
+    var alpnProtocolFound: Metric?
+    var initialHeaderNotFound: Metric?
+    var headerNotFound: Metric?
+    var metadataAdded: Metric?
+    /// Whether this Envoy answers `xds.*` names (else the pre-1.33 bare names).
+    private var usesXDSNames: Bool?
+    /// Problems already logged (each kind once per configuration, to keep peers from flooding the log).
+    private var loggedProblems: Set<String> = []
+
+    override var streamKind: StreamKind { .automatic }
+
+    override func onConfigure(pluginConfigurationSize: Int) -> Bool {
+        let bytes: [UInt8]
+        do throws(HostError) {
+            bytes = pluginConfigurationSize == 0 ? [] : try pluginConfiguration()
+        } catch {
+            Log.error("metadata_exchange: cannot read the plugin configuration: \(error.status.name)")
+            return false
+        }
+        do throws(ExchangeConfigurationError) {
+            configuration = try ExchangeConfiguration.parse(bytes)
+        } catch {
+            Log.error("metadata_exchange: invalid configuration: \(error.message)")
+            return false
+        }
+        cache = PeerCache(capacity: configuration.maxPeerCacheSize)
+        loggedProblems.removeAll()
+        nodeID = nodeString(["id"]) ?? ""
+        localNode = PeerNode.local(strings: { self.nodeString(["metadata", $0]) },
+                                   maps: { self.nodeMap(["metadata", $0]) },
+                                   includeInstanceIPs: configuration.exchangeInstanceIPs)
+        headerValue = String(decoding: Base64.encode(StructCodec.encode(localNode.exchangeStruct())), as: UTF8.self)
+        tcpPrefix = TCPPrefix.encode(node: localNode.tcpExchangeStruct(), id: nodeID)
+        do throws(HostError) {
+            alpnProtocolFound = try metrics.metric(.counter, "metadata_exchange.alpn_protocol_found")
+            initialHeaderNotFound = try metrics.metric(.counter, "metadata_exchange.initial_header_not_found")
+            headerNotFound = try metrics.metric(.counter, "metadata_exchange.header_not_found")
+            metadataAdded = try metrics.metric(.counter, "metadata_exchange.metadata_added")
+        } catch {
+            Log.error("metadata_exchange: cannot define metrics: \(error.status.name)")
+            return false
+        }
+        if nodeID.isEmpty && localNode.name == nil {
+            Log.warn("metadata_exchange: the node has no id and no metadata NAME; peers will see an empty identity")
+        }
+        return true
+    }
+
+    override func createHttpContext(id: UInt32) -> HttpContext? { HttpExchange(id: id, root: self) }
+
+    override func createTcpContext(id: UInt32) -> TcpContext? { TcpExchange(id: id, root: self) }
+
+    // MARK: properties, `xds.` first, bare names as fallback
+
+    /// Reads `xds.<path>` or, on older Envoy, `<path>`; remembers which one answers.
+    func property(_ path: [String]) -> [UInt8]? {
+        if usesXDSNames != false, let value = try? Properties.bytes(["xds"] + path) {
+            usesXDSNames = true
+            return value
+        }
+        if usesXDSNames != true, let value = try? Properties.bytes(path) {
+            usesXDSNames = false
+            return value
+        }
+        return nil
+    }
+
+    func nodeString(_ path: [String]) -> String? {
+        property(["node"] + path).map { String(decoding: $0, as: UTF8.self) }
+    }
+
+    func nodeMap(_ path: [String]) -> [KeyValue]? {
+        guard let bytes = property(["node"] + path) else { return nil }
+        guard let pairs = try? HeaderPairs.decode(bytes) else { return nil }
+        return pairs.map { KeyValue($0.keyString, $0.valueString) }
+    }
+
+    /// The listener direction of the current stream.
+    func direction() -> TrafficDirection {
+        guard let bytes = property(["listener_direction"]), let raw = try? PropertyValue.decodeInt64(bytes) else {
+            return .unspecified
+        }
+        return TrafficDirection(rawValue: raw) ?? .unspecified
+    }
+
+    /// Logs `problem` at debug level the first time it happens.
+    func noteOnce(_ kind: String, _ problem: @autoclosure () -> String) {
+        if loggedProblems.contains(kind) { return }
+        loggedProblems.insert(kind)
+        Log.debug("metadata_exchange: \(problem()) (further occurrences are not logged)")
+    }
+
+    /// Stores a peer received as a header value: from the cache by id, else
+    /// decoded (base64 -> Struct -> FlatNode). Undecodable metadata stores nothing.
+    func storePeer(_ key: String, id: String, headerValue: [UInt8]) {
+        if let cached = cache.lookup(id) {
+            try? Properties.set([key], cached)
+            return
+        }
+        if headerValue.count > Exchange.maxHeaderBytes {
+            noteOnce("oversized", "ignored a \(headerValue.count)-byte peer metadata header from \(id)")
+            return
+        }
+        guard let decoded = Base64.decode(headerValue) else {
+            noteOnce("base64", "peer metadata from \(id) is not valid base64")
+            return
+        }
+        let peer: ProtoStruct
+        do throws(ProtobufError) {
+            peer = try StructCodec.decodeStruct(decoded)
+        } catch {
+            noteOnce("protobuf", "peer metadata from \(id) is not a protobuf Struct: \(error.message)")
+            return
+        }
+        let node = FlatNodeCodec.encode(PeerNode.fromStruct(peer))
+        try? Properties.set([key], node)
+        cache.insert(id, node)
+    }
+}
+
+/// Registers the plugin.
+public enum MetadataExchangePlugin {
+    public static func register() {
+        ProxyWasm.setRootContextFactory { ExchangeRoot(id: $0) }
+    }
+}
+
+#if arch(wasm32)
+@_cdecl("proxy_wasm_swift_main")
+func proxyWasmSwiftMain() { MetadataExchangePlugin.register() }
+#endif

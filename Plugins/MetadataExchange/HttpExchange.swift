@@ -1,0 +1,65 @@
+import ProxyWasm
+import TelemetryCore
+
+/// Istio's HTTP metadata exchange for one stream (istio/proxy 1.12
+/// `extensions/metadata_exchange/plugin.cc`):
+/// - request: strip and store the downstream peer's headers; add ours unless inbound;
+/// - response: strip and store the upstream peer's headers; add ours unless
+///   outbound, and only the headers the request carried.
+final class HttpExchange: HttpContext {
+    let root: ExchangeRoot
+    private var direction = TrafficDirection.unspecified
+    private var requestCarriedID = false
+    private var requestCarriedMetadata = false
+
+    init(id: UInt32, root: ExchangeRoot) {
+        self.root = root
+        super.init(id: id, rootID: root.id)
+    }
+
+    /// Takes a peer header out of `map`: its value if present and non-empty.
+    private func take(_ map: HeaderMap, _ name: String) -> [UInt8]? {
+        guard let value = try? map.valueBytes(name), !value.isEmpty else { return nil }
+        try? map.remove(name)
+        return value
+    }
+
+    override func onRequestHeaders(headerCount: Int, endOfStream: Bool) -> FilterHeadersStatus {
+        let headers = HeaderMap.requestHeaders
+        var peerID = ""
+        if let id = take(headers, Exchange.idHeader) {
+            requestCarriedID = true
+            peerID = String(decoding: id, as: UTF8.self)
+            try? Properties.set([Exchange.downstreamPeerID], id)
+        }
+        if let metadata = take(headers, Exchange.metadataHeader) {
+            requestCarriedMetadata = true
+            root.storePeer(Exchange.downstreamPeer, id: peerID, headerValue: metadata)
+        }
+        direction = root.direction()
+        if direction != .inbound {
+            if !root.headerValue.isEmpty { try? headers.replace(Exchange.metadataHeader, root.headerValue) }
+            if !root.nodeID.isEmpty { try? headers.replace(Exchange.idHeader, root.nodeID) }
+        }
+        return .continue
+    }
+
+    override func onResponseHeaders(headerCount: Int, endOfStream: Bool) -> FilterHeadersStatus {
+        let headers = HeaderMap.responseHeaders
+        var peerID = ""
+        if let id = take(headers, Exchange.idHeader) {
+            peerID = String(decoding: id, as: UTF8.self)
+            try? Properties.set([Exchange.upstreamPeerID], id)
+        }
+        if let metadata = take(headers, Exchange.metadataHeader) {
+            root.storePeer(Exchange.upstreamPeer, id: peerID, headerValue: metadata)
+        }
+        if direction != .outbound {
+            if requestCarriedMetadata && !root.headerValue.isEmpty {
+                try? headers.replace(Exchange.metadataHeader, root.headerValue)
+            }
+            if requestCarriedID && !root.nodeID.isEmpty { try? headers.replace(Exchange.idHeader, root.nodeID) }
+        }
+        return .continue
+    }
+}

@@ -1,0 +1,134 @@
+import ProxyWasm
+import TelemetryCore
+
+/// The `istio-peer-exchange` prefix protocol on one connection.
+///
+/// Wasm cannot see the negotiated ALPN, so this filter belongs on filter
+/// chains selected by ALPN `istio-peer-exchange` (Envoy
+/// `filter_chain_match.application_protocols`). The listener direction gives
+/// the role:
+/// - outbound (client sidecar): our prefix goes before the first bytes sent
+///   upstream; the server's prefix is read from the first bytes coming back;
+/// - inbound (server sidecar): the client's prefix is read from the first
+///   downstream bytes; ours goes before the first bytes sent back. Without
+///   mTLS on the connection nothing is exchanged unless `allow_plaintext_tcp`.
+///
+/// Reading keeps the connection's bytes intact: an incomplete prefix is held
+/// (StopIteration) until complete; anything that is not a prefix is passed on
+/// untouched and the peer is recorded as unknown. End of stream while waiting
+/// gives up the same way.
+final class TcpExchange: TcpContext {
+    enum Role { case client, server, none }
+    enum ReadState { case waiting, done }
+
+    let root: ExchangeRoot
+    private var role = Role.none
+    private var readState = ReadState.waiting
+    private var wrote = false
+    private var checkedSecurity = false
+
+    init(id: UInt32, root: ExchangeRoot) {
+        self.root = root
+        super.init(id: id, rootID: root.id)
+    }
+
+    private var peerKey: String { role == .client ? Exchange.upstreamPeer : Exchange.downstreamPeer }
+    private var peerIDKey: String { role == .client ? Exchange.upstreamPeerID : Exchange.downstreamPeerID }
+
+    override func onNewConnection() -> FilterStatus {
+        switch root.direction() {
+        case .outbound: role = .client
+        case .inbound: role = .server
+        case .unspecified:
+            role = .none
+            root.noteOnce("direction", "connection \(id): unknown listener direction, no metadata exchange")
+        }
+        if role != .none { try? root.alpnProtocolFound?.increment() }
+        return .continue
+    }
+
+    override func onDownstreamData(dataSize: Int, endOfStream: Bool) -> FilterStatus {
+        switch role {
+        case .client: return write(Buffer.downstreamData)
+        case .server:
+            if !checkedSecurity {
+                checkedSecurity = true
+                // Peer identity is only known after the TLS handshake: check on the first data.
+                let mtls = (try? Properties.bool(["connection", "mtls"])) ?? nil
+                if mtls != true && !root.configuration.allowPlaintextTCP {
+                    giveUp("connection \(id) is not mTLS (set allow_plaintext_tcp to exchange anyway)", kind: "plaintext")
+                    role = .none
+                    return .continue
+                }
+            }
+            return read(Buffer.downstreamData, size: dataSize, endOfStream: endOfStream)
+        case .none: return .continue
+        }
+    }
+
+    override func onUpstreamData(dataSize: Int, endOfStream: Bool) -> FilterStatus {
+        switch role {
+        case .client: return read(Buffer.upstreamData, size: dataSize, endOfStream: endOfStream)
+        case .server: return write(Buffer.upstreamData)
+        case .none: return .continue
+        }
+    }
+
+    /// Puts our prefix before the first bytes in this direction (one write: a
+    /// peer never sees part of it), unless the peer turned out not to speak
+    /// the protocol.
+    private func write(_ buffer: Buffer) -> FilterStatus {
+        if wrote { return .continue }
+        wrote = true
+        if role == .server && readState == .done && peerFailed { return .continue }
+        do throws(HostError) {
+            try buffer.prepend(root.tcpPrefix)
+            try? root.metadataAdded?.increment()
+        } catch {
+            root.noteOnce("write", "connection \(id): cannot write the exchange prefix: \(error.status.name)")
+        }
+        return .continue
+    }
+
+    private var peerFailed = false
+
+    private func read(_ buffer: Buffer, size: Int, endOfStream: Bool) -> FilterStatus {
+        if readState == .done { return .continue }
+        let bytes: [UInt8]
+        do throws(HostError) { bytes = try buffer.bytes(start: 0, maxSize: size) } catch {
+            giveUp("connection \(id): cannot read data: \(error.status.name)", kind: "read")
+            return .continue
+        }
+        switch TCPPrefix.parse(bytes) {
+        case .needMore:
+            try? root.initialHeaderNotFound?.increment()
+            if endOfStream {
+                giveUp("connection \(id): closed before the peer's metadata arrived", kind: "early-close")
+                return .continue
+            }
+            return .stopIteration
+        case let .invalid(reason):
+            if reason == "magic mismatch" { try? root.initialHeaderNotFound?.increment() } else { try? root.headerNotFound?.increment() }
+            giveUp("connection \(id): no peer metadata prefix: \(reason)", kind: reason)
+            return .continue
+        case let .complete(node, peerID, consumed):
+            do throws(HostError) { try buffer.drainPrefix(consumed) } catch {
+                giveUp("connection \(id): cannot remove the prefix: \(error.status.name)", kind: "drain")
+                return .continue
+            }
+            readState = .done
+            let peer = PeerNode.fromStruct(node ?? ProtoStruct())
+            try? Properties.set([peerKey], FlatNodeCodec.encode(peer))
+            try? Properties.set([peerIDKey], peerID ?? Exchange.unknownPeer)
+            return .continue
+        }
+    }
+
+    /// Records the peer as unknown and stops trying; bytes stay untouched.
+    private func giveUp(_ message: String, kind: String) {
+        readState = .done
+        peerFailed = true
+        root.noteOnce(kind, message)
+        try? Properties.set([peerIDKey], Exchange.unknownPeer)
+    }
+}
