@@ -179,7 +179,8 @@ struct MetadataExchangeTests {
         (#"{"max_peer_cache_size": true}"#, #"field "max_peer_cache_size" must be a number, found boolean"#),
         (#"{"allow_plaintext_tcp": 1}"#, #"field "allow_plaintext_tcp" must be true or false, found number"#),
         (#"{"cache": 1}"#, #"unknown field "cache" (known: max_peer_cache_size, allow_plaintext_tcp, exchange_instance_ips)"#),
-        ("not json", "invalid JSON at byte 0: expected a value"),
+        ("nope", "invalid JSON at byte 0: invalid literal"),
+        ("[1]", "expected a JSON object, found array"),
     ]
 
     @Test(arguments: badConfigurations.indices)
