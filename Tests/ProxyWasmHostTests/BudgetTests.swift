@@ -1,0 +1,62 @@
+import Foundation
+import ProxyWasmABI
+@testable import ProxyWasmHost
+import ProxyWasmWasmKit
+import Testing
+
+/// Hardware-independent performance budgets, checked in CI: module sizes and
+/// wasm operators (WasmKit fuel) per request. Limits live in
+/// Tests/Fixtures/budgets.json; raising one is a deliberate, reviewed change.
+@Suite("Performance budgets")
+struct BudgetTests {
+    struct Budget: Decodable {
+        let module_bytes: Int
+        let operators_per_request: [String: UInt64]
+    }
+
+    static let budgets: [String: Budget] = {
+        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("Fixtures/budgets.json")
+        return try! JSONDecoder().decode([String: Budget].self, from: FileManager.default.contents(atPath: url.path)!)
+    }()
+
+    @Test(arguments: ["header_stamp", "metadata_exchange"])
+    func moduleSizeStaysWithinBudget(_ module: String) throws {
+        let size = try BuiltModules.bytes(module).count
+        let budget = try #require(Self.budgets[module]).module_bytes
+        #expect(size <= budget, "\(module).wasm is \(size) bytes, budget \(budget)")
+    }
+
+    /// Operators for one request after warm-up, through `direction`'s side.
+    static func operatorsPerRequest(module: String, direction: TrafficDirection, peerHeaders: Bool) throws -> UInt64 {
+        let proxy = Proxy(name: "budget")
+        proxy.setNode(id: "sidecar~10.0.0.1~productpage-v1-84975bc778-pxz2w.default~default.svc.cluster.local",
+                      metadata: MetadataExchangeTests.metadata("client_node_metadata.rendered.json"))
+        proxy.setXDS("listener_direction", .int(direction.rawValue))
+        let vm = PluginVM(proxy: proxy, vmID: "budget")
+        let guest = try WasmKitGuest.load(try BuiltModules.bytes(module), into: vm)
+        let root = try vm.startPlugin(PluginConfiguration(name: "budget"))
+        let peer = peerHeaders ? [HeaderPair("x-envoy-peer-metadata-id", "sidecar~10.0.0.2~ratings-v1.default~default.svc.cluster.local"),
+                                  HeaderPair("x-envoy-peer-metadata", MetadataExchangeTests.vector("server", "header_b64"))] : []
+        func request() {
+            let stream = HttpStream(vm: vm, root: root)
+            stream.sendRequestHeaders([HeaderPair(":method", "GET"), HeaderPair(":path", "/reviews/1"),
+                                       HeaderPair(":authority", "reviews:9080")] + (direction == .inbound ? peer : []))
+            stream.sendResponseHeaders([HeaderPair(":status", "200")] + (direction == .outbound ? peer : []))
+            stream.complete()
+        }
+        for _ in 0..<3 { request() }
+        let before = guest.fuelConsumed
+        request()
+        #expect(vm.failure == nil)
+        return guest.fuelConsumed - before
+    }
+
+    @Test(arguments: [("outbound", TrafficDirection.outbound), ("inbound", TrafficDirection.inbound)])
+    func metadataExchangeOperatorsPerRequestStayWithinBudget(_ name: String, _ direction: TrafficDirection) throws {
+        let operators = try Self.operatorsPerRequest(module: "metadata_exchange", direction: direction, peerHeaders: true)
+        let budget = try #require(Self.budgets["metadata_exchange"]?.operators_per_request[name])
+        print("metadata_exchange \(name): \(operators) wasm operators per request (budget \(budget))")
+        #expect(operators <= budget, "\(name): \(operators) operators per request, budget \(budget)")
+    }
+}
