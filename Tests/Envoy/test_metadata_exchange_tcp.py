@@ -1,0 +1,143 @@
+"""The istio-peer-exchange TCP prefix between two real Envoys over mTLS.
+
+client --plaintext--> client Envoy (OUTBOUND, metadata_exchange network filter, tcp_proxy)
+       --mTLS, ALPN istio-peer-exchange--> server Envoy (INBOUND, chain selected by that ALPN,
+       metadata_exchange network filter, tcp_proxy) --> echo application
+
+The payload must arrive intact in both directions, and each Envoy must learn the other's id.
+"""
+
+from __future__ import annotations
+
+import socket
+import socketserver
+import threading
+
+import certs
+import harness
+
+ALPN = "istio-peer-exchange"
+
+
+class ReverseLineServer:
+    """Reads one line, answers it reversed, closes."""
+
+    def __init__(self) -> None:
+        class Handler(socketserver.StreamRequestHandler):
+            def handle(self) -> None:
+                line = self.rfile.readline().rstrip(b"\n")
+                self.wfile.write(line[::-1] + b"\n")
+
+        self.server = socketserver.ThreadingTCPServer((harness.LOOPBACK, 0), Handler)
+        self.server.daemon_threads = True
+        self.port = self.server.server_address[1]
+
+    def __enter__(self):
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        return self
+
+    def __exit__(self, *exc):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def tls_context(paths: dict) -> dict:
+    return {
+        "alpn_protocols": [ALPN, "istio"],
+        "tls_certificates": [{"certificate_chain": {"filename": str(paths["cert"])},
+                              "private_key": {"filename": str(paths["key"])}}],
+        "validation_context": {"trusted_ca": {"filename": str(paths["ca"])}},
+    }
+
+
+def mx_network_filter() -> dict:
+    return {
+        "name": "envoy.filters.network.wasm",
+        "typed_config": {
+            "@type": "type.googleapis.com/envoy.extensions.filters.network.wasm.v3.Wasm",
+            "config": harness.wasm_plugin_config("metadata_exchange_tcp", harness.wasm_module("metadata_exchange")),
+        },
+    }
+
+
+def tcp_proxy(cluster: str, log_path, log_format: str) -> dict:
+    return {
+        "name": "envoy.filters.network.tcp_proxy",
+        "typed_config": {
+            "@type": "type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy",
+            "stat_prefix": "tcp",
+            "cluster": cluster,
+            "access_log": [{
+                "name": "envoy.access_loggers.file",
+                "typed_config": {
+                    "@type": "type.googleapis.com/envoy.extensions.access_loggers.file.v3.FileAccessLog",
+                    "path": str(log_path),
+                    "log_format": {"text_format_source": {"inline_string": log_format + "\n"}},
+                },
+            }],
+        },
+    }
+
+
+def test_tcp_peers_exchange_metadata_over_mtls_and_the_payload_is_intact(tmp_path):
+    paths = certs.make_mesh_certificates(tmp_path, ["client", "server"])
+    server_log, client_log = tmp_path / "server.log", tmp_path / "client.log"
+    with ReverseLineServer() as app:
+        server_port, client_port = harness.free_port(), harness.free_port()
+        server = harness.bootstrap(
+            admin_port=harness.free_port(),
+            node={"id": "server", "cluster": "server", "metadata": {"NAME": "ratings-v1-pod", "NAMESPACE": "default",
+                                                                     "WORKLOAD_NAME": "ratings-v1"}},
+            listeners=[{
+                "name": "server_inbound",
+                "address": harness.socket_address(server_port),
+                "traffic_direction": "INBOUND",
+                "listener_filters": [{"name": "envoy.filters.listener.tls_inspector", "typed_config": {
+                    "@type": "type.googleapis.com/envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector"}}],
+                "filter_chains": [{
+                    "filter_chain_match": {"application_protocols": [ALPN]},
+                    "transport_socket": {"name": "envoy.transport_sockets.tls", "typed_config": {
+                        "@type": "type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext",
+                        "require_client_certificate": True,
+                        "common_tls_context": tls_context(paths["server"])}},
+                    "filters": [mx_network_filter(),
+                                tcp_proxy("app", server_log, "%FILTER_STATE(wasm.downstream_peer_id:PLAIN)%")],
+                }],
+            }],
+            clusters=[harness.static_cluster("app", app.port)],
+        )
+        upstream = harness.static_cluster("server", server_port)
+        upstream["transport_socket"] = {"name": "envoy.transport_sockets.tls", "typed_config": {
+            "@type": "type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext",
+            "common_tls_context": tls_context(paths["client"])}}
+        client = harness.bootstrap(
+            admin_port=harness.free_port(),
+            node={"id": "client", "cluster": "client", "metadata": {"NAME": "productpage-v1-pod", "NAMESPACE": "default",
+                                                                     "WORKLOAD_NAME": "productpage-v1"}},
+            listeners=[{
+                "name": "client_outbound",
+                "address": harness.socket_address(client_port),
+                "traffic_direction": "OUTBOUND",
+                "filter_chains": [{"filters": [mx_network_filter(),
+                                               tcp_proxy("server", client_log, "%FILTER_STATE(wasm.upstream_peer_id:PLAIN)%")]}],
+            }],
+            clusters=[upstream],
+        )
+        with harness.Envoy(server, name="server") as server_envoy, harness.Envoy(client, name="client") as client_envoy:
+            payload = b"hello over the mesh " + bytes(range(32, 127))
+            with socket.create_connection((harness.LOOPBACK, client_port), timeout=10) as sock:
+                sock.sendall(payload + b"\n")
+                received = b""
+                while not received.endswith(b"\n"):
+                    chunk = sock.recv(4096)
+                    if not chunk:
+                        break
+                    received += chunk
+            assert received == payload[::-1] + b"\n", (client_envoy.log()[-3000:], server_envoy.log()[-3000:])
+            server_stats = server_envoy.prometheus_text()
+            client_stats = client_envoy.prometheus_text()
+    assert server_log.read_text().split() == ["client"]
+    assert client_log.read_text().split() == ["server"]
+    assert "metadata_exchange_alpn_protocol_found{} 1" in server_stats
+    assert "metadata_exchange_metadata_added{} 1" in client_stats
+    assert "metadata_exchange_metadata_added{} 1" in server_stats
