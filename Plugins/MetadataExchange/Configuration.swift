@@ -5,12 +5,15 @@ import PluginJSON
 ///     {
 ///       "max_peer_cache_size": 500,      // Istio's field; number or numeric string; 0 disables
 ///       "allow_plaintext_tcp": false,    // TCP: exchange on inbound connections without mTLS
-///       "exchange_instance_ips": false   // also send INSTANCE_IPS (Istio 1.17+)
+///       "exchange_instance_ips": false,  // also send INSTANCE_IPS (Istio 1.17+)
+///       "skip_external_clusters": false  // no headers towards PassthroughCluster or
+///                                        // clusters with filter_metadata.istio.external: true
 ///     }
 public struct ExchangeConfiguration: Equatable {
     public var maxPeerCacheSize = 500
     public var allowPlaintextTCP = false
     public var exchangeInstanceIPs = false
+    public var skipExternalClusters = false
 
     public init() {}
 
@@ -30,8 +33,10 @@ public struct ExchangeConfiguration: Equatable {
                 configuration.allowPlaintextTCP = try bool(member.value, field: member.key)
             case "exchange_instance_ips":
                 configuration.exchangeInstanceIPs = try bool(member.value, field: member.key)
+            case "skip_external_clusters":
+                configuration.skipExternalClusters = try bool(member.value, field: member.key)
             default:
-                throw ExchangeConfigurationError("unknown field \"\(member.key)\" (known: max_peer_cache_size, allow_plaintext_tcp, exchange_instance_ips)")
+                throw ExchangeConfigurationError("unknown field \"\(member.key)\" (known: max_peer_cache_size, allow_plaintext_tcp, exchange_instance_ips, skip_external_clusters)")
             }
         }
         return configuration

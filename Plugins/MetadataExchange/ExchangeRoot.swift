@@ -113,6 +113,15 @@ final class ExchangeRoot: RootContext {
         return TrafficDirection(rawValue: raw) ?? .unspecified
     }
 
+    /// Whether the current stream goes to a destination outside the mesh:
+    /// Istio's PassthroughCluster, or a cluster istiod marked
+    /// `filter_metadata.istio.external: true`. Our metadata is not sent there.
+    func upstreamIsExternal() -> Bool {
+        if let name = property(["cluster_name"]), name == Array("PassthroughCluster".utf8) { return true }
+        guard let external = property(["cluster_metadata", "filter_metadata", "istio", "external"]) else { return false }
+        return external == [1] || external == Array("true".utf8)
+    }
+
     /// Logs `problem` at debug level the first time it happens.
     func noteOnce(_ kind: String, _ problem: @autoclosure () -> String) {
         if loggedProblems.contains(kind) { return }

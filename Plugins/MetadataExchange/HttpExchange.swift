@@ -37,7 +37,7 @@ final class HttpExchange: HttpContext {
             root.storePeer(Exchange.downstreamPeer, id: peerID, headerValue: metadata)
         }
         direction = root.direction()
-        if direction != .inbound {
+        if direction != .inbound && !(root.configuration.skipExternalClusters && root.upstreamIsExternal()) {
             if !root.headerValue.isEmpty { try? headers.replace(Exchange.metadataHeader, root.headerValue) }
             if !root.nodeID.isEmpty { try? headers.replace(Exchange.idHeader, root.nodeID) }
         }

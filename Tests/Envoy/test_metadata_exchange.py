@@ -99,3 +99,27 @@ def test_a_mesh_hop_exchanges_identities_and_leaks_nothing(tmp_path):
     print("server access log:", server_log.read_text(), "client access log:", client_log.read_text())
     assert server_log.read_text().split() == ["client"]
     assert client_log.read_text().split() == ["server"]
+
+
+def test_metadata_is_not_sent_to_external_destinations_when_asked(tmp_path):
+    with harness.UpstreamApp() as app:
+        results = {}
+        for skip in (False, True):
+            port = harness.free_port()
+            plugin = harness.wasm_plugin_config("metadata_exchange", harness.wasm_module("metadata_exchange"),
+                                                configuration=json.dumps({"skip_external_clusters": skip}))
+            passthrough = harness.static_cluster("PassthroughCluster", app.port)
+            config = harness.bootstrap(
+                admin_port=harness.free_port(),
+                node={"id": "client", "cluster": "client", "metadata": node_metadata("client")},
+                listeners=[harness.http_listener("outbound", port, "PassthroughCluster",
+                                                 [harness.http_wasm_filter(plugin)], direction="OUTBOUND")],
+                clusters=[passthrough],
+            )
+            with harness.Envoy(config, name=f"client_skip_{skip}"):
+                status, _, body = harness.http_get(port, "/external")
+            assert status == 200
+            results[skip] = {k.lower() for k in json.loads(body)["headers"]}
+    assert "x-envoy-peer-metadata" in results[False]
+    assert "x-envoy-peer-metadata" not in results[True]
+    assert "x-envoy-peer-metadata-id" not in results[True]

@@ -143,6 +143,25 @@ struct MetadataExchangeTests {
         }
     }
 
+    @Test(arguments: PropertyDialect.allCases)
+    func externalDestinationsGetNoMetadataWhenConfigured(_ dialect: PropertyDialect) throws {
+        let client = try Sidecar(id: "client", metadataFile: "minimal_node_metadata.json", direction: .outbound,
+                                 dialect: dialect, configuration: #"{"skip_external_clusters": true}"#)
+        func send(_ cluster: PropertyEntry) -> HttpStream {
+            let stream = HttpStream(vm: client.vm, root: client.root, properties: [PropertyEntry("xds", .map([cluster]))])
+            stream.sendRequestHeaders([HeaderPair(":path", "/")])
+            stream.complete()
+            return stream
+        }
+        let external = send(PropertyEntry("cluster_metadata", .map([PropertyEntry("filter_metadata", .map([
+            PropertyEntry("istio", .map([PropertyEntry("external", .bool(true))]))]))])))
+        let passthrough = send(PropertyEntry("cluster_name", .string("PassthroughCluster")))
+        let mesh = send(PropertyEntry("cluster_name", .string("outbound|9080||reviews.default.svc.cluster.local")))
+        #expect(Self.header(external.requestHeaders, "x-envoy-peer-metadata") == nil)
+        #expect(Self.header(passthrough.requestHeaders, "x-envoy-peer-metadata-id") == nil)
+        #expect(Self.header(mesh.requestHeaders, "x-envoy-peer-metadata-id") == "client")
+    }
+
     static let hostileHeaders: [(String, String)] = [
         ("base64 garbage", "!!!not-base64!!!"),
         ("truncated protobuf", String(Self.vector("client", "header_b64").prefix(40))),
@@ -178,7 +197,7 @@ struct MetadataExchangeTests {
         (#"{"max_peer_cache_size": "ten"}"#, #"field "max_peer_cache_size" must be an integer from 0 to 1000000, found ten"#),
         (#"{"max_peer_cache_size": true}"#, #"field "max_peer_cache_size" must be a number, found boolean"#),
         (#"{"allow_plaintext_tcp": 1}"#, #"field "allow_plaintext_tcp" must be true or false, found number"#),
-        (#"{"cache": 1}"#, #"unknown field "cache" (known: max_peer_cache_size, allow_plaintext_tcp, exchange_instance_ips)"#),
+        (#"{"cache": 1}"#, #"unknown field "cache" (known: max_peer_cache_size, allow_plaintext_tcp, exchange_instance_ips, skip_external_clusters)"#),
         ("nope", "invalid JSON at byte 0: invalid literal"),
         ("[1]", "expected a JSON object, found array"),
     ]
