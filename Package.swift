@@ -16,6 +16,7 @@ let package = Package(
     products: [
         .executable(name: "header_stamp", targets: ["HeaderStamp"]),
         .executable(name: "metadata_exchange", targets: ["MetadataExchange"]),
+        .executable(name: "stats", targets: ["Stats"]),
         .library(name: "ProxyWasmHost", targets: ["ProxyWasmHost", "ProxyWasmWasmKit"]),
         .library(name: "ProxyWasmTestKit", targets: ["ProxyWasmTestKit"]),
         .executable(name: "proxy-wasm-host", targets: ["proxy-wasm-host"]),
@@ -35,6 +36,8 @@ let package = Package(
         .target(name: "ProxyWasm", dependencies: ["ProxyWasmABI", "ProxyWasmRuntime"], path: "Plugins/ProxyWasm"),
         .target(name: "PluginJSON", path: "Plugins/JSON"),
         .target(name: "TelemetryCore", path: "Plugins/TelemetryCore"),
+        .executableTarget(name: "Stats", dependencies: ["ProxyWasm", "PluginJSON", "TelemetryCore"],
+                          path: "Plugins/Stats"),
         .executableTarget(name: "MetadataExchange", dependencies: ["ProxyWasm", "PluginJSON", "TelemetryCore"],
                           path: "Plugins/MetadataExchange"),
         .executableTarget(name: "HeaderStamp", dependencies: ["ProxyWasm", "PluginJSON"],

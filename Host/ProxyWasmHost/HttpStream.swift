@@ -25,13 +25,18 @@ public final class HttpStream {
     /// `xds.cluster_name`, ...). Request and response facts are filled in from
     /// the headers as they pass; set anything else before the first callback.
     public var properties: [PropertyEntry]
+    /// Filter state shared with the other plugins on this stream.
+    public let streamState: StreamState
     private var requestPaused = false
     private var responsePaused = false
 
-    public init(vm: PluginVM, root: UInt32, properties: [PropertyEntry] = []) {
+    /// `streamState`: pass the same object to the streams of every plugin that
+    /// sees this request on one proxy, so they share filter state as in Envoy.
+    public init(vm: PluginVM, root: UInt32, properties: [PropertyEntry] = [], streamState: StreamState = StreamState()) {
         self.vm = vm
         self.root = root
         self.properties = properties
+        self.streamState = streamState
     }
 
     /// The stream's id, if its context exists.
@@ -44,7 +49,7 @@ public final class HttpStream {
             failStream()
             return nil
         }
-        let created = vm.createStreamContext(root: root, kind: .http)
+        let created = vm.createStreamContext(root: root, kind: .http, stream: streamState)
         context = created
         if vm.isFailed {
             failStream()

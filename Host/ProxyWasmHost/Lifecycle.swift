@@ -94,10 +94,10 @@ extension PluginVM {
         }
     }
 
-    func createStreamContext(root: UInt32, kind: ContextState.Kind) -> ContextState {
+    func createStreamContext(root: UInt32, kind: ContextState.Kind, stream: StreamState) -> ContextState {
         let id = nextContextID
         nextContextID += 1
-        let context = ContextState(id: id, rootID: root, kind: kind)
+        let context = ContextState(id: id, rootID: root, kind: kind, stream: stream)
         contexts[id] = context
         invoke("proxy_on_context_create", context: id, [id, root], traceArgs: ["parent": String(root)])
         return context

@@ -51,6 +51,14 @@ public struct LocalResponse: Equatable, Sendable {
     public let grpcStatus: UInt32?
 }
 
+/// What Envoy keeps per stream across all its filters: the filter state.
+/// Every plugin on the same stream of a proxy shares one (metadata exchange
+/// writes `wasm.upstream_peer`, stats reads it).
+public final class StreamState {
+    public var filterState: [String: [UInt8]] = [:]
+    public init() {}
+}
+
 /// Host-side state of one context.
 public final class ContextState {
     public enum Kind: String, Sendable { case root, http, tcp }
@@ -66,16 +74,22 @@ public final class ContextState {
     var mutableBuffers: Set<BufferType> = []
     /// `request.*`, `connection.*`, `xds.cluster_name`, ... for this stream.
     public var streamProperties: PropertyNode?
+    /// The stream's shared state (filter state), common to all plugins on the stream.
+    public let stream: StreamState
     /// Filter state by full key (`wasm.<name>`).
-    public internal(set) var filterState: [String: [UInt8]] = [:]
+    public internal(set) var filterState: [String: [UInt8]] {
+        get { stream.filterState }
+        set { stream.filterState = newValue }
+    }
     public internal(set) var localResponse: LocalResponse?
     /// `proxy_continue_stream` / `proxy_close_stream` calls, in order.
     public internal(set) var streamActions: [(action: String, stream: StreamType)] = []
 
-    init(id: UInt32, rootID: UInt32, kind: Kind) {
+    init(id: UInt32, rootID: UInt32, kind: Kind, stream: StreamState = StreamState()) {
         self.id = id
         self.rootID = rootID
         self.kind = kind
+        self.stream = stream
     }
 
     func access(_ map: HeaderMapType) -> MapAccess { mapAccess[map] ?? .unavailable }

@@ -16,14 +16,17 @@ public final class TcpConnection {
     public private(set) var closedByFailure = false
     public private(set) var bypassed = false
     public var properties: [PropertyEntry]
+    /// Filter state shared with the other plugins on this connection.
+    public let streamState: StreamState
     private var pendingDownstream: [UInt8] = []
     private var pendingUpstream: [UInt8] = []
     private var closed = false
 
-    public init(vm: PluginVM, root: UInt32, properties: [PropertyEntry] = []) {
+    public init(vm: PluginVM, root: UInt32, properties: [PropertyEntry] = [], streamState: StreamState = StreamState()) {
         self.vm = vm
         self.root = root
         self.properties = properties
+        self.streamState = streamState
     }
 
     public var id: UInt32? { context?.id }
@@ -36,7 +39,7 @@ public final class TcpConnection {
             fail()
             return .stopIteration
         }
-        let created = vm.createStreamContext(root: root, kind: .tcp)
+        let created = vm.createStreamContext(root: root, kind: .tcp, stream: streamState)
         context = created
         created.streamProperties = .map(properties)
         let raw = vm.invoke("proxy_on_new_connection", context: created.id, [created.id],

@@ -108,8 +108,10 @@ public final class ScenarioRunner {
         var reply: LocalResponse?
         outer: for name in exchange.through {
             let running = proxy(named: name)
+            let shared = StreamState()  // one Envoy stream per proxy: its filters share filter state
             for plugin in running.plugins where plugin.spec.kind == .http {
-                let stream = HttpStream(vm: plugin.vm, root: plugin.root, properties: running.spec.streamProperties)
+                let stream = HttpStream(vm: plugin.vm, root: plugin.root, properties: running.spec.streamProperties,
+                                        streamState: shared)
                 streams.append(stream)
                 stream.sendRequestHeaders(headers, endOfStream: exchange.requestBody.isEmpty)
                 if !exchange.requestBody.isEmpty { stream.sendRequestBody(exchange.requestBody) }
@@ -149,8 +151,10 @@ public final class ScenarioRunner {
         var connections: [TcpConnection] = []
         for name in exchange.through {
             let running = proxy(named: name)
+            let shared = StreamState()
             for plugin in running.plugins where plugin.spec.kind == .tcp {
-                let connection = TcpConnection(vm: plugin.vm, root: plugin.root, properties: running.spec.streamProperties)
+                let connection = TcpConnection(vm: plugin.vm, root: plugin.root, properties: running.spec.streamProperties,
+                                               streamState: shared)
                 connection.open()
                 connections.append(connection)
             }

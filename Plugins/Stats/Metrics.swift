@@ -1,0 +1,95 @@
+import ProxyWasm
+import TelemetryCore
+
+/// Where a metric's recorded value comes from.
+enum MetricValue {
+    case one
+    case durationMilliseconds
+    case requestBytes
+    case responseBytes
+    case expression(Expression)
+}
+
+/// Where a tag's value comes from.
+enum TagValue {
+    case standard(IstioLabel)
+    case expression(Expression)
+}
+
+struct Tag {
+    var name: String
+    var value: TagValue
+    var removed = false
+}
+
+/// One metric after configuration: Istio's `MetricFactory`.
+struct MetricFactory {
+    var name: String
+    var type: MetricType
+    var value: MetricValue
+    var tags: [Tag]
+
+    var activeTags: [Tag] { tags.filter { !$0.removed } }
+}
+
+/// Builds the metric list with Istio's customization rules (`initializeDimensions`).
+enum MetricPlan {
+    static func standardHTTP() -> [MetricFactory] {
+        let tags = IstioLabel.allCases.map { Tag(name: $0.name, value: .standard($0)) }
+        return [
+            MetricFactory(name: "requests_total", type: .counter, value: .one, tags: tags),
+            MetricFactory(name: "request_duration_milliseconds", type: .histogram, value: .durationMilliseconds, tags: tags),
+            MetricFactory(name: "request_bytes", type: .histogram, value: .requestBytes, tags: tags),
+            MetricFactory(name: "response_bytes", type: .histogram, value: .responseBytes, tags: tags),
+        ]
+    }
+
+    /// Applies definitions then overrides; returns the metrics and warnings.
+    static func build(_ configuration: StatsConfiguration) -> (metrics: [MetricFactory], warnings: [String]) {
+        var metrics = standardHTTP()
+        var warnings: [String] = []
+        for definition in configuration.definitions {
+            let value: Expression
+            do throws(ExpressionSyntaxError) { value = try Expression.parse(definition.value) } catch {
+                warnings.append("definition \(definition.name): cannot parse value \"\(definition.value)\" \(error.message)")
+                continue
+            }
+            if let index = metrics.firstIndex(where: { $0.name == definition.name }) {
+                metrics[index].value = .expression(value)  // a standard metric keeps its tags
+            } else {
+                metrics.append(MetricFactory(name: definition.name, type: definition.type, value: .expression(value), tags: []))
+            }
+        }
+        for override in configuration.overrides {
+            var targets: [Int] = []
+            for (index, metric) in metrics.enumerated() where override.name.isEmpty || metric.name == override.name {
+                targets.append(index)
+            }
+            if override.drop {
+                for index in targets.reversed() { metrics.remove(at: index) }
+                continue
+            }
+            for index in targets {
+                for tag in override.tagsToRemove {
+                    if let position = metrics[index].tags.firstIndex(where: { $0.name == tag }) { metrics[index].tags[position].removed = true }
+                }
+                for dimension in override.dimensions {
+                    let position = metrics[index].tags.firstIndex(where: { $0.name == dimension.key })
+                    do throws(ExpressionSyntaxError) {
+                        let expression = try Expression.parse(dimension.value)
+                        if let position {
+                            metrics[index].tags[position].value = .expression(expression)
+                            metrics[index].tags[position].removed = false
+                        } else {
+                            metrics[index].tags.append(Tag(name: dimension.key, value: .expression(expression)))
+                        }
+                    } catch {
+                        warnings.append("dimension \(dimension.key) of \(metrics[index].name): cannot parse \"\(dimension.value)\" \(error.message); the tag is removed")
+                        if let position { metrics[index].tags[position].removed = true }
+                    }
+                }
+            }
+        }
+        return (metrics, warnings)
+    }
+}

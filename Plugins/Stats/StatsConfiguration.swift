@@ -1,0 +1,160 @@
+import PluginJSON
+import ProxyWasm
+import TelemetryCore
+
+/// Istio's stats plugin configuration (`extensions/stats/config.proto`), read
+/// as leniently as Istio reads it: booleans as `true`/`"true"`, numbers as
+/// numbers or numeric strings; deprecated fields accepted and ignored.
+struct StatsConfiguration {
+    struct MetricOverride {
+        var name = ""
+        var dimensions: [(key: String, value: String)] = []
+        var tagsToRemove: [String] = []
+        var drop = false
+    }
+
+    struct Definition {
+        var name: String
+        var value: String
+        var type: MetricType
+    }
+
+    var fieldSeparator = ";.;"
+    var valueSeparator = "=.="
+    var disableHostHeaderFallback = false
+    var tcpReportingMilliseconds: UInt32 = 15_000
+    var overrides: [MetricOverride] = []
+    var definitions: [Definition] = []
+    /// Problems that do not reject the configuration (Istio logs and goes on).
+    var warnings: [String] = []
+
+    static func parse(_ bytes: [UInt8]) throws(StatsConfigurationError) -> StatsConfiguration {
+        var configuration = StatsConfiguration()
+        if bytes.isEmpty { return configuration }
+        let document: JSONValue
+        do throws(JSONError) { document = try JSONParser.parse(bytes) } catch { throw StatsConfigurationError(error.message) }
+        guard case let .object(members) = document else {
+            throw StatsConfigurationError("expected a JSON object, found \(document.typeName)")
+        }
+        for member in members {
+            switch member.key {
+            case "field_separator": configuration.fieldSeparator = try string(member.value, member.key)
+            case "value_separator": configuration.valueSeparator = try string(member.value, member.key)
+            case "disable_host_header_fallback": configuration.disableHostHeaderFallback = try bool(member.value, member.key)
+            case "tcp_reporting_duration":
+                let text = try string(member.value, member.key)
+                if let milliseconds = duration(text) {
+                    configuration.tcpReportingMilliseconds = milliseconds
+                } else {
+                    configuration.warnings.append("tcp_reporting_duration \"\(text)\" is not a duration; keeping 15s")
+                }
+            case "metrics": configuration.overrides = try metrics(member.value)
+            case "definitions": configuration.definitions = try definitions(member.value, &configuration.warnings)
+            case "debug", "stat_prefix", "max_peer_cache_size":
+                break  // deprecated in Istio, accepted and ignored
+            default:
+                configuration.warnings.append("unknown field \"\(member.key)\" ignored")
+            }
+        }
+        if configuration.fieldSeparator.isEmpty || configuration.valueSeparator.isEmpty {
+            throw StatsConfigurationError("field_separator and value_separator must not be empty")
+        }
+        return configuration
+    }
+
+    static func string(_ value: JSONValue, _ field: String) throws(StatsConfigurationError) -> String {
+        guard case let .string(text) = value else {
+            throw StatsConfigurationError("field \"\(field)\" must be a string, found \(value.typeName)")
+        }
+        return text
+    }
+
+    static func bool(_ value: JSONValue, _ field: String) throws(StatsConfigurationError) -> Bool {
+        switch value {
+        case let .bool(flag): return flag
+        case .string("true"): return true
+        case .string("false"): return false
+        default: throw StatsConfigurationError("field \"\(field)\" must be true or false, found \(value.typeName)")
+        }
+    }
+
+    /// "15s", "1s", "500ms", "2m" (the forms Istio configurations use).
+    static func duration(_ text: String) -> UInt32? {
+        var digits: [UInt8] = []
+        var unit: [UInt8] = []
+        for byte in text.utf8 {
+            if unit.isEmpty && (byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9")) { digits.append(byte) } else { unit.append(byte) }
+        }
+        guard !digits.isEmpty, digits.count < 9, let value = UInt32(String(decoding: digits, as: UTF8.self)) else { return nil }
+        switch String(decoding: unit, as: UTF8.self) {
+        case "ms": return value
+        case "s": return value.multipliedReportingOverflow(by: 1000).overflow ? nil : value * 1000
+        case "m": return value.multipliedReportingOverflow(by: 60_000).overflow ? nil : value * 60_000
+        default: return nil
+        }
+    }
+
+    static func metrics(_ value: JSONValue) throws(StatsConfigurationError) -> [MetricOverride] {
+        guard case let .array(items) = value else { throw StatsConfigurationError("field \"metrics\" must be a list") }
+        var result: [MetricOverride] = []
+        for (index, item) in items.enumerated() {
+            guard case let .object(members) = item else { throw StatsConfigurationError("metrics[\(index)] must be an object") }
+            var entry = MetricOverride()
+            for member in members {
+                switch member.key {
+                case "name": entry.name = try string(member.value, "metrics[\(index)].name")
+                case "drop": entry.drop = try bool(member.value, "metrics[\(index)].drop")
+                case "tags_to_remove":
+                    guard case let .array(tags) = member.value else { throw StatsConfigurationError("metrics[\(index)].tags_to_remove must be a list") }
+                    for tag in tags { entry.tagsToRemove.append(try string(tag, "metrics[\(index)].tags_to_remove")) }
+                case "dimensions":
+                    guard case let .object(dimensions) = member.value else { throw StatsConfigurationError("metrics[\(index)].dimensions must be an object") }
+                    for dimension in dimensions {
+                        entry.dimensions.append((dimension.key, try string(dimension.value, "metrics[\(index)].dimensions.\(dimension.key)")))
+                    }
+                    // Istio applies dimensions in sorted key order (a protobuf map).
+                    entry.dimensions.sort { Array($0.key.utf8).lexicographicallyPrecedes(Array($1.key.utf8)) }
+                case "match": break  // not implemented by Istio either
+                default: throw StatsConfigurationError("unknown field \"\(member.key)\" in metrics[\(index)]")
+                }
+            }
+            result.append(entry)
+        }
+        return result
+    }
+
+    static func definitions(_ value: JSONValue, _ warnings: inout [String]) throws(StatsConfigurationError) -> [Definition] {
+        guard case let .array(items) = value else { throw StatsConfigurationError("field \"definitions\" must be a list") }
+        var result: [Definition] = []
+        for (index, item) in items.enumerated() {
+            guard case let .object(members) = item else { throw StatsConfigurationError("definitions[\(index)] must be an object") }
+            var name = "", valueText = "", type = MetricType.counter
+            for member in members {
+                switch member.key {
+                case "name": name = try string(member.value, "definitions[\(index)].name")
+                case "value": valueText = try string(member.value, "definitions[\(index)].value")
+                case "type":
+                    switch try string(member.value, "definitions[\(index)].type") {
+                    case "COUNTER": type = .counter
+                    case "GAUGE": type = .gauge
+                    case "HISTOGRAM": type = .histogram
+                    default: throw StatsConfigurationError("definitions[\(index)].type must be COUNTER, GAUGE or HISTOGRAM")
+                    }
+                default: throw StatsConfigurationError("unknown field \"\(member.key)\" in definitions[\(index)]")
+                }
+            }
+            if name.isEmpty || valueText.isEmpty {
+                // Istio abandons the rest of the list at the first incomplete definition.
+                warnings.append("definitions[\(index)] needs a name and a value; it and the following definitions are ignored")
+                break
+            }
+            result.append(Definition(name: name, value: valueText, type: type))
+        }
+        return result
+    }
+}
+
+struct StatsConfigurationError: Error {
+    let message: String
+    init(_ message: String) { self.message = message }
+}

@@ -1,0 +1,114 @@
+import PluginJSON
+import ProxyWasm
+import TelemetryCore
+
+/// Filter-state names written by metadata exchange.
+enum PeerKeys {
+    static let unknownPeer = "envoy.wasm.metadata_exchange.peer_unknown"
+}
+
+/// One stats plugin instance (root id `stats_outbound` or `stats_inbound`).
+final class StatsRoot: RootContext {
+    var configuration = StatsConfiguration()
+    var outbound = true
+    var metrics: [MetricFactory] = []
+    var local = WorkloadLabels()
+    var localNode = PeerNode()
+    var localCanonicalService: String?
+    /// Defined metrics by full stat name (Envoy hands out a new id per define).
+    private var metricIDs: [String: Metric] = [:]
+    private var usesXDSNames: Bool?
+
+    override func onConfigure(pluginConfigurationSize: Int) -> Bool {
+        let bytes: [UInt8]
+        do throws(HostError) {
+            bytes = pluginConfigurationSize == 0 ? [] : try pluginConfiguration()
+        } catch {
+            Log.error("stats: cannot read the plugin configuration: \(error.status.name)")
+            return false
+        }
+        do throws(StatsConfigurationError) {
+            configuration = try StatsConfiguration.parse(bytes)
+        } catch {
+            Log.error("stats: invalid configuration: \(error.message)")
+            return false
+        }
+        for warning in configuration.warnings { Log.warn("stats: \(warning)") }
+        let plan = MetricPlan.build(configuration)
+        metrics = plan.metrics
+        for warning in plan.warnings { Log.warn("stats: \(warning)") }
+        let rootID = (try? Properties.string(["plugin_root_id"])) ?? nil
+        switch rootID {
+        case "stats_inbound": outbound = false
+        case "stats_outbound": outbound = true
+        default:
+            let direction = property(["listener_direction"]).flatMap { try? PropertyValue.decodeInt64($0) }
+            outbound = direction != TrafficDirection.inbound.rawValue
+            Log.info("stats: root id \"\(rootID ?? "")\" is neither stats_outbound nor stats_inbound; reporting as \(outbound ? "source" : "destination")")
+        }
+        localNode = PeerNode.local(strings: { self.nodeString(["metadata", $0]) }, maps: { self.nodeMap(["metadata", $0]) })
+        local = WorkloadLabels(localNode)
+        localCanonicalService = localNode.label("service.istio.io/canonical-name")
+        metricIDs.removeAll()
+        let version = nodeString(["metadata", "ISTIO_VERSION"]) ?? "unknown"
+        if let build = try? Metric.define(.gauge, name: "component.proxy.tag.\(version);.istio_build") {
+            try? build.record(1)
+        }
+        try? Clock.setTickPeriod(milliseconds: configuration.tcpReportingMilliseconds)
+        return true
+    }
+
+    override func createHttpContext(id: UInt32) -> HttpContext? { StatsStream(id: id, root: self) }
+
+    // MARK: properties, `xds.` first, bare names as fallback
+
+    func property(_ path: [String]) -> [UInt8]? {
+        if usesXDSNames != false, let value = try? Properties.bytes(["xds"] + path) {
+            usesXDSNames = true
+            return value
+        }
+        if usesXDSNames != true, let value = try? Properties.bytes(path) {
+            usesXDSNames = false
+            return value
+        }
+        return nil
+    }
+
+    func nodeString(_ path: [String]) -> String? {
+        property(["node"] + path).map { String(decoding: $0, as: UTF8.self) }
+    }
+
+    func nodeMap(_ path: [String]) -> [KeyValue]? {
+        guard let bytes = property(["node"] + path), let pairs = try? HeaderPairs.decode(bytes) else { return nil }
+        return pairs.map { KeyValue($0.keyString, $0.valueString) }
+    }
+
+    /// Records `value` on the metric named by `name`, defining it once.
+    func record(_ type: MetricType, name: String, value: UInt64) {
+        if type == .counter && value == 0 { return }  // Istio never records zeros on counters
+        let metric: Metric
+        if let known = metricIDs[name] {
+            metric = known
+        } else {
+            guard let defined = try? Metric.define(type, name: name) else { return }
+            metricIDs[name] = defined
+            metric = defined
+        }
+        switch type {
+        case .counter: try? metric.increment(by: Int64(value))
+        case .gauge, .histogram: try? metric.record(value)
+        }
+    }
+}
+
+/// Registers the plugin.
+public enum StatsPlugin {
+    public static func register() {
+        ProxyWasm.setRootContextFactory { StatsRoot(id: $0) }
+    }
+}
+
+#if arch(wasm32)
+@_cdecl("proxy_wasm_swift_main")
+func proxyWasmSwiftMain() { StatsPlugin.register() }
+#endif

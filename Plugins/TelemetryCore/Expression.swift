@@ -1,0 +1,360 @@
+// The subset of CEL that Istio's stats configurations use, evaluated inside
+// the plugin (Envoy's CEL foreign functions are not built into every proxy):
+// string and integer literals, `+` on strings and integers, `==` / `!=`,
+// `&&` / `||` / `!`, `cond ? a : b`, `string(x)`, `int(x)`, `has(x.y)`,
+// `x.startsWith(s)` / `endsWith` / `contains`, field access `a.b` and index
+// access `a['k']` / `a[0]`. Expressions are parsed once, at configure time;
+// a syntax error names the position.
+
+/// A value an expression produces.
+public indirect enum ExpressionValue: Equatable {
+    case string(String)
+    case int(Int64)
+    case bool(Bool)
+    case map([(key: String, value: ExpressionValue)])
+    case list([ExpressionValue])
+
+    public static func == (lhs: ExpressionValue, rhs: ExpressionValue) -> Bool {
+        switch (lhs, rhs) {
+        case let (.string(a), .string(b)): return a == b
+        case let (.int(a), .int(b)): return a == b
+        case let (.bool(a), .bool(b)): return a == b
+        case let (.list(a), .list(b)): return a == b
+        case let (.map(a), .map(b)):
+            if a.count != b.count { return false }
+            for index in 0..<a.count where a[index].key != b[index].key || a[index].value != b[index].value { return false }
+            return true
+        default: return false
+        }
+    }
+
+    /// The text a label gets: strings as they are, numbers in decimal, booleans as true/false.
+    public var labelText: String? {
+        switch self {
+        case let .string(text): return text
+        case let .int(number): return String(number)
+        case let .bool(flag): return flag ? "true" : "false"
+        default: return nil
+        }
+    }
+
+    /// The entry `name` of a map value.
+    public func member(_ name: String) -> ExpressionValue? {
+        guard case let .map(entries) = self else { return nil }
+        var found: ExpressionValue? = nil
+        for entry in entries where entry.key == name { found = entry.value }
+        return found
+    }
+}
+
+/// Where identifiers get their values. Class-bound so Embedded Swift can hold it.
+public protocol ExpressionEnvironment: AnyObject {
+    /// The value at an attribute path (`["request", "host"]`, `["upstream_peer"]`), or nil if absent.
+    func resolve(_ path: [String]) -> ExpressionValue?
+}
+
+/// A parse error at a byte offset of the expression text.
+public struct ExpressionSyntaxError: Error, Equatable {
+    public let position: Int
+    public let reason: String
+    public var message: String { "at position \(position): \(reason)" }
+}
+
+/// A parsed expression.
+public indirect enum Expression: Equatable {
+    case literal(ExpressionValue)
+    /// An attribute path: identifier followed by field names / constant string keys.
+    case attribute([String])
+    case index(Expression, Expression)
+    case member(Expression, String)
+    case call(String, [Expression])
+    case method(Expression, String, [Expression])
+    case binary(String, Expression, Expression)
+    case not(Expression)
+    case conditional(Expression, Expression, Expression)
+
+    /// Parses `text`.
+    public static func parse(_ text: String) throws(ExpressionSyntaxError) -> Expression {
+        var parser = ExpressionParser(bytes: Array(text.utf8))
+        let expression = try parser.parseConditional()
+        parser.skipSpace()
+        if parser.offset != parser.bytes.count { throw parser.error("unexpected \(parser.describeCurrent())") }
+        return expression
+    }
+
+    /// Evaluates; nil when an attribute is missing or types do not fit (Istio reports `unknown`).
+    public func evaluate(_ environment: ExpressionEnvironment) -> ExpressionValue? {
+        switch self {
+        case let .literal(value):
+            return value
+        case let .attribute(path):
+            return environment.resolve(path)
+        case let .member(base, name):
+            if case let .attribute(path) = base { return environment.resolve(path + [name]) }
+            return base.evaluate(environment)?.member(name)
+        case let .index(base, key):
+            guard let keyValue = key.evaluate(environment) else { return nil }
+            if case let .attribute(path) = base, case let .string(name) = keyValue { return environment.resolve(path + [name]) }
+            guard let container = base.evaluate(environment) else { return nil }
+            switch (container, keyValue) {
+            case let (.map, .string(name)): return container.member(name)
+            case let (.list(items), .int(position)):
+                return position >= 0 && position < Int64(items.count) ? items[Int(position)] : nil
+            default: return nil
+            }
+        case let .call(name, arguments):
+            switch name {
+            case "has":
+                return .bool(arguments.count == 1 && arguments[0].evaluate(environment) != nil)
+            case "string":
+                guard arguments.count == 1, let value = arguments[0].evaluate(environment) else { return nil }
+                return value.labelText.map { .string($0) }
+            case "int":
+                guard arguments.count == 1, let value = arguments[0].evaluate(environment) else { return nil }
+                switch value {
+                case .int: return value
+                case let .string(text): return Int64(text).map { .int($0) }
+                default: return nil
+                }
+            default:
+                return nil
+            }
+        case let .method(base, name, arguments):
+            guard case let .string(text)? = base.evaluate(environment), arguments.count == 1,
+                  case let .string(argument)? = arguments[0].evaluate(environment) else { return nil }
+            let bytes = Array(text.utf8), other = Array(argument.utf8)
+            switch name {
+            case "startsWith": return .bool(bytes.starts(with: other))
+            case "endsWith": return .bool(bytes.count >= other.count && Array(bytes.suffix(other.count)) == other)
+            case "contains":
+                if other.isEmpty { return .bool(true) }
+                if bytes.count < other.count { return .bool(false) }
+                for start in 0...(bytes.count - other.count) where Array(bytes[start..<start + other.count]) == other {
+                    return .bool(true)
+                }
+                return .bool(false)
+            default: return nil
+            }
+        case let .binary(op, left, right):
+            if op == "&&" || op == "||" {
+                guard case let .bool(a)? = left.evaluate(environment) else { return nil }
+                if op == "&&" && !a { return .bool(false) }
+                if op == "||" && a { return .bool(true) }
+                guard case let .bool(b)? = right.evaluate(environment) else { return nil }
+                return .bool(b)
+            }
+            guard let a = left.evaluate(environment), let b = right.evaluate(environment) else { return nil }
+            switch (op, a, b) {
+            case let ("+", .string(x), .string(y)): return .string(x + y)
+            case let ("+", .int(x), .int(y)):
+                let (sum, overflow) = x.addingReportingOverflow(y)
+                return overflow ? nil : .int(sum)
+            case ("==", _, _): return .bool(a == b)
+            case ("!=", _, _): return .bool(a != b)
+            default: return nil
+            }
+        case let .not(inner):
+            guard case let .bool(value)? = inner.evaluate(environment) else { return nil }
+            return .bool(!value)
+        case let .conditional(condition, then, otherwise):
+            guard case let .bool(flag)? = condition.evaluate(environment) else { return nil }
+            return flag ? then.evaluate(environment) : otherwise.evaluate(environment)
+        }
+    }
+}
+
+struct ExpressionParser {
+    let bytes: [UInt8]
+    var offset = 0
+    var depth = 0
+
+    func error(_ reason: String) -> ExpressionSyntaxError { ExpressionSyntaxError(position: offset, reason: reason) }
+
+    func describeCurrent() -> String {
+        offset < bytes.count ? "'\(String(decoding: [bytes[offset]], as: UTF8.self))'" : "end of expression"
+    }
+
+    mutating func skipSpace() {
+        while offset < bytes.count, bytes[offset] == 0x20 || bytes[offset] == 0x09 || bytes[offset] == 0x0A { offset += 1 }
+    }
+
+    mutating func consume(_ text: StaticString) -> Bool {
+        skipSpace()
+        let count = text.utf8CodeUnitCount
+        if offset + count > bytes.count { return false }
+        for index in 0..<count where bytes[offset + index] != text.utf8Start[index] { return false }
+        offset += count
+        return true
+    }
+
+    mutating func parseConditional() throws(ExpressionSyntaxError) -> Expression {
+        depth += 1
+        defer { depth -= 1 }
+        if depth > 32 { throw error("expression nested too deeply") }
+        let condition = try parseBinary(level: 0)
+        if consume("?") {
+            let then = try parseConditional()
+            guard consume(":") else { throw error("expected ':' in a conditional, found \(describeCurrent())") }
+            let otherwise = try parseConditional()
+            return .conditional(condition, then, otherwise)
+        }
+        return condition
+    }
+
+    static let levels: [[String]] = [["||"], ["&&"], ["==", "!="], ["+"]]
+
+    mutating func consume(operator text: String) -> Bool {
+        skipSpace()
+        let operatorBytes = Array(text.utf8)
+        if offset + operatorBytes.count > bytes.count { return false }
+        for index in 0..<operatorBytes.count where bytes[offset + index] != operatorBytes[index] { return false }
+        // `=` alone is not `==`; `|`/`&` alone are not operators either.
+        offset += operatorBytes.count
+        return true
+    }
+
+    mutating func parseBinary(level: Int) throws(ExpressionSyntaxError) -> Expression {
+        if level == Self.levels.count { return try parseUnary() }
+        var left = try parseBinary(level: level + 1)
+        outer: while true {
+            for op in Self.levels[level] where consume(operator: op) {
+                let right = try parseBinary(level: level + 1)
+                left = .binary(op, left, right)
+                continue outer
+            }
+            return left
+        }
+    }
+
+    mutating func parseUnary() throws(ExpressionSyntaxError) -> Expression {
+        skipSpace()
+        if offset < bytes.count, bytes[offset] == UInt8(ascii: "!"), offset + 1 >= bytes.count || bytes[offset + 1] != UInt8(ascii: "=") {
+            offset += 1
+            return .not(try parseUnary())
+        }
+        return try parsePostfix(try parsePrimary())
+    }
+
+    mutating func parsePrimary() throws(ExpressionSyntaxError) -> Expression {
+        skipSpace()
+        guard offset < bytes.count else { throw error("expected a value, found end of expression") }
+        let byte = bytes[offset]
+        if byte == UInt8(ascii: "(") {
+            offset += 1
+            let inner = try parseConditional()
+            guard consume(")") else { throw error("expected ')', found \(describeCurrent())") }
+            return inner
+        }
+        if byte == UInt8(ascii: "'") || byte == UInt8(ascii: "\"") { return .literal(.string(try parseString(quote: byte))) }
+        if byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9") || byte == UInt8(ascii: "-") {
+            let start = offset
+            offset += 1
+            while offset < bytes.count, bytes[offset] >= UInt8(ascii: "0") && bytes[offset] <= UInt8(ascii: "9") { offset += 1 }
+            guard let number = Int64(String(decoding: bytes[start..<offset], as: UTF8.self)) else {
+                offset = start
+                throw error("invalid number")
+            }
+            return .literal(.int(number))
+        }
+        guard isIdentifierStart(byte) else { throw error("unexpected \(describeCurrent())") }
+        let name = parseIdentifier()
+        if name == "true" { return .literal(.bool(true)) }
+        if name == "false" { return .literal(.bool(false)) }
+        skipSpace()
+        if offset < bytes.count, bytes[offset] == UInt8(ascii: "(") {
+            offset += 1
+            let arguments = try parseArguments()
+            guard name == "has" || name == "string" || name == "int" else {
+                throw ExpressionSyntaxError(position: offset, reason: "unknown function '\(name)'")
+            }
+            return .call(name, arguments)
+        }
+        return .attribute([name])
+    }
+
+    mutating func parseArguments() throws(ExpressionSyntaxError) -> [Expression] {
+        var arguments: [Expression] = []
+        if consume(")") { return arguments }
+        while true {
+            arguments.append(try parseConditional())
+            if consume(")") { return arguments }
+            guard consume(",") else { throw error("expected ',' or ')', found \(describeCurrent())") }
+        }
+    }
+
+    mutating func parsePostfix(_ base: Expression) throws(ExpressionSyntaxError) -> Expression {
+        var expression = base
+        while true {
+            skipSpace()
+            guard offset < bytes.count else { return expression }
+            if bytes[offset] == UInt8(ascii: ".") {
+                offset += 1
+                skipSpace()
+                guard offset < bytes.count, isIdentifierStart(bytes[offset]) else {
+                    throw error("expected a field name after '.', found \(describeCurrent())")
+                }
+                let name = parseIdentifier()
+                skipSpace()
+                if offset < bytes.count, bytes[offset] == UInt8(ascii: "(") {
+                    offset += 1
+                    let arguments = try parseArguments()
+                    guard name == "startsWith" || name == "endsWith" || name == "contains" else {
+                        throw ExpressionSyntaxError(position: offset, reason: "unknown method '\(name)'")
+                    }
+                    expression = .method(expression, name, arguments)
+                } else if case let .attribute(path) = expression {
+                    expression = .attribute(path + [name])
+                } else {
+                    expression = .member(expression, name)
+                }
+            } else if bytes[offset] == UInt8(ascii: "[") {
+                offset += 1
+                let key = try parseConditional()
+                guard consume("]") else { throw error("expected ']', found \(describeCurrent())") }
+                if case let .attribute(path) = expression, case let .literal(.string(name)) = key {
+                    expression = .attribute(path + [name])
+                } else {
+                    expression = .index(expression, key)
+                }
+            } else {
+                return expression
+            }
+        }
+    }
+
+    func isIdentifierStart(_ byte: UInt8) -> Bool {
+        (byte >= UInt8(ascii: "a") && byte <= UInt8(ascii: "z")) || (byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z"))
+            || byte == UInt8(ascii: "_")
+    }
+
+    mutating func parseIdentifier() -> String {
+        let start = offset
+        while offset < bytes.count, isIdentifierStart(bytes[offset]) || (bytes[offset] >= UInt8(ascii: "0") && bytes[offset] <= UInt8(ascii: "9")) {
+            offset += 1
+        }
+        return String(decoding: bytes[start..<offset], as: UTF8.self)
+    }
+
+    mutating func parseString(quote: UInt8) throws(ExpressionSyntaxError) -> String {
+        let start = offset
+        offset += 1
+        var out: [UInt8] = []
+        while offset < bytes.count {
+            let byte = bytes[offset]
+            offset += 1
+            if byte == quote { return String(decoding: out, as: UTF8.self) }
+            if byte == UInt8(ascii: "\\"), offset < bytes.count {
+                let escaped = bytes[offset]
+                offset += 1
+                switch escaped {
+                case UInt8(ascii: "n"): out.append(0x0A)
+                case UInt8(ascii: "t"): out.append(0x09)
+                default: out.append(escaped)
+                }
+                continue
+            }
+            out.append(byte)
+        }
+        throw ExpressionSyntaxError(position: start, reason: "unterminated string")
+    }
+}

@@ -1,0 +1,195 @@
+// Istio's standard metric labels (istio/proxy 1.12 `extensions/stats/plugin.h`
+// STD_ISTIO_DIMENSIONS): one table drives their order, the cut-offs for gRPC
+// message (first 20) and TCP (first 23) metrics, and how each is computed.
+
+/// The 25 standard labels, in Istio's order.
+public enum IstioLabel: Int, CaseIterable {
+    case reporter, sourceWorkload, sourceWorkloadNamespace, sourcePrincipal, sourceApp, sourceVersion
+    case sourceCanonicalService, sourceCanonicalRevision, sourceCluster
+    case destinationWorkload, destinationWorkloadNamespace, destinationPrincipal, destinationApp, destinationVersion
+    case destinationService, destinationServiceName, destinationServiceNamespace
+    case destinationCanonicalService, destinationCanonicalRevision, destinationCluster
+    case requestProtocol, responseFlags, connectionSecurityPolicy, responseCode, grpcResponseStatus
+
+    public static let names: [String] = [
+        "reporter", "source_workload", "source_workload_namespace", "source_principal", "source_app", "source_version",
+        "source_canonical_service", "source_canonical_revision", "source_cluster",
+        "destination_workload", "destination_workload_namespace", "destination_principal", "destination_app",
+        "destination_version", "destination_service", "destination_service_name", "destination_service_namespace",
+        "destination_canonical_service", "destination_canonical_revision", "destination_cluster",
+        "request_protocol", "response_flags", "connection_security_policy", "response_code", "grpc_response_status",
+    ]
+
+    public var name: String { Self.names[rawValue] }
+
+    /// gRPC message metrics carry labels 0..<20 (the peer labels).
+    public static let peerLabelCount = IstioLabel.destinationCluster.rawValue + 1
+    /// TCP metrics carry labels 0..<23.
+    public static let tcpLabelCount = IstioLabel.connectionSecurityPolicy.rawValue + 1
+}
+
+/// What a stream tells the stats filter, gathered from properties.
+public struct RequestFacts {
+    public var isTCP = false
+    public var isGRPC = false
+    /// Host header (only when the host fallback is enabled).
+    public var host: String?
+    public var routeName: String?
+    public var clusterName: String?
+    /// `xds.cluster_metadata.filter_metadata.istio.services[0]`.
+    public var serviceName: String?
+    public var serviceHost: String?
+    public var sourcePrincipal = ""
+    public var destinationPrincipal = ""
+    /// Inbound only: `connection.mtls`, nil when absent.
+    public var mtls: Bool?
+    public var responseCode: Int64 = 0
+    public var responseFlags: UInt64 = 0
+    public var grpcStatus: Int64?
+
+    public init() {}
+}
+
+/// The local (or peer) side's workload labels for stats.
+public struct WorkloadLabels: Equatable {
+    public var workload = ""
+    public var namespace = ""
+    public var app = ""
+    public var version = ""
+    public var canonicalService = ""
+    public var canonicalRevision = "latest"
+    public var cluster = ""
+
+    public init() {}
+
+    /// Istio's `map_node`: labels from the FlatNode's label vector; when the
+    /// vector is absent, app/version/canonical service stay empty and the
+    /// canonical revision is `latest`.
+    public init(_ node: PeerNode) {
+        workload = node.workloadName ?? ""
+        namespace = node.namespace ?? ""
+        cluster = node.clusterID ?? ""
+        if node.labels != nil {
+            app = node.label("app") ?? ""
+            version = node.label("version") ?? ""
+            canonicalService = node.label("service.istio.io/canonical-name") ?? workload
+            canonicalRevision = node.label("service.istio.io/canonical-revision") ?? "latest"
+        }
+    }
+}
+
+public enum IstioStats {
+    /// Envoy response-flag bits in Istio's order (`extensions/common/util.cc`).
+    static let responseFlagNames: [String] = [
+        "LH", "UH", "UT", "LR", "UR", "UF", "UC", "UO", "NR", "DI", "FI", "RL", "UAEX", "RLSE", "DC", "URX", "SI", "IH",
+        "DPE", "UMSDR", "RFCF", "NFCF", "DT", "UPE", "NC", "OM",
+    ]
+
+    /// `response.flags` as Istio writes it: short names joined by ',', `-` for none.
+    public static func responseFlags(_ flags: UInt64) -> String {
+        var parts: [String] = []
+        for (bit, name) in responseFlagNames.enumerated() where flags & (1 << UInt64(bit)) != 0 { parts.append(name) }
+        if flags >= 1 << UInt64(responseFlagNames.count) { parts.append(String(flags)) }
+        if parts.isEmpty { return "-" }
+        var text = ""
+        for (index, part) in parts.enumerated() {
+            if index > 0 { text += "," }
+            text += part
+        }
+        return text
+    }
+
+    /// Istio's destination service: (destination_service, destination_service_name).
+    public static func destinationService(_ facts: RequestFacts, outbound: Bool, localCanonicalService: String?)
+        -> (service: String, name: String) {
+        var host = facts.host ?? (outbound ? "unknown" : (localCanonicalService ?? "unknown"))
+        var name: String
+        if facts.routeName == "block_all" {
+            name = "BlackHoleCluster"
+        } else if facts.routeName == "allow_any" {
+            name = "PassthroughCluster"
+        } else if let cluster = facts.clusterName,
+                  ["BlackHoleCluster", "PassthroughCluster", "InboundPassthroughClusterIpv4", "InboundPassthroughClusterIpv6"].contains(cluster) {
+            name = cluster
+        } else if let service = facts.serviceName {
+            name = service
+            if let serviceHost = facts.serviceHost { host = serviceHost }
+        } else {
+            name = host
+        }
+        if host.isEmpty { host = "unknown" }
+        if name.isEmpty { name = "unknown" }
+        return (host, name)
+    }
+
+    /// The 25 label values for one report (empties become `unknown`, then
+    /// `grpc_response_status` is set: empty unless gRPC).
+    public static func labels(outbound: Bool, local: WorkloadLabels, peer: WorkloadLabels, facts: RequestFacts,
+                              localCanonicalService: String?) -> [String] {
+        var values = [String](repeating: "", count: IstioLabel.allCases.count)
+        let source = outbound ? local : peer
+        let destination = outbound ? peer : local
+        values[IstioLabel.reporter.rawValue] = outbound ? "source" : "destination"
+        values[IstioLabel.sourceWorkload.rawValue] = source.workload
+        values[IstioLabel.sourceWorkloadNamespace.rawValue] = source.namespace
+        values[IstioLabel.sourcePrincipal.rawValue] = facts.sourcePrincipal
+        values[IstioLabel.sourceApp.rawValue] = source.app
+        values[IstioLabel.sourceVersion.rawValue] = source.version
+        values[IstioLabel.sourceCanonicalService.rawValue] = source.canonicalService
+        values[IstioLabel.sourceCanonicalRevision.rawValue] = source.canonicalRevision
+        values[IstioLabel.sourceCluster.rawValue] = source.cluster
+        values[IstioLabel.destinationWorkload.rawValue] = destination.workload
+        values[IstioLabel.destinationWorkloadNamespace.rawValue] = destination.namespace
+        values[IstioLabel.destinationPrincipal.rawValue] = facts.destinationPrincipal
+        values[IstioLabel.destinationApp.rawValue] = destination.app
+        values[IstioLabel.destinationVersion.rawValue] = destination.version
+        let service = destinationService(facts, outbound: outbound, localCanonicalService: localCanonicalService)
+        values[IstioLabel.destinationService.rawValue] = service.service
+        values[IstioLabel.destinationServiceName.rawValue] = service.name
+        values[IstioLabel.destinationServiceNamespace.rawValue] = destination.namespace
+        values[IstioLabel.destinationCanonicalService.rawValue] = destination.canonicalService
+        values[IstioLabel.destinationCanonicalRevision.rawValue] = destination.canonicalRevision
+        values[IstioLabel.destinationCluster.rawValue] = destination.cluster
+        values[IstioLabel.requestProtocol.rawValue] = facts.isTCP ? "tcp" : (facts.isGRPC ? "grpc" : "http")
+        values[IstioLabel.responseFlags.rawValue] = responseFlags(facts.responseFlags)
+        if !outbound, let mtls = facts.mtls {
+            values[IstioLabel.connectionSecurityPolicy.rawValue] = mtls ? "mutual_tls" : "none"
+        }
+        values[IstioLabel.responseCode.rawValue] = String(facts.responseCode)
+        for index in 0..<values.count where values[index].isEmpty { values[index] = "unknown" }
+        values[IstioLabel.grpcResponseStatus.rawValue] = facts.isGRPC ? String(facts.grpcStatus ?? 2) : ""
+        return values
+    }
+
+    /// Istio's stat name: `t1=.=v1;.;...;.;tn=.=vn;.;istio_<metric>`. A value
+    /// containing a separator would corrupt the labels after it, so separators
+    /// inside values are replaced by `_` (documented deviation from Istio,
+    /// which writes them unchanged).
+    public static func statName(metric: String, tags: [(String, String)], fieldSeparator: String = ";.;",
+                                valueSeparator: String = "=.=") -> String {
+        var name = ""
+        for (tag, value) in tags {
+            name += tag
+            name += valueSeparator
+            name += sanitize(value, fieldSeparator, valueSeparator)
+            name += fieldSeparator
+        }
+        return name + "istio_" + metric
+    }
+
+    static func sanitize(_ value: String, _ fieldSeparator: String, _ valueSeparator: String) -> String {
+        var bytes = Array(value.utf8)
+        for separator in [Array(fieldSeparator.utf8), Array(valueSeparator.utf8)] where !separator.isEmpty {
+            var index = 0
+            while index + separator.count <= bytes.count {
+                if Array(bytes[index..<index + separator.count]) == separator {
+                    for offset in 0..<separator.count { bytes[index + offset] = UInt8(ascii: "_") }
+                    index += separator.count
+                } else {
+                    index += 1
+                }
+            }
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+}

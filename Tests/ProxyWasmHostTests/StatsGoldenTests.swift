@@ -1,0 +1,151 @@
+import Foundation
+import ProxyWasmABI
+@testable import ProxyWasmHost
+import ProxyWasmTools
+import ProxyWasmWasmKit
+import Testing
+
+/// stats.wasm + metadata_exchange.wasm on a client and a server sidecar in the
+/// host, compared with Istio's own expected series (istio/proxy 1.12.0
+/// testdata/metric), label for label and value for value.
+@Suite("stats.wasm golden scenarios")
+struct StatsGoldenTests {
+    static let testdata = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("Fixtures/istio/proxy-1.12.0")
+
+    static func text(_ path: String) -> String {
+        try! String(contentsOf: testdata.appendingPathComponent(path), encoding: .utf8)
+    }
+
+    /// Renders the Go-template constructs Istio's metric files use.
+    static func render(_ template: String, vars: [String: String]) -> String {
+        var output: [String] = []
+        var stack: [(active: Bool, taken: Bool)] = []
+        for line in template.split(separator: "\n", omittingEmptySubsequences: false) {
+            let trimmed = line.trimmingCharacters(in: .whitespaces)
+            if trimmed.hasPrefix("{{- if .Vars.") || trimmed.hasPrefix("{{ if .Vars.") {
+                let name = trimmed.components(separatedBy: ".Vars.")[1].components(separatedBy: " ")[0]
+                let condition = !(vars[name] ?? "").isEmpty
+                let parentActive = stack.last?.active ?? true
+                stack.append((parentActive && condition, condition))
+                continue
+            }
+            if trimmed.hasPrefix("{{- else }}") || trimmed.hasPrefix("{{ else }}") {
+                let parentActive = stack.count > 1 ? stack[stack.count - 2].active : true
+                stack[stack.count - 1].active = parentActive && !stack[stack.count - 1].taken
+                continue
+            }
+            if trimmed.hasPrefix("{{- end }}") || trimmed.hasPrefix("{{ end }}") {
+                stack.removeLast()
+                continue
+            }
+            if stack.last?.active ?? true {
+                var rendered = String(line)
+                for (name, value) in vars { rendered = rendered.replacingOccurrences(of: "{{ .Vars.\(name) }}", with: value) }
+                output.append(rendered)
+            }
+        }
+        return output.joined(separator: "\n")
+    }
+
+    /// The expected series as `name{labels} value` lines, labels in file order.
+    static func expectedLines(_ file: String, vars: [String: String]) -> [String] {
+        let rendered = render(text("metric/\(file)"), vars: vars)
+        var name = "", kind = "", value = "", labels: [(String, String)] = [], lines: [String] = []
+        func unquote(_ text: String) -> String {
+            let trimmed = text.trimmingCharacters(in: .whitespaces)
+            return trimmed.hasPrefix("\"") ? String(trimmed.dropFirst().dropLast()) : trimmed
+        }
+        var pendingLabel: String?
+        for line in rendered.split(separator: "\n").map(String.init) {
+            let trimmed = line.trimmingCharacters(in: .whitespaces)
+            if line.hasPrefix("name: ") { name = unquote(String(line.dropFirst(6))) }
+            else if line.hasPrefix("type: ") { kind = String(line.dropFirst(6)) }
+            else if trimmed.hasPrefix("- name: ") { pendingLabel = unquote(String(trimmed.dropFirst(8))) }
+            else if trimmed.hasPrefix("value: ") {
+                let text = unquote(String(trimmed.dropFirst(7)))
+                if let label = pendingLabel { labels.append((label, text)); pendingLabel = nil } else { value = text }
+            }
+        }
+        _ = kind
+        lines.append("\(name){" + labels.map { "\($0.0)=\"\($0.1)\"" }.joined(separator: ",") + "} \(value)")
+        return lines
+    }
+
+    /// The test bootstrap's stats_tags, in order.
+    static func statsTags() -> [StatsTagRule] {
+        var rules: [StatsTagRule] = []
+        var tag: String?
+        for line in text("bootstrap/stats.yaml.tmpl").split(separator: "\n") {
+            let trimmed = line.trimmingCharacters(in: .whitespaces)
+            if trimmed.hasPrefix("- tag_name: ") { tag = String(trimmed.dropFirst(12)).trimmingCharacters(in: CharacterSet(charactersIn: "\"")) }
+            if trimmed.hasPrefix("regex: "), let name = tag {
+                let quoted = String(trimmed.dropFirst(7)).trimmingCharacters(in: CharacterSet(charactersIn: "\""))
+                rules.append(StatsTagRule(name: name, pattern: quoted.replacingOccurrences(of: "\\\\", with: "\\")))
+                tag = nil
+            }
+        }
+        return rules
+    }
+
+    static func scenario(requests: Int, clientConfig: String, serverConfig: String) throws -> ScenarioRunner {
+        let wasm = BuiltModules.directory.path
+        let services = "{istio: {services: [{host: server.default.svc.cluster.local, name: server, namespace: default}]}}"
+        let yaml = """
+            proxies:
+              - name: client
+                node: {id: client}
+                listener_direction: outbound
+                stream_properties: {xds: {cluster_name: server-outbound-cluster, cluster_metadata: {filter_metadata: \(services)}}}
+                plugins:
+                  - {name: mx, module: \(wasm)/metadata_exchange.wasm, configuration: {max_peer_cache_size: 20}}
+                  - {name: stats, module: \(wasm)/stats.wasm, root_id: stats_outbound, configuration: '\(clientConfig.replacingOccurrences(of: "'", with: "''"))'}
+              - name: server
+                node: {id: server}
+                listener_direction: inbound
+                stream_properties: {connection: {mtls: false}, xds: {cluster_name: server-inbound-cluster, cluster_metadata: {filter_metadata: \(services)}}}
+                plugins:
+                  - {name: mx, module: \(wasm)/metadata_exchange.wasm, configuration: {max_peer_cache_size: 20}}
+                  - {name: stats, module: \(wasm)/stats.wasm, root_id: stats_inbound, configuration: '\(serverConfig.replacingOccurrences(of: "'", with: "''"))'}
+            traffic:
+              - http:
+                  through: [client, server]
+                  request: {headers: {":authority": "127.0.0.1:20000"}}
+                  response: {status: 200}
+                  repeat: \(requests)
+            """
+        var parsed = try Scenario.load(yaml: yaml, file: "golden.yaml", baseDirectory: URL(fileURLWithPath: "/"))
+        parsed.proxies[0].metadata = MetadataExchangeTests.metadata("client_node_metadata.rendered.json")
+        parsed.proxies[1].metadata = MetadataExchangeTests.metadata("server_node_metadata.rendered.json")
+        parsed.proxies[0].statsTags = statsTags()
+        parsed.proxies[1].statsTags = statsTags()
+        let runner = try ScenarioRunner(scenario: parsed)
+        runner.run()
+        for proxy in runner.proxies {
+            for plugin in proxy.plugins {
+                #expect(plugin.vm.failure == nil && plugin.vm.unimplementedCalls.isEmpty, "\(proxy.spec.name)/\(plugin.spec.name)")
+            }
+        }
+        return runner
+    }
+
+    static let clientConfig = #"{"metrics":[{"dimensions":{"configurable_metric_a":"(request.host.startsWith('127.0.0.1') ? 'localhost:' : request.host) + string(upstream_peer_id)","configurable_metric_b":"request.protocol"}}],"field_separator":";.;"}"#
+    static let serverConfig = #"{"field_separator":";.;"}"#
+
+    func series(_ runner: ScenarioRunner, _ proxy: String, _ family: String) -> [String] {
+        let text = runner.prometheus().first { $0.proxy == proxy }!.text
+        return text.split(separator: "\n").map(String.init).filter { $0.hasPrefix(family + "{") }
+    }
+
+    @Test func clientAndServerRequestTotalsMatchIstiosExpectedFiles() throws {
+        let runner = try Self.scenario(requests: 10, clientConfig: Self.clientConfig, serverConfig: Self.serverConfig)
+        let vars = ["RequestCount": "10", "GrpcResponseStatus": ""]
+        #expect(series(runner, "client", "istio_requests_total") == Self.expectedLines("client_request_total.yaml.tmpl", vars: vars))
+        #expect(series(runner, "server", "istio_requests_total") == Self.expectedLines("server_request_total.yaml.tmpl", vars: vars))
+    }
+
+    @Test func istioBuildMatches() throws {
+        let runner = try Self.scenario(requests: 1, clientConfig: Self.serverConfig, serverConfig: Self.serverConfig)
+        #expect(series(runner, "client", "istio_build") == Self.expectedLines("istio_build.yaml", vars: [:]))
+    }
+}
