@@ -72,7 +72,7 @@ let package = Package(
                     path: "Tests/ProxyWasmTests"),
         .testTarget(name: "ProxyWasmHostTests",
                     dependencies: ["ProxyWasmHost", "ProxyWasmWasmKit", "ProxyWasmTools", "TelemetryCore",
-                                   .product(name: "WAT", package: "WasmKit")],
+                                   .product(name: "WAT", package: "WasmKit"), .product(name: "Yams", package: "Yams")],
                     path: "Tests/ProxyWasmHostTests"),
         .testTarget(name: "ProxyWasmTestKitTests",
                     dependencies: ["ProxyWasmTestKit", "ProxyWasmABI", .product(name: "WAT", package: "WasmKit")],

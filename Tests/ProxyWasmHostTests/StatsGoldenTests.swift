@@ -4,6 +4,7 @@ import ProxyWasmABI
 import ProxyWasmTools
 import ProxyWasmWasmKit
 import Testing
+import Yams
 
 /// stats.wasm + metadata_exchange.wasm on a client and a server sidecar in the
 /// host, compared with Istio's own expected series (istio/proxy 1.12.0
@@ -41,7 +42,10 @@ struct StatsGoldenTests {
             }
             if stack.last?.active ?? true {
                 var rendered = String(line)
-                for (name, value) in vars { rendered = rendered.replacingOccurrences(of: "{{ .Vars.\(name) }}", with: value) }
+                for (name, value) in vars {
+                    rendered = rendered.replacingOccurrences(of: "{{ .Vars.\(name) }}", with: value)
+                    rendered = rendered.replacingOccurrences(of: "{{ .Ports.\(name) }}", with: value)
+                }
                 output.append(rendered)
             }
         }
@@ -88,9 +92,10 @@ struct StatsGoldenTests {
         return rules
     }
 
-    static func scenario(requests: Int, clientConfig: String, serverConfig: String) throws -> ScenarioRunner {
+    static func scenario(requests: Int, clientConfig: String, serverConfig: String, elideServerMetadata: Bool = false) throws -> ScenarioRunner {
         let wasm = BuiltModules.directory.path
-        let services = "{istio: {services: [{host: server.default.svc.cluster.local, name: server, namespace: default}]}}"
+        let services = elideServerMetadata ? "{}"
+            : "{istio: {services: [{host: server.default.svc.cluster.local, name: server, namespace: default}]}}"
         let yaml = """
             proxies:
               - name: client
@@ -129,8 +134,8 @@ struct StatsGoldenTests {
         return runner
     }
 
-    static let clientConfig = #"{"metrics":[{"dimensions":{"configurable_metric_a":"(request.host.startsWith('127.0.0.1') ? 'localhost:' : request.host) + string(upstream_peer_id)","configurable_metric_b":"request.protocol"}}],"field_separator":";.;"}"#
-    static let serverConfig = #"{"field_separator":";.;"}"#
+    static let clientConfig = config("client_config.yaml")
+    static let serverConfig = config("server_config.yaml")
 
     func series(_ runner: ScenarioRunner, _ proxy: String, _ family: String) -> [String] {
         let text = runner.prometheus().first { $0.proxy == proxy }!.text
@@ -142,6 +147,29 @@ struct StatsGoldenTests {
         let vars = ["RequestCount": "10", "GrpcResponseStatus": ""]
         #expect(series(runner, "client", "istio_requests_total") == Self.expectedLines("client_request_total.yaml.tmpl", vars: vars))
         #expect(series(runner, "server", "istio_requests_total") == Self.expectedLines("server_request_total.yaml.tmpl", vars: vars))
+    }
+
+    /// Istio's stats/*.yaml plugin configuration as the JSON string Envoy hands the plugin.
+    static func config(_ file: String) -> String {
+        let document = try! Yams.load(yaml: Self.text("stats/\(file)"))!
+        let data = try! JSONSerialization.data(withJSONObject: document, options: [.sortedKeys])
+        return String(decoding: data, as: UTF8.self)
+    }
+
+    @Test func hostHeaderFallbackWithoutServiceMetadata() throws {
+        let runner = try Self.scenario(requests: 10, clientConfig: Self.clientConfig, serverConfig: Self.serverConfig,
+                                       elideServerMetadata: true)
+        let expected = Self.expectedLines("host_header_fallback.yaml.tmpl", vars: ["RequestCount": "10", "ClientPort": "20000"])
+        #expect(series(runner, "client", "istio_requests_total") == expected)
+    }
+
+    @Test func disabledHostHeaderFallbackMatchesBothSides() throws {
+        let runner = try Self.scenario(requests: 10, clientConfig: Self.config("client_config_disable_header_fallback.yaml"),
+                                       serverConfig: Self.config("server_config_disable_header_fallback.yaml"),
+                                       elideServerMetadata: true)
+        let vars = ["RequestCount": "10"]
+        #expect(series(runner, "client", "istio_requests_total") == Self.expectedLines("client_disable_host_header_fallback.yaml.tmpl", vars: vars))
+        #expect(series(runner, "server", "istio_requests_total") == Self.expectedLines("server_disable_host_header_fallback.yaml.tmpl", vars: vars))
     }
 
     @Test func istioBuildMatches() throws {
