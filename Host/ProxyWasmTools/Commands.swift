@@ -9,7 +9,7 @@ public struct ProxyWasmHostCommand: ParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "proxy-wasm-host",
         abstract: "Run proxy-wasm modules in-process, the way Envoy runs them.",
-        subcommands: [ValidateCommand.self, RunCommand.self, TraceCommand.self])
+        subcommands: [ValidateCommand.self, RunCommand.self, TraceCommand.self, EnvoyConfigCommand.self])
 
     public init() {}
 }
@@ -163,6 +163,38 @@ public struct TraceCommand: ParsableCommand {
             }
             print(differences.joined(separator: "\n"))
             print("\(differences.count) differing events")
+            throw ExitCode(1)
+        }
+    }
+}
+
+public struct EnvoyConfigCommand: ParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "envoy-config",
+        abstract: "Print the stats_config block Envoy needs for stats.wasm (tag regexes, matcher, buckets).")
+
+    @Option(name: .customLong("stats-config"), help: "A stats plugin configuration (JSON file); repeat for each plugin.")
+    var statsConfigurations: [String] = []
+    @Option(name: .long, parsing: .upToNextOption, help: "Histogram bucket bounds for the plugin's histograms.")
+    var buckets: [Double] = []
+
+    public init() {}
+
+    public func run() throws {
+        var texts: [String] = []
+        for path in statsConfigurations {
+            guard let data = FileManager.default.contents(atPath: path) else {
+                printError("cannot read \(path)")
+                throw ExitCode(2)
+            }
+            texts.append(String(decoding: data, as: UTF8.self))
+        }
+        do {
+            let config = try EnvoyStatsConfig.statsConfig(pluginConfigurations: texts, histogramBuckets: buckets.isEmpty ? nil : buckets)
+            let data = try JSONSerialization.data(withJSONObject: ["stats_config": config], options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
+            print(String(decoding: data, as: UTF8.self))
+        } catch let problem as EnvoyStatsConfig.Problem {
+            printError(problem.message)
             throw ExitCode(1)
         }
     }
