@@ -13,7 +13,8 @@ enum MetricValue {
 /// Where a tag's value comes from.
 enum TagValue {
     case standard(IstioLabel)
-    case expression(Expression)
+    /// A parsed expression and its source text (identical texts are evaluated once per report).
+    case expression(Expression, String)
 }
 
 struct Tag {
@@ -78,10 +79,10 @@ enum MetricPlan {
                     do throws(ExpressionSyntaxError) {
                         let expression = try Expression.parse(dimension.value)
                         if let position {
-                            metrics[index].tags[position].value = .expression(expression)
+                            metrics[index].tags[position].value = .expression(expression, dimension.value)
                             metrics[index].tags[position].removed = false
                         } else {
-                            metrics[index].tags.append(Tag(name: dimension.key, value: .expression(expression)))
+                            metrics[index].tags.append(Tag(name: dimension.key, value: .expression(expression, dimension.value)))
                         }
                     } catch {
                         warnings.append("dimension \(dimension.key) of \(metrics[index].name): cannot parse \"\(dimension.value)\" \(error.message); the tag is removed")

@@ -15,8 +15,10 @@ final class StatsRoot: RootContext {
     var local = WorkloadLabels()
     var localNode = PeerNode()
     var localCanonicalService: String?
-    /// Defined metrics by full stat name (Envoy hands out a new id per define).
-    private var metricIDs: [String: Metric] = [:]
+    /// Defined metrics: by stat-name prefix (the encoded tags), one slot per
+    /// configured metric. Envoy hands out a new id per define, so each full
+    /// name is defined once; one lookup per distinct tag set per request.
+    private var metricIDs: [String: [Metric?]] = [:]
     private var usesXDSNames: Bool?
 
     override func onConfigure(pluginConfigurationSize: Int) -> Bool {
@@ -83,18 +85,21 @@ final class StatsRoot: RootContext {
         return pairs.map { KeyValue($0.keyString, $0.valueString) }
     }
 
-    /// Records `value` on the metric named by `name`, defining it once.
-    func record(_ type: MetricType, name: String, value: UInt64) {
-        if type == .counter && value == 0 { return }  // Istio never records zeros on counters
+    /// Records `value` on metric `index` for the tag set encoded in `prefix`, defining it once.
+    func record(_ index: Int, prefix: String, slots: inout [Metric?]?, value: UInt64) {
+        let factory = metrics[index]
+        if factory.type == .counter && value == 0 { return }  // Istio never records zeros on counters
+        if slots == nil { slots = metricIDs[prefix] ?? [Metric?](repeating: nil, count: metrics.count) }
         let metric: Metric
-        if let known = metricIDs[name] {
+        if let known = slots![index] {
             metric = known
         } else {
-            guard let defined = try? Metric.define(type, name: name) else { return }
-            metricIDs[name] = defined
+            guard let defined = try? Metric.define(factory.type, name: prefix + "istio_" + factory.name) else { return }
+            slots![index] = defined
+            metricIDs[prefix] = slots
             metric = defined
         }
-        switch type {
+        switch factory.type {
         case .counter: try? metric.increment(by: Int64(value))
         case .gauge, .histogram: try? metric.record(value)
         }

@@ -97,13 +97,27 @@ final class StatsStream: HttpContext, ExpressionEnvironment {
         let labels = IstioStats.labels(outbound: root.outbound, local: root.local, peer: peerLabels, facts: facts,
                                        localCanonicalService: root.localCanonicalService)
         let durationNanos = ((try? Properties.int64(["request", "duration"])) ?? nil) ?? 0
-        for metric in root.metrics {
+        // Metrics with the same tag list share one encoded prefix and one cache lookup.
+        var previousTags: [(String, String)]? = nil
+        var prefix = ""
+        var slots: [Metric?]? = nil
+        var expressionValues: [String: String] = [:]
+        for (index, metric) in root.metrics.enumerated() {
             var tags: [(String, String)] = []
             for tag in metric.activeTags {
                 switch tag.value {
                 case let .standard(label): tags.append((tag.name, labels[label.rawValue]))
-                case let .expression(expression): tags.append((tag.name, expression.evaluate(self)?.labelText ?? "unknown"))
+                case let .expression(expression, source):
+                    let text = expressionValues[source] ?? (expression.evaluate(self)?.labelText ?? "unknown")
+                    expressionValues[source] = text
+                    tags.append((tag.name, text))
                 }
+            }
+            if previousTags == nil || !Self.same(previousTags!, tags) {
+                prefix = IstioStats.statNamePrefix(tags: tags, fieldSeparator: root.configuration.fieldSeparator,
+                                                   valueSeparator: root.configuration.valueSeparator)
+                previousTags = tags
+                slots = nil
             }
             let value: UInt64
             switch metric.value {
@@ -115,10 +129,14 @@ final class StatsStream: HttpContext, ExpressionEnvironment {
                 guard case let .int(number)? = expression.evaluate(self), number >= 0 else { continue }
                 value = UInt64(number)
             }
-            let name = IstioStats.statName(metric: metric.name, tags: tags, fieldSeparator: root.configuration.fieldSeparator,
-                                           valueSeparator: root.configuration.valueSeparator)
-            root.record(metric.type, name: name, value: value)
+            root.record(index, prefix: prefix, slots: &slots, value: value)
         }
+    }
+
+    static func same(_ a: [(String, String)], _ b: [(String, String)]) -> Bool {
+        if a.count != b.count { return false }
+        for index in 0..<a.count where a[index].0 != b[index].0 || a[index].1 != b[index].1 { return false }
+        return true
     }
 
     // MARK: ExpressionEnvironment

@@ -164,32 +164,54 @@ public enum IstioStats {
     /// Istio's stat name: `t1=.=v1;.;...;.;tn=.=vn;.;istio_<metric>`. A value
     /// containing a separator would corrupt the labels after it, so separators
     /// inside values are replaced by `_` (documented deviation from Istio,
-    /// which writes them unchanged).
+    /// which writes them unchanged). Built on bytes: this runs per request.
     public static func statName(metric: String, tags: [(String, String)], fieldSeparator: String = ";.;",
                                 valueSeparator: String = "=.=") -> String {
-        var name = ""
-        for (tag, value) in tags {
-            name += tag
-            name += valueSeparator
-            name += sanitize(value, fieldSeparator, valueSeparator)
-            name += fieldSeparator
-        }
-        return name + "istio_" + metric
+        statNamePrefix(tags: tags, fieldSeparator: fieldSeparator, valueSeparator: valueSeparator) + "istio_" + metric
     }
 
-    static func sanitize(_ value: String, _ fieldSeparator: String, _ valueSeparator: String) -> String {
-        var bytes = Array(value.utf8)
-        for separator in [Array(fieldSeparator.utf8), Array(valueSeparator.utf8)] where !separator.isEmpty {
-            var index = 0
-            while index + separator.count <= bytes.count {
-                if Array(bytes[index..<index + separator.count]) == separator {
+    /// The tag part of a stat name (everything before `istio_<metric>`).
+    public static func statNamePrefix(tags: [(String, String)], fieldSeparator: String = ";.;",
+                                      valueSeparator: String = "=.=") -> String {
+        var name: [UInt8] = []
+        name.reserveCapacity(64 * tags.count + 32)
+        let field = Array(fieldSeparator.utf8), value = Array(valueSeparator.utf8)
+        for (tag, text) in tags {
+            append(tag, to: &name)
+            name.append(contentsOf: value)
+            let start = name.count
+            append(text, to: &name)
+            neutralize(&name, from: start, field)
+            neutralize(&name, from: start, value)
+            name.append(contentsOf: field)
+        }
+        return String(decoding: name, as: UTF8.self)
+    }
+
+    @inline(__always)
+    static func append(_ text: String, to bytes: inout [UInt8]) {
+        var copy = text
+        copy.withUTF8 { bytes.append(contentsOf: $0) }
+    }
+
+    /// Replaces every occurrence of `separator` in `bytes[start...]` with `_`s.
+    static func neutralize(_ bytes: inout [UInt8], from start: Int, _ separator: [UInt8]) {
+        guard let first = separator.first, bytes.count - start >= separator.count else { return }
+        var index = start
+        while index + separator.count <= bytes.count {
+            if bytes[index] == first {
+                var matches = true
+                for offset in 1..<separator.count where bytes[index + offset] != separator[offset] {
+                    matches = false
+                    break
+                }
+                if matches {
                     for offset in 0..<separator.count { bytes[index + offset] = UInt8(ascii: "_") }
                     index += separator.count
-                } else {
-                    index += 1
+                    continue
                 }
             }
+            index += 1
         }
-        return String(decoding: bytes, as: UTF8.self)
     }
 }

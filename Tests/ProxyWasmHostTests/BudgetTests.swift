@@ -2,6 +2,7 @@ import Foundation
 import ProxyWasmABI
 @testable import ProxyWasmHost
 import ProxyWasmWasmKit
+import TelemetryCore
 import Testing
 
 /// Hardware-independent performance budgets, checked in CI: module sizes and
@@ -20,7 +21,7 @@ struct BudgetTests {
         return try! JSONDecoder().decode([String: Budget].self, from: FileManager.default.contents(atPath: url.path)!)
     }()
 
-    @Test(arguments: ["header_stamp", "metadata_exchange"])
+    @Test(arguments: ["header_stamp", "metadata_exchange", "stats"])
     func moduleSizeStaysWithinBudget(_ module: String) throws {
         let size = try BuiltModules.bytes(module).count
         let budget = try #require(Self.budgets[module]).module_bytes
@@ -28,18 +29,31 @@ struct BudgetTests {
     }
 
     /// Operators for one request after warm-up, through `direction`'s side.
-    static func operatorsPerRequest(module: String, direction: TrafficDirection, peerHeaders: Bool) throws -> UInt64 {
+    static func operatorsPerRequest(module: String, direction: TrafficDirection, peerHeaders: Bool,
+                                    rootID: String = "budget", configuration: String = "") throws -> UInt64 {
         let proxy = Proxy(name: "budget")
         proxy.setNode(id: "sidecar~10.0.0.1~productpage-v1-84975bc778-pxz2w.default~default.svc.cluster.local",
                       metadata: MetadataExchangeTests.metadata("client_node_metadata.rendered.json"))
         proxy.setXDS("listener_direction", .int(direction.rawValue))
         let vm = PluginVM(proxy: proxy, vmID: "budget")
         let guest = try WasmKitGuest.load(try BuiltModules.bytes(module), into: vm)
-        let root = try vm.startPlugin(PluginConfiguration(name: "budget"))
+        let root = try vm.startPlugin(PluginConfiguration(name: "budget", rootID: rootID, configuration: Array(configuration.utf8)))
         let peer = peerHeaders ? [HeaderPair("x-envoy-peer-metadata-id", "sidecar~10.0.0.2~ratings-v1.default~default.svc.cluster.local"),
                                   HeaderPair("x-envoy-peer-metadata", MetadataExchangeTests.vector("server", "header_b64"))] : []
+        // What metadata exchange leaves in filter state for stats to read.
+        let peerNode = FlatNodeCodec.encode(PeerNode.fromStruct(try StructCodec.decodeStruct(
+            Base64.decode(Array(MetadataExchangeTests.vector("server", "header_b64").utf8))!)))
         func request() {
-            let stream = HttpStream(vm: vm, root: root)
+            let state = StreamState()
+            state.filterState["wasm.upstream_peer_id"] = Array("server".utf8)
+            state.filterState["wasm.upstream_peer"] = peerNode
+            state.filterState["wasm.downstream_peer_id"] = Array("client".utf8)
+            state.filterState["wasm.downstream_peer"] = peerNode
+            let stream = HttpStream(vm: vm, root: root, properties: [PropertyEntry("xds", .map([
+                PropertyEntry("cluster_metadata", .map([PropertyEntry("filter_metadata", .map([PropertyEntry("istio", .map([
+                    PropertyEntry("services", .list([.map([PropertyEntry("name", .string("ratings")),
+                                                           PropertyEntry("host", .string("ratings.default.svc.cluster.local"))])]))]))]))]))]))],
+                                    streamState: state)
             stream.sendRequestHeaders([HeaderPair(":method", "GET"), HeaderPair(":path", "/reviews/1"),
                                        HeaderPair(":authority", "reviews:9080")] + (direction == .inbound ? peer : []))
             stream.sendResponseHeaders([HeaderPair(":status", "200")] + (direction == .outbound ? peer : []))
@@ -57,6 +71,20 @@ struct BudgetTests {
         let operators = try Self.operatorsPerRequest(module: "metadata_exchange", direction: direction, peerHeaders: true)
         let budget = try #require(Self.budgets["metadata_exchange"]?.operators_per_request[name])
         print("metadata_exchange \(name): \(operators) wasm operators per request (budget \(budget))")
+        #expect(operators <= budget, "\(name): \(operators) operators per request, budget \(budget)")
+    }
+
+    static let customDimensions = #"{"metrics":[{"dimensions":{"configurable_metric_a":"(request.host.startsWith('127.0.0.1') ? 'localhost:' : request.host) + string(upstream_peer_id)","configurable_metric_b":"request.protocol"}}]}"#
+
+    @Test(arguments: [("outbound", TrafficDirection.outbound, false), ("inbound", TrafficDirection.inbound, false),
+                      ("outbound_custom_dimensions", TrafficDirection.outbound, true),
+                      ("inbound_custom_dimensions", TrafficDirection.inbound, true)])
+    func statsOperatorsPerRequestStayWithinBudget(_ name: String, _ direction: TrafficDirection, _ custom: Bool) throws {
+        let operators = try Self.operatorsPerRequest(module: "stats", direction: direction, peerHeaders: false,
+                                                     rootID: direction == .outbound ? "stats_outbound" : "stats_inbound",
+                                                     configuration: custom ? Self.customDimensions : "")
+        let budget = try #require(Self.budgets["stats"]?.operators_per_request[name])
+        print("stats \(name): \(operators) wasm operators per request (budget \(budget))")
         #expect(operators <= budget, "\(name): \(operators) operators per request, budget \(budget)")
     }
 }
