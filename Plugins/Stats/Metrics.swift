@@ -8,6 +8,11 @@ enum MetricValue {
     case requestBytes
     case responseBytes
     case expression(Expression)
+    /// TCP: deltas since the last report.
+    case tcpSentBytes
+    case tcpReceivedBytes
+    case tcpOpened
+    case tcpClosed
 }
 
 /// Where a tag's value comes from.
@@ -29,25 +34,32 @@ struct MetricFactory {
     var type: MetricType
     var value: MetricValue
     var tags: [Tag]
+    /// TCP metrics are reported for connections, the others for HTTP streams.
+    var isTCP = false
 
     var activeTags: [Tag] { tags.filter { !$0.removed } }
 }
 
 /// Builds the metric list with Istio's customization rules (`initializeDimensions`).
 enum MetricPlan {
-    static func standardHTTP() -> [MetricFactory] {
+    static func standardMetrics() -> [MetricFactory] {
         let tags = IstioLabel.allCases.map { Tag(name: $0.name, value: .standard($0)) }
+        let tcpTags = Array(tags.prefix(IstioLabel.tcpLabelCount))
         return [
             MetricFactory(name: "requests_total", type: .counter, value: .one, tags: tags),
             MetricFactory(name: "request_duration_milliseconds", type: .histogram, value: .durationMilliseconds, tags: tags),
             MetricFactory(name: "request_bytes", type: .histogram, value: .requestBytes, tags: tags),
             MetricFactory(name: "response_bytes", type: .histogram, value: .responseBytes, tags: tags),
+            MetricFactory(name: "tcp_sent_bytes_total", type: .counter, value: .tcpSentBytes, tags: tcpTags, isTCP: true),
+            MetricFactory(name: "tcp_received_bytes_total", type: .counter, value: .tcpReceivedBytes, tags: tcpTags, isTCP: true),
+            MetricFactory(name: "tcp_connections_opened_total", type: .counter, value: .tcpOpened, tags: tcpTags, isTCP: true),
+            MetricFactory(name: "tcp_connections_closed_total", type: .counter, value: .tcpClosed, tags: tcpTags, isTCP: true),
         ]
     }
 
     /// Applies definitions then overrides; returns the metrics and warnings.
     static func build(_ configuration: StatsConfiguration) -> (metrics: [MetricFactory], warnings: [String]) {
-        var metrics = standardHTTP()
+        var metrics = standardMetrics()
         var warnings: [String] = []
         for definition in configuration.definitions {
             let value: Expression

@@ -60,7 +60,58 @@ final class StatsRoot: RootContext {
         return true
     }
 
+    override var streamKind: StreamKind { .automatic }
+
     override func createHttpContext(id: UInt32) -> HttpContext? { StatsStream(id: id, root: self) }
+
+    override func createTcpContext(id: UInt32) -> TcpContext? {
+        let connection = StatsConnection(id: id, root: self)
+        connections[id] = connection
+        return connection
+    }
+
+    /// Open connections, reported on every tick.
+    var connections: [UInt32: StatsConnection] = [:]
+
+    override func onTick() {
+        for connection in connections.values { connection.reportPeriodically() }
+    }
+
+    /// Emits every metric of one kind (HTTP or TCP) for one report: tags from
+    /// the standard labels and expressions, values from `value`; metrics with
+    /// the same tag list share one encoded prefix and one cache lookup.
+    func emit(tcp: Bool, labels: [String], environment: ExpressionEnvironment, value: (MetricValue) -> UInt64?) {
+        var previousTags: [(String, String)]? = nil
+        var prefix = ""
+        var slots: [Metric?]? = nil
+        var expressionValues: [String: String] = [:]
+        for (index, metric) in metrics.enumerated() where metric.isTCP == tcp {
+            guard let recorded = value(metric.value) else { continue }
+            var tags: [(String, String)] = []
+            for tag in metric.activeTags {
+                switch tag.value {
+                case let .standard(label): tags.append((tag.name, labels[label.rawValue]))
+                case let .expression(expression, source):
+                    let text = expressionValues[source] ?? (expression.evaluate(environment)?.labelText ?? "unknown")
+                    expressionValues[source] = text
+                    tags.append((tag.name, text))
+                }
+            }
+            if previousTags == nil || !Self.same(previousTags!, tags) {
+                prefix = IstioStats.statNamePrefix(tags: tags, fieldSeparator: configuration.fieldSeparator,
+                                                   valueSeparator: configuration.valueSeparator)
+                previousTags = tags
+                slots = nil
+            }
+            record(index, prefix: prefix, slots: &slots, value: recorded)
+        }
+    }
+
+    static func same(_ a: [(String, String)], _ b: [(String, String)]) -> Bool {
+        if a.count != b.count { return false }
+        for index in 0..<a.count where a[index].0 != b[index].0 || a[index].1 != b[index].1 { return false }
+        return true
+    }
 
     // MARK: properties, `xds.` first, bare names as fallback
 

@@ -3,14 +3,15 @@ import TelemetryCore
 
 /// One HTTP stream: protocol and host captured on request headers; the
 /// report happens in the access-log phase, when every property is final.
-final class StatsStream: HttpContext, ExpressionEnvironment {
+final class StatsStream: HttpContext {
     let root: StatsRoot
+    let reporter: StreamReporter
     private var isGRPC = false
     private var host: String?
-    private var peerCache: (loaded: Bool, node: PeerNode?) = (false, nil)
 
     init(id: UInt32, root: StatsRoot) {
         self.root = root
+        self.reporter = StreamReporter(root: root)
         super.init(id: id, rootID: root.id)
     }
 
@@ -27,176 +28,26 @@ final class StatsStream: HttpContext, ExpressionEnvironment {
 
     override func onLog() { report() }
 
-    private var peerKey: String { root.outbound ? "upstream_peer" : "downstream_peer" }
-
-    /// The peer node: from metadata exchange's filter state; for upstream
-    /// peers, from the endpoint's `istio.workload` metadata as a fallback.
-    private func peer() -> PeerNode? {
-        if peerCache.loaded { return peerCache.node }
-        peerCache.loaded = true
-        let id = (try? Properties.string([peerKey + "_id"])) ?? nil
-        if let id, id != PeerKeys.unknownPeer, let bytes = try? Properties.bytes([peerKey]) ?? nil,
-           let node = try? FlatNodeCodec.decode(bytes) {
-            peerCache.node = node
-            return node
-        }
-        if root.outbound, let workload = root.property(["upstream_host_metadata", "filter_metadata", "istio", "workload"]) {
-            peerCache.node = Self.endpointPeer(String(decoding: workload, as: UTF8.self))
-        }
-        return peerCache.node
-    }
-
-    /// istiod's `workload;namespace;canonical service;canonical revision;cluster`.
-    static func endpointPeer(_ text: String) -> PeerNode? {
-        var parts: [String] = []
-        var current = ""
-        for character in text {
-            if character == ";" { parts.append(current); current = "" } else { current.append(character) }
-        }
-        parts.append(current)
-        guard parts.count >= 4 else { return nil }
-        var node = PeerNode()
-        node.workloadName = parts[0]
-        node.namespace = parts[1]
-        var labels: [KeyValue] = []
-        if !parts[2].isEmpty { labels.append(KeyValue("service.istio.io/canonical-name", parts[2])) }
-        if !parts[3].isEmpty { labels.append(KeyValue("service.istio.io/canonical-revision", parts[3])) }
-        node.labels = labels
-        if parts.count >= 5 { node.clusterID = parts[4] }
-        return node
-    }
-
-    private func string(_ path: [String]) -> String? { (try? Properties.string(path)) ?? nil }
-
-    private func facts() -> RequestFacts {
-        var facts = RequestFacts()
+    private func report() {
+        var facts = reporter.facts()
         facts.isGRPC = isGRPC
         facts.host = host
-        facts.routeName = root.property(["route_name"]).map { String(decoding: $0, as: UTF8.self) }
-        facts.clusterName = root.property(["cluster_name"]).map { String(decoding: $0, as: UTF8.self) }
-        let service = ["cluster_metadata", "filter_metadata", "istio", "services", "0"]
-        facts.serviceName = root.property(service + ["name"]).map { String(decoding: $0, as: UTF8.self) }
-        facts.serviceHost = root.property(service + ["host"]).map { String(decoding: $0, as: UTF8.self) }
-        if root.outbound {
-            facts.sourcePrincipal = string(["upstream", "uri_san_local_certificate"]) ?? ""
-            facts.destinationPrincipal = string(["upstream", "uri_san_peer_certificate"]) ?? ""
-        } else {
-            facts.sourcePrincipal = string(["connection", "uri_san_peer_certificate"]) ?? ""
-            facts.destinationPrincipal = string(["connection", "uri_san_local_certificate"]) ?? ""
-            facts.mtls = (try? Properties.bool(["connection", "mtls"])) ?? nil
-        }
-        facts.responseCode = ((try? Properties.int64(["response", "code"])) ?? nil) ?? 0
-        facts.responseFlags = ((try? Properties.uint64(["response", "flags"])) ?? nil) ?? 0
         if isGRPC { facts.grpcStatus = (try? Properties.int64(["response", "grpc_status"])) ?? nil }
-        return facts
-    }
-
-    private func report() {
-        let facts = facts()
-        let peerLabels = peer().map { WorkloadLabels($0) } ?? WorkloadLabels()
+        let peerLabels = reporter.peer().map { WorkloadLabels($0) } ?? WorkloadLabels()
         let labels = IstioStats.labels(outbound: root.outbound, local: root.local, peer: peerLabels, facts: facts,
                                        localCanonicalService: root.localCanonicalService)
         let durationNanos = ((try? Properties.int64(["request", "duration"])) ?? nil) ?? 0
-        // Metrics with the same tag list share one encoded prefix and one cache lookup.
-        var previousTags: [(String, String)]? = nil
-        var prefix = ""
-        var slots: [Metric?]? = nil
-        var expressionValues: [String: String] = [:]
-        for (index, metric) in root.metrics.enumerated() {
-            var tags: [(String, String)] = []
-            for tag in metric.activeTags {
-                switch tag.value {
-                case let .standard(label): tags.append((tag.name, labels[label.rawValue]))
-                case let .expression(expression, source):
-                    let text = expressionValues[source] ?? (expression.evaluate(self)?.labelText ?? "unknown")
-                    expressionValues[source] = text
-                    tags.append((tag.name, text))
-                }
-            }
-            if previousTags == nil || !Self.same(previousTags!, tags) {
-                prefix = IstioStats.statNamePrefix(tags: tags, fieldSeparator: root.configuration.fieldSeparator,
-                                                   valueSeparator: root.configuration.valueSeparator)
-                previousTags = tags
-                slots = nil
-            }
-            let value: UInt64
-            switch metric.value {
-            case .one: value = 1
-            case .durationMilliseconds: value = UInt64(max(0, durationNanos / 1_000_000))
-            case .requestBytes: value = UInt64(max(0, ((try? Properties.int64(["request", "total_size"])) ?? nil) ?? 0))
-            case .responseBytes: value = UInt64(max(0, ((try? Properties.int64(["response", "total_size"])) ?? nil) ?? 0))
+        root.emit(tcp: false, labels: labels, environment: reporter) { source in
+            switch source {
+            case .one: return 1
+            case .durationMilliseconds: return UInt64(max(0, durationNanos / 1_000_000))
+            case .requestBytes: return UInt64(max(0, ((try? Properties.int64(["request", "total_size"])) ?? nil) ?? 0))
+            case .responseBytes: return UInt64(max(0, ((try? Properties.int64(["response", "total_size"])) ?? nil) ?? 0))
             case let .expression(expression):
-                guard case let .int(number)? = expression.evaluate(self), number >= 0 else { continue }
-                value = UInt64(number)
+                guard case let .int(number)? = expression.evaluate(self.reporter), number >= 0 else { return nil }
+                return UInt64(number)
+            case .tcpSentBytes, .tcpReceivedBytes, .tcpOpened, .tcpClosed: return nil
             }
-            root.record(index, prefix: prefix, slots: &slots, value: value)
         }
-    }
-
-    static func same(_ a: [(String, String)], _ b: [(String, String)]) -> Bool {
-        if a.count != b.count { return false }
-        for index in 0..<a.count where a[index].0 != b[index].0 || a[index].1 != b[index].1 { return false }
-        return true
-    }
-
-    // MARK: ExpressionEnvironment
-
-    static let intAttributes: Set<String> = [
-        "request.size", "request.total_size", "request.headers_bytes", "request.duration", "request.time",
-        "response.code", "response.size", "response.total_size", "response.grpc_status", "response.headers_bytes",
-        "destination.port", "source.port", "upstream.port", "connection.id", "response.flags",
-    ]
-
-    func resolve(_ path: [String]) -> ExpressionValue? {
-        guard let first = path.first else { return nil }
-        switch first {
-        case "node":
-            guard let bytes = root.property(path) else { return nil }
-            if path.count <= 3 && (path.last == "LABELS" || path.last == "PLATFORM_METADATA" || path.last == "metadata") {
-                guard let pairs = try? HeaderPairs.decode(bytes) else { return nil }
-                return .map(pairs.map { (key: $0.keyString, value: ExpressionValue.string($0.valueString)) })
-            }
-            return .string(String(decoding: bytes, as: UTF8.self))
-        case "upstream_peer", "downstream_peer":
-            guard let bytes = (try? Properties.bytes([first])) ?? nil, let node = try? FlatNodeCodec.decode(bytes) else { return nil }
-            var value = Self.peerValue(node)
-            for segment in path.dropFirst() {
-                guard let next = value.member(segment) else { return nil }
-                value = next
-            }
-            return value
-        case "request", "response", "connection", "source", "destination", "upstream", "filter_state":
-            guard let bytes = (try? Properties.bytes(path)) ?? nil else { return nil }
-            var dotted = ""
-            for (index, segment) in path.enumerated() { dotted += (index > 0 ? "." : "") + segment }
-            if Self.intAttributes.contains(dotted) {
-                guard let number = try? PropertyValue.decodeInt64(bytes) else { return nil }
-                return .int(number)
-            }
-            if dotted == "connection.mtls" { return (try? PropertyValue.decodeBool(bytes)).map { .bool($0) } }
-            return .string(String(decoding: bytes, as: UTF8.self))
-        case "route_name", "cluster_name":
-            return root.property(path).map { .string(String(decoding: $0, as: UTF8.self)) }
-        default:
-            guard path.count == 1, let bytes = (try? Properties.bytes(path)) ?? nil else { return nil }
-            return .string(String(decoding: bytes, as: UTF8.self))
-        }
-    }
-
-    /// A FlatNode as CEL sees it: fields by name; labels indexable by key, each a `{key, value}` map.
-    static func peerValue(_ node: PeerNode) -> ExpressionValue {
-        func keyVals(_ pairs: [KeyValue]?) -> ExpressionValue? {
-            guard let pairs else { return nil }
-            return .map(pairs.map { (key: $0.key, value: ExpressionValue.map([(key: "key", value: .string($0.key)), (key: "value", value: .string($0.value))])) })
-        }
-        var fields: [(key: String, value: ExpressionValue)] = []
-        let strings: [(String, String?)] = [("name", node.name), ("namespace", node.namespace), ("owner", node.owner),
-                                            ("workload_name", node.workloadName), ("istio_version", node.istioVersion),
-                                            ("mesh_id", node.meshID), ("cluster_id", node.clusterID)]
-        for (key, value) in strings { if let value { fields.append((key, .string(value))) } }
-        if let labels = keyVals(node.labels) { fields.append(("labels", labels)) }
-        if let platform = keyVals(node.platformMetadata) { fields.append(("platform_metadata", platform)) }
-        if let containers = node.appContainers { fields.append(("app_containers", .list(containers.map { .string($0) }))) }
-        return .map(fields)
     }
 }

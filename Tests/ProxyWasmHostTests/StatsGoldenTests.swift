@@ -172,6 +172,58 @@ struct StatsGoldenTests {
         #expect(series(runner, "server", "istio_requests_total") == Self.expectedLines("server_disable_host_header_fallback.yaml.tmpl", vars: vars))
     }
 
+    /// Istio's TCP e2e: 10 mTLS connections through client and server sidecars,
+    /// each sending `world\n` and receiving `hello world\n`.
+    @Test func tcpMetricsMatchIstiosExpectedFiles() throws {
+        let wasm = BuiltModules.directory.path
+        let services = "{istio: {services: [{host: server.default.svc.cluster.local, name: server, namespace: default}]}}"
+        let tcpStats = #"{"debug": "false", "field_separator": ";.;", "tcp_reporting_duration": "1s"}"#
+        let yaml = """
+            proxies:
+              - name: client
+                node: {id: client}
+                listener_direction: outbound
+                stream_properties:
+                  upstream: {uri_san_local_certificate: "spiffe://cluster.local/ns/default/sa/client", uri_san_peer_certificate: "spiffe://cluster.local/ns/default/sa/server"}
+                  xds: {cluster_name: "outbound|9080|tcp|server.default.svc.cluster.local", cluster_metadata: {filter_metadata: \(services)}}
+                plugins:
+                  - {name: stats, module: \(wasm)/stats.wasm, root_id: stats_outbound, kind: tcp, configuration: '\(tcpStats)'}
+                  - {name: mx, module: \(wasm)/metadata_exchange.wasm, kind: tcp}
+              - name: server
+                node: {id: server}
+                listener_direction: inbound
+                stream_properties:
+                  connection: {mtls: true, uri_san_peer_certificate: "spiffe://cluster.local/ns/default/sa/client", uri_san_local_certificate: "spiffe://cluster.local/ns/default/sa/server"}
+                  xds: {cluster_name: "inbound|9080|tcp|server.default.svc.cluster.local", cluster_metadata: {filter_metadata: \(services)}}
+                plugins:
+                  - {name: mx, module: \(wasm)/metadata_exchange.wasm, kind: tcp}
+                  - {name: stats, module: \(wasm)/stats.wasm, root_id: stats_inbound, kind: tcp, configuration: '\(tcpStats)'}
+            traffic:
+              - tcp:
+                  through: [client, server]
+                  exchanges: [{downstream: "world\\n"}, {upstream: "hello world\\n", end: true}]
+                  repeat: 10
+            """
+        var parsed = try Scenario.load(yaml: yaml, file: "tcp.yaml", baseDirectory: URL(fileURLWithPath: "/"))
+        parsed.proxies[0].metadata = MetadataExchangeTests.metadata("client_node_metadata.rendered.json")
+        parsed.proxies[1].metadata = MetadataExchangeTests.metadata("server_node_metadata.rendered.json")
+        parsed.proxies[0].statsTags = Self.statsTags()
+        parsed.proxies[1].statsTags = Self.statsTags()
+        let runner = try ScenarioRunner(scenario: parsed)
+        runner.run()
+        #expect(runner.tcpOutcomes.allSatisfy { $0.receivedByUpstream == Array("world\n".utf8) && $0.receivedByDownstream == Array("hello world\n".utf8) })
+        for proxy in runner.proxies {
+            for plugin in proxy.plugins { #expect(plugin.vm.failure == nil && plugin.vm.unimplementedCalls.isEmpty) }
+        }
+        for (side, proxy) in [("client", "client"), ("server", "server")] {
+            for (file, family) in [("connection_open", "istio_tcp_connections_opened_total"), ("connection_close", "istio_tcp_connections_closed_total"),
+                                   ("received_bytes", "istio_tcp_received_bytes_total"), ("sent_bytes", "istio_tcp_sent_bytes_total")] {
+                let expected = Self.expectedLines("tcp_\(side)_\(file).yaml.tmpl", vars: ["ConnectionCount": "10", "ReceivedBytes": "60", "SentBytes": "120"])
+                #expect(series(runner, proxy, family) == expected, "\(side) \(file)")
+            }
+        }
+    }
+
     @Test func istioBuildMatches() throws {
         let runner = try Self.scenario(requests: 1, clientConfig: Self.serverConfig, serverConfig: Self.serverConfig)
         #expect(series(runner, "client", "istio_build") == Self.expectedLines("istio_build.yaml", vars: [:]))

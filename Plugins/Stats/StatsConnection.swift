@@ -1,0 +1,73 @@
+import ProxyWasm
+import TelemetryCore
+
+/// One TCP connection: bytes counted in each direction, reported as deltas
+/// on every tick once metadata exchange has decided the peer, and in full
+/// when the connection closes (Istio 1.12 `onTick` / `onLog`).
+///
+/// Filter placement for correct byte counts: on the client (outbound) put
+/// stats before metadata_exchange, on the server (inbound) after it, so the
+/// exchange prefix is never counted as application bytes.
+final class StatsConnection: TcpContext {
+    let root: StatsRoot
+    let reporter: StreamReporter
+    private var received: UInt64 = 0
+    private var sent: UInt64 = 0
+    private var openedPending = true
+    private var closed = false
+
+    init(id: UInt32, root: StatsRoot) {
+        self.root = root
+        self.reporter = StreamReporter(root: root)
+        super.init(id: id, rootID: root.id)
+    }
+
+    override func onDownstreamData(dataSize: Int, endOfStream: Bool) -> FilterStatus {
+        received &+= UInt64(dataSize)
+        return .continue
+    }
+
+    override func onUpstreamData(dataSize: Int, endOfStream: Bool) -> FilterStatus {
+        sent &+= UInt64(dataSize)
+        return .continue
+    }
+
+    /// Tick: deltas since the last report, unless the peer is still unknown.
+    func reportPeriodically() {
+        if reporter.isWaitingForPeer { return }
+        try? StreamControl.setEffectiveContext(id)
+        report()
+    }
+
+    override func onLog() {
+        closed = true
+        report()
+        root.connections[id] = nil
+    }
+
+    override func onDelete() { root.connections[id] = nil }
+
+    private func report() {
+        reporter.resetPeer()
+        var facts = reporter.facts()
+        facts.isTCP = true
+        let peerLabels = reporter.peer().map { WorkloadLabels($0) } ?? WorkloadLabels()
+        let labels = IstioStats.labels(outbound: root.outbound, local: root.local, peer: peerLabels, facts: facts,
+                                       localCanonicalService: root.localCanonicalService)
+        let opened: UInt64 = openedPending ? 1 : 0
+        let closing: UInt64 = closed ? 1 : 0
+        let sentDelta = sent, receivedDelta = received
+        root.emit(tcp: true, labels: labels, environment: reporter) { source in
+            switch source {
+            case .tcpSentBytes: return sentDelta
+            case .tcpReceivedBytes: return receivedDelta
+            case .tcpOpened: return opened
+            case .tcpClosed: return closing
+            default: return nil
+            }
+        }
+        openedPending = false
+        sent = 0
+        received = 0
+    }
+}
