@@ -34,8 +34,9 @@ final class StatsConnection: TcpContext {
 
     /// Tick: deltas since the last report, unless the peer is still unknown.
     func reportPeriodically() {
-        if reporter.isWaitingForPeer { return }
+        // Ticks run on the root context: switch to the connection before reading its properties.
         try? StreamControl.setEffectiveContext(id)
+        if reporter.isWaitingForPeer { return }
         report()
     }
 

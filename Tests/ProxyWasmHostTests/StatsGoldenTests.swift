@@ -229,3 +229,36 @@ struct StatsGoldenTests {
         #expect(series(runner, "client", "istio_build") == Self.expectedLines("istio_build.yaml", vars: [:]))
     }
 }
+
+/// Periodic TCP reporting: nothing while metadata exchange is undecided, deltas afterwards.
+@Suite("stats.wasm TCP ticks")
+struct StatsTickTests {
+    @Test func connectionsReportOnTicksOnceThePeerIsDecided() throws {
+        let proxy = Proxy(name: "server")
+        proxy.setNode(id: "server", metadata: MetadataExchangeTests.metadata("server_node_metadata.rendered.json"))
+        let vm = PluginVM(proxy: proxy, vmID: "stats")
+        _ = try WasmKitGuest.load(try BuiltModules.bytes("stats"), into: vm)
+        let root = try vm.startPlugin(PluginConfiguration(name: "stats", rootID: "stats_inbound",
+                                                          configuration: Array(#"{"tcp_reporting_duration": "1s"}"#.utf8)))
+        let renderer = try PrometheusRenderer(configuration: EnvoyStatsConfig.statsConfiguration(pluginConfigurations: []))
+        func value(_ family: String) -> String? {
+            renderer.render(proxy.stats).split(separator: "\n").first { $0.hasPrefix(family + "{") }.map { String($0.split(separator: " ").last!) }
+        }
+        let connection = TcpConnection(vm: vm, root: root)
+        connection.open()
+        connection.downstreamData(Array("abcd".utf8))
+        proxy.advanceClock(byMilliseconds: 1500)
+        #expect(value("istio_tcp_connections_opened_total") == nil)  // still waiting for the peer
+        connection.streamState.filterState["wasm.downstream_peer_id"] = Array("envoy.wasm.metadata_exchange.peer_unknown".utf8)
+        proxy.advanceClock(byMilliseconds: 1000)
+        #expect(value("istio_tcp_connections_opened_total") == "1")
+        #expect(value("istio_tcp_received_bytes_total") == "4")
+        connection.downstreamData(Array("ef".utf8))
+        proxy.advanceClock(byMilliseconds: 1000)
+        #expect(value("istio_tcp_received_bytes_total") == "6")
+        #expect(value("istio_tcp_connections_opened_total") == "1")  // once only
+        connection.close()
+        #expect(value("istio_tcp_connections_closed_total") == "1")
+        #expect(vm.failure == nil && vm.unimplementedCalls.isEmpty)
+    }
+}
