@@ -1,0 +1,93 @@
+import Foundation
+import ProxyWasmABI
+@testable import ProxyWasmHost
+import ProxyWasmTools
+import ProxyWasmWasmKit
+import Testing
+
+/// Istio's customization rules (§5.5 of the spec: definitions, drop,
+/// tags_to_remove, dimensions, compile failures), observed through the
+/// stat names stats.wasm defines for one outbound request.
+@Suite("stats.wasm configuration rules")
+struct StatsConfigurationTests {
+    /// Runs one request and returns every stat name (without `wasmcustom.`) and value.
+    static func run(_ configuration: String) throws -> (names: [String: UInt64], logs: [LogLine]) {
+        let proxy = Proxy(name: "client")
+        proxy.setNode(id: "client", metadata: MetadataExchangeTests.metadata("client_node_metadata.rendered.json"))
+        let vm = PluginVM(proxy: proxy, vmID: "stats")
+        _ = try WasmKitGuest.load(try BuiltModules.bytes("stats"), into: vm)
+        let root = try vm.startPlugin(PluginConfiguration(name: "stats", rootID: "stats_outbound", configuration: Array(configuration.utf8)))
+        let stream = HttpStream(vm: vm, root: root)
+        stream.sendRequestHeaders([HeaderPair(":path", "/"), HeaderPair(":authority", "reviews:9080")])
+        stream.sendResponseHeaders([HeaderPair(":status", "200")])
+        stream.complete()
+        #expect(vm.failure == nil)
+        var names: [String: UInt64] = [:]
+        for stat in proxy.stats.stats where stat.type == .counter {
+            names[String(stat.name.dropFirst("wasmcustom.".count))] = stat.value
+        }
+        return (names, proxy.logs)
+    }
+
+    static func requestsTotal(_ names: [String: UInt64]) -> (name: String, value: UInt64)? {
+        names.first { $0.key.hasSuffix("istio_requests_total") }.map { ($0.key, $0.value) }
+    }
+
+    @Test func theDefaultNameEncodesAll25LabelsInOrder() throws {
+        let (names, _) = try Self.run("")
+        let name = try #require(Self.requestsTotal(names)).name
+        let tags = name.components(separatedBy: ";.;").dropLast().map { $0.components(separatedBy: "=.=")[0] }
+        #expect(tags == IstioLabelNames.all)
+    }
+
+    @Test func tagsToRemoveDropsLabelsAndDimensionsAppendOrReplace() throws {
+        let (names, _) = try Self.run(#"{"metrics":[{"name":"requests_total","tags_to_remove":["response_flags","source_principal"],"dimensions":{"request_protocol":"'custom'","extra":"request.host"}}]}"#)
+        let name = try #require(Self.requestsTotal(names)).name
+        #expect(!name.contains("response_flags=") && !name.contains("source_principal="))
+        #expect(name.contains("request_protocol=.=custom;.;"))  // kept its position, took the value
+        #expect(name.hasSuffix("extra=.=reviews:9080;.;istio_requests_total"))  // appended last
+    }
+
+    @Test func dropRemovesAMetric() throws {
+        let (names, _) = try Self.run(#"{"metrics":[{"name":"requests_total","drop":true}]}"#)
+        #expect(Self.requestsTotal(names) == nil)
+    }
+
+    @Test func definitionsAddMetricsAndReplaceStandardValues() throws {
+        let (names, _) = try Self.run(#"{"definitions":[{"name":"requests_total","value":"10"},{"name":"custom_total","value":"3","type":"COUNTER"}]}"#)
+        #expect(try #require(Self.requestsTotal(names)).value == 10)
+        #expect(names["istio_custom_total"] == 3)  // custom metrics start without tags
+    }
+
+    @Test func aDimensionThatDoesNotCompileRemovesTheTagWithAWarning() throws {
+        let (names, logs) = try Self.run(#"{"metrics":[{"dimensions":{"response_code":"request.host +"}}]}"#)
+        let name = try #require(Self.requestsTotal(names)).name
+        #expect(!name.contains("response_code="))
+        #expect(logs.contains { $0.level == .warn && $0.message.contains("dimension response_code of requests_total: cannot parse \"request.host +\" at position 14") })
+    }
+
+    @Test func anExpressionThatFailsAtRequestTimeGivesUnknown() throws {
+        let (names, _) = try Self.run(#"{"metrics":[{"dimensions":{"extra":"request.nonexistent"}}]}"#)
+        #expect(try #require(Self.requestsTotal(names)).name.contains("extra=.=unknown;.;"))
+    }
+
+    @Test func separatorsAreConfigurable() throws {
+        let (names, _) = try Self.run(#"{"field_separator":";;","value_separator":"=="}"#)
+        #expect(try #require(Self.requestsTotal(names)).name.hasPrefix("reporter==source;;source_workload==productpage-v1;;"))
+    }
+
+    @Test func lenientValuesAreAcceptedAndBadOnesRefused() throws {
+        _ = try Self.run(#"{"debug":"false","stat_prefix":"istio","disable_host_header_fallback":"true","tcp_reporting_duration":"1s"}"#)
+        #expect(throws: PluginStartError.self) { _ = try Self.run(#"{"disable_host_header_fallback": 3}"#) }
+        #expect(throws: PluginStartError.self) { _ = try Self.run(#"{"metrics": {}}"#) }
+    }
+}
+
+enum IstioLabelNames {
+    static let all = ["reporter", "source_workload", "source_workload_namespace", "source_principal", "source_app",
+                      "source_version", "source_canonical_service", "source_canonical_revision", "source_cluster",
+                      "destination_workload", "destination_workload_namespace", "destination_principal", "destination_app",
+                      "destination_version", "destination_service", "destination_service_name", "destination_service_namespace",
+                      "destination_canonical_service", "destination_canonical_revision", "destination_cluster",
+                      "request_protocol", "response_flags", "connection_security_policy", "response_code", "grpc_response_status"]
+}
