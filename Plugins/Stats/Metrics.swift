@@ -13,6 +13,9 @@ enum MetricValue {
     case tcpReceivedBytes
     case tcpOpened
     case tcpClosed
+    /// gRPC: message counts since the last report (Envoy's grpc_stats filter state).
+    case grpcRequestMessages
+    case grpcResponseMessages
 }
 
 /// Where a tag's value comes from.
@@ -36,6 +39,8 @@ struct MetricFactory {
     var tags: [Tag]
     /// TCP metrics are reported for connections, the others for HTTP streams.
     var isTCP = false
+    /// Reported for gRPC streams only, also on ticks (Istio's recurrent metrics).
+    var isGRPCMessages = false
 
     var activeTags: [Tag] { tags.filter { !$0.removed } }
 }
@@ -50,6 +55,10 @@ enum MetricPlan {
             MetricFactory(name: "request_duration_milliseconds", type: .histogram, value: .durationMilliseconds, tags: tags),
             MetricFactory(name: "request_bytes", type: .histogram, value: .requestBytes, tags: tags),
             MetricFactory(name: "response_bytes", type: .histogram, value: .responseBytes, tags: tags),
+            MetricFactory(name: "request_messages_total", type: .counter, value: .grpcRequestMessages,
+                          tags: Array(tags.prefix(IstioLabel.peerLabelCount)), isGRPCMessages: true),
+            MetricFactory(name: "response_messages_total", type: .counter, value: .grpcResponseMessages,
+                          tags: Array(tags.prefix(IstioLabel.peerLabelCount)), isGRPCMessages: true),
             MetricFactory(name: "tcp_sent_bytes_total", type: .counter, value: .tcpSentBytes, tags: tcpTags, isTCP: true),
             MetricFactory(name: "tcp_received_bytes_total", type: .counter, value: .tcpReceivedBytes, tags: tcpTags, isTCP: true),
             MetricFactory(name: "tcp_connections_opened_total", type: .counter, value: .tcpOpened, tags: tcpTags, isTCP: true),

@@ -73,19 +73,24 @@ final class StatsRoot: RootContext {
     /// Open connections, reported on every tick.
     var connections: [UInt32: StatsConnection] = [:]
 
+    /// gRPC streams past their response headers, reported on every tick.
+    var grpcStreams: [UInt32: StatsStream] = [:]
+
     override func onTick() {
         for connection in connections.values { connection.reportPeriodically() }
+        for stream in grpcStreams.values { stream.reportMessages() }
     }
 
     /// Emits every metric of one kind (HTTP or TCP) for one report: tags from
     /// the standard labels and expressions, values from `value`; metrics with
     /// the same tag list share one encoded prefix and one cache lookup.
-    func emit(tcp: Bool, labels: [String], environment: ExpressionEnvironment, value: (MetricValue) -> UInt64?) {
+    func emit(tcp: Bool, labels: [String], environment: ExpressionEnvironment, include: (MetricFactory) -> Bool = { _ in true },
+              value: (MetricValue) -> UInt64?) {
         var previousTags: [(String, String)]? = nil
         var prefix = ""
         var slots: [Metric?]? = nil
         var expressionValues: [String: String] = [:]
-        for (index, metric) in metrics.enumerated() where metric.isTCP == tcp {
+        for (index, metric) in metrics.enumerated() where metric.isTCP == tcp && include(metric) {
             guard let recorded = value(metric.value) else { continue }
             var tags: [(String, String)] = []
             for tag in metric.activeTags {

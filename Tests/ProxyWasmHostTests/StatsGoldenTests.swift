@@ -262,3 +262,93 @@ struct StatsTickTests {
         #expect(vm.failure == nil && vm.unimplementedCalls.isEmpty)
     }
 }
+
+/// Istio's gRPC streaming e2e: message counters reported on ticks (deltas) and at the end,
+/// compared with Istio's {client,server}_{request,response}_messages files.
+@Suite("stats.wasm gRPC message counters")
+struct StatsGRPCTests {
+    @Test func messageCountersMatchIstiosExpectedFiles() throws {
+        let wasm = BuiltModules.directory.path
+        let services = "{istio: {services: [{host: server.default.svc.cluster.local, name: server, namespace: default}]}}"
+        func grpcConfig(_ file: String) -> String {
+            let text = StatsGoldenTests.render(StatsGoldenTests.text("stats/\(file)"), vars: [:])
+            let document = try! Yams.load(yaml: text)!
+            return String(decoding: try! JSONSerialization.data(withJSONObject: document, options: [.sortedKeys]), as: UTF8.self)
+                .replacingOccurrences(of: "'", with: "''")
+        }
+        let yaml = """
+            proxies:
+              - name: client
+                node: {id: client}
+                listener_direction: outbound
+                stream_properties: {xds: {cluster_metadata: {filter_metadata: \(services)}}}
+                plugins:
+                  - {name: mx, module: \(wasm)/metadata_exchange.wasm}
+                  - {name: stats, module: \(wasm)/stats.wasm, root_id: stats_outbound, configuration: '\(grpcConfig("client_config_grpc.yaml.tmpl"))'}
+              - name: server
+                node: {id: server}
+                listener_direction: inbound
+                stream_properties: {connection: {mtls: false}, xds: {cluster_metadata: {filter_metadata: \(services)}}}
+                plugins:
+                  - {name: mx, module: \(wasm)/metadata_exchange.wasm}
+                  - {name: stats, module: \(wasm)/stats.wasm, root_id: stats_inbound, configuration: '\(grpcConfig("server_config_grpc.yaml.tmpl"))'}
+            """
+        var parsed = try Scenario.load(yaml: yaml, file: "grpc.yaml", baseDirectory: URL(fileURLWithPath: "/"))
+        parsed.proxies[0].metadata = MetadataExchangeTests.metadata("client_node_metadata.rendered.json")
+        parsed.proxies[1].metadata = MetadataExchangeTests.metadata("server_node_metadata.rendered.json")
+        parsed.proxies[0].statsTags = StatsGoldenTests.statsTags()
+        parsed.proxies[1].statsTags = StatsGoldenTests.statsTags()
+        let runner = try ScenarioRunner(scenario: parsed)
+        // One bidirectional stream through both sidecars, driven by hand so ticks can fall in between.
+        var streams: [(proxy: ScenarioRunner.RunningProxy, stream: HttpStream)] = []
+        for proxy in runner.proxies {
+            let shared = StreamState()
+            for plugin in proxy.plugins {
+                streams.append((proxy, HttpStream(vm: plugin.vm, root: plugin.root, properties: proxy.spec.streamProperties, streamState: shared)))
+            }
+        }
+        var headers = [HeaderPair(":method", "POST"), HeaderPair(":path", "/grpc.testing.TestService/FullDuplexCall"),
+                       HeaderPair(":authority", "127.0.0.1:20000"), HeaderPair("content-type", "application/grpc")]
+        for entry in streams {
+            entry.stream.sendRequestHeaders(headers, endOfStream: false)
+            headers = entry.stream.requestHeaders
+        }
+        var response = [HeaderPair(":status", "200"), HeaderPair("content-type", "application/grpc")]
+        for entry in streams.reversed() {
+            entry.stream.sendResponseHeaders(response, endOfStream: false)
+            response = entry.stream.responseHeaders
+        }
+        func setCounts(_ requests: Int, _ responses: Int) {
+            for entry in streams {
+                entry.stream.properties = PropertyNode.map(entry.stream.properties).merged(with: .map([PropertyEntry("filter_state", .map([
+                    PropertyEntry("envoy.filters.http.grpc_stats", .string("\(requests),\(responses)"))]))])).entriesForTest
+                entry.stream.context?.streamProperties = .map(entry.stream.properties)
+            }
+        }
+        func check(_ requests: String, _ responses: String) {
+            for (side, proxy) in [("client", "client"), ("server", "server")] {
+                let text = runner.prometheus().first { $0.proxy == proxy }!.text.split(separator: "\n").map(String.init)
+                for (file, family, value) in [("request_messages", "istio_request_messages_total", requests),
+                                              ("response_messages", "istio_response_messages_total", responses)] {
+                    let expected = StatsGoldenTests.expectedLines("\(side)_\(file).yaml.tmpl",
+                                                                  vars: ["RequestMessages": value, "ResponseMessages": value])
+                    #expect(text.filter { $0.hasPrefix(family + "{") } == expected, "\(side) \(file) = \(value)")
+                }
+            }
+        }
+        setCounts(3, 13)
+        for proxy in runner.proxies { proxy.proxy.advanceClock(byMilliseconds: 1000) }
+        check("3", "13")
+        setCounts(8, 27)
+        for entry in streams { entry.stream.sendResponseTrailers([HeaderPair("grpc-status", "0")]) }
+        for entry in streams { entry.stream.complete() }
+        check("8", "27")
+    }
+}
+
+extension PropertyNode {
+    var entriesForTest: [PropertyEntry] {
+        if case let .map(entries) = self { return entries }
+        return []
+    }
+}
