@@ -32,8 +32,7 @@ final class ExchangeRoot: RootContext {
     var initialHeaderNotFound: Metric?
     var headerNotFound: Metric?
     var metadataAdded: Metric?
-    /// Whether this Envoy answers `xds.*` names (else the pre-1.33 bare names).
-    private var usesXDSNames: Bool?
+    private let xds = XDSAttributes()
     /// Problems already logged (each kind once per configuration, to keep peers from flooding the log).
     private var loggedProblems: Set<String> = []
 
@@ -82,27 +81,13 @@ final class ExchangeRoot: RootContext {
 
     // MARK: properties, `xds.` first, bare names as fallback
 
-    /// Reads `xds.<path>` or, on older Envoy, `<path>`; remembers which one answers.
-    func property(_ path: [String]) -> [UInt8]? {
-        if usesXDSNames != false, let value = try? Properties.bytes(["xds"] + path) {
-            usesXDSNames = true
-            return value
-        }
-        if usesXDSNames != true, let value = try? Properties.bytes(path) {
-            usesXDSNames = false
-            return value
-        }
-        return nil
-    }
+    /// `xds.<path>` on current Envoy, `<path>` on older Envoy.
+    func property(_ path: [String]) -> [UInt8]? { xds.bytes(path) }
 
-    func nodeString(_ path: [String]) -> String? {
-        property(["node"] + path).map { String(decoding: $0, as: UTF8.self) }
-    }
+    func nodeString(_ path: [String]) -> String? { xds.string(["node"] + path) }
 
     func nodeMap(_ path: [String]) -> [KeyValue]? {
-        guard let bytes = property(["node"] + path) else { return nil }
-        guard let pairs = try? HeaderPairs.decode(bytes) else { return nil }
-        return pairs.map { KeyValue($0.keyString, $0.valueString) }
+        xds.map(["node"] + path).map { $0.map { KeyValue($0.keyString, $0.valueString) } }
     }
 
     /// The listener direction of the current stream.

@@ -19,7 +19,7 @@ final class StatsRoot: RootContext {
     /// configured metric. Envoy hands out a new id per define, so each full
     /// name is defined once; one lookup per distinct tag set per request.
     private var metricIDs: [String: [Metric?]] = [:]
-    private var usesXDSNames: Bool?
+    private let xds = XDSAttributes()
 
     override func onConfigure(pluginConfigurationSize: Int) -> Bool {
         let bytes: [UInt8]
@@ -120,25 +120,13 @@ final class StatsRoot: RootContext {
 
     // MARK: properties, `xds.` first, bare names as fallback
 
-    func property(_ path: [String]) -> [UInt8]? {
-        if usesXDSNames != false, let value = try? Properties.bytes(["xds"] + path) {
-            usesXDSNames = true
-            return value
-        }
-        if usesXDSNames != true, let value = try? Properties.bytes(path) {
-            usesXDSNames = false
-            return value
-        }
-        return nil
-    }
+    /// `xds.<path>` on current Envoy, `<path>` on older Envoy.
+    func property(_ path: [String]) -> [UInt8]? { xds.bytes(path) }
 
-    func nodeString(_ path: [String]) -> String? {
-        property(["node"] + path).map { String(decoding: $0, as: UTF8.self) }
-    }
+    func nodeString(_ path: [String]) -> String? { xds.string(["node"] + path) }
 
     func nodeMap(_ path: [String]) -> [KeyValue]? {
-        guard let bytes = property(["node"] + path), let pairs = try? HeaderPairs.decode(bytes) else { return nil }
-        return pairs.map { KeyValue($0.keyString, $0.valueString) }
+        xds.map(["node"] + path).map { $0.map { KeyValue($0.keyString, $0.valueString) } }
     }
 
     /// Records `value` on metric `index` for the tag set encoded in `prefix`, defining it once.
