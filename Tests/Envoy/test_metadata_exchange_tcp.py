@@ -141,3 +141,100 @@ def test_tcp_peers_exchange_metadata_over_mtls_and_the_payload_is_intact(tmp_pat
     assert "metadata_exchange_alpn_protocol_found{} 1" in server_stats
     assert "metadata_exchange_metadata_added{} 1" in client_stats
     assert "metadata_exchange_metadata_added{} 1" in server_stats
+
+
+def stats_network_filter(root_id: str) -> dict:
+    return {
+        "name": "envoy.filters.network.wasm",
+        "typed_config": {
+            "@type": "type.googleapis.com/envoy.extensions.filters.network.wasm.v3.Wasm",
+            "config": harness.wasm_plugin_config(root_id, harness.wasm_module("stats"), root_id=root_id,
+                                                 vm_id=f"tcp_{root_id}", configuration='{"tcp_reporting_duration": "1s"}'),
+        },
+    }
+
+
+def test_tcp_stats_count_connections_and_bytes_on_both_sides(tmp_path):
+    """stats.wasm as a network filter beside metadata_exchange: Istio's TCP series on both Envoys."""
+    import json
+    import os
+    import subprocess
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    host = os.environ.get("PROXY_WASM_HOST", str(root / ".build/debug/proxy-wasm-host"))
+    generated = json.loads(subprocess.run([host, "envoy-config"], check=True, capture_output=True, text=True).stdout)["stats_config"]
+    paths = certs.make_mesh_certificates(tmp_path, ["client", "server"])
+    connections, payload = 3, b"hello over the mesh"
+    with ReverseLineServer() as app:
+        server_port, client_port = harness.free_port(), harness.free_port()
+        server = harness.bootstrap(
+            admin_port=harness.free_port(), stats_config=generated,
+            node={"id": "server", "cluster": "server", "metadata": {"NAME": "ratings-v1-pod", "NAMESPACE": "default",
+                                                                     "WORKLOAD_NAME": "ratings-v1", "LABELS": {"app": "ratings"}}},
+            listeners=[{
+                "name": "server_inbound", "address": harness.socket_address(server_port), "traffic_direction": "INBOUND",
+                "listener_filters": [{"name": "envoy.filters.listener.tls_inspector", "typed_config": {
+                    "@type": "type.googleapis.com/envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector"}}],
+                "filter_chains": [{
+                    "filter_chain_match": {"application_protocols": [ALPN]},
+                    "transport_socket": {"name": "envoy.transport_sockets.tls", "typed_config": {
+                        "@type": "type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext",
+                        "require_client_certificate": True, "common_tls_context": tls_context(paths["server"])}},
+                    # Inbound: exchange first, so stats never counts the prefix.
+                    "filters": [mx_network_filter(), stats_network_filter("stats_inbound"),
+                                tcp_proxy("app", tmp_path / "server.log", "%RESPONSE_FLAGS%")],
+                }],
+            }],
+            clusters=[harness.static_cluster("app", app.port)],
+        )
+        upstream = harness.static_cluster("server", server_port)
+        upstream["transport_socket"] = {"name": "envoy.transport_sockets.tls", "typed_config": {
+            "@type": "type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext",
+            "common_tls_context": tls_context(paths["client"])}}
+        client = harness.bootstrap(
+            admin_port=harness.free_port(), stats_config=generated,
+            node={"id": "client", "cluster": "client", "metadata": {"NAME": "productpage-v1-pod", "NAMESPACE": "default",
+                                                                     "WORKLOAD_NAME": "productpage-v1", "LABELS": {"app": "productpage"}}},
+            listeners=[{
+                "name": "client_outbound", "address": harness.socket_address(client_port), "traffic_direction": "OUTBOUND",
+                # Outbound: stats first, so it counts the application's bytes, not the prefix.
+                "filter_chains": [{"filters": [stats_network_filter("stats_outbound"), mx_network_filter(),
+                                               tcp_proxy("server", tmp_path / "client.log", "%RESPONSE_FLAGS%")]}],
+            }],
+            clusters=[upstream],
+        )
+        with harness.Envoy(server, name="server") as server_envoy, harness.Envoy(client, name="client") as client_envoy:
+            for _ in range(connections):
+                with socket.create_connection((harness.LOOPBACK, client_port), timeout=10) as sock:
+                    sock.sendall(payload + b"\n")
+                    received = b""
+                    while not received.endswith(b"\n"):
+                        chunk = sock.recv(4096)
+                        if not chunk:
+                            break
+                        received += chunk
+                assert received == payload[::-1] + b"\n"
+            import time
+            deadline = time.monotonic() + 10
+            while True:
+                client_samples, server_samples = client_envoy.prometheus(), server_envoy.prometheus()
+                closed = [sum(v for (n, _), v in s.items() if n == "istio_tcp_connections_closed_total")
+                          for s in (client_samples, server_samples)]
+                if closed == [connections, connections] or time.monotonic() > deadline:
+                    break
+                time.sleep(0.2)
+    line = len(payload) + 1
+    for side, samples in (("client", client_samples), ("server", server_samples)):
+        def total(name: str) -> float:
+            return sum(v for (n, _), v in samples.items() if n == name)
+        assert total("istio_tcp_connections_opened_total") == connections, side
+        assert total("istio_tcp_connections_closed_total") == connections, side
+        assert total("istio_tcp_received_bytes_total") == connections * line, side
+        assert total("istio_tcp_sent_bytes_total") == connections * line, side
+        labels = dict(next(labels for (n, labels) in samples if n == "istio_tcp_connections_opened_total"))
+        assert labels["source_workload"] == "productpage-v1" and labels["destination_workload"] == "ratings-v1", (side, labels)
+        assert labels["request_protocol"] == "tcp"
+    server_labels = dict(next(labels for (n, labels) in server_samples if n == "istio_tcp_connections_opened_total"))
+    assert server_labels["connection_security_policy"] == "mutual_tls"
+    assert server_labels["source_principal"] == "spiffe://cluster.local/ns/default/sa/client"
