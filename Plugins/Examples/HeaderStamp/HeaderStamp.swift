@@ -132,10 +132,8 @@ public final class StampRoot: RootContext {
     /// The local node's metadata NAME: current Envoy (`xds.node...`) first,
     /// then the bare name older Envoy answers.
     static func localNodeName() -> String? {
-        for path in [["xds", "node", "metadata", "NAME"], ["node", "metadata", "NAME"]] {
-            if let name = try? Properties.string(path), !name.isEmpty { return name }
-        }
-        return nil
+        guard let name = XDSAttributes().string(["node", "metadata", "NAME"]), !name.isEmpty else { return nil }
+        return name
     }
 }
 
