@@ -161,12 +161,12 @@ extension PluginVM {
         table["proxy_call_foreign_function"] = { vm, a in
             try vm.proxyCallForeignFunction(a.i32(0), a.i32(1), a.i32(2), a.i32(3), a.i32(4), a.i32(5))
         }
-        table["proxy_http_call"] = { vm, a in vm.proxyHttpCall(a.i32(9)) }
-        table["proxy_grpc_call"] = { vm, _ in vm.unimplemented("proxy_grpc_call", .parseFailure) }
-        table["proxy_grpc_stream"] = { vm, _ in vm.unimplemented("proxy_grpc_stream", .parseFailure) }
-        table["proxy_grpc_send"] = { vm, _ in vm.unimplemented("proxy_grpc_send", .notFound) }
-        table["proxy_grpc_cancel"] = { vm, _ in vm.unimplemented("proxy_grpc_cancel", .notFound) }
-        table["proxy_grpc_close"] = { vm, _ in vm.unimplemented("proxy_grpc_close", .notFound) }
+        table["proxy_http_call"] = { vm, a in vm.proxyHttpCall(a) }
+        table["proxy_grpc_call"] = { vm, a in vm.proxyGrpcOpen(a, isStream: false) }
+        table["proxy_grpc_stream"] = { vm, a in vm.proxyGrpcOpen(a, isStream: true) }
+        table["proxy_grpc_send"] = { vm, a in vm.proxyGrpcSend(a.i32(0), a.i32(1), a.i32(2), a.i32(3)) }
+        table["proxy_grpc_cancel"] = { vm, a in vm.proxyGrpcEnd(a.i32(0), cancel: true) }
+        table["proxy_grpc_close"] = { vm, a in vm.proxyGrpcEnd(a.i32(0), cancel: false) }
         table["envoy_resolve_dns"] = { vm, _ in vm.unimplemented("envoy_resolve_dns", .internalFailure) }
         table["pthread_equal"] = { _, a in a.i32(0) == a.i32(1) ? 1 : 0 }
         table["emscripten_notify_memory_growth"] = { _, _ in nil }
@@ -207,12 +207,6 @@ extension PluginVM {
         tickPeriods[root] = UInt64(milliseconds)
         nextTicks[root] = milliseconds == 0 ? nil : proxy.clock.nanoseconds + UInt64(milliseconds) * 1_000_000
         return finish("proxy_set_tick_period_milliseconds", .ok, args: ["milliseconds": String(milliseconds)])
-    }
-
-    func proxyGetStatus(_ codeSlot: UInt32, _ messageSlot: UInt32, _ sizeSlot: UInt32) throws -> UInt32 {
-        guard memory?.writeUInt32(codeSlot, 0) == true else { return finish("proxy_get_status", .invalidMemoryAccess) }
-        let status = try copyOut([], messageSlot, sizeSlot)
-        return finish("proxy_get_status", status, result: "0")
     }
 
     // MARK: properties
@@ -458,12 +452,6 @@ extension PluginVM {
         pendingDone.remove(root)
         deferredDeletes.append(root)
         return finish("proxy_done", .ok)
-    }
-
-    func proxyHttpCall(_ tokenSlot: UInt32) -> UInt32 {
-        _ = memory?.writeUInt32(tokenSlot, 0)
-        // No cluster is configured for call-outs: Envoy answers BadArgument.
-        return unimplemented("proxy_http_call", .badArgument)
     }
 
     // MARK: shared data and queues

@@ -92,23 +92,60 @@ public final class HttpStream {
             context.buffers[type] = bytes
             context.mutableBuffers.insert(type)
         }
-        context.streamActions.removeAll()
+        absorbAsynchronousActions()
         let result = vm.invoke(name, context: context.id, arguments, traceArgs: traceArgs, describe: describe)
         if vm.isFailed {
             failStream()
             return nil
         }
+        absorbAsynchronousActions()
+        vm.runDeferredActions()
+        return result
+    }
+
+    /// Takes in what the plugin did to this stream outside its own callbacks
+    /// (a call-out answer or a tick resuming it through the effective
+    /// context): local replies and `proxy_continue_stream`.
+    private func absorbAsynchronousActions() {
+        guard let context else { return }
         if let reply = context.localResponse, localResponse == nil {
             localResponse = reply
             vm.recordEvent(context: context.id, name: "local_reply",
                            args: ["status": String(reply.statusCode), "details": reply.details])
         }
         for action in context.streamActions where action.action == "continue" {
-            if action.stream == .httpRequest { requestPaused = false }
-            if action.stream == .httpResponse { responsePaused = false }
+            // Headers edited while the stream was held leave the filter now.
+            if action.stream == .httpRequest && requestPaused {
+                requestPaused = false
+                requestHeaders = context.headerMaps[.httpRequestHeaders] ?? requestHeaders
+                context.mapAccess[.httpRequestHeaders] = .unavailable
+            }
+            if action.stream == .httpResponse && responsePaused {
+                responsePaused = false
+                responseHeaders = context.headerMaps[.httpResponseHeaders] ?? responseHeaders
+                context.mapAccess[.httpResponseHeaders] = .unavailable
+            }
         }
-        vm.runDeferredActions()
-        return result
+        context.streamActions.removeAll()
+    }
+
+    /// Whether the filter holds the request (it stopped iteration and has not
+    /// continued it yet, e.g. while it waits for a call-out).
+    public var isRequestPaused: Bool {
+        absorbAsynchronousActions()
+        return requestPaused && localResponse == nil
+    }
+
+    /// Whether the filter holds the response.
+    public var isResponsePaused: Bool {
+        absorbAsynchronousActions()
+        return responsePaused && localResponse == nil
+    }
+
+    /// The local reply, including one sent while the stream was paused.
+    public var reply: LocalResponse? {
+        absorbAsynchronousActions()
+        return localResponse
     }
 
     // MARK: request

@@ -92,6 +92,7 @@ extension PluginVM {
             let (root, token) = deferredQueueNotifications.removeFirst()
             invoke("proxy_on_queue_ready", context: root, [root, token], traceArgs: ["token": String(token)])
         }
+        proxy.deliverDueCallouts()
     }
 
     func createStreamContext(root: UInt32, kind: ContextState.Kind, stream: StreamState) -> ContextState {

@@ -84,6 +84,10 @@ public final class ContextState {
     public internal(set) var localResponse: LocalResponse?
     /// `proxy_continue_stream` / `proxy_close_stream` calls, in order.
     public internal(set) var streamActions: [(action: String, stream: StreamType)] = []
+    /// Root contexts: what `proxy_get_status` reads (set before a failed HTTP
+    /// call-out response and before `proxy_on_grpc_close`).
+    var statusCode: UInt32 = 0
+    var statusMessage: [UInt8] = []
 
     init(id: UInt32, rootID: UInt32, kind: Kind, stream: StreamState = StreamState()) {
         self.id = id
@@ -157,6 +161,11 @@ public final class PluginVM {
     /// `proxy_on_queue_ready` notifications posted by enqueues (Envoy posts them asynchronously).
     var deferredQueueNotifications: [(root: UInt32, token: UInt32)] = []
     var randomState: UInt64 = 0x5EED
+    /// Call-out tokens as Envoy numbers them: HTTP 4, 8, ...; gRPC calls 5, 9, ...; streams 6, 10, ...
+    var nextHttpCallToken: UInt32 = 0
+    var nextGrpcCallToken: UInt32 = 1
+    var nextGrpcStreamToken: UInt32 = 2
+    var grpcExchanges: [UInt32: GrpcExchange] = [:]
     /// The context whose callback was running when the VM failed.
     var currentContextIDAtFailure: UInt32 = 0
 
@@ -245,5 +254,6 @@ public final class PluginVM {
         }
         nextTicks[root] = proxy.clock.nanoseconds + period * 1_000_000
         invoke("proxy_on_tick", context: root, [root], traceArgs: [:])
+        runDeferredActions()
     }
 }

@@ -17,6 +17,12 @@ public final class Proxy {
     public private(set) var logs: [LogLine] = []
     /// Every VM started on this proxy (timers and queues reach them through here).
     public internal(set) var vms: [PluginVM] = []
+    /// Clusters HTTP and gRPC call-outs can reach, with their responders.
+    public let upstreams = CalloutUpstreams()
+    /// Call-out answers waiting for their virtual time.
+    var pendingCallouts: [PendingCallout] = []
+    var calloutSequence: UInt64 = 0
+    var deliveringCallouts = false
 
     public init(name: String, dialect: PropertyDialect = .current, properties: PropertyNode = .map([]),
                 clock: VirtualClock = VirtualClock()) {
@@ -46,15 +52,24 @@ public final class Proxy {
 
     public func clearLogs() { logs.removeAll() }
 
-    /// Advances the virtual clock, firing every due `proxy_on_tick` in time order.
+    /// Advances the virtual clock, firing every due `proxy_on_tick` and
+    /// delivering every due call-out answer, in time order (answers first
+    /// when both fall on the same instant).
     public func advanceClock(byMilliseconds milliseconds: UInt64) {
         let target = clock.nanoseconds + milliseconds * 1_000_000
+        deliverDueCallouts()
         while true {
             var next: (vm: PluginVM, root: UInt32, due: UInt64)?
             for vm in vms {
                 for (root, due) in vm.nextTicks where due <= target {
                     if next == nil || due < next!.due { next = (vm, root, due) }
                 }
+            }
+            if let index = nextCallout(dueBy: target), next == nil || pendingCallouts[index].due <= next!.due {
+                let pending = pendingCallouts.remove(at: index)
+                clock.nanoseconds = max(clock.nanoseconds, pending.due)
+                pending.vm.deliver(pending)
+                continue
             }
             guard let tick = next else { break }
             clock.nanoseconds = max(clock.nanoseconds, tick.due)

@@ -100,6 +100,9 @@ public final class ProxyWasmTestHost {
     /// The samples recorded in histogram `name`.
     public func histogram(_ name: String) -> [UInt64] { proxy.stats.stat(named: name)?.samples ?? [] }
 
+    /// Clusters the plugin's HTTP and gRPC call-outs reach; install responders here.
+    public var upstreams: CalloutUpstreams { proxy.upstreams }
+
     public var logs: [LogLine] { proxy.logs }
     public var trace: [TraceEvent] { vm.trace.events }
 

@@ -80,7 +80,8 @@ public struct RunCommand: ParsableCommand {
         runner.run()
         if !prometheusOnly {
             for (index, outcome) in runner.httpOutcomes.enumerated() {
-                let detail = outcome.localReplyDetails.map { " (local reply: \($0))" } ?? ""
+                let detail = outcome.heldBy.map { " (held by \($0): no call-out answer left to wait for)" }
+                    ?? outcome.localReplyDetails.map { " (local reply: \($0))" } ?? ""
                 print("http #\(index + 1): \(outcome.status)\(detail)")
             }
             for (index, outcome) in runner.tcpOutcomes.enumerated() {

@@ -16,6 +16,10 @@ import Yams
 ///     stats_tags: [{tag_name: reporter, regex: "(reporter=\\.=(.*?);\\.;)"}]
 ///     plugins:
 ///       - {name: stamp, module: build/wasm/header_stamp.wasm, configuration: {value: hi}}
+///     upstreams:                   # clusters plugins can call out to, with canned answers
+///       auth: {http: {status: 200, headers: {x-verdict: ok}, body: granted, latency_ms: 5}}
+///       flaky: {http: {reset: true}}
+///       ratelimit: {grpc: {messages: ["\u0008\u0001"], status: 0, latency_ms: 2}}
 /// traffic:
 ///   - http:
 ///       through: [client]          # several proxies: a mesh hop, client first
@@ -37,6 +41,15 @@ public struct Scenario {
         public var statsTags: [StatsTagRule]
         public var histogramBuckets: [HistogramBucketRule]
         public var plugins: [PluginSpec]
+        /// Call-out clusters by name.
+        public var upstreams: [String: UpstreamSpec] = [:]
+    }
+
+    /// A cluster's canned answers: every HTTP call-out gets `http`; every gRPC
+    /// call or stream gets `grpc` when it is opened.
+    public struct UpstreamSpec {
+        public var http: HttpCalloutReply?
+        public var grpc: GrpcCalloutReply?
     }
 
     public struct PluginSpec {
@@ -239,7 +252,8 @@ struct Reader {
 
     func proxySpec(_ value: Any?, _ field: String) throws -> Scenario.ProxySpec {
         let map = try mapping(value, field)
-        try checkKeys(map, ["name", "node", "listener_direction", "stream_properties", "stats_tags", "histogram_buckets", "plugins"], field)
+        try checkKeys(map, ["name", "node", "listener_direction", "stream_properties", "stats_tags", "histogram_buckets", "plugins",
+                            "upstreams"], field)
         let name = try string(map["name"], "\(field).name")
         var nodeID = "sidecar~127.0.0.1~\(name).default~cluster.local", cluster = name
         var metadata: [PropertyEntry] = []
@@ -294,8 +308,57 @@ struct Reader {
         for (index, item) in try list(map["plugins"] ?? [Any](), "\(field).plugins").enumerated() {
             plugins.append(try pluginSpec(item, "\(field).plugins[\(index)]"))
         }
+        var upstreams: [String: Scenario.UpstreamSpec] = [:]
+        for (cluster, item) in try mapping(map["upstreams"] ?? [String: Any](), "\(field).upstreams") {
+            upstreams[cluster] = try upstreamSpec(item, "\(field).upstreams.\(cluster)")
+        }
         return Scenario.ProxySpec(name: name, nodeID: nodeID, cluster: cluster, metadata: metadata, listenerDirection: direction,
-                                  streamProperties: streamProperties, statsTags: tags, histogramBuckets: buckets, plugins: plugins)
+                                  streamProperties: streamProperties, statsTags: tags, histogramBuckets: buckets, plugins: plugins,
+                                  upstreams: upstreams)
+    }
+
+    func upstreamSpec(_ value: Any?, _ field: String) throws -> Scenario.UpstreamSpec {
+        let map = try mapping(value, field)
+        try checkKeys(map, ["http", "grpc"], field)
+        if map.isEmpty { throw fail(field, "expected http or grpc answers") }
+        var spec = Scenario.UpstreamSpec()
+        if let value = map["http"] {
+            let http = try mapping(value, "\(field).http")
+            try checkKeys(http, ["status", "headers", "body", "trailers", "reset", "latency_ms"], "\(field).http")
+            let latency = UInt64(try http["latency_ms"].map { try int($0, "\(field).http.latency_ms") } ?? 0)
+            if try http["reset"].map({ try bool($0, "\(field).http.reset") }) == true {
+                if let extra = ["status", "headers", "body", "trailers"].first(where: { http[$0] != nil }) {
+                    throw fail("\(field).http.\(extra)", "a reset has no response")
+                }
+                spec.http = .reset(latencyMilliseconds: latency)
+            } else {
+                spec.http = .response(status: try http["status"].map { try int($0, "\(field).http.status", minimum: 100) } ?? 200,
+                                      headers: try headers(http["headers"], "\(field).http.headers"),
+                                      body: try bytes(http["body"], "\(field).http.body"),
+                                      trailers: try headers(http["trailers"], "\(field).http.trailers"), latencyMilliseconds: latency)
+            }
+        }
+        if let value = map["grpc"] {
+            let grpc = try mapping(value, "\(field).grpc")
+            try checkKeys(grpc, ["initial_metadata", "messages", "trailing_metadata", "status", "status_message", "latency_ms"],
+                          "\(field).grpc")
+            var events: [GrpcCalloutEvent] = []
+            if let metadata = grpc["initial_metadata"] { events.append(.initialMetadata(try headers(metadata, "\(field).grpc.initial_metadata"))) }
+            for (index, message) in try list(grpc["messages"] ?? [Any](), "\(field).grpc.messages").enumerated() {
+                events.append(.message(try bytes(message, "\(field).grpc.messages[\(index)]")))
+            }
+            if let metadata = grpc["trailing_metadata"] {
+                events.append(.trailingMetadata(try headers(metadata, "\(field).grpc.trailing_metadata")))
+            }
+            if let status = grpc["status"] {
+                let code = try int(status, "\(field).grpc.status")
+                guard code <= 16 else { throw fail("\(field).grpc.status", "expected a gRPC status 0...16, found \(code)") }
+                events.append(.close(status: UInt32(code),
+                                     message: try grpc["status_message"].map { try string($0, "\(field).grpc.status_message") } ?? ""))
+            }
+            spec.grpc = GrpcCalloutReply(events, latencyMilliseconds: UInt64(try grpc["latency_ms"].map { try int($0, "\(field).grpc.latency_ms") } ?? 0))
+        }
+        return spec
     }
 
     func configurationBytes(_ value: Any?, _ field: String) throws -> [UInt8] {

@@ -29,6 +29,9 @@ public final class ScenarioRunner {
         /// Request headers as they reached the application.
         public let upstreamRequestHeaders: [HeaderPair]
         public let localReplyDetails: String?
+        /// The plugin (`proxy/plugin`) that still held the request when no
+        /// call-out answer was left to wait for; the request never left it.
+        public var heldBy: String? = nil
     }
 
     /// What each end saw for one TCP connection.
@@ -52,6 +55,15 @@ public final class ScenarioRunner {
             let proxy = Proxy(name: spec.name, dialect: scenario.dialect)
             proxy.setNode(id: spec.nodeID, cluster: spec.cluster, metadata: spec.metadata)
             if let direction = spec.listenerDirection { proxy.setXDS("listener_direction", .int(direction.rawValue)) }
+            for (cluster, upstream) in spec.upstreams {
+                if let reply = upstream.http { proxy.upstreams.http(cluster) { _ in reply } }
+                if let reply = upstream.grpc {
+                    proxy.upstreams.grpc(cluster) { _, input in
+                        if case .message = input { return GrpcCalloutReply() }
+                        return reply
+                    }
+                }
+            }
             var plugins: [RunningPlugin] = []
             for plugin in spec.plugins {
                 guard let data = FileManager.default.contents(atPath: plugin.module.path) else {
@@ -110,6 +122,7 @@ public final class ScenarioRunner {
         var streams: [HttpStream] = []
         var headers = exchange.requestHeaders
         var reply: LocalResponse?
+        var held: String?
         outer: for name in exchange.through {
             let running = proxy(named: name)
             let shared = StreamState()  // one Envoy stream per proxy: its filters share filter state
@@ -119,8 +132,14 @@ public final class ScenarioRunner {
                 streams.append(stream)
                 stream.sendRequestHeaders(headers, endOfStream: exchange.requestBody.isEmpty)
                 if !exchange.requestBody.isEmpty { stream.sendRequestBody(exchange.requestBody) }
-                if let local = stream.localResponse {
+                // A plugin waiting for a call-out holds the request until the answer arrives.
+                while stream.isRequestPaused && running.proxy.advanceToNextCallout() {}
+                if let local = stream.reply {
                     reply = local
+                    break outer
+                }
+                if stream.isRequestPaused {
+                    held = "\(running.spec.name)/\(plugin.spec.name)"
                     break outer
                 }
                 headers = stream.requestHeaders
@@ -129,6 +148,10 @@ public final class ScenarioRunner {
         let upstreamHeaders = headers
         var response = exchange.responseHeaders
         if let reply { response = [HeaderPair(":status", String(reply.statusCode))] + reply.headers }
+        if let held {
+            for stream in streams { stream.complete() }
+            return HTTPOutcome(status: 0, responseHeaders: [], upstreamRequestHeaders: [], localReplyDetails: nil, heldBy: held)
+        }
         // Responses pass the filters in reverse order; the one that replied locally is skipped.
         for (index, stream) in streams.enumerated().reversed() {
             if reply != nil && index == streams.count - 1 { continue }

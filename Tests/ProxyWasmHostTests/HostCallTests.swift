@@ -181,7 +181,8 @@ struct HostCallTests {
 
     @Test func callsEnvoyDoesNotServeAreRecorded() throws {
         let (vm, _, _) = hostCallFixture()
-        #expect(try vm.call("proxy_grpc_call", 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0) == WasmResult.parseFailure.rawValue)
-        #expect(vm.unimplementedCalls == ["proxy_grpc_call"])
+        #expect(try vm.call("envoy_resolve_dns", 0, 0, 0) == WasmResult.internalFailure.rawValue)
+        #expect(vm.unimplementedCalls == ["envoy_resolve_dns"])
+        #expect(vm.trace.events.last?.args["unimplemented"] == "true")
     }
 }

@@ -15,7 +15,12 @@ struct ScenarioTests {
     static let invalid: [(String, String)] = [
         ("proxies: 3", "s.yaml: proxies: expected a list, found a number"),
         ("proxies: []", "s.yaml: proxies: expected at least one proxy"),
-        ("proxies: [{name: a, colour: red}]", "s.yaml: proxies[0].colour: unknown field (known: name, node, listener_direction, stream_properties, stats_tags, histogram_buckets, plugins)"),
+        ("proxies: [{name: a, colour: red}]", "s.yaml: proxies[0].colour: unknown field (known: name, node, listener_direction, stream_properties, stats_tags, histogram_buckets, plugins, upstreams)"),
+        ("proxies: [{name: a, upstreams: {auth: {}}}]", "s.yaml: proxies[0].upstreams.auth: expected http or grpc answers"),
+        ("proxies: [{name: a, upstreams: {auth: {http: {reset: true, status: 200}}}}]", "s.yaml: proxies[0].upstreams.auth.http.status: a reset has no response"),
+        ("proxies: [{name: a, upstreams: {auth: {http: {status: 42}}}}]", "s.yaml: proxies[0].upstreams.auth.http.status: expected an integer >= 100, found 42"),
+        ("proxies: [{name: a, upstreams: {rl: {grpc: {status: 17}}}}]", "s.yaml: proxies[0].upstreams.rl.grpc.status: expected a gRPC status 0...16, found 17"),
+        ("proxies: [{name: a, upstreams: {rl: {grpc: {messages: [{}]}}}}]", "s.yaml: proxies[0].upstreams.rl.grpc.messages[0]:"),
         ("proxies: [{name: a, listener_direction: sideways}]", "s.yaml: proxies[0].listener_direction: expected inbound, outbound or unspecified, found \"sideways\""),
         ("proxies: [{name: a}, {name: a}]", "s.yaml: proxies[1].name: duplicate proxy name \"a\""),
         ("proxies: [{name: a, plugins: [{name: p}]}]", "s.yaml: proxies[0].plugins[0].module: expected a string, found nothing"),
@@ -96,9 +101,56 @@ struct ScenarioTests {
     @Test func validateCommandExitsNonZeroWithTheReasons() throws {
         let module = try wasm(#"(module (import "env" "nope" (func)) (memory (export "memory") 1))"#)
         let path = NSTemporaryDirectory() + "/bad-\(UUID().uuidString).wasm"
-        FileManager.default.createFile(atPath: path, contents: Data(module))
+        _ = FileManager.default.createFile(atPath: path, contents: Data(module))
         defer { try? FileManager.default.removeItem(atPath: path) }
         let command = try ValidateCommand.parse([path])
         #expect(throws: (any Error).self) { try command.run() }
+    }
+
+    /// The call-out module of `CalloutTests` in a scenario: the request waits
+    /// for the answer's latency, then continues with what the answer allowed.
+    @Test func scenarioUpstreamsAnswerCallOutsAndRequestsWaitForThem() throws {
+        let path = NSTemporaryDirectory() + "/auth-\(UUID().uuidString).wasm"
+        _ = FileManager.default.createFile(atPath: path, contents: Data(try wasm(CalloutTests.authModule())))
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        func run(_ upstreams: String) throws -> ScenarioRunner {
+            let scenario = try parse("""
+                proxies:
+                  - name: a
+                    plugins: [{name: auth, module: \(path)}]
+                    \(upstreams)
+                traffic:
+                  - http: {through: [a], request: {headers: {":authority": app}}, response: {status: 204}}
+                """)
+            let runner = try ScenarioRunner(scenario: scenario)
+            runner.run()
+            return runner
+        }
+        let granted = try run("upstreams: {auth: {http: {status: 200, body: ok, latency_ms: 40}}}")
+        #expect(granted.httpOutcomes.map(\.status) == [204])
+        #expect(granted.httpOutcomes[0].upstreamRequestHeaders.contains(HeaderPair("x-auth", "allowed")))
+        #expect(granted.proxies[0].proxy.clock.nanoseconds - VirtualClock.defaultStart == 40_000_000)
+
+        let reset = try run("upstreams: {auth: {http: {reset: true}}}")
+        #expect(reset.httpOutcomes.map(\.status) == [503])
+        #expect(reset.httpOutcomes[0].localReplyDetails == "denied")
+
+        // No such cluster: the call fails, no answer will come, the request stays held.
+        let held = try run("")
+        #expect(held.httpOutcomes[0].heldBy == "a/auth")
+        #expect(held.httpOutcomes[0].status == 0)
+    }
+
+    @Test func grpcUpstreamsParseIntoEventsInOrder() throws {
+        let scenario = try parse("""
+            proxies:
+              - name: a
+                upstreams:
+                  rl: {grpc: {initial_metadata: {a: "1"}, messages: [x, y], trailing_metadata: {t: "2"}, status: 8, status_message: busy, latency_ms: 3}}
+            """)
+        let reply = try #require(scenario.proxies[0].upstreams["rl"]?.grpc)
+        #expect(reply.events == [.initialMetadata([HeaderPair("a", "1")]), .message(Array("x".utf8)), .message(Array("y".utf8)),
+                                 .trailingMetadata([HeaderPair("t", "2")]), .close(status: 8, message: "busy")])
+        #expect(reply.latencyMilliseconds == 3)
     }
 }

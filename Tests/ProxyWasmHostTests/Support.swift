@@ -58,3 +58,35 @@ extension PluginVM {
         try dispatchHostCall(module: "env", name: name, ArrayArguments(arguments))
     }
 }
+
+/// A guest whose callbacks are Swift closures over plain memory: drives the
+/// host's delivery paths (call-out answers, ticks) without writing WAT.
+final class ScriptedGuest: GuestInstance {
+    let plain = ArrayGuestMemory()
+    var memory: GuestMemory { plain }
+    /// Callback name -> what it does; its arguments; its i32 result.
+    var callbacks: [String: ([UInt32]) throws -> UInt32?] = [:]
+    /// Every callback run, in order, with its arguments.
+    private(set) var calls: [(name: String, arguments: [UInt32])] = []
+
+    func hasExport(_ name: String) -> Bool { callbacks[name] != nil }
+
+    func call(_ name: String, _ arguments: [UInt32]) throws -> UInt32? {
+        calls.append((name, arguments))
+        return try callbacks[name]?(arguments)
+    }
+}
+
+extension ArrayGuestMemory {
+    /// Places `data` at `address`; returns (address, size) as host-call arguments.
+    func put(_ data: [UInt8], at address: UInt32) -> (UInt64, UInt64) {
+        place(data, at: address)
+        return (UInt64(address), UInt64(data.count))
+    }
+
+    /// Reads what a `copyToPointerSize` host call wrote through two slots.
+    func copied(_ pointerSlot: UInt32, _ sizeSlot: UInt32) -> [UInt8]? {
+        guard let pointer = readUInt32(pointerSlot), let size = readUInt32(sizeSlot) else { return nil }
+        return size == 0 ? [] : read(pointer, size)
+    }
+}

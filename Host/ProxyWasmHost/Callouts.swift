@@ -1,0 +1,473 @@
+import ProxyWasmABI
+
+// HTTP and gRPC call-outs (`proxy_http_call`, `proxy_grpc_*`): the plugin
+// talks to an upstream cluster, the host answers through a programmable
+// responder registered per cluster, and the answer reaches the plugin's root
+// context later, as in Envoy (never inside the call that sent the request).
+
+/// An HTTP call-out as the plugin sent it.
+public struct HttpCalloutRequest: Equatable, Sendable {
+    public let cluster: String
+    /// Header keys lower-cased, as Envoy's header map holds them.
+    public let headers: [HeaderPair]
+    public let body: [UInt8]
+    public let trailers: [HeaderPair]
+    /// 0 means no timeout.
+    public let timeoutMilliseconds: UInt32
+
+    /// The first value of a header (name matched case-insensitively).
+    public func header(_ name: String) -> String? {
+        let key = PluginVM.lowercased(Array(name.utf8))
+        return headers.first { $0.key == key }?.valueString
+    }
+}
+
+/// How an upstream answers an HTTP call-out.
+public enum HttpCalloutReply: Equatable, Sendable {
+    /// A response after `latencyMilliseconds` of virtual time. `:status` is
+    /// added in front of `headers`.
+    case response(status: Int, headers: [HeaderPair] = [], body: [UInt8] = [], trailers: [HeaderPair] = [],
+                  latencyMilliseconds: UInt64 = 0)
+    /// The connection resets: the plugin sees `(0, 0, 0)` and status (11, "reset").
+    case reset(latencyMilliseconds: UInt64 = 0)
+
+    var latencyMilliseconds: UInt64 {
+        switch self {
+        case let .response(_, _, _, _, latency), let .reset(latency): return latency
+        }
+    }
+}
+
+/// A gRPC call or stream as the plugin opened it.
+public struct GrpcCalloutRequest: Equatable, Sendable {
+    public let cluster: String
+    public let serviceName: String
+    public let method: String
+    /// Initial metadata, keys lower-cased.
+    public let initialMetadata: [HeaderPair]
+    /// Unary calls: the request message; streams: nil.
+    public let message: [UInt8]?
+    public let timeoutMilliseconds: UInt32
+    public var isStream: Bool { message == nil }
+}
+
+/// What the plugin did on a gRPC exchange, as the responder sees it.
+public enum GrpcCalloutInput: Equatable, Sendable {
+    /// A unary call was sent (its message is in the request).
+    case call
+    /// A stream was opened.
+    case streamOpened
+    /// The plugin sent a message on a stream.
+    case message([UInt8], endOfStream: Bool)
+}
+
+/// What the upstream sends back on a gRPC call or stream, in order.
+public enum GrpcCalloutEvent: Equatable, Sendable {
+    case initialMetadata([HeaderPair])
+    case message([UInt8])
+    case trailingMetadata([HeaderPair])
+    /// The remote end closes with a gRPC status (0 = OK) and message.
+    case close(status: UInt32, message: String)
+}
+
+/// A responder's answer to one gRPC input: events delivered after a latency.
+public struct GrpcCalloutReply: Equatable, Sendable {
+    public var events: [GrpcCalloutEvent]
+    public var latencyMilliseconds: UInt64
+
+    public init(_ events: [GrpcCalloutEvent] = [], latencyMilliseconds: UInt64 = 0) {
+        self.events = events
+        self.latencyMilliseconds = latencyMilliseconds
+    }
+
+    /// A unary success: one response message.
+    public static func success(_ message: [UInt8], latencyMilliseconds: UInt64 = 0) -> GrpcCalloutReply {
+        GrpcCalloutReply([.message(message)], latencyMilliseconds: latencyMilliseconds)
+    }
+
+    /// A failure with a gRPC status.
+    public static func failure(status: UInt32, message: String = "", latencyMilliseconds: UInt64 = 0) -> GrpcCalloutReply {
+        GrpcCalloutReply([.close(status: status, message: message)], latencyMilliseconds: latencyMilliseconds)
+    }
+}
+
+/// An upstream cluster call-outs can reach. A cluster without a responder for
+/// the protocol answers as Envoy does with no healthy host.
+public struct CalloutCluster {
+    public var http: ((HttpCalloutRequest) -> HttpCalloutReply)?
+    public var grpc: ((GrpcCalloutRequest, GrpcCalloutInput) -> GrpcCalloutReply)?
+
+    public init(http: ((HttpCalloutRequest) -> HttpCalloutReply)? = nil,
+                grpc: ((GrpcCalloutRequest, GrpcCalloutInput) -> GrpcCalloutReply)? = nil) {
+        self.http = http
+        self.grpc = grpc
+    }
+}
+
+/// The clusters of one proxy and every call-out sent to them.
+public final class CalloutUpstreams {
+    /// Clusters by name; a call-out to any other name fails as in Envoy
+    /// (BadArgument for HTTP, ParseFailure for gRPC).
+    public var clusters: [String: CalloutCluster] = [:]
+    /// Every HTTP call-out accepted, in order.
+    public internal(set) var httpRequests: [HttpCalloutRequest] = []
+    /// Every gRPC call or stream accepted, in order, with what the plugin sent on it.
+    public internal(set) var grpcExchanges: [(request: GrpcCalloutRequest, input: GrpcCalloutInput)] = []
+
+    public init() {}
+
+    /// Adds (or replaces) a cluster answering HTTP call-outs.
+    public func http(_ cluster: String, _ responder: @escaping (HttpCalloutRequest) -> HttpCalloutReply) {
+        clusters[cluster, default: CalloutCluster()].http = responder
+    }
+
+    /// Adds (or replaces) a cluster answering gRPC calls and streams.
+    public func grpc(_ cluster: String, _ responder: @escaping (GrpcCalloutRequest, GrpcCalloutInput) -> GrpcCalloutReply) {
+        clusters[cluster, default: CalloutCluster()].grpc = responder
+    }
+
+    /// Envoy's reply when the router gives up waiting (the async client's timeout).
+    static func timeoutResponse() -> HttpCalloutReply {
+        let body = Array("upstream request timeout".utf8)
+        return .response(status: 504, headers: [HeaderPair("content-length", String(body.count)),
+                                                HeaderPair("content-type", "text/plain")], body: body)
+    }
+
+    /// Envoy's reply from a cluster with no healthy host.
+    static func noHealthyUpstream() -> HttpCalloutReply {
+        let body = Array("no healthy upstream".utf8)
+        return .response(status: 503, headers: [HeaderPair("content-length", String(body.count)),
+                                                HeaderPair("content-type", "text/plain")], body: body)
+    }
+}
+
+/// A call-out answer waiting for its virtual time.
+struct PendingCallout {
+    enum Delivery {
+        case http(HttpCalloutReply)
+        case grpc(GrpcCalloutEvent)
+    }
+
+    let due: UInt64
+    let sequence: UInt64
+    unowned let vm: PluginVM
+    let root: UInt32
+    let token: UInt32
+    let delivery: Delivery
+}
+
+/// gRPC exchanges a VM has in flight, by token.
+struct GrpcExchange {
+    let request: GrpcCalloutRequest
+    var localClosed = false
+}
+
+extension Proxy {
+    /// Queues an answer for `due` (virtual nanoseconds).
+    func schedule(_ delivery: PendingCallout.Delivery, vm: PluginVM, root: UInt32, token: UInt32, afterMilliseconds: UInt64) {
+        calloutSequence += 1
+        pendingCallouts.append(PendingCallout(due: clock.nanoseconds + afterMilliseconds * 1_000_000, sequence: calloutSequence,
+                                              vm: vm, root: root, token: token, delivery: delivery))
+    }
+
+    /// The earliest pending answer due at or before `time`.
+    func nextCallout(dueBy time: UInt64) -> Int? {
+        var best: Int?
+        for (index, pending) in pendingCallouts.enumerated() where pending.due <= time {
+            if let current = best {
+                let other = pendingCallouts[current]
+                if (pending.due, pending.sequence) < (other.due, other.sequence) { best = index }
+            } else {
+                best = index
+            }
+        }
+        return best
+    }
+
+    /// Delivers every answer already due (latency 0), each after the callback
+    /// that caused it has returned, as Envoy's event loop does.
+    public func deliverDueCallouts() {
+        guard !deliveringCallouts else { return }
+        deliveringCallouts = true
+        defer { deliveringCallouts = false }
+        while let index = nextCallout(dueBy: clock.nanoseconds) {
+            let pending = pendingCallouts.remove(at: index)
+            pending.vm.deliver(pending)
+        }
+    }
+
+    /// Advances the clock to the next pending call-out answer and delivers it
+    /// (ticks due before it fire first). False when nothing is pending.
+    @discardableResult
+    public func advanceToNextCallout() -> Bool {
+        guard let next = pendingCallouts.min(by: { ($0.due, $0.sequence) < ($1.due, $1.sequence) }) else { return false }
+        advanceClock(byMilliseconds: next.due > clock.nanoseconds ? (next.due - clock.nanoseconds + 999_999) / 1_000_000 : 0)
+        return true
+    }
+
+    /// Whether any call-out answer is still waiting for its time.
+    public var hasPendingCallouts: Bool { !pendingCallouts.isEmpty }
+}
+
+// MARK: - host calls
+
+/// gRPC call, stream and HTTP call tokens, numbered as Envoy numbers them.
+enum CalloutToken {
+    static func isHttpCall(_ token: UInt32) -> Bool { token % 4 == 0 }
+    static func isGrpcCall(_ token: UInt32) -> Bool { token % 4 == 1 }
+    static func isGrpcStream(_ token: UInt32) -> Bool { token % 4 == 2 }
+}
+
+extension PluginVM {
+    /// The root context call-outs belong to (Envoy uses the plugin's root).
+    var calloutRoot: UInt32 { activeContext?.rootID ?? currentContextID }
+
+    func proxyHttpCall(_ a: HostCallArguments) -> UInt32 {
+        let name = "proxy_http_call"
+        guard let clusterBytes = slice(a.i32(0), a.i32(1)), let headerBytes = slice(a.i32(2), a.i32(3)),
+              let body = slice(a.i32(4), a.i32(5)), let trailerBytes = slice(a.i32(6), a.i32(7)) else {
+            return finish(name, .invalidMemoryAccess)
+        }
+        let tokenSlot = a.i32(9)
+        guard memory?.writeUInt32(tokenSlot, 0) == true else { return finish(name, .invalidMemoryAccess) }
+        let cluster = String(decoding: clusterBytes, as: UTF8.self)
+        let headers = ((try? HeaderPairs.decode(headerBytes)) ?? []).map { HeaderPair(key: PluginVM.lowercased($0.key), value: $0.value) }
+        let trailers = ((try? HeaderPairs.decode(trailerBytes)) ?? []).map { HeaderPair(key: PluginVM.lowercased($0.key), value: $0.value) }
+        let timeout = a.i32(8)
+        var args = ["cluster": cluster, "headers": PluginVM.displayPairs(headers), "timeout_ms": String(Int32(bitPattern: timeout))]
+        if !body.isEmpty { args["body"] = PluginVM.display(body) }
+        if !trailers.isEmpty { args["trailers"] = PluginVM.displayPairs(trailers) }
+        guard Int32(bitPattern: timeout) >= 0 else { return finish(name, .badArgument, args: args) }
+        guard let upstream = proxy.upstreams.clusters[cluster] else {
+            args["error"] = "unknown cluster"
+            return finish(name, .badArgument, args: args)
+        }
+        let required = [":path", ":method", ":authority"].map { Array($0.utf8) }
+        guard required.allSatisfy({ key in headers.contains { $0.key == key } }) else {
+            args["error"] = "missing :path, :method or :authority"
+            return finish(name, .badArgument, args: args)
+        }
+        var sent = headers
+        if !body.isEmpty {
+            sent.removeAll { $0.key == Array("content-length".utf8) }
+            sent.append(HeaderPair("content-length", String(body.count)))
+        }
+        let request = HttpCalloutRequest(cluster: cluster, headers: sent, body: body, trailers: trailers,
+                                         timeoutMilliseconds: timeout)
+        proxy.upstreams.httpRequests.append(request)
+        nextHttpCallToken += 4
+        let token = nextHttpCallToken
+        var reply = upstream.http?(request) ?? CalloutUpstreams.noHealthyUpstream()
+        if timeout > 0 && reply.latencyMilliseconds > UInt64(timeout) {
+            reply = CalloutUpstreams.timeoutResponse()
+            proxy.schedule(.http(reply), vm: self, root: calloutRoot, token: token, afterMilliseconds: UInt64(timeout))
+        } else {
+            proxy.schedule(.http(reply), vm: self, root: calloutRoot, token: token, afterMilliseconds: reply.latencyMilliseconds)
+        }
+        _ = memory?.writeUInt32(tokenSlot, token)
+        return finish(name, .ok, args: args, result: String(token))
+    }
+
+    /// `proxy_grpc_call` (`isStream` false) and `proxy_grpc_stream`.
+    func proxyGrpcOpen(_ a: HostCallArguments, isStream: Bool) -> UInt32 {
+        let name = isStream ? "proxy_grpc_stream" : "proxy_grpc_call"
+        guard let upstreamBytes = slice(a.i32(0), a.i32(1)), let service = slice(a.i32(2), a.i32(3)),
+              let method = slice(a.i32(4), a.i32(5)), let metadataBytes = slice(a.i32(6), a.i32(7)) else {
+            return finish(name, .invalidMemoryAccess)
+        }
+        var message: [UInt8]?
+        if !isStream {
+            guard let bytes = slice(a.i32(8), a.i32(9)) else { return finish(name, .invalidMemoryAccess) }
+            message = bytes
+        }
+        let tokenSlot = isStream ? a.i32(8) : a.i32(11)
+        let timeout = isStream ? 0 : a.i32(10)
+        let metadata = ((try? HeaderPairs.decode(metadataBytes)) ?? []).map { HeaderPair(key: PluginVM.lowercased($0.key), value: $0.value) }
+        var args = ["service": String(decoding: service, as: UTF8.self), "method": String(decoding: method, as: UTF8.self),
+                    "metadata": PluginVM.displayPairs(metadata)]
+        if let message { args["message"] = PluginVM.display(message); args["timeout_ms"] = String(timeout) }
+        let cluster: String
+        switch PluginVM.grpcCluster(upstreamBytes) {
+        case .cluster(let named):
+            cluster = named
+        case .unsupportedService:
+            args["error"] = "GrpcService without envoy_grpc"
+            return finish(name, .badArgument, args: args)
+        }
+        args["cluster"] = cluster
+        guard let upstream = proxy.upstreams.clusters[cluster] else {
+            args["error"] = "unknown cluster"
+            return finish(name, .parseFailure, args: args)
+        }
+        let request = GrpcCalloutRequest(cluster: cluster, serviceName: args["service"]!, method: args["method"]!,
+                                         initialMetadata: metadata, message: message, timeoutMilliseconds: timeout)
+        let token: UInt32
+        if isStream {
+            nextGrpcStreamToken += 4
+            token = nextGrpcStreamToken
+        } else {
+            nextGrpcCallToken += 4
+            token = nextGrpcCallToken
+        }
+        guard memory?.writeUInt32(tokenSlot, token) == true else { return finish(name, .invalidMemoryAccess) }
+        grpcExchanges[token] = GrpcExchange(request: request)
+        let input: GrpcCalloutInput = isStream ? .streamOpened : .call
+        proxy.upstreams.grpcExchanges.append((request, input))
+        var reply = upstream.grpc?(request, input)
+            ?? .failure(status: GrpcStatus.unavailable.rawValue, message: "no healthy upstream")
+        if !isStream { reply = PluginVM.unaryOutcome(reply, timeout: timeout) }
+        scheduleGrpc(reply, token: token)
+        return finish(name, .ok, args: args, result: String(token))
+    }
+
+    func proxyGrpcSend(_ token: UInt32, _ pointer: UInt32, _ size: UInt32, _ endOfStream: UInt32) -> UInt32 {
+        let name = "proxy_grpc_send"
+        guard let message = slice(pointer, size) else { return finish(name, .invalidMemoryAccess) }
+        let args = ["token": String(token), "message": PluginVM.display(message), "end_of_stream": String(endOfStream != 0)]
+        guard CalloutToken.isGrpcStream(token) else { return finish(name, .badArgument, args: args) }
+        guard var exchange = grpcExchanges[token], !exchange.localClosed else { return finish(name, .notFound, args: args) }
+        if endOfStream != 0 { exchange.localClosed = true }
+        grpcExchanges[token] = exchange
+        let input = GrpcCalloutInput.message(message, endOfStream: endOfStream != 0)
+        proxy.upstreams.grpcExchanges.append((exchange.request, input))
+        if let reply = proxy.upstreams.clusters[exchange.request.cluster]?.grpc?(exchange.request, input) {
+            scheduleGrpc(reply, token: token)
+        }
+        return finish(name, .ok, args: args)
+    }
+
+    /// `proxy_grpc_cancel` and `proxy_grpc_close`: a call is cancelled and
+    /// forgotten either way; a stream is reset by cancel, half-closed by close.
+    func proxyGrpcEnd(_ token: UInt32, cancel: Bool) -> UInt32 {
+        let name = cancel ? "proxy_grpc_cancel" : "proxy_grpc_close"
+        let args = ["token": String(token)]
+        guard CalloutToken.isGrpcCall(token) || CalloutToken.isGrpcStream(token) else { return finish(name, .badArgument, args: args) }
+        guard var exchange = grpcExchanges[token] else { return finish(name, .notFound, args: args) }
+        if cancel || CalloutToken.isGrpcCall(token) {
+            forgetGrpc(token)
+        } else {
+            exchange.localClosed = true
+            grpcExchanges[token] = exchange
+        }
+        return finish(name, .ok, args: args)
+    }
+
+    func forgetGrpc(_ token: UInt32) {
+        grpcExchanges[token] = nil
+        proxy.pendingCallouts.removeAll { $0.vm === self && $0.token == token }
+    }
+
+    private func scheduleGrpc(_ reply: GrpcCalloutReply, token: UInt32) {
+        for event in reply.events {
+            proxy.schedule(.grpc(event), vm: self, root: calloutRoot, token: token, afterMilliseconds: reply.latencyMilliseconds)
+        }
+    }
+
+    enum GrpcUpstream { case cluster(String), unsupportedService }
+
+    /// Envoy first reads the upstream as a serialized `GrpcService`
+    /// (`envoy_grpc.cluster_name` = field 1.1); bytes that are not one are a cluster name.
+    static func grpcCluster(_ bytes: [UInt8]) -> GrpcUpstream {
+        guard let fields = ProtobufFields.parse(bytes) else { return .cluster(String(decoding: bytes, as: UTF8.self)) }
+        guard let envoyGrpc = fields[1], let inner = ProtobufFields.parse(envoyGrpc), let name = inner[1] else {
+            return .unsupportedService
+        }
+        return .cluster(String(decoding: name, as: UTF8.self))
+    }
+
+    /// A unary call ends with one message (success) or a non-OK close, as
+    /// Envoy's async request does: metadata is not delivered, an OK close
+    /// without a message is Internal, and a reply slower than the timeout is
+    /// DeadlineExceeded at the timeout.
+    static func unaryOutcome(_ reply: GrpcCalloutReply, timeout: UInt32) -> GrpcCalloutReply {
+        if timeout > 0 && reply.latencyMilliseconds > UInt64(timeout) {
+            return .failure(status: GrpcStatus.deadlineExceeded.rawValue, message: "upstream request timeout",
+                            latencyMilliseconds: UInt64(timeout))
+        }
+        for event in reply.events {
+            switch event {
+            case let .message(bytes): return .success(bytes, latencyMilliseconds: reply.latencyMilliseconds)
+            case let .close(status, message) where status != 0:
+                return .failure(status: status, message: message, latencyMilliseconds: reply.latencyMilliseconds)
+            default: continue
+            }
+        }
+        return .failure(status: GrpcStatus.internal.rawValue, latencyMilliseconds: reply.latencyMilliseconds)
+    }
+
+    func proxyGetStatus(_ codeSlot: UInt32, _ messageSlot: UInt32, _ sizeSlot: UInt32) throws -> UInt32 {
+        let root = contexts[calloutRoot]
+        let code = root?.statusCode ?? 0
+        let message = root?.statusMessage ?? []
+        guard memory?.writeUInt32(codeSlot, code) == true else { return finish("proxy_get_status", .invalidMemoryAccess) }
+        let status = try copyOut(message, messageSlot, sizeSlot)
+        return finish("proxy_get_status", status, result: "\(code) \(PluginVM.display(message))")
+    }
+
+    // MARK: delivery
+
+    /// Runs the callback for one answer on its root context, with the
+    /// response maps and buffers readable only for that callback.
+    func deliver(_ pending: PendingCallout) {
+        guard let root = contexts[pending.root], root.kind == .root, !isFailed else { return }
+        let token = pending.token
+        switch pending.delivery {
+        case let .http(reply):
+            switch reply {
+            case let .response(status, headers, body, trailers, _):
+                root.headerMaps[.httpCallResponseHeaders] = [HeaderPair(":status", String(status))] + headers
+                root.headerMaps[.httpCallResponseTrailers] = trailers
+                root.mapAccess[.httpCallResponseHeaders] = .readOnly
+                root.mapAccess[.httpCallResponseTrailers] = .readOnly
+                root.buffers[.httpCallResponseBody] = body
+                invoke("proxy_on_http_call_response", context: root.id,
+                       [root.id, token, UInt32(headers.count + 1), UInt32(body.count), UInt32(trailers.count)],
+                       traceArgs: ["token": String(token), "headers": PluginVM.displayPairs(root.headerMaps[.httpCallResponseHeaders]!),
+                                   "body": PluginVM.display(body), "trailers": PluginVM.displayPairs(trailers)])
+            case .reset:
+                root.statusCode = WasmResult.brokenConnection.rawValue
+                root.statusMessage = Array("reset".utf8)
+                invoke("proxy_on_http_call_response", context: root.id, [root.id, token, 0, 0, 0],
+                       traceArgs: ["token": String(token), "failure": "reset"])
+            }
+            root.headerMaps[.httpCallResponseHeaders] = nil
+            root.headerMaps[.httpCallResponseTrailers] = nil
+            root.mapAccess[.httpCallResponseHeaders] = nil
+            root.mapAccess[.httpCallResponseTrailers] = nil
+            root.buffers[.httpCallResponseBody] = nil
+        case let .grpc(event):
+            guard grpcExchanges[token] != nil else { return }
+            deliverGrpc(event, token: token, root: root)
+        }
+        runDeferredActions()
+    }
+
+    private func deliverGrpc(_ event: GrpcCalloutEvent, token: UInt32, root: ContextState) {
+        let tokenArg = String(token)
+        switch event {
+        case let .initialMetadata(pairs), let .trailingMetadata(pairs):
+            let isInitial = if case .initialMetadata = event { true } else { false }
+            let map: HeaderMapType = isInitial ? .grpcCallInitialMetadata : .grpcCallTrailingMetadata
+            root.headerMaps[map] = pairs.map { HeaderPair(key: PluginVM.lowercased($0.key), value: $0.value) }
+            root.mapAccess[map] = .readOnly
+            invoke(isInitial ? "proxy_on_grpc_receive_initial_metadata" : "proxy_on_grpc_receive_trailing_metadata",
+                   context: root.id, [root.id, token, UInt32(pairs.count)],
+                   traceArgs: ["token": tokenArg, "metadata": PluginVM.displayPairs(pairs)])
+            root.headerMaps[map] = nil
+            root.mapAccess[map] = nil
+        case let .message(bytes):
+            root.buffers[.grpcReceiveBuffer] = bytes
+            invoke("proxy_on_grpc_receive", context: root.id, [root.id, token, UInt32(bytes.count)],
+                   traceArgs: ["token": tokenArg, "message": PluginVM.display(bytes)])
+            root.buffers[.grpcReceiveBuffer] = nil
+            if CalloutToken.isGrpcCall(token) { forgetGrpc(token) }
+        case let .close(status, message):
+            root.statusCode = status
+            root.statusMessage = Array(message.utf8)
+            invoke("proxy_on_grpc_close", context: root.id, [root.id, token, status],
+                   traceArgs: ["token": tokenArg, "status": String(status), "message": message])
+            root.statusMessage = []
+            forgetGrpc(token)
+        }
+    }
+}
