@@ -29,6 +29,8 @@ public final class HttpStream {
     public let streamState: StreamState
     private var requestPaused = false
     private var responsePaused = false
+    /// Body bytes received from the client (Envoy's `bytesReceived`).
+    private var requestBytesReceived = 0
 
     /// `streamState`: pass the same object to the streams of every plugin that
     /// sees this request on one proxy, so they share filter state as in Envoy.
@@ -168,6 +170,7 @@ public final class HttpStream {
 
     @discardableResult
     public func sendRequestBody(_ body: [UInt8], endOfStream: Bool = true) -> FilterDataStatus {
+        requestBytesReceived += body.count
         guard let context = ensureContext(), localResponse == nil else { requestBody += body; return .continue }
         let raw = run("proxy_on_request_body", [context.id, UInt32(body.count), endOfStream ? 1 : 0],
                       traceArgs: ["body": PluginVM.display(body), "end_of_stream": String(endOfStream)],
@@ -243,6 +246,7 @@ public final class HttpStream {
             context.headerMaps[.httpResponseHeaders] = [HeaderPair(":status", String(reply.statusCode))] + reply.headers
             fillResponseProperties(context.headerMaps[.httpResponseHeaders]!)
         }
+        fillSizeProperties(context)
         syncProperties(context)
         context.mapAccess = [.httpRequestHeaders: .readOnly, .httpResponseHeaders: .readOnly,
                              .httpResponseTrailers: .readOnly, .httpRequestTrailers: .notFound]
@@ -253,6 +257,29 @@ public final class HttpStream {
     }
 
     // MARK: properties derived from the wire
+
+    /// Envoy's size attributes at log time, unless the caller set them:
+    /// `request.size` (content-length if present, else body bytes received),
+    /// `request.total_size` (body + request header bytes), `response.size`
+    /// (body bytes sent), `response.total_size` (body + response headers + trailers).
+    private func fillSizeProperties(_ context: ContextState) {
+        func byteSize(_ pairs: [HeaderPair]?) -> Int64 { Int64((pairs ?? []).reduce(0) { $0 + $1.key.count + $1.value.count }) }
+        let tree = PropertyNode.map(properties)
+        func missing(_ section: String, _ key: String) -> Bool { tree.child(section)?.child(key) == nil }
+        let requestHeaders = context.headerMaps[.httpRequestHeaders] ?? self.requestHeaders
+        let received = Int64(requestBytesReceived)
+        let sent = Int64(localResponse?.body.count ?? responseBody.count)
+        if missing("request", "size") {
+            let contentLength = header(requestHeaders, "content-length").flatMap { Int64($0) }
+            setProperty(["request", "size"], .int(contentLength ?? received))
+        }
+        if missing("request", "total_size") { setProperty(["request", "total_size"], .int(received + byteSize(requestHeaders))) }
+        if missing("response", "size") { setProperty(["response", "size"], .int(sent)) }
+        if missing("response", "total_size") {
+            let total = sent + byteSize(context.headerMaps[.httpResponseHeaders]) + byteSize(context.headerMaps[.httpResponseTrailers])
+            setProperty(["response", "total_size"], .int(total))
+        }
+    }
 
     private func header(_ headers: [HeaderPair], _ name: String) -> String? {
         let key = Array(name.utf8)

@@ -108,9 +108,8 @@ public struct TagExtractor {
 /// are (Envoy does not escape them). Checked against Envoy 1.40's output by
 /// Tests/Envoy/test_prometheus_parity.py.
 ///
-/// Histogram buckets, count and sum are exact here. Envoy approximates them
-/// with its log-linear histogram (two significant digits), so sums and counts
-/// at bucket edges can differ from Envoy for values with more precision.
+/// Histogram buckets and sums follow Envoy's log-linear arithmetic
+/// (`LogLinearHistogram`), so they match Envoy's text, edges included.
 public struct PrometheusRenderer {
     public let configuration: StatsConfiguration
     let extractor: TagExtractor
@@ -191,16 +190,14 @@ public struct PrometheusRenderer {
     func histogram(_ series: Series, _ name: String) -> String {
         let tags = Self.formattedTags(series.tags)
         let prefix = series.tags.isEmpty ? "" : tags + ","
-        let samples = series.stat.samples
+        let histogram = LogLinearHistogram(samples: series.stat.samples)
         var text = ""
         for bucket in configuration.buckets(for: series.fullName) {
-            let count = samples.filter { Double($0) <= bucket }.count
-            text += "\(name)_bucket{\(prefix)le=\"\(Self.format(bucket))\"} \(count)\n"
+            text += "\(name)_bucket{\(prefix)le=\"\(Self.format(bucket))\"} \(histogram.count(atOrBelow: bucket))\n"
         }
-        text += "\(name)_bucket{\(prefix)le=\"+Inf\"} \(samples.count)\n"
-        let sum = samples.reduce(0.0) { $0 + Double($1) }
-        text += "\(name)_sum{\(tags)} \(Self.format(sum))\n"
-        text += "\(name)_count{\(tags)} \(samples.count)\n"
+        text += "\(name)_bucket{\(prefix)le=\"+Inf\"} \(histogram.count)\n"
+        text += "\(name)_sum{\(tags)} \(Self.format(histogram.sum))\n"
+        text += "\(name)_count{\(tags)} \(histogram.count)\n"
         return text
     }
 
