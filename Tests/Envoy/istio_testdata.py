@@ -12,24 +12,28 @@ TESTDATA = Path(__file__).resolve().parents[1] / "Fixtures/istio/proxy-1.12.0"
 
 
 def render(template: str, variables: dict[str, str]) -> str:
-    """The `{{ .Vars.X }}`, `{{ .Ports.X }}` and `{{- if .Vars.X }}...{{- else }}...{{- end }}` subset."""
-    out, stack = [], []
+    """The `{{ .Vars.X }}`, `{{ .Ports.X }}` and `{{- if .Vars.X }}` / `{{- else if .Vars.Y }}` /
+    `{{- else }}` / `{{- end }}` subset."""
+    out: list[str] = []
+    stack: list[list[bool]] = []  # per open `if`: [this branch is emitted, some branch was taken]
+
     for line in template.splitlines():
         stripped = line.strip()
-        match = re.match(r"\{\{-? if \.Vars\.(\w+) \}\}", stripped)
-        if match:
+        if match := re.match(r"\{\{-? if \.Vars\.(\w+) \}\}", stripped):
             condition = bool(variables.get(match.group(1)))
-            parent = stack[-1][0] if stack else True
-            stack.append([parent and condition, condition])
+            stack.append([condition, condition])
+            continue
+        if match := re.match(r"\{\{-? else if \.Vars\.(\w+) \}\}", stripped):
+            condition = not stack[-1][1] and bool(variables.get(match.group(1)))
+            stack[-1] = [condition, stack[-1][1] or condition]
             continue
         if re.match(r"\{\{-? else \}\}", stripped):
-            parent = stack[-2][0] if len(stack) > 1 else True
-            stack[-1][0] = parent and not stack[-1][1]
+            stack[-1] = [not stack[-1][1], True]
             continue
         if re.match(r"\{\{-? end \}\}", stripped):
             stack.pop()
             continue
-        if not stack or stack[-1][0]:
+        if all(frame[0] for frame in stack):
             out.append(re.sub(r"\{\{ \.(?:Vars|Ports)\.(\w+) \}\}", lambda m: variables.get(m.group(1), ""), line))
     return "\n".join(out)
 
