@@ -45,6 +45,12 @@ extension GuestMemory {
         return UInt32(bytes[0]) | UInt32(bytes[1]) << 8 | UInt32(bytes[2]) << 16 | UInt32(bytes[3]) << 24
     }
 
+    /// Reads a little-endian u64.
+    public func readUInt64(_ address: UInt32) -> UInt64? {
+        guard let bytes = read(address, 8) else { return nil }
+        return bytes.enumerated().reduce(UInt64(0)) { $0 | UInt64($1.element) << (8 * UInt64($1.offset)) }
+    }
+
     /// proxy-wasm-cpp-host's `copyToPointerSize`: an empty value writes (0, 0)
     /// without allocating; otherwise the guest allocates exactly `bytes.count`,
     /// the bytes are copied and (pointer, size) written to the two slots.
