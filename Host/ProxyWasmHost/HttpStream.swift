@@ -62,7 +62,7 @@ public final class HttpStream {
 
     /// Envoy's `CHECK_FAIL`: fail-closed answers 503, fail-open lets traffic through.
     private func failStream() {
-        if vm.failsOpen(root) && !vm.trappedOn(context?.id) {
+        if vm.bypassesAfterFailure(root: root, context: context?.id) {
             bypassed = true
             return
         }
@@ -328,6 +328,13 @@ extension PropertyNode {
 }
 
 extension PluginVM {
+    /// Envoy's failure policy for a stream or connection of a failed VM:
+    /// fail-open bypasses the filter, except on the stream whose callback
+    /// trapped (that one is failed either way).
+    func bypassesAfterFailure(root: UInt32, context: UInt32?) -> Bool {
+        failsOpen(root) && !trappedOn(context)
+    }
+
     /// Whether the VM failed while running a callback on `context`.
     func trappedOn(_ context: UInt32?) -> Bool {
         guard let context, let failure else { return false }

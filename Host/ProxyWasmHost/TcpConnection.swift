@@ -50,7 +50,7 @@ public final class TcpConnection {
     }
 
     private func fail() {
-        if vm.failsOpen(root) && !vm.trappedOn(context?.id) { bypassed = true } else { closedByFailure = true }
+        if vm.bypassesAfterFailure(root: root, context: context?.id) { bypassed = true } else { closedByFailure = true }
     }
 
     /// Bytes from the downstream peer.

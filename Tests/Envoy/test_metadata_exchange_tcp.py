@@ -79,60 +79,74 @@ def tcp_proxy(cluster: str, log_path, log_format: str) -> dict:
     }
 
 
+def mtls_mesh(paths: dict, app_port: int, server_filters: list[dict], client_filters: list[dict],
+              stats_config: dict | None = None, labels: bool = False) -> tuple[int, dict, dict]:
+    """A client sidecar (plain TCP outbound listener, mTLS upstream offering ALPN istio-peer-exchange)
+    and a server sidecar (mTLS inbound chain selected by that ALPN) in front of the app. Returns the
+    client port and both bootstraps."""
+    server_port, client_port = harness.free_port(), harness.free_port()
+
+    def node(name: str, workload: str, app: str) -> dict:
+        metadata = {"NAME": f"{workload}-pod", "NAMESPACE": "default", "WORKLOAD_NAME": workload}
+        if labels:
+            metadata["LABELS"] = {"app": app}
+        return {"id": name, "cluster": name, "metadata": metadata}
+
+    server = harness.bootstrap(
+        admin_port=harness.free_port(), stats_config=stats_config, node=node("server", "ratings-v1", "ratings"),
+        listeners=[{
+            "name": "server_inbound", "address": harness.socket_address(server_port), "traffic_direction": "INBOUND",
+            "listener_filters": [{"name": "envoy.filters.listener.tls_inspector", "typed_config": {
+                "@type": "type.googleapis.com/envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector"}}],
+            "filter_chains": [{
+                "filter_chain_match": {"application_protocols": [ALPN]},
+                "transport_socket": {"name": "envoy.transport_sockets.tls", "typed_config": {
+                    "@type": "type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext",
+                    "require_client_certificate": True, "common_tls_context": tls_context(paths["server"])}},
+                "filters": server_filters,
+            }],
+        }],
+        clusters=[harness.static_cluster("app", app_port)],
+    )
+    upstream = harness.static_cluster("server", server_port)
+    upstream["transport_socket"] = {"name": "envoy.transport_sockets.tls", "typed_config": {
+        "@type": "type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext",
+        "common_tls_context": tls_context(paths["client"])}}
+    client = harness.bootstrap(
+        admin_port=harness.free_port(), stats_config=stats_config, node=node("client", "productpage-v1", "productpage"),
+        listeners=[{
+            "name": "client_outbound", "address": harness.socket_address(client_port), "traffic_direction": "OUTBOUND",
+            "filter_chains": [{"filters": client_filters}],
+        }],
+        clusters=[upstream],
+    )
+    return client_port, server, client
+
+
+def exchange_line(port: int, payload: bytes) -> bytes:
+    """Sends one line through the mesh and returns the app's (reversed) line."""
+    with socket.create_connection((harness.LOOPBACK, port), timeout=10) as sock:
+        sock.sendall(payload + b"\n")
+        received = b""
+        while not received.endswith(b"\n"):
+            chunk = sock.recv(4096)
+            if not chunk:
+                break
+            received += chunk
+    return received
+
+
 def test_tcp_peers_exchange_metadata_over_mtls_and_the_payload_is_intact(tmp_path):
     paths = certs.make_mesh_certificates(tmp_path, ["client", "server"])
     server_log, client_log = tmp_path / "server.log", tmp_path / "client.log"
     with ReverseLineServer() as app:
-        server_port, client_port = harness.free_port(), harness.free_port()
-        server = harness.bootstrap(
-            admin_port=harness.free_port(),
-            node={"id": "server", "cluster": "server", "metadata": {"NAME": "ratings-v1-pod", "NAMESPACE": "default",
-                                                                     "WORKLOAD_NAME": "ratings-v1"}},
-            listeners=[{
-                "name": "server_inbound",
-                "address": harness.socket_address(server_port),
-                "traffic_direction": "INBOUND",
-                "listener_filters": [{"name": "envoy.filters.listener.tls_inspector", "typed_config": {
-                    "@type": "type.googleapis.com/envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector"}}],
-                "filter_chains": [{
-                    "filter_chain_match": {"application_protocols": [ALPN]},
-                    "transport_socket": {"name": "envoy.transport_sockets.tls", "typed_config": {
-                        "@type": "type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext",
-                        "require_client_certificate": True,
-                        "common_tls_context": tls_context(paths["server"])}},
-                    "filters": [mx_network_filter(),
-                                tcp_proxy("app", server_log, "%FILTER_STATE(wasm.downstream_peer_id:PLAIN)%")],
-                }],
-            }],
-            clusters=[harness.static_cluster("app", app.port)],
-        )
-        upstream = harness.static_cluster("server", server_port)
-        upstream["transport_socket"] = {"name": "envoy.transport_sockets.tls", "typed_config": {
-            "@type": "type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext",
-            "common_tls_context": tls_context(paths["client"])}}
-        client = harness.bootstrap(
-            admin_port=harness.free_port(),
-            node={"id": "client", "cluster": "client", "metadata": {"NAME": "productpage-v1-pod", "NAMESPACE": "default",
-                                                                     "WORKLOAD_NAME": "productpage-v1"}},
-            listeners=[{
-                "name": "client_outbound",
-                "address": harness.socket_address(client_port),
-                "traffic_direction": "OUTBOUND",
-                "filter_chains": [{"filters": [mx_network_filter(),
-                                               tcp_proxy("server", client_log, "%FILTER_STATE(wasm.upstream_peer_id:PLAIN)%")]}],
-            }],
-            clusters=[upstream],
-        )
+        client_port, server, client = mtls_mesh(
+            paths, app.port,
+            server_filters=[mx_network_filter(), tcp_proxy("app", server_log, "%FILTER_STATE(wasm.downstream_peer_id:PLAIN)%")],
+            client_filters=[mx_network_filter(), tcp_proxy("server", client_log, "%FILTER_STATE(wasm.upstream_peer_id:PLAIN)%")])
         with harness.Envoy(server, name="server") as server_envoy, harness.Envoy(client, name="client") as client_envoy:
             payload = b"hello over the mesh " + bytes(range(32, 127))
-            with socket.create_connection((harness.LOOPBACK, client_port), timeout=10) as sock:
-                sock.sendall(payload + b"\n")
-                received = b""
-                while not received.endswith(b"\n"):
-                    chunk = sock.recv(4096)
-                    if not chunk:
-                        break
-                    received += chunk
+            received = exchange_line(client_port, payload)
             assert received == payload[::-1] + b"\n", (client_envoy.log()[-3000:], server_envoy.log()[-3000:])
             server_stats = server_envoy.prometheus_text()
             client_stats = client_envoy.prometheus_text()
@@ -167,54 +181,17 @@ def test_tcp_stats_count_connections_and_bytes_on_both_sides(tmp_path):
     paths = certs.make_mesh_certificates(tmp_path, ["client", "server"])
     connections, payload = 3, b"hello over the mesh"
     with ReverseLineServer() as app:
-        server_port, client_port = harness.free_port(), harness.free_port()
-        server = harness.bootstrap(
-            admin_port=harness.free_port(), stats_config=generated,
-            node={"id": "server", "cluster": "server", "metadata": {"NAME": "ratings-v1-pod", "NAMESPACE": "default",
-                                                                     "WORKLOAD_NAME": "ratings-v1", "LABELS": {"app": "ratings"}}},
-            listeners=[{
-                "name": "server_inbound", "address": harness.socket_address(server_port), "traffic_direction": "INBOUND",
-                "listener_filters": [{"name": "envoy.filters.listener.tls_inspector", "typed_config": {
-                    "@type": "type.googleapis.com/envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector"}}],
-                "filter_chains": [{
-                    "filter_chain_match": {"application_protocols": [ALPN]},
-                    "transport_socket": {"name": "envoy.transport_sockets.tls", "typed_config": {
-                        "@type": "type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext",
-                        "require_client_certificate": True, "common_tls_context": tls_context(paths["server"])}},
-                    # Inbound: exchange first, so stats never counts the prefix.
-                    "filters": [mx_network_filter(), stats_network_filter("stats_inbound"),
-                                tcp_proxy("app", tmp_path / "server.log", "%RESPONSE_FLAGS%")],
-                }],
-            }],
-            clusters=[harness.static_cluster("app", app.port)],
-        )
-        upstream = harness.static_cluster("server", server_port)
-        upstream["transport_socket"] = {"name": "envoy.transport_sockets.tls", "typed_config": {
-            "@type": "type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext",
-            "common_tls_context": tls_context(paths["client"])}}
-        client = harness.bootstrap(
-            admin_port=harness.free_port(), stats_config=generated,
-            node={"id": "client", "cluster": "client", "metadata": {"NAME": "productpage-v1-pod", "NAMESPACE": "default",
-                                                                     "WORKLOAD_NAME": "productpage-v1", "LABELS": {"app": "productpage"}}},
-            listeners=[{
-                "name": "client_outbound", "address": harness.socket_address(client_port), "traffic_direction": "OUTBOUND",
-                # Outbound: stats first, so it counts the application's bytes, not the prefix.
-                "filter_chains": [{"filters": [stats_network_filter("stats_outbound"), mx_network_filter(),
-                                               tcp_proxy("server", tmp_path / "client.log", "%RESPONSE_FLAGS%")]}],
-            }],
-            clusters=[upstream],
-        )
+        client_port, server, client = mtls_mesh(
+            paths, app.port, stats_config=generated, labels=True,
+            # Inbound: exchange first, so stats never counts the prefix.
+            server_filters=[mx_network_filter(), stats_network_filter("stats_inbound"),
+                            tcp_proxy("app", tmp_path / "server.log", "%RESPONSE_FLAGS%")],
+            # Outbound: stats first, so it counts the application's bytes, not the prefix.
+            client_filters=[stats_network_filter("stats_outbound"), mx_network_filter(),
+                            tcp_proxy("server", tmp_path / "client.log", "%RESPONSE_FLAGS%")])
         with harness.Envoy(server, name="server") as server_envoy, harness.Envoy(client, name="client") as client_envoy:
             for _ in range(connections):
-                with socket.create_connection((harness.LOOPBACK, client_port), timeout=10) as sock:
-                    sock.sendall(payload + b"\n")
-                    received = b""
-                    while not received.endswith(b"\n"):
-                        chunk = sock.recv(4096)
-                        if not chunk:
-                            break
-                        received += chunk
-                assert received == payload[::-1] + b"\n"
+                assert exchange_line(client_port, payload) == payload[::-1] + b"\n"
             import time
             deadline = time.monotonic() + 10
             while True:
