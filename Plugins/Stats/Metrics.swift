@@ -29,6 +29,17 @@ struct Tag {
     var name: String
     var value: TagValue
     var removed = false
+
+    /// Same name and same value source: two metrics with equal tag lists get
+    /// equal tag values in one report.
+    func sameSource(as other: Tag) -> Bool {
+        guard name == other.name else { return false }
+        switch (value, other.value) {
+        case let (.standard(a), .standard(b)): return a == b
+        case let (.expression(_, a), .expression(_, b)): return a == b
+        default: return false
+        }
+    }
 }
 
 /// One metric after configuration: Istio's `MetricFactory`.
@@ -42,7 +53,11 @@ struct MetricFactory {
     /// Reported for gRPC streams only, also on ticks (Istio's recurrent metrics).
     var isGRPCMessages = false
 
-    var activeTags: [Tag] { tags.filter { !$0.removed } }
+    /// The tags the metric carries, in order (set by `MetricPlan.build`).
+    var activeTags: [Tag] = []
+    /// Metrics with the same group have identical tag lists, so one report
+    /// encodes their stat-name prefix once (set by `MetricPlan.build`).
+    var tagGroup = 0
 }
 
 /// Builds the metric list with Istio's customization rules (`initializeDimensions`).
@@ -112,6 +127,29 @@ enum MetricPlan {
                 }
             }
         }
-        return (metrics, warnings)
+        return (grouped(metrics), warnings)
+    }
+
+    /// Fixes each metric's active tags and numbers the distinct tag lists.
+    static func grouped(_ metrics: [MetricFactory]) -> [MetricFactory] {
+        var result = metrics
+        var representatives: [[Tag]] = []
+        for index in result.indices {
+            let active = result[index].tags.filter { !$0.removed }
+            result[index].activeTags = active
+            if let group = representatives.firstIndex(where: { same($0, active) }) {
+                result[index].tagGroup = group
+            } else {
+                result[index].tagGroup = representatives.count
+                representatives.append(active)
+            }
+        }
+        return result
+    }
+
+    static func same(_ a: [Tag], _ b: [Tag]) -> Bool {
+        guard a.count == b.count else { return false }
+        for index in a.indices where !a[index].sameSource(as: b[index]) { return false }
+        return true
     }
 }

@@ -52,7 +52,7 @@ final class StatsConnection: TcpContext {
         reporter.resetPeer()
         var facts = reporter.facts()
         facts.isTCP = true
-        let peerLabels = reporter.peer().map { WorkloadLabels($0) } ?? WorkloadLabels()
+        let peerLabels = reporter.peerLabels()
         let labels = IstioStats.labels(outbound: root.outbound, local: root.local, peer: peerLabels, facts: facts,
                                        localCanonicalService: root.localCanonicalService)
         let opened: UInt64 = openedPending ? 1 : 0

@@ -19,6 +19,10 @@ final class StatsRoot: RootContext {
     /// configured metric. Envoy hands out a new id per define, so each full
     /// name is defined once; one lookup per distinct tag set per request.
     private var metricIDs: [String: [Metric?]] = [:]
+    /// Decoded peer labels by peer id, with the bytes they were decoded from.
+    private(set) var peerLabels: [String: (bytes: [UInt8], labels: WorkloadLabels)] = [:]
+    /// Bound on `peerLabels`; past it the cache starts over (peers are re-decoded, nothing is lost).
+    static let peerLabelsLimit = 1024
     private let xds = XDSAttributes()
 
     override func onConfigure(pluginConfigurationSize: Int) -> Bool {
@@ -81,41 +85,42 @@ final class StatsRoot: RootContext {
         for stream in grpcStreams.values { stream.reportMessages() }
     }
 
+    func rememberPeer(id: String, bytes: [UInt8], labels: WorkloadLabels) {
+        if peerLabels.count >= Self.peerLabelsLimit { peerLabels.removeAll(keepingCapacity: true) }
+        peerLabels[id] = (bytes, labels)
+    }
+
     /// Emits every metric of one kind (HTTP or TCP) for one report: tags from
     /// the standard labels and expressions, values from `value`; metrics with
     /// the same tag list share one encoded prefix and one cache lookup.
     func emit(tcp: Bool, labels: [String], environment: ExpressionEnvironment, include: (MetricFactory) -> Bool = { _ in true },
               value: (MetricValue) -> UInt64?) {
-        var previousTags: [(String, String)]? = nil
+        var previousGroup = -1
         var prefix = ""
         var slots: [Metric?]? = nil
         var expressionValues: [String: String] = [:]
         for (index, metric) in metrics.enumerated() where metric.isTCP == tcp && include(metric) {
             guard let recorded = value(metric.value) else { continue }
-            var tags: [(String, String)] = []
-            for tag in metric.activeTags {
-                switch tag.value {
-                case let .standard(label): tags.append((tag.name, labels[label.rawValue]))
-                case let .expression(expression, source):
-                    let text = expressionValues[source] ?? (expression.evaluate(environment)?.labelText ?? "unknown")
-                    expressionValues[source] = text
-                    tags.append((tag.name, text))
+            // Metrics of one tag group share the prefix: encode it once per report.
+            if metric.tagGroup != previousGroup {
+                var tags: [(String, String)] = []
+                tags.reserveCapacity(metric.activeTags.count)
+                for tag in metric.activeTags {
+                    switch tag.value {
+                    case let .standard(label): tags.append((tag.name, labels[label.rawValue]))
+                    case let .expression(expression, source):
+                        let text = expressionValues[source] ?? (expression.evaluate(environment)?.labelText ?? "unknown")
+                        expressionValues[source] = text
+                        tags.append((tag.name, text))
+                    }
                 }
-            }
-            if previousTags == nil || !Self.same(previousTags!, tags) {
                 prefix = IstioStats.statNamePrefix(tags: tags, fieldSeparator: configuration.fieldSeparator,
                                                    valueSeparator: configuration.valueSeparator)
-                previousTags = tags
+                previousGroup = metric.tagGroup
                 slots = nil
             }
             record(index, prefix: prefix, slots: &slots, value: recorded)
         }
-    }
-
-    static func same(_ a: [(String, String)], _ b: [(String, String)]) -> Bool {
-        if a.count != b.count { return false }
-        for index in 0..<a.count where a[index].0 != b[index].0 || a[index].1 != b[index].1 { return false }
-        return true
     }
 
     // MARK: properties, `xds.` first, bare names as fallback

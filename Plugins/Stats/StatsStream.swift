@@ -68,7 +68,7 @@ final class StatsStream: HttpContext {
         var facts = reporter.facts()
         facts.isGRPC = true
         facts.host = host
-        let peerLabels = reporter.peer().map { WorkloadLabels($0) } ?? WorkloadLabels()
+        let peerLabels = reporter.peerLabels()
         let labels = IstioStats.labels(outbound: root.outbound, local: root.local, peer: peerLabels, facts: facts,
                                        localCanonicalService: root.localCanonicalService)
         root.emit(tcp: false, labels: labels, environment: reporter, include: { $0.isGRPCMessages }) { source in
@@ -85,7 +85,7 @@ final class StatsStream: HttpContext {
         facts.isGRPC = isGRPC
         facts.host = host
         if isGRPC { facts.grpcStatus = (try? Properties.int64(["response", "grpc_status"])) ?? nil }
-        let peerLabels = reporter.peer().map { WorkloadLabels($0) } ?? WorkloadLabels()
+        let peerLabels = reporter.peerLabels()
         let labels = IstioStats.labels(outbound: root.outbound, local: root.local, peer: peerLabels, facts: facts,
                                        localCanonicalService: root.localCanonicalService)
         let durationNanos = ((try? Properties.int64(["request", "duration"])) ?? nil) ?? 0

@@ -36,6 +36,23 @@ final class StreamReporter: ExpressionEnvironment {
         return peerCache.node
     }
 
+    /// The peer's workload labels. Every stream from one peer carries the same
+    /// metadata-exchange bytes, so they are decoded once per peer and reused
+    /// while the bytes stay the same (a peer that changes is decoded again).
+    func peerLabels() -> WorkloadLabels {
+        let id = (try? Properties.string([peerKey + "_id"])) ?? nil
+        if let id, id != PeerKeys.unknownPeer, let bytes = (try? Properties.bytes([peerKey])) ?? nil {
+            if let cached = root.peerLabels[id], cached.bytes == bytes { return cached.labels }
+            if let node = try? FlatNodeCodec.decode(bytes) {
+                peerCache = (true, node)
+                let labels = WorkloadLabels(node)
+                root.rememberPeer(id: id, bytes: bytes, labels: labels)
+                return labels
+            }
+        }
+        return peer().map { WorkloadLabels($0) } ?? WorkloadLabels()
+    }
+
     /// istiod's `workload;namespace;canonical service;canonical revision;cluster`.
     static func endpointPeer(_ text: String) -> PeerNode? {
         var parts: [String] = []

@@ -1,0 +1,40 @@
+import ProxyWasmABI
+@testable import ProxyWasmHost
+import ProxyWasmWasmKit
+import TelemetryCore
+import Testing
+
+/// stats.wasm decodes a peer's metadata once and reuses it; the reuse must
+/// never hide a peer whose metadata changed under the same id.
+@Suite("stats.wasm peer cache")
+struct StatsPeerCacheTests {
+    @Test func aPeerWhoseMetadataChangesUnderTheSameIDIsDecodedAgain() throws {
+        let proxy = Proxy(name: "client")
+        proxy.setNode(id: "client", metadata: MetadataExchangeTests.metadata("client_node_metadata.rendered.json"))
+        proxy.setXDS("listener_direction", .int(TrafficDirection.outbound.rawValue))
+        let vm = PluginVM(proxy: proxy, vmID: "stats")
+        _ = try WasmKitGuest.load(try BuiltModules.bytes("stats"), into: vm)
+        let root = try vm.startPlugin(PluginConfiguration(name: "stats", rootID: "stats_outbound"))
+        func request(workload: String) {
+            var node = PeerNode()
+            node.workloadName = workload
+            node.namespace = "default"
+            let state = StreamState()
+            state.filterState["wasm.upstream_peer_id"] = Array("server".utf8)
+            state.filterState["wasm.upstream_peer"] = FlatNodeCodec.encode(node)
+            let stream = HttpStream(vm: vm, root: root, streamState: state)
+            stream.sendRequestHeaders([HeaderPair(":method", "GET"), HeaderPair(":path", "/"), HeaderPair(":authority", "server")])
+            stream.sendResponseHeaders([HeaderPair(":status", "200")])
+            stream.complete()
+        }
+        for workload in ["ratings-v1", "ratings-v1", "ratings-v2", "ratings-v1"] { request(workload: workload) }
+        let totals = proxy.stats.stats.filter { $0.name.hasSuffix("istio_requests_total") }
+        func count(_ workload: String) -> UInt64? {
+            totals.first { $0.name.contains("destination_workload=.=\(workload);.;") }?.value
+        }
+        #expect(count("ratings-v1") == 3)
+        #expect(count("ratings-v2") == 1)
+        #expect(totals.count == 2)
+        #expect(vm.failure == nil)
+    }
+}
