@@ -154,3 +154,68 @@ struct ScenarioTests {
         #expect(reply.latencyMilliseconds == 3)
     }
 }
+
+/// A gRPC check through a real module in a scenario: the request waits for
+/// the unary answer; OK continues it, a failure becomes a local 403.
+@Suite("Scenarios with gRPC upstreams")
+struct GrpcScenarioTests {
+    static let module = HostileModuleTests.module("""
+        (global $stream (mut i32) (i32.const 0))
+        (data (i32.const 0x100) "authz")
+        (data (i32.const 0x120) "pkg.Authz")
+        (data (i32.const 0x140) "Check")
+        (data (i32.const 0x160) "req")
+        (data (i32.const 0x180) "denied")
+        (func (export "proxy_on_vm_start") (param i32 i32) (result i32) (i32.const 1))
+        (func (export "proxy_on_configure") (param i32 i32) (result i32) (i32.const 1))
+        (func (export "proxy_on_context_create") (param i32 i32))
+        (func (export "proxy_on_request_headers") (param $ctx i32) (param i32 i32) (result i32)
+          (global.set $stream (local.get $ctx))
+          (drop (call $grpc_call (i32.const 0x100) (i32.const 5) (i32.const 0x120) (i32.const 9) (i32.const 0x140) (i32.const 5)
+                                 (i32.const 0) (i32.const 0) (i32.const 0x160) (i32.const 3) (i32.const 1000) (i32.const 0x50)))
+          (i32.const 1))
+        (func (export "proxy_on_grpc_receive") (param i32 i32 i32)
+          (drop (call $set_effective (global.get $stream)))
+          (drop (call $continue (i32.const 0))))
+        (func (export "proxy_on_grpc_close") (param i32 i32 i32)
+          (drop (call $set_effective (global.get $stream)))
+          (drop (call $local_response (i32.const 403) (i32.const 0x180) (i32.const 6) (i32.const 0) (i32.const 0)
+                                      (i32.const 0) (i32.const 0) (i32.const 7))))
+        """, imports: """
+        (import "env" "proxy_grpc_call" (func $grpc_call (param i32 i32 i32 i32 i32 i32 i32 i32 i32 i32 i32 i32) (result i32)))
+        (import "env" "proxy_set_effective_context" (func $set_effective (param i32) (result i32)))
+        (import "env" "proxy_continue_stream" (func $continue (param i32) (result i32)))
+        (import "env" "proxy_send_local_response" (func $local_response (param i32 i32 i32 i32 i32 i32 i32 i32) (result i32)))
+        """)
+
+    func run(_ upstream: String) throws -> ScenarioRunner {
+        let path = NSTemporaryDirectory() + "/authz-\(UUID().uuidString).wasm"
+        _ = FileManager.default.createFile(atPath: path, contents: Data(try wasm(Self.module)))
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let scenario = try Scenario.load(yaml: """
+            proxies:
+              - name: a
+                plugins: [{name: authz, module: \(path)}]
+                upstreams: {authz: {grpc: \(upstream)}}
+            traffic:
+              - http: {through: [a], response: {status: 200}}
+            """, file: "s.yaml", baseDirectory: URL(fileURLWithPath: "/tmp"))
+        let runner = try ScenarioRunner(scenario: scenario)
+        runner.run()
+        return runner
+    }
+
+    @Test func anOKAnswerLetsTheRequestThroughAfterItsLatency() throws {
+        let runner = try run("{messages: [ok], latency_ms: 25}")
+        #expect(runner.httpOutcomes.map(\.status) == [200])
+        #expect(runner.proxies[0].proxy.clock.nanoseconds - VirtualClock.defaultStart == 25_000_000)
+        let exchange = try #require(runner.proxies[0].proxy.upstreams.grpcExchanges.first)
+        #expect(exchange.request.serviceName == "pkg.Authz" && exchange.request.message == Array("req".utf8))
+    }
+
+    @Test func aFailedAnswerBecomesTheLocalReply() throws {
+        let runner = try run("{status: 7, status_message: nope}")
+        #expect(runner.httpOutcomes.map(\.status) == [403])
+        #expect(runner.httpOutcomes[0].localReplyDetails == "denied")
+    }
+}
