@@ -18,7 +18,7 @@ final class StatsRoot: RootContext {
     /// Defined metrics: by stat-name prefix (the encoded tags), one slot per
     /// configured metric. Envoy hands out a new id per define, so each full
     /// name is defined once; one lookup per distinct tag set per request.
-    private var metricIDs: [String: [Metric?]] = [:]
+    private var metricIDs: [StatNameKey: [Metric?]] = [:]
     /// Decoded peer labels by peer id, with the bytes they were decoded from.
     private(set) var peerLabels: [String: (bytes: [UInt8], labels: WorkloadLabels)] = [:]
     /// Bound on `peerLabels`; past it the cache starts over (peers are re-decoded, nothing is lost).
@@ -96,7 +96,7 @@ final class StatsRoot: RootContext {
     func emit(tcp: Bool, labels: [String], environment: ExpressionEnvironment, include: (MetricFactory) -> Bool = { _ in true },
               value: (MetricValue) -> UInt64?) {
         var previousGroup = -1
-        var prefix = ""
+        var prefix = StatNameKey([])
         var slots: [Metric?]? = nil
         var expressionValues: [String: String] = [:]
         for (index, metric) in metrics.enumerated() where metric.isTCP == tcp && include(metric) {
@@ -114,8 +114,8 @@ final class StatsRoot: RootContext {
                         tags.append((tag.name, text))
                     }
                 }
-                prefix = IstioStats.statNamePrefix(tags: tags, fieldSeparator: configuration.fieldSeparator,
-                                                   valueSeparator: configuration.valueSeparator)
+                prefix = StatNameKey(IstioStats.statNamePrefixBytes(tags: tags, fieldSeparator: configuration.fieldSeparator,
+                                                                    valueSeparator: configuration.valueSeparator))
                 previousGroup = metric.tagGroup
                 slots = nil
             }
@@ -135,7 +135,7 @@ final class StatsRoot: RootContext {
     }
 
     /// Records `value` on metric `index` for the tag set encoded in `prefix`, defining it once.
-    func record(_ index: Int, prefix: String, slots: inout [Metric?]?, value: UInt64) {
+    func record(_ index: Int, prefix: StatNameKey, slots: inout [Metric?]?, value: UInt64) {
         let factory = metrics[index]
         if factory.type == .counter && value == 0 { return }  // Istio never records zeros on counters
         if slots == nil { slots = metricIDs[prefix] ?? [Metric?](repeating: nil, count: metrics.count) }
@@ -143,7 +143,8 @@ final class StatsRoot: RootContext {
         if let known = slots![index] {
             metric = known
         } else {
-            guard let defined = try? Metric.define(factory.type, name: prefix + "istio_" + factory.name) else { return }
+            let name = String(decoding: prefix.bytes, as: UTF8.self) + "istio_" + factory.name
+            guard let defined = try? Metric.define(factory.type, name: name) else { return }
             slots![index] = defined
             metricIDs[prefix] = slots
             metric = defined
@@ -153,6 +154,28 @@ final class StatsRoot: RootContext {
         case .gauge, .histogram: try? metric.record(value)
         }
     }
+}
+
+/// An encoded stat-name prefix as a dictionary key: hashed once with FNV-1a
+/// while the bytes are hot, compared byte for byte only on a hash match
+/// (cheaper per report than building and hashing a String).
+struct StatNameKey: Hashable {
+    let bytes: [UInt8]
+    let digest: UInt64
+
+    init(_ bytes: [UInt8]) {
+        var hash: UInt64 = 0xCBF2_9CE4_8422_2325
+        for byte in bytes {
+            hash ^= UInt64(byte)
+            hash &*= 0x0000_0100_0000_01B3
+        }
+        self.bytes = bytes
+        digest = hash
+    }
+
+    static func == (lhs: StatNameKey, rhs: StatNameKey) -> Bool { lhs.digest == rhs.digest && lhs.bytes == rhs.bytes }
+
+    func hash(into hasher: inout Hasher) { hasher.combine(digest) }
 }
 
 /// Registers the plugin.

@@ -173,6 +173,13 @@ public enum IstioStats {
     /// The tag part of a stat name (everything before `istio_<metric>`).
     public static func statNamePrefix(tags: [(String, String)], fieldSeparator: String = ";.;",
                                       valueSeparator: String = "=.=") -> String {
+        String(decoding: statNamePrefixBytes(tags: tags, fieldSeparator: fieldSeparator, valueSeparator: valueSeparator),
+               as: UTF8.self)
+    }
+
+    /// `statNamePrefix` as bytes (no string is built until a metric is defined).
+    public static func statNamePrefixBytes(tags: [(String, String)], fieldSeparator: String = ";.;",
+                                           valueSeparator: String = "=.=") -> [UInt8] {
         var name: [UInt8] = []
         name.reserveCapacity(64 * tags.count + 32)
         let field = Array(fieldSeparator.utf8), value = Array(valueSeparator.utf8)
@@ -185,7 +192,7 @@ public enum IstioStats {
             neutralize(&name, from: start, value)
             name.append(contentsOf: field)
         }
-        return String(decoding: name, as: UTF8.self)
+        return name
     }
 
     @inline(__always)
