@@ -103,6 +103,9 @@ public final class ScenarioRunner {
         public var description: String { message }
     }
 
+    /// How many call-out answers one request may wait through before it counts as held.
+    static let maxCalloutAnswersPerRequest = 1000
+
     func proxy(named name: String) -> RunningProxy { proxies.first { $0.spec.name == name }! }
 
     /// Drives all traffic of the scenario.
@@ -132,8 +135,12 @@ public final class ScenarioRunner {
                 streams.append(stream)
                 stream.sendRequestHeaders(headers, endOfStream: exchange.requestBody.isEmpty)
                 if !exchange.requestBody.isEmpty { stream.sendRequestBody(exchange.requestBody) }
-                // A plugin waiting for a call-out holds the request until the answer arrives.
-                while stream.isRequestPaused && running.proxy.advanceToNextCallout() {}
+                // A plugin waiting for a call-out holds the request until the answer arrives
+                // (bounded: a plugin that answers every answer with a new call-out stays held).
+                var answers = 0
+                while stream.isRequestPaused && answers < Self.maxCalloutAnswersPerRequest && running.proxy.advanceToNextCallout() {
+                    answers += 1
+                }
                 if let local = stream.reply {
                     reply = local
                     break outer

@@ -218,4 +218,34 @@ struct GrpcScenarioTests {
         #expect(runner.httpOutcomes.map(\.status) == [403])
         #expect(runner.httpOutcomes[0].localReplyDetails == "denied")
     }
+
+    /// A plugin that answers every answer with a new call-out never lets the
+    /// request go; the runner stops waiting and reports it held.
+    @Test func aPluginCallingOutForeverLeavesTheRequestHeld() throws {
+        let pairs = CalloutTests.requestPairs.map { String(format: "\\%02x", $0) }.joined()
+        let call = "(drop (call $http_call (i32.const 0x100) (i32.const 4) (i32.const 0x200) (i32.const \(CalloutTests.requestPairs.count)) (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 0x50)))"
+        let module = HostileModuleTests.module("""
+            (data (i32.const 0x100) "auth")
+            (data (i32.const 0x200) "\(pairs)")
+            (func (export "proxy_on_vm_start") (param i32 i32) (result i32) (i32.const 1))
+            (func (export "proxy_on_configure") (param i32 i32) (result i32) (i32.const 1))
+            (func (export "proxy_on_request_headers") (param i32 i32 i32) (result i32) \(call) (i32.const 1))
+            (func (export "proxy_on_http_call_response") (param i32 i32 i32 i32 i32) \(call))
+            """, imports: #"(import "env" "proxy_http_call" (func $http_call (param i32 i32 i32 i32 i32 i32 i32 i32 i32 i32) (result i32)))"#)
+        let path = NSTemporaryDirectory() + "/loop-\(UUID().uuidString).wasm"
+        _ = FileManager.default.createFile(atPath: path, contents: Data(try wasm(module)))
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let scenario = try Scenario.load(yaml: """
+            proxies:
+              - name: a
+                plugins: [{name: loop, module: \(path)}]
+                upstreams: {auth: {http: {status: 200, latency_ms: 1}}}
+            traffic:
+              - http: {through: [a]}
+            """, file: "s.yaml", baseDirectory: URL(fileURLWithPath: "/tmp"))
+        let runner = try ScenarioRunner(scenario: scenario)
+        runner.run()
+        #expect(runner.httpOutcomes[0].heldBy == "a/loop")
+        #expect(runner.proxies[0].proxy.upstreams.httpRequests.count == ScenarioRunner.maxCalloutAnswersPerRequest + 1)
+    }
 }
