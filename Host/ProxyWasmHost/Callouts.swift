@@ -231,8 +231,8 @@ extension PluginVM {
         let tokenSlot = a.i32(9)
         guard memory?.writeUInt32(tokenSlot, 0) == true else { return finish(name, .invalidMemoryAccess) }
         let cluster = String(decoding: clusterBytes, as: UTF8.self)
-        let headers = ((try? HeaderPairs.decode(headerBytes)) ?? []).map { HeaderPair(key: PluginVM.lowercased($0.key), value: $0.value) }
-        let trailers = ((try? HeaderPairs.decode(trailerBytes)) ?? []).map { HeaderPair(key: PluginVM.lowercased($0.key), value: $0.value) }
+        let headers = PluginVM.headerMap(headerBytes)
+        let trailers = PluginVM.headerMap(trailerBytes)
         let timeout = a.i32(8)
         var args = ["cluster": cluster, "headers": PluginVM.displayPairs(headers), "timeout_ms": String(Int32(bitPattern: timeout))]
         if !body.isEmpty { args["body"] = PluginVM.display(body) }
@@ -282,7 +282,7 @@ extension PluginVM {
         }
         let tokenSlot = isStream ? a.i32(8) : a.i32(11)
         let timeout = isStream ? 0 : a.i32(10)
-        let metadata = ((try? HeaderPairs.decode(metadataBytes)) ?? []).map { HeaderPair(key: PluginVM.lowercased($0.key), value: $0.value) }
+        let metadata = PluginVM.headerMap(metadataBytes)
         var args = ["service": String(decoding: service, as: UTF8.self), "method": String(decoding: method, as: UTF8.self),
                     "metadata": PluginVM.displayPairs(metadata)]
         if let message { args["message"] = PluginVM.display(message); args["timeout_ms"] = String(timeout) }
@@ -448,7 +448,7 @@ extension PluginVM {
         case let .initialMetadata(pairs), let .trailingMetadata(pairs):
             let isInitial = if case .initialMetadata = event { true } else { false }
             let map: HeaderMapType = isInitial ? .grpcCallInitialMetadata : .grpcCallTrailingMetadata
-            root.headerMaps[map] = pairs.map { HeaderPair(key: PluginVM.lowercased($0.key), value: $0.value) }
+            root.headerMaps[map] = PluginVM.lowercasedKeys(pairs)
             root.mapAccess[map] = .readOnly
             invoke(isInitial ? "proxy_on_grpc_receive_initial_metadata" : "proxy_on_grpc_receive_trailing_metadata",
                    context: root.id, [root.id, token, UInt32(pairs.count)],

@@ -98,6 +98,17 @@ extension PluginVM {
         bytes.map { $0 >= 0x41 && $0 <= 0x5A ? $0 + 0x20 : $0 }
     }
 
+    /// Pairs as Envoy's header maps hold them: keys lower-cased.
+    static func lowercasedKeys(_ pairs: [HeaderPair]) -> [HeaderPair] {
+        pairs.map { HeaderPair(key: lowercased($0.key), value: $0.value) }
+    }
+
+    /// Serialized pairs from the guest as Envoy reads them (`toPairs`):
+    /// keys lower-cased; malformed bytes read as an empty map.
+    static func headerMap(_ bytes: [UInt8]) -> [HeaderPair] {
+        lowercasedKeys((try? HeaderPairs.decode(bytes)) ?? [])
+    }
+
     // MARK: - env handlers
 
     static let envHandlers: [String: HostCallHandler] = {
@@ -387,7 +398,7 @@ extension PluginVM {
             return finish(name, .badArgument, args: ["map": mapType.name])
         }
         // Envoy parses malformed pairs as an empty map: every header is removed.
-        let pairs = ((try? HeaderPairs.decode(bytes)) ?? []).map { HeaderPair(key: PluginVM.lowercased($0.key), value: $0.value) }
+        let pairs = PluginVM.headerMap(bytes)
         context.headerMaps[mapType] = pairs
         return finish(name, .ok, args: ["map": mapType.name, "pairs": PluginVM.displayPairs(pairs)])
     }

@@ -157,7 +157,7 @@ public final class HttpStream {
     public func sendRequestHeaders(_ headers: [HeaderPair], endOfStream: Bool = true) -> FilterHeadersStatus {
         fillRequestProperties(headers)
         guard let context = ensureContext() else { requestHeaders = headers; return .continue }
-        context.headerMaps[.httpRequestHeaders] = headers.map { HeaderPair(key: PluginVM.lowercased($0.key), value: $0.value) }
+        context.headerMaps[.httpRequestHeaders] = PluginVM.lowercasedKeys(headers)
         let raw = run("proxy_on_request_headers", [context.id, UInt32(headers.count), endOfStream ? 1 : 0],
                       traceArgs: ["headers": PluginVM.displayPairs(headers), "end_of_stream": String(endOfStream)],
                       open: [.httpRequestHeaders: .mutable], describe: { $0.flatMap { FilterHeadersStatus(rawValue: $0)?.name } })
@@ -199,7 +199,7 @@ public final class HttpStream {
     public func sendResponseHeaders(_ headers: [HeaderPair], endOfStream: Bool = true) -> FilterHeadersStatus {
         fillResponseProperties(headers)
         guard let context = ensureContext(), localResponse == nil else { responseHeaders = headers; return .continue }
-        context.headerMaps[.httpResponseHeaders] = headers.map { HeaderPair(key: PluginVM.lowercased($0.key), value: $0.value) }
+        context.headerMaps[.httpResponseHeaders] = PluginVM.lowercasedKeys(headers)
         let raw = run("proxy_on_response_headers", [context.id, UInt32(headers.count), endOfStream ? 1 : 0],
                       traceArgs: ["headers": PluginVM.displayPairs(headers), "end_of_stream": String(endOfStream)],
                       open: [.httpResponseHeaders: .mutable, .httpRequestHeaders: requestPaused ? .mutable : .unavailable],

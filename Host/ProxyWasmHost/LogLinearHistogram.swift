@@ -12,12 +12,15 @@ struct LogLinearHistogram {
     struct Bin: Hashable, Comparable {
         let digits: Int
         let exponent: Int
+        /// `digits / 10 * 10^exponent`, with the library's floating-point steps.
+        let lowerEdge: Double
 
         /// The bin Envoy puts an integer sample in (`int_scale_to_hist_bucket`, scale 0).
         init(_ sample: UInt64) {
             guard sample > 0 else {
                 digits = 0
                 exponent = 0
+                lowerEdge = 0
                 return
             }
             var value = sample
@@ -32,14 +35,20 @@ struct LogLinearHistogram {
             }
             digits = Int(value)
             exponent = scale
+            lowerEdge = (Double(digits) / 10.0) * Self.powerOfTen(exponent)
+        }
+
+        static func == (lhs: Bin, rhs: Bin) -> Bool { lhs.digits == rhs.digits && lhs.exponent == rhs.exponent }
+
+        func hash(into hasher: inout Hasher) {
+            hasher.combine(digits)
+            hasher.combine(exponent)
         }
 
         static func < (lhs: Bin, rhs: Bin) -> Bool {
             if lhs.digits == 0 || rhs.digits == 0 { return lhs.digits == 0 && rhs.digits != 0 }
             return (lhs.exponent, lhs.digits) < (rhs.exponent, rhs.digits)
         }
-
-        var lowerEdge: Double { digits == 0 ? 0 : (Double(digits) / 10.0) * Self.powerOfTen(exponent) }
 
         /// The harmonic mean of the edges, 2d(d+1)/(2d+1) * 10^(exponent-1),
         /// correctly rounded as Envoy prints it: one IEEE division of exact

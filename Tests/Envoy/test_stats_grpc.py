@@ -84,10 +84,6 @@ def grpc_mesh(app_port: int, client_configuration: str, server_configuration: st
     return client_port, harness.Envoy(configs["server"], name="grpc-server"), harness.Envoy(configs["client"], name="grpc-client")
 
 
-def series(text: str, family: str) -> list[str]:
-    return http_mesh.series(text, family)
-
-
 def test_unary_calls_match_istios_request_totals():
     calls = 10
     with GrpcApp() as app:
@@ -103,8 +99,8 @@ def test_unary_calls_match_istios_request_totals():
                     assert error.code() == grpc.StatusCode.PERMISSION_DENIED
             client_text, server_text = client.prometheus_text(), server.prometheus_text()
     variables = {"RequestCount": str(calls), "GrpcResponseStatus": "7"}
-    assert series(client_text, "istio_requests_total") == [istio_testdata.expected_series("client_request_total.yaml.tmpl", variables)]
-    assert series(server_text, "istio_requests_total") == [istio_testdata.expected_series("server_request_total.yaml.tmpl", variables)]
+    assert http_mesh.series(client_text, "istio_requests_total") == [istio_testdata.expected_series("client_request_total.yaml.tmpl", variables)]
+    assert http_mesh.series(server_text, "istio_requests_total") == [istio_testdata.expected_series("server_request_total.yaml.tmpl", variables)]
 
 
 def wait_for(envoys, check, timeout: float = 10):
@@ -127,7 +123,7 @@ def test_stream_message_counters_match_istios_files_on_ticks_and_at_the_end():
 
     def matches(requests: int, responses: int):
         def check(client_text: str, server_text: str) -> bool:
-            return all(series(text, family) == lines
+            return all(http_mesh.series(text, family) == lines
                        for side, text in [("client", client_text), ("server", server_text)]
                        for family, lines in expected(side, requests, responses).items())
         return check

@@ -100,8 +100,7 @@ struct ScenarioTests {
 
     @Test func validateCommandExitsNonZeroWithTheReasons() throws {
         let module = try wasm(#"(module (import "env" "nope" (func)) (memory (export "memory") 1))"#)
-        let path = NSTemporaryDirectory() + "/bad-\(UUID().uuidString).wasm"
-        _ = FileManager.default.createFile(atPath: path, contents: Data(module))
+        let path = try temporaryModuleFile(module)
         defer { try? FileManager.default.removeItem(atPath: path) }
         let command = try ValidateCommand.parse([path])
         #expect(throws: (any Error).self) { try command.run() }
@@ -110,8 +109,7 @@ struct ScenarioTests {
     /// The call-out module of `CalloutTests` in a scenario: the request waits
     /// for the answer's latency, then continues with what the answer allowed.
     @Test func scenarioUpstreamsAnswerCallOutsAndRequestsWaitForThem() throws {
-        let path = NSTemporaryDirectory() + "/auth-\(UUID().uuidString).wasm"
-        _ = FileManager.default.createFile(atPath: path, contents: Data(try wasm(CalloutTests.authModule())))
+        let path = try temporaryModuleFile(try wasm(CalloutTests.authModule()))
         defer { try? FileManager.default.removeItem(atPath: path) }
         func run(_ upstreams: String) throws -> ScenarioRunner {
             let scenario = try parse("""
@@ -189,8 +187,7 @@ struct GrpcScenarioTests {
         """)
 
     func run(_ upstream: String) throws -> ScenarioRunner {
-        let path = NSTemporaryDirectory() + "/authz-\(UUID().uuidString).wasm"
-        _ = FileManager.default.createFile(atPath: path, contents: Data(try wasm(Self.module)))
+        let path = try temporaryModuleFile(try wasm(Self.module))
         defer { try? FileManager.default.removeItem(atPath: path) }
         let scenario = try Scenario.load(yaml: """
             proxies:
@@ -232,8 +229,7 @@ struct GrpcScenarioTests {
             (func (export "proxy_on_request_headers") (param i32 i32 i32) (result i32) \(call) (i32.const 1))
             (func (export "proxy_on_http_call_response") (param i32 i32 i32 i32 i32) \(call))
             """, imports: #"(import "env" "proxy_http_call" (func $http_call (param i32 i32 i32 i32 i32 i32 i32 i32 i32 i32) (result i32)))"#)
-        let path = NSTemporaryDirectory() + "/loop-\(UUID().uuidString).wasm"
-        _ = FileManager.default.createFile(atPath: path, contents: Data(try wasm(module)))
+        let path = try temporaryModuleFile(try wasm(module))
         defer { try? FileManager.default.removeItem(atPath: path) }
         let scenario = try Scenario.load(yaml: """
             proxies:

@@ -29,6 +29,14 @@ enum BuiltModules {
 /// Assembles WAT text into a module.
 func wasm(_ text: String) throws -> [UInt8] { try wat2wasm(text) }
 
+/// Writes module bytes to a fresh temporary `.wasm` file (for scenarios and
+/// the CLI) and returns its path; the caller removes it.
+func temporaryModuleFile(_ bytes: [UInt8]) throws -> String {
+    let path = NSTemporaryDirectory() + "/module-\(UUID().uuidString).wasm"
+    try Data(bytes).write(to: URL(fileURLWithPath: path))
+    return path
+}
+
 /// A guest with plain memory and no code: exercises host calls directly.
 final class MemoryOnlyGuest: GuestInstance {
     let plain = ArrayGuestMemory()
@@ -56,6 +64,11 @@ extension PluginVM {
     /// Calls a host function by name with raw arguments.
     func call(_ name: String, _ arguments: UInt64...) throws -> UInt32? {
         try dispatchHostCall(module: "env", name: name, ArrayArguments(arguments))
+    }
+
+    /// Calls a WASI function by name (preview1 unless `module` says otherwise).
+    func wasi(_ name: String, module: String = "wasi_snapshot_preview1", _ arguments: UInt64...) throws -> UInt32? {
+        try dispatchHostCall(module: module, name: name, ArrayArguments(arguments))
     }
 }
 
