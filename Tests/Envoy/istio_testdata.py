@@ -43,7 +43,7 @@ def expected_series(name: str, variables: dict[str, str]) -> str:
     document = yaml.safe_load(render((TESTDATA / "metric" / name).read_text(), variables))
     metric = document["metric"][0]
     value = metric.get("counter", metric.get("gauge", {})).get("value")
-    labels = ",".join(f'{label["name"]}="{label["value"]}"' for label in metric["label"])
+    labels = ",".join(f'{label["name"]}="{label["value"]}"' for label in metric.get("label", []))
     return f'{document["name"]}{{{labels}}} {value}'
 
 

@@ -80,17 +80,27 @@ def tcp_proxy(cluster: str, log_path, log_format: str) -> dict:
 
 
 def mtls_mesh(paths: dict, app_port: int, server_filters: list[dict], client_filters: list[dict],
-              stats_config: dict | None = None, labels: bool = False) -> tuple[int, dict, dict]:
+              stats_config: dict | None = None, labels: bool = False, node_metadata: dict | None = None,
+              cluster_metadata: dict | None = None) -> tuple[int, dict, dict]:
     """A client sidecar (plain TCP outbound listener, mTLS upstream offering ALPN istio-peer-exchange)
     and a server sidecar (mTLS inbound chain selected by that ALPN) in front of the app. Returns the
-    client port and both bootstraps."""
+    client port and both bootstraps. `node_metadata` ({"client": ..., "server": ...}) replaces the
+    small built-in node metadata; `cluster_metadata` goes on both sidecars' upstream clusters."""
     server_port, client_port = harness.free_port(), harness.free_port()
 
     def node(name: str, workload: str, app: str) -> dict:
+        if node_metadata is not None:
+            return {"id": name, "cluster": name, "metadata": node_metadata[name]}
         metadata = {"NAME": f"{workload}-pod", "NAMESPACE": "default", "WORKLOAD_NAME": workload}
         if labels:
             metadata["LABELS"] = {"app": app}
         return {"id": name, "cluster": name, "metadata": metadata}
+
+    def cluster(name: str, port: int) -> dict:
+        config = harness.static_cluster(name, port)
+        if cluster_metadata is not None:
+            config["metadata"] = cluster_metadata
+        return config
 
     server = harness.bootstrap(
         admin_port=harness.free_port(), stats_config=stats_config, node=node("server", "ratings-v1", "ratings"),
@@ -106,9 +116,9 @@ def mtls_mesh(paths: dict, app_port: int, server_filters: list[dict], client_fil
                 "filters": server_filters,
             }],
         }],
-        clusters=[harness.static_cluster("app", app_port)],
+        clusters=[cluster("app", app_port)],
     )
-    upstream = harness.static_cluster("server", server_port)
+    upstream = cluster("server", server_port)
     upstream["transport_socket"] = {"name": "envoy.transport_sockets.tls", "typed_config": {
         "@type": "type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext",
         "common_tls_context": tls_context(paths["client"])}}
@@ -155,63 +165,3 @@ def test_tcp_peers_exchange_metadata_over_mtls_and_the_payload_is_intact(tmp_pat
     assert "metadata_exchange_alpn_protocol_found{} 1" in server_stats
     assert "metadata_exchange_metadata_added{} 1" in client_stats
     assert "metadata_exchange_metadata_added{} 1" in server_stats
-
-
-def stats_network_filter(root_id: str) -> dict:
-    return {
-        "name": "envoy.filters.network.wasm",
-        "typed_config": {
-            "@type": "type.googleapis.com/envoy.extensions.filters.network.wasm.v3.Wasm",
-            "config": harness.wasm_plugin_config(root_id, harness.wasm_module("stats"), root_id=root_id,
-                                                 vm_id=f"tcp_{root_id}", configuration='{"tcp_reporting_duration": "1s"}'),
-        },
-    }
-
-
-def test_tcp_stats_count_connections_and_bytes_on_both_sides(tmp_path):
-    """stats.wasm as a network filter beside metadata_exchange: Istio's TCP series on both Envoys."""
-    import json
-    import os
-    import subprocess
-    from pathlib import Path
-
-    root = Path(__file__).resolve().parents[2]
-    host = os.environ.get("PROXY_WASM_HOST", str(root / ".build/debug/proxy-wasm-host"))
-    generated = json.loads(subprocess.run([host, "envoy-config"], check=True, capture_output=True, text=True).stdout)["stats_config"]
-    paths = certs.make_mesh_certificates(tmp_path, ["client", "server"])
-    connections, payload = 3, b"hello over the mesh"
-    with ReverseLineServer() as app:
-        client_port, server, client = mtls_mesh(
-            paths, app.port, stats_config=generated, labels=True,
-            # Inbound: exchange first, so stats never counts the prefix.
-            server_filters=[mx_network_filter(), stats_network_filter("stats_inbound"),
-                            tcp_proxy("app", tmp_path / "server.log", "%RESPONSE_FLAGS%")],
-            # Outbound: stats first, so it counts the application's bytes, not the prefix.
-            client_filters=[stats_network_filter("stats_outbound"), mx_network_filter(),
-                            tcp_proxy("server", tmp_path / "client.log", "%RESPONSE_FLAGS%")])
-        with harness.Envoy(server, name="server") as server_envoy, harness.Envoy(client, name="client") as client_envoy:
-            for _ in range(connections):
-                assert exchange_line(client_port, payload) == payload[::-1] + b"\n"
-            import time
-            deadline = time.monotonic() + 10
-            while True:
-                client_samples, server_samples = client_envoy.prometheus(), server_envoy.prometheus()
-                closed = [sum(v for (n, _), v in s.items() if n == "istio_tcp_connections_closed_total")
-                          for s in (client_samples, server_samples)]
-                if closed == [connections, connections] or time.monotonic() > deadline:
-                    break
-                time.sleep(0.2)
-    line = len(payload) + 1
-    for side, samples in (("client", client_samples), ("server", server_samples)):
-        def total(name: str) -> float:
-            return sum(v for (n, _), v in samples.items() if n == name)
-        assert total("istio_tcp_connections_opened_total") == connections, side
-        assert total("istio_tcp_connections_closed_total") == connections, side
-        assert total("istio_tcp_received_bytes_total") == connections * line, side
-        assert total("istio_tcp_sent_bytes_total") == connections * line, side
-        labels = dict(next(labels for (n, labels) in samples if n == "istio_tcp_connections_opened_total"))
-        assert labels["source_workload"] == "productpage-v1" and labels["destination_workload"] == "ratings-v1", (side, labels)
-        assert labels["request_protocol"] == "tcp"
-    server_labels = dict(next(labels for (n, labels) in server_samples if n == "istio_tcp_connections_opened_total"))
-    assert server_labels["connection_security_policy"] == "mutual_tls"
-    assert server_labels["source_principal"] == "spiffe://cluster.local/ns/default/sa/client"

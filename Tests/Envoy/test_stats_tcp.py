@@ -1,0 +1,142 @@
+"""stats.wasm as a network filter beside metadata_exchange in two real Envoys over mTLS: Istio's TCP
+series, compared with Istio's own expected files (istio/proxy 1.12.0 testdata/metric/tcp_*) and
+counted exactly with the stats_config our generator emits."""
+
+from __future__ import annotations
+
+import json
+import os
+import socketserver
+import subprocess
+import threading
+import time
+from pathlib import Path
+
+import certs
+import harness
+import istio_testdata
+from test_metadata_exchange_tcp import ReverseLineServer, exchange_line, mtls_mesh, mx_network_filter, tcp_proxy
+from test_stats import NODE_METADATA, SERVICES
+
+ROOT = Path(__file__).resolve().parents[2]
+TCP_STATS = '{"debug": "false", "field_separator": ";.;", "tcp_reporting_duration": "1s"}'
+FAMILIES = {"connection_open": "istio_tcp_connections_opened_total",
+            "connection_close": "istio_tcp_connections_closed_total",
+            "received_bytes": "istio_tcp_received_bytes_total",
+            "sent_bytes": "istio_tcp_sent_bytes_total"}
+
+
+def stats_network_filter(root_id: str, configuration: str = '{"tcp_reporting_duration": "1s"}') -> dict:
+    return {
+        "name": "envoy.filters.network.wasm",
+        "typed_config": {
+            "@type": "type.googleapis.com/envoy.extensions.filters.network.wasm.v3.Wasm",
+            "config": harness.wasm_plugin_config(root_id, harness.wasm_module("stats"), root_id=root_id,
+                                                 vm_id=f"tcp_{root_id}", configuration=configuration),
+        },
+    }
+
+
+class HelloServer:
+    """Istio's TCP test application: reads `world\\n`, answers `hello world\\n`, closes."""
+
+    def __init__(self) -> None:
+        class Handler(socketserver.StreamRequestHandler):
+            def handle(self) -> None:
+                self.wfile.write(b"hello " + self.rfile.readline())
+
+        self.server = socketserver.ThreadingTCPServer((harness.LOOPBACK, 0), Handler)
+        self.server.daemon_threads = True
+        self.port = self.server.server_address[1]
+
+    def __enter__(self):
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        return self
+
+    def __exit__(self, *exc):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def wait_for_closed(envoys, connections: int, timeout: float = 10) -> list[dict]:
+    """Scrapes until every Envoy reports `connections` closed connections (the final report of a
+    connection happens on close), or the timeout passes; returns the last samples of each."""
+    deadline = time.monotonic() + timeout
+    while True:
+        samples = [envoy.prometheus() for envoy in envoys]
+        closed = [sum(v for (n, _), v in s.items() if n == FAMILIES["connection_close"]) for s in samples]
+        if all(c == connections for c in closed) or time.monotonic() > deadline:
+            return samples
+        time.sleep(0.2)
+
+
+def test_tcp_series_match_istios_expected_files(tmp_path):
+    """Istio's TCP e2e in real Envoys: Istio's node metadata, cluster metadata and stats_tags,
+    workload certificates with Istio's SPIFFE ids, 10 connections each sending `world\\n` and
+    receiving `hello world\\n`. Every tcp_client_* and tcp_server_* file must match line for line."""
+    paths = certs.make_mesh_certificates(tmp_path, ["client", "server"])
+    metadata = {name: json.loads((NODE_METADATA / f"{name}_node_metadata.rendered.json").read_text())
+                for name in ("client", "server")}
+    stats_config = {"stats_tags": istio_testdata.stats_tags(), "use_all_default_tags": False}
+    connections = 10
+    with HelloServer() as app:
+        client_port, server, client = mtls_mesh(
+            paths, app.port, stats_config=stats_config, node_metadata=metadata,
+            cluster_metadata={"filter_metadata": SERVICES},
+            server_filters=[mx_network_filter(), stats_network_filter("stats_inbound", TCP_STATS),
+                            tcp_proxy("app", tmp_path / "server.log", "%RESPONSE_FLAGS%")],
+            client_filters=[stats_network_filter("stats_outbound", TCP_STATS), mx_network_filter(),
+                            tcp_proxy("server", tmp_path / "client.log", "%RESPONSE_FLAGS%")])
+        with harness.Envoy(server, name="server") as server_envoy, harness.Envoy(client, name="client") as client_envoy:
+            for _ in range(connections):
+                assert exchange_line(client_port, b"world") == b"hello world\n"
+            wait_for_closed([client_envoy, server_envoy], connections)
+            texts = {"client": client_envoy.prometheus_text(), "server": server_envoy.prometheus_text()}
+    variables: dict[str, str] = {}  # the tcp_* files carry literal values (10 connections, 60 and 120 bytes)
+    for side, text in texts.items():
+        for file, family in FAMILIES.items():
+            expected = istio_testdata.expected_series(f"tcp_{side}_{file}.yaml.tmpl", variables)
+            actual = [line for line in text.splitlines() if line.startswith(family + "{")]
+            assert actual == [expected], (side, file)
+    # Istio's native TCP exchange counted as envoy_metadata_exchange_*; ours are Wasm counters, which
+    # Envoy exports without the `envoy_` prefix. Same events, same values.
+    for file in ("tcp_server_mx_stats_alpn_found.yaml.tmpl", "tcp_server_mx_stats_metadata_added.yaml.tmpl"):
+        name, value = istio_testdata.expected_series(file, variables).rsplit(" ", 1)
+        ours = name.removeprefix("envoy_")
+        assert f"{ours} {value}" in texts["server"].splitlines(), file
+
+
+def test_tcp_stats_count_connections_and_bytes_on_both_sides(tmp_path):
+    """With the stats_config our generator emits: connections and bytes counted exactly, the
+    prefix of the exchange never counted, principals and mutual_tls from the mTLS session."""
+    host = os.environ.get("PROXY_WASM_HOST", str(ROOT / ".build/debug/proxy-wasm-host"))
+    generated = json.loads(subprocess.run([host, "envoy-config"], check=True, capture_output=True, text=True).stdout)["stats_config"]
+    paths = certs.make_mesh_certificates(tmp_path, ["client", "server"])
+    connections, payload = 3, b"hello over the mesh"
+    with ReverseLineServer() as app:
+        client_port, server, client = mtls_mesh(
+            paths, app.port, stats_config=generated, labels=True,
+            # Inbound: exchange first, so stats never counts the prefix.
+            server_filters=[mx_network_filter(), stats_network_filter("stats_inbound"),
+                            tcp_proxy("app", tmp_path / "server.log", "%RESPONSE_FLAGS%")],
+            # Outbound: stats first, so it counts the application's bytes, not the prefix.
+            client_filters=[stats_network_filter("stats_outbound"), mx_network_filter(),
+                            tcp_proxy("server", tmp_path / "client.log", "%RESPONSE_FLAGS%")])
+        with harness.Envoy(server, name="server") as server_envoy, harness.Envoy(client, name="client") as client_envoy:
+            for _ in range(connections):
+                assert exchange_line(client_port, payload) == payload[::-1] + b"\n"
+            client_samples, server_samples = wait_for_closed([client_envoy, server_envoy], connections)
+    line = len(payload) + 1
+    for side, samples in (("client", client_samples), ("server", server_samples)):
+        def total(name: str) -> float:
+            return sum(v for (n, _), v in samples.items() if n == name)
+        assert total("istio_tcp_connections_opened_total") == connections, side
+        assert total("istio_tcp_connections_closed_total") == connections, side
+        assert total("istio_tcp_received_bytes_total") == connections * line, side
+        assert total("istio_tcp_sent_bytes_total") == connections * line, side
+        labels = dict(next(labels for (n, labels) in samples if n == "istio_tcp_connections_opened_total"))
+        assert labels["source_workload"] == "productpage-v1" and labels["destination_workload"] == "ratings-v1", (side, labels)
+        assert labels["request_protocol"] == "tcp"
+    server_labels = dict(next(labels for (n, labels) in server_samples if n == "istio_tcp_connections_opened_total"))
+    assert server_labels["connection_security_policy"] == "mutual_tls"
+    assert server_labels["source_principal"] == "spiffe://cluster.local/ns/default/sa/client"
