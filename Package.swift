@@ -44,7 +44,8 @@ let package = Package(
                           path: "Plugins/Examples/HeaderStamp"),
 
         // Host side.
-        .target(name: "ProxyWasmHost", dependencies: ["ProxyWasmABI"], path: "Host/ProxyWasmHost"),
+        .systemLibrary(name: "CZlib", path: "Host/CZlib", providers: [.apt(["zlib1g-dev"])]),
+        .target(name: "ProxyWasmHost", dependencies: ["ProxyWasmABI", "CZlib"], path: "Host/ProxyWasmHost"),
         .target(name: "ProxyWasmWasmKit",
                 dependencies: ["ProxyWasmABI", "ProxyWasmHost",
                                .product(name: "WasmKit", package: "WasmKit"),

@@ -1,3 +1,4 @@
+import CZlib
 import ProxyWasmABI
 
 extension PluginVM {
@@ -10,6 +11,8 @@ extension PluginVM {
     func registerEnvoyForeignFunctions() {
         registerForeignFunction("declare_property") { vm, arguments in vm.declareProperty(arguments) }
         registerForeignFunction("clear_route_cache") { _, _ in (.ok, []) }
+        registerForeignFunction("compress") { _, arguments in Zlib.compress(arguments) }
+        registerForeignFunction("uncompress") { _, arguments in Zlib.uncompress(arguments) }
     }
 
     /// Envoy's `declare_property`: `DeclarePropertyArguments{1: name, 2: readonly,
@@ -64,5 +67,38 @@ enum ProtobufFields {
             }
         }
         return fields
+    }
+}
+
+/// Envoy's `compress` / `uncompress` foreign functions: zlib's one-shot
+/// `compress` (zlib format, default level) and `uncompress`.
+enum Zlib {
+    static func compress(_ input: [UInt8]) -> (WasmResult, [UInt8]) {
+        var length = compressBound(uLong(input.count))
+        var output = [UInt8](repeating: 0, count: Int(length))
+        let status = output.withUnsafeMutableBufferPointer { out in
+            input.withUnsafeBufferPointer { CZlib.compress(out.baseAddress, &length, $0.baseAddress, uLong(input.count)) }
+        }
+        guard status == Z_OK else { return (.serializationFailure, []) }
+        return (.ok, Array(output.prefix(Int(length))))
+    }
+
+    /// Envoy sizes the output at `2 * input + 2` bytes and grows it only when
+    /// zlib reports Z_MEM_ERROR. An output that does not fit gives Z_BUF_ERROR,
+    /// which Envoy answers with SerializationFailure like corrupt input: data
+    /// that compressed better than about 2:1 cannot be uncompressed through
+    /// Envoy, and a plugin tested here learns that before production does.
+    static func uncompress(_ input: [UInt8]) -> (WasmResult, [UInt8]) {
+        var capacity = uLong(input.count) * 2 + 2
+        while true {
+            var length = capacity
+            var output = [UInt8](repeating: 0, count: Int(capacity))
+            let status = output.withUnsafeMutableBufferPointer { out in
+                input.withUnsafeBufferPointer { CZlib.uncompress(out.baseAddress, &length, $0.baseAddress, uLong(input.count)) }
+            }
+            if status == Z_OK { return (.ok, Array(output.prefix(Int(length)))) }
+            guard status == Z_MEM_ERROR else { return (.serializationFailure, []) }
+            capacity *= 2
+        }
     }
 }

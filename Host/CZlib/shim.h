@@ -1,0 +1,2 @@
+// zlib, for Envoy's `compress` / `uncompress` foreign functions.
+#include <zlib.h>
