@@ -50,6 +50,9 @@ extension PluginVM {
         guard let handler = PluginVM.handler(module: module, name: name) else {
             throw RestrictedCallback(name: name)
         }
+        if !allowedCapabilities.isEmpty, case .stub(let answer) = capabilityGate(module: module, name: name) {
+            return answer
+        }
         return try handler(self, arguments)
     }
 

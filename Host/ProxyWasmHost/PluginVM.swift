@@ -168,6 +168,12 @@ public final class PluginVM {
     var grpcExchanges: [UInt32: GrpcExchange] = [:]
     /// The context whose callback was running when the VM failed.
     var currentContextIDAtFailure: UInt32 = 0
+    /// Envoy's `vm_config.capability_restriction_config.allowed_capabilities`:
+    /// when non-empty, only the listed `proxy_*` host functions, WASI
+    /// functions (bare names such as `fd_write`) and `proxy_on_*` callbacks
+    /// are live. The rest still link, as stubs (`CapabilityRestriction.swift`).
+    /// Set before loading the module; empty means unrestricted.
+    public var allowedCapabilities: Set<String> = []
 
     enum Restriction { case none, startup, allocator }
 
@@ -215,7 +221,7 @@ public final class PluginVM {
     @discardableResult
     func invoke(_ name: String, context: UInt32, _ arguments: [UInt32], traceArgs: [String: String] = [:],
                 describe: ((UInt32?) -> String?)? = nil) -> UInt32? {
-        guard failure == nil, let guest, guest.hasExport(name) else { return nil }
+        guard failure == nil, let guest, guest.hasExport(name), callbackAllowed(name) else { return nil }
         let savedCurrent = currentContextID
         let savedEffective = effectiveContextID
         let savedSource = trace.source

@@ -20,8 +20,8 @@ import Testing
 ///
 /// In strict mode (the default) the kit records a test issue when the plugin
 /// makes a host call this host does not implement, when a host call answers
-/// `BadArgument` or `InvalidMemoryAccess` (almost always a plugin bug), or
-/// when the VM fails. Statuses a test expects can be allowed.
+/// `BadArgument` or `InvalidMemoryAccess` (almost always a plugin bug), when
+/// a call meets the capability allow-list, or when the VM fails. Statuses a test expects can be allowed.
 public final class ProxyWasmTestHost {
     public let proxy: Proxy
     public let vm: PluginVM
@@ -32,19 +32,22 @@ public final class ProxyWasmTestHost {
     public private(set) var root: UInt32?
     private var checkedEvents = 0
 
+    /// `allowedCapabilities` is Envoy's capability allow-list (empty: unrestricted).
     public init(module bytes: [UInt8], dialect: PropertyDialect = .current, strict: Bool = true,
-                limits: GuestLimits = GuestLimits()) throws {
+                limits: GuestLimits = GuestLimits(), allowedCapabilities: Set<String> = []) throws {
         proxy = Proxy(name: "test", dialect: dialect)
         vm = PluginVM(proxy: proxy, vmID: "test", trace: TraceRecorder())
+        vm.allowedCapabilities = allowedCapabilities
         self.strict = strict
         guest = try WasmKitGuest.load(bytes, into: vm, limits: limits)
     }
 
-    public convenience init(modulePath: String, dialect: PropertyDialect = .current, strict: Bool = true) throws {
+    public convenience init(modulePath: String, dialect: PropertyDialect = .current, strict: Bool = true,
+                            allowedCapabilities: Set<String> = []) throws {
         guard let data = FileManager.default.contents(atPath: modulePath) else {
             throw CocoaError(.fileReadNoSuchFile, userInfo: [NSFilePathErrorKey: modulePath])
         }
-        try self.init(module: [UInt8](data), dialect: dialect, strict: strict)
+        try self.init(module: [UInt8](data), dialect: dialect, strict: strict, allowedCapabilities: allowedCapabilities)
     }
 
     /// Sets `xds.node` (id and metadata strings).
@@ -117,6 +120,10 @@ public final class ProxyWasmTestHost {
             Issue.record("the plugin called \(call), which this host does not implement", sourceLocation: sourceLocation)
         }
         let tolerated = Set(["Ok", "NotFound", "Empty"]).union(allowedStatuses)
+        for event in vm.trace.events.dropFirst(checkedEvents) where event.kind == .event && event.name == "restricted_capability" {
+            Issue.record("the plugin called \(event.args["function"] ?? "?"), which the capability allow-list refuses",
+                         sourceLocation: sourceLocation)
+        }
         for event in vm.trace.events.dropFirst(checkedEvents) where event.kind == .hostcall {
             if let status = event.status, !status.hasPrefix("errno"), !tolerated.contains(status) {
                 Issue.record("unexpected host-call status: \(TraceFormat.render(event))", sourceLocation: sourceLocation)

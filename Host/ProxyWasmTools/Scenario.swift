@@ -16,6 +16,8 @@ import Yams
 ///     stats_tags: [{tag_name: reporter, regex: "(reporter=\\.=(.*?);\\.;)"}]
 ///     plugins:
 ///       - {name: stamp, module: build/wasm/header_stamp.wasm, configuration: {value: hi}}
+///         # optional: fail_open, root_id, vm_id, vm_configuration, kind (http|tcp),
+///         # allowed_capabilities: [proxy_log, proxy_on_request_headers, fd_write, ...]
 ///     upstreams:                   # clusters plugins can call out to, with canned answers
 ///       auth: {http: {status: 200, headers: {x-verdict: ok}, body: granted, latency_ms: 5}}
 ///       flaky: {http: {reset: true}}
@@ -61,6 +63,8 @@ public struct Scenario {
         public var vmConfiguration: [UInt8]
         public var kind: ContextState.Kind
         public var failOpen: Bool
+        /// Envoy's `capability_restriction_config.allowed_capabilities` (empty: unrestricted).
+        public var allowedCapabilities: Set<String>
     }
 
     public struct HTTPExchange {
@@ -377,7 +381,8 @@ struct Reader {
 
     func pluginSpec(_ value: Any?, _ field: String) throws -> Scenario.PluginSpec {
         let map = try mapping(value, field)
-        try checkKeys(map, ["name", "module", "root_id", "vm_id", "configuration", "vm_configuration", "kind", "fail_open"], field)
+        try checkKeys(map, ["name", "module", "root_id", "vm_id", "configuration", "vm_configuration", "kind", "fail_open",
+                             "allowed_capabilities"], field)
         let name = try string(map["name"], "\(field).name")
         let modulePath = try string(map["module"], "\(field).module")
         let module = modulePath.hasPrefix("/") ? URL(fileURLWithPath: modulePath) : base.appendingPathComponent(modulePath)
@@ -393,7 +398,12 @@ struct Reader {
             vmID: try map["vm_id"].map { try string($0, "\(field).vm_id") } ?? name,
             configuration: try configurationBytes(map["configuration"], "\(field).configuration"),
             vmConfiguration: try configurationBytes(map["vm_configuration"], "\(field).vm_configuration"),
-            kind: kind, failOpen: try map["fail_open"].map { try bool($0, "\(field).fail_open") } ?? false)
+            kind: kind, failOpen: try map["fail_open"].map { try bool($0, "\(field).fail_open") } ?? false,
+            allowedCapabilities: Set(try map["allowed_capabilities"].map { value in
+                try list(value, "\(field).allowed_capabilities").enumerated().map {
+                    try string($0.element, "\(field).allowed_capabilities[\($0.offset)]")
+                }
+            } ?? []))
     }
 
     func through(_ map: [String: Any], _ field: String, proxies: [String]) throws -> [String] {

@@ -71,6 +71,7 @@ public final class ScenarioRunner {
                 }
                 let vm = PluginVM(proxy: proxy, vmID: plugin.vmID, trace: trace)
                 vm.traceSource = "\(spec.name)/\(plugin.name)"
+                vm.allowedCapabilities = plugin.allowedCapabilities
                 let guest: WasmKitGuest
                 do {
                     guest = try WasmKitGuest.load([UInt8](data), into: vm, limits: limits)

@@ -28,6 +28,21 @@ struct TestKitTests {
         #expect(host.trace.contains { $0.name == "proxy_send_local_response" })
     }
 
+    /// Envoy's capability allow-list without `proxy_increment_metric`: the
+    /// plugin still stamps, its counter stays empty, and strict mode says why.
+    @Test func capabilityAllowListsReachThePluginAndStrictModeReportsThem() throws {
+        let everything = Set(proxyHostFunctions.map(\.name) + proxyCallbacks.map(\.name) + wasiFunctionSignatures.map(\.name))
+        let host = try ProxyWasmTestHost(modulePath: Self.module, allowedCapabilities: everything.subtracting(["proxy_increment_metric"]))
+        try host.start(configuration: #"{"value": "v1"}"#)
+        var stamped = false
+        withKnownIssue("proxy_increment_metric is not on the allow-list") {
+            stamped = host.request(path: "/reviews").responseHeaders.contains { $0.key == Array("x-swift-stamp".utf8) }
+        }
+        #expect(stamped)
+        #expect((host.counter("header_stamp_requests_total") ?? 0) == 0)
+        #expect(host.logs.contains { $0.message == "Attempted call to restricted proxy-wasm capability: proxy_increment_metric" })
+    }
+
     @Test func legacyDialectServesTheBareNodeName() throws {
         let host = try ProxyWasmTestHost(modulePath: Self.module, dialect: .legacy)
         host.setNodeMetadata(["NAME": "old-envoy-pod"])
