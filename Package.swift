@@ -19,6 +19,7 @@ let package = Package(
         .executable(name: "stats", targets: ["Stats"]),
         .library(name: "ProxyWasmHost", targets: ["ProxyWasmHost", "ProxyWasmWasmKit"]),
         .library(name: "ProxyWasmTestKit", targets: ["ProxyWasmTestKit"]),
+        .library(name: "ProxyWasmNullVM", targets: ["ProxyWasmNullVM"]),
         .executable(name: "proxy-wasm-host", targets: ["proxy-wasm-host"]),
     ],
     dependencies: [
@@ -51,6 +52,9 @@ let package = Package(
                                .product(name: "WasmKit", package: "WasmKit"),
                                .product(name: "WasmParser", package: "WasmKit")],
                 path: "Host/ProxyWasmWasmKit"),
+        // The null VM: plugins built on the SDK, compiled natively, driven by the same host.
+        .target(name: "ProxyWasmNullVM", dependencies: ["ProxyWasm", "ProxyWasmABI", "ProxyWasmHost"],
+                path: "Host/ProxyWasmNullVM"),
         .target(name: "ProxyWasmTools",
                 dependencies: ["ProxyWasmABI", "ProxyWasmHost", "ProxyWasmWasmKit",
                                .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -61,7 +65,7 @@ let package = Package(
                           dependencies: ["ProxyWasmABI", "ProxyWasmHost", "ProxyWasmWasmKit",
                                          .product(name: "WAT", package: "WasmKit")],
                           path: "Host/proxy-wasm-bench"),
-        .target(name: "ProxyWasmTestKit", dependencies: ["ProxyWasmABI", "ProxyWasmHost", "ProxyWasmWasmKit"],
+        .target(name: "ProxyWasmTestKit", dependencies: ["ProxyWasmABI", "ProxyWasmHost", "ProxyWasmWasmKit", "ProxyWasmNullVM"],
                 path: "Host/ProxyWasmTestKit"),
 
         // Tests.
@@ -73,10 +77,12 @@ let package = Package(
                     path: "Tests/ProxyWasmTests"),
         .testTarget(name: "ProxyWasmHostTests",
                     dependencies: ["ProxyWasmHost", "ProxyWasmWasmKit", "ProxyWasmTools", "TelemetryCore",
+                                   // The plugins themselves, natively, for the null VM.
+                                   "ProxyWasmNullVM", "HeaderStamp", "MetadataExchange", "Stats",
                                    .product(name: "WAT", package: "WasmKit"), .product(name: "Yams", package: "Yams")],
                     path: "Tests/ProxyWasmHostTests"),
         .testTarget(name: "ProxyWasmTestKitTests",
-                    dependencies: ["ProxyWasmTestKit", "ProxyWasmABI", .product(name: "WAT", package: "WasmKit")],
+                    dependencies: ["ProxyWasmTestKit", "ProxyWasmABI", "HeaderStamp", .product(name: "WAT", package: "WasmKit")],
                     path: "Tests/ProxyWasmTestKitTests"),
     ]
 )

@@ -1,6 +1,7 @@
 import Foundation
 import ProxyWasmABI
 @_exported import ProxyWasmHost
+import ProxyWasmNullVM
 import ProxyWasmWasmKit
 import Testing
 
@@ -18,6 +19,10 @@ import Testing
 /// }
 /// ```
 ///
+/// `ProxyWasmTestHost(native: MyPlugin.register)` runs the same plugin
+/// compiled natively in the null VM (same host, same trace), so one test body
+/// can check the `.wasm` and a debuggable native build.
+///
 /// In strict mode (the default) the kit records a test issue when the plugin
 /// makes a host call this host does not implement, when a host call answers
 /// `BadArgument` or `InvalidMemoryAccess` (almost always a plugin bug), when
@@ -25,7 +30,8 @@ import Testing
 public final class ProxyWasmTestHost {
     public let proxy: Proxy
     public let vm: PluginVM
-    public let guest: WasmKitGuest
+    /// WasmKit for a module, `NullVMGuest` for a native plugin.
+    public let guest: GuestInstance
     public var strict: Bool
     /// Host-call statuses strict mode accepts besides Ok, NotFound and Empty.
     public var allowedStatuses: Set<String> = []
@@ -40,6 +46,17 @@ public final class ProxyWasmTestHost {
         vm.allowedCapabilities = allowedCapabilities
         self.strict = strict
         guest = try WasmKitGuest.load(bytes, into: vm, limits: limits)
+    }
+
+    /// The plugin compiled natively (the null VM): `register` is its
+    /// registration, e.g. `HeaderStampPlugin.register`.
+    public init(native register: () -> Void, dialect: PropertyDialect = .current, strict: Bool = true,
+                allowedCapabilities: Set<String> = []) throws {
+        proxy = Proxy(name: "test", dialect: dialect)
+        vm = PluginVM(proxy: proxy, vmID: "test", trace: TraceRecorder())
+        vm.allowedCapabilities = allowedCapabilities
+        self.strict = strict
+        guest = try NullVMGuest.load(into: vm, register: register)
     }
 
     public convenience init(modulePath: String, dialect: PropertyDialect = .current, strict: Bool = true,

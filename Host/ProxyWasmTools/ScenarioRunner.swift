@@ -11,7 +11,7 @@ public final class ScenarioRunner {
     public struct RunningPlugin {
         public let spec: Scenario.PluginSpec
         public let vm: PluginVM
-        public let guest: WasmKitGuest
+        public let guest: GuestInstance
         public let root: UInt32
     }
 
@@ -46,9 +46,14 @@ public final class ScenarioRunner {
     public private(set) var httpOutcomes: [HTTPOutcome] = []
     public private(set) var tcpOutcomes: [TCPOutcome] = []
 
+    /// Attaches the guest that runs a plugin to its VM (and runs its start functions).
+    public typealias GuestLoader = (Scenario.PluginSpec, PluginVM) throws -> GuestInstance
+
     /// Loads every plugin; throws `ModuleLoadError`, `PluginStartError` or a
-    /// file error naming the plugin.
-    public init(scenario: Scenario, trace: TraceRecorder = TraceRecorder(), limits: GuestLimits = GuestLimits()) throws {
+    /// file error naming the plugin. `loader` replaces loading the plugin's
+    /// module file into WasmKit (the null VM runs natively compiled plugins).
+    public init(scenario: Scenario, trace: TraceRecorder = TraceRecorder(), limits: GuestLimits = GuestLimits(),
+                loader: GuestLoader? = nil) throws {
         self.scenario = scenario
         self.trace = trace
         for spec in scenario.proxies {
@@ -66,16 +71,22 @@ public final class ScenarioRunner {
             }
             var plugins: [RunningPlugin] = []
             for plugin in spec.plugins {
-                guard let data = FileManager.default.contents(atPath: plugin.module.path) else {
-                    throw RunError(message: "proxy \(spec.name), plugin \(plugin.name): cannot read \(plugin.module.path)")
-                }
                 let vm = PluginVM(proxy: proxy, vmID: plugin.vmID, trace: trace)
                 vm.traceSource = "\(spec.name)/\(plugin.name)"
                 vm.allowedCapabilities = plugin.allowedCapabilities
-                let guest: WasmKitGuest
+                let guest: GuestInstance
                 do {
-                    guest = try WasmKitGuest.load([UInt8](data), into: vm, limits: limits)
+                    if let loader {
+                        guest = try loader(plugin, vm)
+                    } else {
+                        guard let data = FileManager.default.contents(atPath: plugin.module.path) else {
+                            throw RunError(message: "proxy \(spec.name), plugin \(plugin.name): cannot read \(plugin.module.path)")
+                        }
+                        guest = try WasmKitGuest.load([UInt8](data), into: vm, limits: limits)
+                    }
                 } catch let error as ModuleLoadError {
+                    throw RunError(message: "proxy \(spec.name), plugin \(plugin.name): \(error)")
+                } catch let error as PluginStartError {
                     throw RunError(message: "proxy \(spec.name), plugin \(plugin.name): \(error)")
                 }
                 let root: UInt32
@@ -101,6 +112,7 @@ public final class ScenarioRunner {
 
     public struct RunError: Error, CustomStringConvertible {
         public let message: String
+        public init(message: String) { self.message = message }
         public var description: String { message }
     }
 

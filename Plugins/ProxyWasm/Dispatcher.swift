@@ -15,7 +15,15 @@ public enum ProxyWasm {
 
 /// The context registry. One per VM (module instance).
 public final class Dispatcher {
+    #if arch(wasm32)
     nonisolated(unsafe) public static let shared = Dispatcher()
+    #else
+    /// Natively several VMs share one process: `NativeModule` makes its own
+    /// dispatcher the shared one for the task running its callback.
+    public static var shared: Dispatcher { scoped?.value ?? process }
+    nonisolated(unsafe) static let process = Dispatcher()
+    @TaskLocal static var scoped: Scoped<Dispatcher>?
+    #endif
 
     var rootFactory: ((UInt32) -> RootContext)?
     private var roots: [UInt32: RootContext] = [:]

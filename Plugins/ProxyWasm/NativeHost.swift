@@ -127,18 +127,30 @@ public extension NativeProxyHost {
                              _ resultSize: UnsafeMutablePointer<Int>?) -> UInt32 { unimplemented }
 }
 
+/// A value bound to one task for the duration of a native callback (task
+/// locals must be Sendable; each value is only touched by the task it is bound to).
+final class Scoped<Value>: @unchecked Sendable {
+    let value: Value
+    init(_ value: Value) { self.value = value }
+}
+
 /// A host that implements nothing: every call answers `Unimplemented`.
 public final class UnimplementedNativeHost: NativeProxyHost {
     public init() {}
 }
 
 /// Where the native raw calls go. Proxy-wasm is single-threaded per VM; the
-/// native mode keeps that model (one installed host per process at a time).
+/// native mode keeps that model: a host installed for the whole process
+/// (unit tests), or one scoped to the running task (`NativeModule`, so
+/// several native VMs can run in parallel tests without seeing each other).
 public enum NativeHostBridge {
-    nonisolated(unsafe) static var current: NativeProxyHost = UnimplementedNativeHost()
+    nonisolated(unsafe) static var installed: NativeProxyHost = UnimplementedNativeHost()
+    @TaskLocal static var scoped: Scoped<NativeProxyHost>?
+
+    static var current: NativeProxyHost { scoped?.value ?? installed }
 
     /// Routes every raw call to `host` until the next `install`.
-    public static func install(_ host: NativeProxyHost) { current = host }
+    public static func install(_ host: NativeProxyHost) { installed = host }
 
     /// Hands `bytes` to the SDK the way a wasm host does: nothing for an
     /// empty value, otherwise a buffer the SDK takes ownership of.

@@ -92,7 +92,8 @@ struct StatsGoldenTests {
         return rules
     }
 
-    static func scenario(requests: Int, clientConfig: String, serverConfig: String, elideServerMetadata: Bool = false) throws -> ScenarioRunner {
+    static func scenario(requests: Int, clientConfig: String, serverConfig: String, elideServerMetadata: Bool = false,
+                         engine: Engine = .wasm) throws -> ScenarioRunner {
         let wasm = BuiltModules.directory.path
         let services = elideServerMetadata ? "{}"
             : "{istio: {services: [{host: server.default.svc.cluster.local, name: server, namespace: default}]}}"
@@ -124,7 +125,7 @@ struct StatsGoldenTests {
         parsed.proxies[1].metadata = MetadataExchangeTests.metadata("server_node_metadata.rendered.json")
         parsed.proxies[0].statsTags = statsTags()
         parsed.proxies[1].statsTags = statsTags()
-        let runner = try ScenarioRunner(scenario: parsed)
+        let runner = try ScenarioRunner(scenario: parsed, loader: engine.loader)
         runner.run()
         for proxy in runner.proxies {
             for plugin in proxy.plugins {
@@ -142,8 +143,9 @@ struct StatsGoldenTests {
         return text.split(separator: "\n").map(String.init).filter { $0.hasPrefix(family + "{") }
     }
 
-    @Test func clientAndServerRequestTotalsMatchIstiosExpectedFiles() throws {
-        let runner = try Self.scenario(requests: 10, clientConfig: Self.clientConfig, serverConfig: Self.serverConfig)
+    @Test(arguments: Engine.allCases)
+    func clientAndServerRequestTotalsMatchIstiosExpectedFiles(engine: Engine) throws {
+        let runner = try Self.scenario(requests: 10, clientConfig: Self.clientConfig, serverConfig: Self.serverConfig, engine: engine)
         let vars = ["RequestCount": "10", "GrpcResponseStatus": ""]
         #expect(series(runner, "client", "istio_requests_total") == Self.expectedLines("client_request_total.yaml.tmpl", vars: vars))
         #expect(series(runner, "server", "istio_requests_total") == Self.expectedLines("server_request_total.yaml.tmpl", vars: vars))
@@ -174,7 +176,24 @@ struct StatsGoldenTests {
 
     /// Istio's TCP e2e: 10 mTLS connections through client and server sidecars,
     /// each sending `world\n` and receiving `hello world\n`.
-    @Test func tcpMetricsMatchIstiosExpectedFiles() throws {
+    @Test(arguments: Engine.allCases)
+    func tcpMetricsMatchIstiosExpectedFiles(engine: Engine) throws {
+        let runner = try Self.tcpScenario(engine: engine)
+        #expect(runner.tcpOutcomes.allSatisfy { $0.receivedByUpstream == Array("world\n".utf8) && $0.receivedByDownstream == Array("hello world\n".utf8) })
+        for proxy in runner.proxies {
+            for plugin in proxy.plugins { #expect(plugin.vm.failure == nil && plugin.vm.unimplementedCalls.isEmpty) }
+        }
+        for (side, proxy) in [("client", "client"), ("server", "server")] {
+            for (file, family) in [("connection_open", "istio_tcp_connections_opened_total"), ("connection_close", "istio_tcp_connections_closed_total"),
+                                   ("received_bytes", "istio_tcp_received_bytes_total"), ("sent_bytes", "istio_tcp_sent_bytes_total")] {
+                let expected = Self.expectedLines("tcp_\(side)_\(file).yaml.tmpl", vars: ["ConnectionCount": "10", "ReceivedBytes": "60", "SentBytes": "120"])
+                #expect(series(runner, proxy, family) == expected, "\(side) \(file)")
+            }
+        }
+    }
+
+    /// The TCP mesh of Istio's e2e test, run.
+    static func tcpScenario(engine: Engine = .wasm) throws -> ScenarioRunner {
         let wasm = BuiltModules.directory.path
         let services = "{istio: {services: [{host: server.default.svc.cluster.local, name: server, namespace: default}]}}"
         let tcpStats = #"{"debug": "false", "field_separator": ";.;", "tcp_reporting_duration": "1s"}"#
@@ -209,19 +228,9 @@ struct StatsGoldenTests {
         parsed.proxies[1].metadata = MetadataExchangeTests.metadata("server_node_metadata.rendered.json")
         parsed.proxies[0].statsTags = Self.statsTags()
         parsed.proxies[1].statsTags = Self.statsTags()
-        let runner = try ScenarioRunner(scenario: parsed)
+        let runner = try ScenarioRunner(scenario: parsed, loader: engine.loader)
         runner.run()
-        #expect(runner.tcpOutcomes.allSatisfy { $0.receivedByUpstream == Array("world\n".utf8) && $0.receivedByDownstream == Array("hello world\n".utf8) })
-        for proxy in runner.proxies {
-            for plugin in proxy.plugins { #expect(plugin.vm.failure == nil && plugin.vm.unimplementedCalls.isEmpty) }
-        }
-        for (side, proxy) in [("client", "client"), ("server", "server")] {
-            for (file, family) in [("connection_open", "istio_tcp_connections_opened_total"), ("connection_close", "istio_tcp_connections_closed_total"),
-                                   ("received_bytes", "istio_tcp_received_bytes_total"), ("sent_bytes", "istio_tcp_sent_bytes_total")] {
-                let expected = Self.expectedLines("tcp_\(side)_\(file).yaml.tmpl", vars: ["ConnectionCount": "10", "ReceivedBytes": "60", "SentBytes": "120"])
-                #expect(series(runner, proxy, family) == expected, "\(side) \(file)")
-            }
-        }
+        return runner
     }
 
     @Test func istioBuildMatches() throws {

@@ -1,4 +1,5 @@
 import Foundation
+import HeaderStamp
 import ProxyWasmABI
 import ProxyWasmTestKit
 import WAT
@@ -14,8 +15,16 @@ struct TestKitTests {
         return directory + "/header_stamp.wasm"
     }
 
-    @Test func drivesAPluginAndReadsWhatItDid() throws {
-        let host = try ProxyWasmTestHost(modulePath: Self.module)
+    enum Build: String, CaseIterable { case wasm, native }
+
+    func host(_ build: Build) throws -> ProxyWasmTestHost {
+        build == .wasm ? try ProxyWasmTestHost(modulePath: Self.module) : try ProxyWasmTestHost(native: HeaderStampPlugin.register)
+    }
+
+    /// One body, two builds: the `.wasm` under WasmKit and the same Swift natively.
+    @Test(arguments: Build.allCases)
+    func drivesAPluginAndReadsWhatItDid(build: Build) throws {
+        let host = try host(build)
         host.setNodeMetadata(["NAME": "productpage-v1"])
         try host.start(configuration: #"{"value": "v1", "deny_path_prefix": "/private"}"#)
         let ok = host.request(path: "/reviews")
