@@ -19,33 +19,23 @@ struct ForeignFunctionTests {
         return (status, result)
     }
 
-    static func hex(_ text: String) -> [UInt8] {
-        var bytes: [UInt8] = []
-        var index = text.startIndex
-        while index < text.endIndex {
-            let next = text.index(index, offsetBy: 2)
-            bytes.append(UInt8(text[index..<next], radix: 16)!)
-            index = next
-        }
-        return bytes
-    }
 
     // zlib's output is deterministic for a given level: these are Python's `zlib.compress(...)`.
     @Test func compressProducesZlibsFormat() throws {
         let (vm, memory, _) = hostCallFixture()
-        #expect(try callForeign(vm, memory, "compress", Array("hello".utf8)) == (.ok, Self.hex("789ccb48cdc9c90700062c0215")))
-        #expect(try callForeign(vm, memory, "compress", []) == (.ok, Self.hex("789c030000000001")))
+        #expect(try callForeign(vm, memory, "compress", Array("hello".utf8)) == (.ok, hexBytes("789ccb48cdc9c90700062c0215")))
+        #expect(try callForeign(vm, memory, "compress", []) == (.ok, hexBytes("789c030000000001")))
     }
 
     @Test func uncompressRoundTripsAndRejectsCorruptInput() throws {
         let (vm, memory, _) = hostCallFixture()
-        #expect(try callForeign(vm, memory, "uncompress", Self.hex("789ccb48cdc9c90700062c0215")) == (.ok, Array("hello".utf8)))
+        #expect(try callForeign(vm, memory, "uncompress", hexBytes("789ccb48cdc9c90700062c0215")) == (.ok, Array("hello".utf8)))
         let payload = (0..<300).map { UInt8(truncatingIfNeeded: $0 &* 7919 >> 3) }
         let (status, compressed) = try callForeign(vm, memory, "compress", payload)
         #expect(status == .ok)
         #expect(try callForeign(vm, memory, "uncompress", compressed) == (.ok, payload))
         #expect(try callForeign(vm, memory, "uncompress", Array("not zlib".utf8)) == (.serializationFailure, []))
-        var truncated = Self.hex("789ccb48cdc9c90700062c0215")
+        var truncated = hexBytes("789ccb48cdc9c90700062c0215")
         truncated.removeLast(3)
         #expect(try callForeign(vm, memory, "uncompress", truncated) == (.serializationFailure, []))
     }
@@ -54,7 +44,7 @@ struct ForeignFunctionTests {
     /// "abab..." compress to 13, need 40 > 28, and fail as Envoy fails them.
     @Test func uncompressFailsLikeEnvoyWhenTheOutputIsOverTwiceTheInput() throws {
         let (vm, memory, _) = hostCallFixture()
-        let compressed = Self.hex("789c4b4c4a240a0200387b0f3d")
+        let compressed = hexBytes("789c4b4c4a240a0200387b0f3d")
         #expect(Zlib.uncompress(compressed).0 == .serializationFailure)
         #expect(try callForeign(vm, memory, "uncompress", compressed) == (.serializationFailure, []))
     }

@@ -245,7 +245,7 @@ struct MetadataExchangeTests {
         let response = Array("PONG response payload".utf8)
         client.downstreamData(request)
         let onTheWire = client.forwardedUpstream
-        #expect(onTheWire.count == request.count + Array(Self.hex(Self.vector("client", "tcp_prefix_hex"))).count)
+        #expect(onTheWire.count == request.count + Array(hexBytes(Self.vector("client", "tcp_prefix_hex"))).count)
         #expect(Array(onTheWire.prefix(4)) == [0x3D, 0x23, 0x04, 0x67])
         deliver(onTheWire, chunk: chunk) { server.downstreamData($0) }
         #expect(server.forwardedUpstream == request)  // the app sees exactly the client's bytes
@@ -268,7 +268,7 @@ struct MetadataExchangeTests {
     @Test func thePrefixMatchesTheComputedVector() throws {
         let (client, _, _, _) = try tcpPair()
         client.downstreamData(Array("x".utf8))
-        #expect(Array(client.forwardedUpstream.dropLast()) == Self.hex(Self.vector("client", "tcp_prefix_hex")))
+        #expect(Array(client.forwardedUpstream.dropLast()) == hexBytes(Self.vector("client", "tcp_prefix_hex")))
     }
 
     @Test func aPeerWithoutTheProtocolKeepsItsBytesAndIsUnknown() throws {
@@ -311,14 +311,4 @@ struct MetadataExchangeTests {
         #expect(optServer.forwardedUpstream == Array("hi".utf8))
     }
 
-    static func hex(_ text: String) -> [UInt8] {
-        var bytes: [UInt8] = []
-        var index = text.startIndex
-        while index < text.endIndex {
-            let next = text.index(index, offsetBy: 2)
-            bytes.append(UInt8(text[index..<next], radix: 16)!)
-            index = next
-        }
-        return bytes
-    }
 }

@@ -26,6 +26,18 @@ enum BuiltModules {
     }
 }
 
+/// Bytes from a hex string ("789c..."); test vectors are written this way.
+func hexBytes(_ text: String) -> [UInt8] {
+    var bytes: [UInt8] = []
+    var index = text.startIndex
+    while index < text.endIndex {
+        let next = text.index(index, offsetBy: 2)
+        bytes.append(UInt8(text[index..<next], radix: 16)!)
+        index = next
+    }
+    return bytes
+}
+
 /// Assembles WAT text into a module.
 func wasm(_ text: String) throws -> [UInt8] { try wat2wasm(text) }
 
