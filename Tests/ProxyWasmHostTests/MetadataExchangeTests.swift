@@ -310,5 +310,4 @@ struct MetadataExchangeTests {
         optServer.downstreamData(optClient.forwardedUpstream)
         #expect(optServer.forwardedUpstream == Array("hi".utf8))
     }
-
 }
