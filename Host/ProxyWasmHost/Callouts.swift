@@ -313,8 +313,9 @@ extension PluginVM {
         grpcExchanges[token] = GrpcExchange(request: request)
         let input: GrpcCalloutInput = isStream ? .streamOpened : .call
         proxy.upstreams.grpcExchanges.append((request, input))
-        var reply = upstream.grpc?(request, input)
-            ?? .failure(status: GrpcStatus.unavailable.rawValue, message: "no healthy upstream")
+        var reply = upstream.grpc.map { PluginVM.viaUpstream($0(request, input)) }
+            ?? .failure(status: GrpcStatus.unavailable.rawValue,
+                        message: PluginVM.grpcMessage("no healthy upstream", details: "no_healthy_upstream"))
         if !isStream { reply = PluginVM.unaryOutcome(reply, timeout: timeout) }
         scheduleGrpc(reply, token: token)
         return finish(name, .ok, args: args, result: String(token))
@@ -331,7 +332,7 @@ extension PluginVM {
         let input = GrpcCalloutInput.message(message, endOfStream: endOfStream != 0)
         proxy.upstreams.grpcExchanges.append((exchange.request, input))
         if let reply = proxy.upstreams.clusters[exchange.request.cluster]?.grpc?(exchange.request, input) {
-            scheduleGrpc(reply, token: token)
+            scheduleGrpc(PluginVM.viaUpstream(reply), token: token)
         }
         return finish(name, .ok, args: args)
     }
@@ -377,11 +378,14 @@ extension PluginVM {
 
     /// A unary call ends with one message (success) or a non-OK close, as
     /// Envoy's async request does: metadata is not delivered, an OK close
-    /// without a message is Internal, and a reply slower than the timeout is
-    /// DeadlineExceeded at the timeout.
+    /// without a message is Internal, and a reply slower than the timeout
+    /// meets the router's timeout, which reaches the plugin as Unavailable
+    /// `upstream request timeout{response_timeout}` (measured against Envoy
+    /// 1.40 in Tests/Envoy/test_grpc_callouts.py).
     static func unaryOutcome(_ reply: GrpcCalloutReply, timeout: UInt32) -> GrpcCalloutReply {
         if timeout > 0 && reply.latencyMilliseconds > UInt64(timeout) {
-            return .failure(status: GrpcStatus.deadlineExceeded.rawValue, message: "upstream request timeout",
+            return .failure(status: GrpcStatus.unavailable.rawValue,
+                            message: grpcMessage("upstream request timeout", details: "response_timeout"),
                             latencyMilliseconds: UInt64(timeout))
         }
         for event in reply.events {
@@ -393,6 +397,24 @@ extension PluginVM {
             }
         }
         return .failure(status: GrpcStatus.internal.rawValue, latencyMilliseconds: reply.latencyMilliseconds)
+    }
+
+    /// The status message Envoy's gRPC client hands the plugin: the
+    /// upstream's `grpc-message` followed by the HTTP stream's response-code
+    /// details in braces (either alone when the other is empty).
+    static func grpcMessage(_ message: String, details: String) -> String {
+        message.isEmpty ? details : details.isEmpty ? message : "\(message){\(details)}"
+    }
+
+    /// A responder's answer as it reaches the plugin: every close the
+    /// upstream sent carries the details `via_upstream`.
+    static func viaUpstream(_ reply: GrpcCalloutReply) -> GrpcCalloutReply {
+        var reply = reply
+        reply.events = reply.events.map { event in
+            guard case let .close(status, message) = event else { return event }
+            return .close(status: status, message: grpcMessage(message, details: "via_upstream"))
+        }
+        return reply
     }
 
     func proxyGetStatus(_ codeSlot: UInt32, _ messageSlot: UInt32, _ sizeSlot: UInt32) throws -> UInt32 {

@@ -22,6 +22,7 @@ import Yams
 ///       auth: {http: {status: 200, headers: {x-verdict: ok}, body: granted, latency_ms: 5}}
 ///       flaky: {http: {reset: true}}
 ///       ratelimit: {grpc: {messages: ["\u0008\u0001"], status: 0, latency_ms: 2}}
+///       drained: {}                # a cluster with no healthy endpoint (503 / Unavailable)
 /// traffic:
 ///   - http:
 ///       through: [client]          # several proxies: a mesh hop, client first
@@ -324,7 +325,6 @@ struct Reader {
     func upstreamSpec(_ value: Any?, _ field: String) throws -> Scenario.UpstreamSpec {
         let map = try mapping(value, field)
         try checkKeys(map, ["http", "grpc"], field)
-        if map.isEmpty { throw fail(field, "expected http or grpc answers") }
         var spec = Scenario.UpstreamSpec()
         if let value = map["http"] {
             let http = try mapping(value, "\(field).http")

@@ -61,6 +61,7 @@ public final class ScenarioRunner {
             proxy.setNode(id: spec.nodeID, cluster: spec.cluster, metadata: spec.metadata)
             if let direction = spec.listenerDirection { proxy.setXDS("listener_direction", .int(direction.rawValue)) }
             for (cluster, upstream) in spec.upstreams {
+                proxy.upstreams.clusters[cluster] = proxy.upstreams.clusters[cluster] ?? CalloutCluster()
                 if let reply = upstream.http { proxy.upstreams.http(cluster) { _ in reply } }
                 if let reply = upstream.grpc {
                     proxy.upstreams.grpc(cluster) { _, input in

@@ -16,7 +16,7 @@ struct ScenarioTests {
         ("proxies: 3", "s.yaml: proxies: expected a list, found a number"),
         ("proxies: []", "s.yaml: proxies: expected at least one proxy"),
         ("proxies: [{name: a, colour: red}]", "s.yaml: proxies[0].colour: unknown field (known: name, node, listener_direction, stream_properties, stats_tags, histogram_buckets, plugins, upstreams)"),
-        ("proxies: [{name: a, upstreams: {auth: {}}}]", "s.yaml: proxies[0].upstreams.auth: expected http or grpc answers"),
+        ("proxies: [{name: a, upstreams: {auth: {tcp: {}}}}]", "s.yaml: proxies[0].upstreams.auth.tcp: unknown field (known: http, grpc)"),
         ("proxies: [{name: a, upstreams: {auth: {http: {reset: true, status: 200}}}}]", "s.yaml: proxies[0].upstreams.auth.http.status: a reset has no response"),
         ("proxies: [{name: a, upstreams: {auth: {http: {status: 42}}}}]", "s.yaml: proxies[0].upstreams.auth.http.status: expected an integer >= 100, found 42"),
         ("proxies: [{name: a, upstreams: {rl: {grpc: {status: 17}}}}]", "s.yaml: proxies[0].upstreams.rl.grpc.status: expected a gRPC status 0...16, found 17"),
