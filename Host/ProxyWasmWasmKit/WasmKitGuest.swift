@@ -127,7 +127,11 @@ public final class WasmKitGuest: GuestInstance {
 
     public func call(_ name: String, _ arguments: [UInt32]) throws -> UInt32? {
         guard let function = export(name) else { return nil }
-        return try run(function, arguments.map { .i32($0) })
+        // Exports were checked against the module's ABI version at load time;
+        // the only narrower shapes are ABI 0.1.0's header callbacks, which
+        // Envoy calls without the end-of-stream flag.
+        let count = function.type.parameters.count
+        return try run(function, arguments.prefix(count).map { .i32($0) })
     }
 
     /// Runs a guest function; the outermost call gets a fresh fuel budget.
