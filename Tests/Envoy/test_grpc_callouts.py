@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import os
 import re
+import socketserver
 import subprocess
-import time
+import threading
 from concurrent import futures
 from pathlib import Path
 
@@ -29,8 +30,6 @@ class AuthzServer:
         def check(request: bytes, context) -> bytes:
             if self.mode == "deny":
                 context.abort(grpc.StatusCode.PERMISSION_DENIED, "not allowed")
-            if self.mode == "slow":
-                time.sleep(1.5)
             return b"ok"
 
         identity = lambda payload: payload  # noqa: E731 (raw bytes in and out)
@@ -45,6 +44,28 @@ class AuthzServer:
 
     def __exit__(self, *exc):
         self.server.stop(grace=None)
+
+
+class SilentServer:
+    """Accepts connections, reads whatever arrives, never writes."""
+
+    def __init__(self) -> None:
+        class Handler(socketserver.BaseRequestHandler):
+            def handle(self) -> None:
+                while self.request.recv(65536):
+                    pass
+
+        self.server = socketserver.ThreadingTCPServer((harness.LOOPBACK, 0), Handler)
+        self.server.daemon_threads = True
+        self.port = self.server.server_address[1]
+
+    def __enter__(self):
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        return self
+
+    def __exit__(self, *exc):
+        self.server.shutdown()
+        self.server.server_close()
 
 
 def compile_module(tmp_path: Path) -> Path:
@@ -64,10 +85,19 @@ def envoy_outcomes(module: Path) -> dict[str, tuple[int, str]]:
                                              [harness.http_wasm_filter(harness.wasm_plugin_config("check", module))])],
             clusters=[harness.static_cluster("app", app.port), http2(harness.static_cluster("authz", authz.port))])
         with harness.Envoy(config, name="grpc-callouts"):
-            for mode in ("ok", "deny", "slow"):
+            for mode in ("ok", "deny"):
                 authz.mode = mode
                 status, _, body = harness.http_get(port, "/", timeout=10)
                 results[mode] = (status, body)
+        # An upstream that accepts and never answers, so Envoy's router timeout decides (a gRPC
+        # server would race it with its own deadline from the grpc-timeout header).
+        with SilentServer() as silent:
+            authz_cluster = config["static_resources"]["clusters"][1]
+            authz_cluster["load_assignment"]["endpoints"][0]["lb_endpoints"][0]["endpoint"]["address"] = \
+                harness.socket_address(silent.port)
+            with harness.Envoy(config, name="grpc-callouts-slow"):
+                status, _, body = harness.http_get(port, "/", timeout=10)
+                results["slow"] = (status, body)
         # The authz cluster with no endpoint at all.
         config["static_resources"]["clusters"][1]["load_assignment"]["endpoints"] = []
         with harness.Envoy(config, name="grpc-callouts-drained"):
