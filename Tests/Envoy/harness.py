@@ -21,6 +21,7 @@ import json
 import os
 import signal
 import socket
+import socketserver
 import subprocess
 import tempfile
 import threading
@@ -320,6 +321,28 @@ class UpstreamApp:
 
     def __enter__(self) -> "UpstreamApp":
         self.thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+class TcpApp:
+    """A threaded TCP application on loopback: `handle(rfile, wfile)` serves each connection
+    (a `socketserver.StreamRequestHandler`'s files)."""
+
+    def __init__(self, handle) -> None:
+        class Handler(socketserver.StreamRequestHandler):
+            def handle(self) -> None:
+                handle(self.rfile, self.wfile)
+
+        self.server = socketserver.ThreadingTCPServer((LOOPBACK, 0), Handler)
+        self.server.daemon_threads = True
+        self.port = self.server.server_address[1]
+
+    def __enter__(self) -> "TcpApp":
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
         return self
 
     def __exit__(self, *exc) -> None:

@@ -7,9 +7,7 @@ from __future__ import annotations
 
 import os
 import re
-import socketserver
 import subprocess
-import threading
 from concurrent import futures
 from pathlib import Path
 
@@ -46,26 +44,12 @@ class AuthzServer:
         self.server.stop(grace=None)
 
 
-class SilentServer:
+def SilentServer() -> harness.TcpApp:  # noqa: N802 (used like a class)
     """Accepts connections, reads whatever arrives, never writes."""
-
-    def __init__(self) -> None:
-        class Handler(socketserver.BaseRequestHandler):
-            def handle(self) -> None:
-                while self.request.recv(65536):
-                    pass
-
-        self.server = socketserver.ThreadingTCPServer((harness.LOOPBACK, 0), Handler)
-        self.server.daemon_threads = True
-        self.port = self.server.server_address[1]
-
-    def __enter__(self):
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        return self
-
-    def __exit__(self, *exc):
-        self.server.shutdown()
-        self.server.server_close()
+    def drain(rfile, wfile) -> None:
+        while rfile.read1(65536):
+            pass
+    return harness.TcpApp(drain)
 
 
 def compile_module(tmp_path: Path) -> Path:

@@ -10,8 +10,6 @@ The payload must arrive intact in both directions, and each Envoy must learn the
 from __future__ import annotations
 
 import socket
-import socketserver
-import threading
 
 import certs
 import harness
@@ -19,26 +17,11 @@ import harness
 ALPN = "istio-peer-exchange"
 
 
-class ReverseLineServer:
+def ReverseLineServer() -> harness.TcpApp:  # noqa: N802 (used like a class)
     """Reads one line, answers it reversed, closes."""
-
-    def __init__(self) -> None:
-        class Handler(socketserver.StreamRequestHandler):
-            def handle(self) -> None:
-                line = self.rfile.readline().rstrip(b"\n")
-                self.wfile.write(line[::-1] + b"\n")
-
-        self.server = socketserver.ThreadingTCPServer((harness.LOOPBACK, 0), Handler)
-        self.server.daemon_threads = True
-        self.port = self.server.server_address[1]
-
-    def __enter__(self):
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        return self
-
-    def __exit__(self, *exc):
-        self.server.shutdown()
-        self.server.server_close()
+    def reverse(rfile, wfile) -> None:
+        wfile.write(rfile.readline().rstrip(b"\n")[::-1] + b"\n")
+    return harness.TcpApp(reverse)
 
 
 def tls_context(paths: dict) -> dict:

@@ -6,9 +6,7 @@ from __future__ import annotations
 
 import json
 import os
-import socketserver
 import subprocess
-import threading
 import time
 from pathlib import Path
 
@@ -37,25 +35,9 @@ def stats_network_filter(root_id: str, configuration: str = '{"tcp_reporting_dur
     }
 
 
-class HelloServer:
+def HelloServer() -> harness.TcpApp:  # noqa: N802 (used like a class)
     """Istio's TCP test application: reads `world\\n`, answers `hello world\\n`, closes."""
-
-    def __init__(self) -> None:
-        class Handler(socketserver.StreamRequestHandler):
-            def handle(self) -> None:
-                self.wfile.write(b"hello " + self.rfile.readline())
-
-        self.server = socketserver.ThreadingTCPServer((harness.LOOPBACK, 0), Handler)
-        self.server.daemon_threads = True
-        self.port = self.server.server_address[1]
-
-    def __enter__(self):
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        return self
-
-    def __exit__(self, *exc):
-        self.server.shutdown()
-        self.server.server_close()
+    return harness.TcpApp(lambda rfile, wfile: wfile.write(b"hello " + rfile.readline()))
 
 
 def wait_for_closed(envoys, connections: int, timeout: float = 10) -> list[dict]:
