@@ -30,9 +30,13 @@ def filters(root_id: str, stats_configuration: str) -> list[dict]:
     return [harness.http_wasm_filter(mx), harness.http_wasm_filter(stats)]
 
 
-def sidecar(name: str, direction: str, port: int, upstream: int, root_id: str, configuration: str, stats_config: dict) -> dict:
+def sidecar(name: str, direction: str, port: int, upstream: int, root_id: str, configuration: str, stats_config: dict,
+            services: bool = True) -> dict:
+    """One sidecar; `services: False` leaves out the cluster's istio service metadata (as for a
+    destination outside the mesh registry), so stats falls back to the Host header."""
     cluster = harness.static_cluster("upstream", upstream)
-    cluster["metadata"] = {"filter_metadata": SERVICES}
+    if services:
+        cluster["metadata"] = {"filter_metadata": SERVICES}
     config = harness.bootstrap(
         admin_port=harness.free_port(), node=node(name),
         listeners=[harness.http_listener(f"{name}_listener", port, "upstream", filters(root_id, configuration),
@@ -41,10 +45,10 @@ def sidecar(name: str, direction: str, port: int, upstream: int, root_id: str, c
     return config
 
 
-def mesh(app_port: int, client_configuration: str, server_configuration: str, stats_config: dict):
+def mesh(app_port: int, client_configuration: str, server_configuration: str, stats_config: dict, services: bool = True):
     server_port, client_port = harness.free_port(), harness.free_port()
-    server = sidecar("server", "INBOUND", server_port, app_port, "stats_inbound", server_configuration, stats_config)
-    client = sidecar("client", "OUTBOUND", client_port, server_port, "stats_outbound", client_configuration, stats_config)
+    server = sidecar("server", "INBOUND", server_port, app_port, "stats_inbound", server_configuration, stats_config, services)
+    client = sidecar("client", "OUTBOUND", client_port, server_port, "stats_outbound", client_configuration, stats_config, services)
     return client_port, harness.Envoy(server, name="server"), harness.Envoy(client, name="client")
 
 
@@ -66,6 +70,35 @@ def test_request_totals_match_istios_expected_files():
     assert series(client_text, "istio_requests_total") == [istio_testdata.expected_series("client_request_total.yaml.tmpl", variables)]
     assert series(server_text, "istio_requests_total") == [istio_testdata.expected_series("server_request_total.yaml.tmpl", variables)]
     assert series(client_text, "istio_build") == [istio_testdata.expected_series("istio_build.yaml", {})]
+
+
+def ten_requests_without_service_metadata(client_configuration: str, server_configuration: str):
+    """10 requests through the mesh with no service metadata on the clusters; returns the client
+    port (part of the Host header) and both sides' istio_requests_total lines."""
+    stats_config = {"stats_tags": istio_testdata.stats_tags(), "use_all_default_tags": False}
+    with harness.UpstreamApp() as app:
+        client_port, server_envoy, client_envoy = mesh(app.port, istio_testdata.plugin_config(client_configuration),
+                                                       istio_testdata.plugin_config(server_configuration), stats_config,
+                                                       services=False)
+        with server_envoy as server, client_envoy as client:
+            for _ in range(10):
+                assert harness.http_get(client_port, "/")[0] == 200
+            return (client_port, series(client.prometheus_text(), "istio_requests_total"),
+                    series(server.prometheus_text(), "istio_requests_total"))
+
+
+def test_host_header_fallback_matches_istios_expected_file():
+    client_port, client_lines, _ = ten_requests_without_service_metadata("client_config.yaml", "server_config.yaml")
+    variables = {"RequestCount": "10", "ClientPort": str(client_port)}
+    assert client_lines == [istio_testdata.expected_series("host_header_fallback.yaml.tmpl", variables)]
+
+
+def test_disabled_host_header_fallback_matches_istios_expected_files():
+    _, client_lines, server_lines = ten_requests_without_service_metadata(
+        "client_config_disable_header_fallback.yaml", "server_config_disable_header_fallback.yaml")
+    variables = {"RequestCount": "10"}
+    assert client_lines == [istio_testdata.expected_series("client_disable_host_header_fallback.yaml.tmpl", variables)]
+    assert server_lines == [istio_testdata.expected_series("server_disable_host_header_fallback.yaml.tmpl", variables)]
 
 
 def test_generated_stats_config_gives_the_same_series_as_the_host(tmp_path):
