@@ -48,6 +48,31 @@ struct StatsConfigurationTests {
         #expect(name.hasSuffix("extra=.=reviews:9080;.;istio_requests_total"))  // appended last
     }
 
+    /// A dimension for every metric (`name` empty) lands after each metric's own cut-off: the 23
+    /// TCP labels end with connection_security_policy, the 25 HTTP ones with grpc_response_status.
+    @Test func unnamedDimensionsFollowEachMetricsCutOff() throws {
+        let proxy = Proxy(name: "server")
+        proxy.setNode(id: "server", metadata: MetadataExchangeTests.metadata("server_node_metadata.rendered.json"))
+        let vm = PluginVM(proxy: proxy, vmID: "stats")
+        _ = try WasmKitGuest.load(try BuiltModules.bytes("stats"), into: vm)
+        let configuration = #"{"tcp_reporting_duration": "1s", "metrics": [{"dimensions": {"mesh_id": "'m1'"}}]}"#
+        let root = try vm.startPlugin(PluginConfiguration(name: "stats", rootID: "stats_inbound", configuration: Array(configuration.utf8)))
+        let connection = TcpConnection(vm: vm, root: root)
+        connection.open()
+        connection.streamState.filterState["wasm.downstream_peer_id"] = Array("envoy.wasm.metadata_exchange.peer_unknown".utf8)
+        connection.downstreamData(Array("ping".utf8))
+        connection.close()
+        let tcpNames = proxy.stats.stats.map(\.name).filter { $0.hasSuffix("istio_tcp_connections_opened_total") }
+        let tcp = try #require(tcpNames.first)
+        let tags = tcp.dropFirst("wasmcustom.".count).components(separatedBy: ";.;").dropLast().map { $0.components(separatedBy: "=.=")[0] }
+        #expect(tags == Array(IstioLabelNames.all.prefix(23)) + ["mesh_id"])
+        #expect(tcp.contains("mesh_id=.=m1;.;"))
+        let (names, _) = try Self.run(#"{"metrics": [{"dimensions": {"mesh_id": "'m1'"}}]}"#)
+        let http = try #require(Self.requestsTotal(names)).name
+        let httpTags = http.components(separatedBy: ";.;").dropLast().map { $0.components(separatedBy: "=.=")[0] }
+        #expect(httpTags == IstioLabelNames.all + ["mesh_id"])
+    }
+
     @Test func dropRemovesAMetric() throws {
         let (names, _) = try Self.run(#"{"metrics":[{"name":"requests_total","drop":true}]}"#)
         #expect(Self.requestsTotal(names) == nil)
