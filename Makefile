@@ -49,7 +49,7 @@ help:
 	@echo "make test         build every module, run unit tests and real-Envoy tests"
 	@echo "make wasm         build $(WASM_OUT)"
 	@echo "make bench        host benchmarks (release build)"
-	@echo "make bench-envoy  Envoy CPU per request without / with the two filters"
+	@echo "make bench-envoy  Envoy CPU per request: no filters, passthrough Wasm, each plugin, both"
 	@echo "make unit-test    native Swift tests only"
 	@echo "make envoy-test   real-Envoy tests only (builds the modules first)"
 	@echo "make clean        remove build outputs"
