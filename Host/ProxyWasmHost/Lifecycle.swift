@@ -7,6 +7,12 @@ public struct PluginStartError: Error, CustomStringConvertible, Equatable {
 }
 
 extension PluginVM {
+    /// Attaches the guest an engine loaded, with the ABI version its marker declares.
+    public func attach(_ guest: GuestInstance, abiVersion: ABIVersion) {
+        self.guest = guest
+        self.abiVersion = abiVersion
+    }
+
     /// Runs the module's start functions in Envoy's order, under the V8
     /// restriction that only `proxy_log` and WASI may be called:
     /// `_initialize` then `main(0, 0)` or `__main_void()`; else `_start`.

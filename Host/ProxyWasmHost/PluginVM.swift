@@ -126,7 +126,9 @@ public struct PluginConfiguration: Sendable {
 public final class PluginVM {
     public let proxy: Proxy
     public let vmID: String
-    public let abiVersion: ABIVersion
+    /// The module's proxy-wasm ABI version: set by the engine binding from the
+    /// module's marker export when it loads one (0.2.1 until then, and for the null VM).
+    public internal(set) var abiVersion: ABIVersion
     public let trace: TraceRecorder
     /// Stamped on this VM's trace events when several VMs share a recorder.
     public var traceSource: String?

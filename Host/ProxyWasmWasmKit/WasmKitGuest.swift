@@ -100,7 +100,7 @@ public final class WasmKitGuest: GuestInstance {
         guard report.isValid else { throw ModuleLoadError(report: report, message: "Wasm VM failed") }
         let guest = WasmKitGuest(report: report, limits: limits, store: store, instance: instance,
                                  memory: wasmMemory, allocator: allocator)
-        vm.guest = guest
+        vm.attach(guest, abiVersion: version)
         try vm.runStartFunctions()
         return guest
     }

@@ -113,9 +113,9 @@ struct SDKShapedModuleTests {
 
     @Test(arguments: shapes)
     func loadsStartsAndServesARequest(shape: Shape) throws {
-        let vm = PluginVM(proxy: Proxy(name: "p"), vmID: shape.sdk, abiVersion: shape.version, trace: TraceRecorder())
+        let vm = PluginVM(proxy: Proxy(name: "p"), vmID: shape.sdk, trace: TraceRecorder())
         let guest = try WasmKitGuest.load(try wasm(Self.module(shape)), into: vm)
-        #expect(guest.report.abiVersion == shape.version)
+        #expect(guest.report.abiVersion == shape.version && vm.abiVersion == shape.version)
         let root = try vm.startPlugin(PluginConfiguration(name: shape.sdk))
         let stream = HttpStream(vm: vm, root: root)
         stream.sendRequestHeaders([HeaderPair(":path", "/")])
