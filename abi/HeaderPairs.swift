@@ -139,7 +139,8 @@ public enum HeaderPairs {
         if size > maxBytes { throw .tooLarge(size: size, limit: maxBytes) }
         if size < 4 { throw .truncatedCount(size: size) }
         let count = readUInt32(bytes, 0)
-        if Int(count) > maxCount { throw .tooManyPairs(count: count, limit: maxCount) }
+        // Compared as 64-bit: `Int(count)` would trap on wasm32 for counts >= 2^31.
+        if maxCount < 0 || UInt64(count) > UInt64(maxCount) { throw .tooManyPairs(count: count, limit: maxCount) }
         let n = Int(count)
         let tableEnd = 4 + n * 8
         if tableEnd > size { throw .truncatedSizeTable(count: count, size: size) }

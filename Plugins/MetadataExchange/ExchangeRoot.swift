@@ -15,6 +15,24 @@ enum Exchange {
     static let maxHeaderBytes = 64 * 1024
 }
 
+/// The kinds of problem a peer or a connection can cause. Logged once each
+/// per configuration; a fixed set, whatever peers send.
+enum ExchangeProblem: Int, CaseIterable {
+    case unknownDirection, plaintext, writePrefix, readData, earlyClose, drainPrefix
+    /// The first bytes of a connection are not a prefix (one kind per `TCPPrefix.Rejection` case).
+    case magicMismatch, oversizedPrefix, malformedPrefix, prefixNotAStruct
+    case oversizedHeader, base64Header, protobufHeader
+
+    init(_ rejection: TCPPrefix.Rejection) {
+        switch rejection {
+        case .magicMismatch: self = .magicMismatch
+        case .oversized: self = .oversizedPrefix
+        case .malformedPayload: self = .malformedPrefix
+        case .notAStruct: self = .prefixNotAStruct
+        }
+    }
+}
+
 /// One plugin instance: the local node, its encoded forms (computed once per
 /// configuration), the peer cache and the TCP counters. Serves HTTP filter
 /// streams and network filter connections alike (`.automatic`).
@@ -33,8 +51,9 @@ final class ExchangeRoot: RootContext {
     var headerNotFound: Metric?
     var metadataAdded: Metric?
     private let xds = XDSAttributes()
-    /// Problems already logged (each kind once per configuration, to keep peers from flooding the log).
-    private var loggedProblems: Set<String> = []
+    /// Problems already logged: each kind once per configuration, so peers
+    /// cannot flood the log; the kinds are a fixed set, so this stays bounded.
+    private var loggedProblems = [Bool](repeating: false, count: ExchangeProblem.allCases.count)
 
     override var streamKind: StreamKind { .automatic }
 
@@ -53,7 +72,7 @@ final class ExchangeRoot: RootContext {
             return false
         }
         cache = PeerCache(capacity: configuration.maxPeerCacheSize)
-        loggedProblems.removeAll()
+        loggedProblems = [Bool](repeating: false, count: ExchangeProblem.allCases.count)
         nodeID = nodeString(["id"]) ?? ""
         localNode = PeerNode.local(strings: { self.nodeString(["metadata", $0]) },
                                    maps: { self.nodeMap(["metadata", $0]) },
@@ -107,33 +126,40 @@ final class ExchangeRoot: RootContext {
         return external == [1] || external == Array("true".utf8)
     }
 
-    /// Logs `problem` at debug level the first time it happens.
-    func noteOnce(_ kind: String, _ problem: @autoclosure () -> String) {
-        if loggedProblems.contains(kind) { return }
-        loggedProblems.insert(kind)
+    /// Logs `problem` at debug level the first time a problem of this kind happens.
+    func noteOnce(_ kind: ExchangeProblem, _ problem: @autoclosure () -> String) {
+        if loggedProblems[kind.rawValue] { return }
+        loggedProblems[kind.rawValue] = true
         Log.debug("metadata_exchange: \(problem()) (further occurrences are not logged)")
     }
 
+    /// A peer-chosen id as it may appear in a log line: at most 64 bytes.
+    static func loggable(_ id: String) -> String {
+        let utf8 = Array(id.utf8)
+        return utf8.count <= 64 ? id : String(decoding: utf8.prefix(64), as: UTF8.self) + "..."
+    }
+
     /// Stores a peer received as a header value: from the cache by id, else
-    /// decoded (base64 -> Struct -> FlatNode). Undecodable metadata stores nothing.
+    /// decoded (base64 -> Struct ->
+    /// FlatNode). Undecodable metadata stores nothing.
     func storePeer(_ key: String, id: String, headerValue: [UInt8]) {
+        if headerValue.count > Exchange.maxHeaderBytes {
+            noteOnce(.oversizedHeader, "ignored a \(headerValue.count)-byte peer metadata header from \(Self.loggable(id))")
+            return
+        }
         if let cached = cache.lookup(id) {
             try? Properties.set([key], cached)
             return
         }
-        if headerValue.count > Exchange.maxHeaderBytes {
-            noteOnce("oversized", "ignored a \(headerValue.count)-byte peer metadata header from \(id)")
-            return
-        }
         guard let decoded = Base64.decode(headerValue) else {
-            noteOnce("base64", "peer metadata from \(id) is not valid base64")
+            noteOnce(.base64Header, "peer metadata from \(Self.loggable(id)) is not valid base64")
             return
         }
         let peer: ProtoStruct
         do throws(ProtobufError) {
             peer = try StructCodec.decodeStruct(decoded)
         } catch {
-            noteOnce("protobuf", "peer metadata from \(id) is not a protobuf Struct: \(error.message)")
+            noteOnce(.protobufHeader, "peer metadata from \(Self.loggable(id)) is not a protobuf Struct: \(error.message)")
             return
         }
         let node = FlatNodeCodec.encode(PeerNode.fromStruct(peer))

@@ -41,7 +41,7 @@ final class TcpExchange: TcpContext {
         case .inbound: role = .server
         case .unspecified:
             role = .none
-            root.noteOnce("direction", "connection \(id): unknown listener direction, no metadata exchange")
+            root.noteOnce(.unknownDirection, "connection \(id): unknown listener direction, no metadata exchange")
         }
         if role != .none { try? root.alpnProtocolFound?.increment() }
         return .continue
@@ -56,7 +56,7 @@ final class TcpExchange: TcpContext {
                 // Peer identity is only known after the TLS handshake: check on the first data.
                 let mtls = (try? Properties.bool(["connection", "mtls"])) ?? nil
                 if mtls != true && !root.configuration.allowPlaintextTCP {
-                    giveUp("connection \(id) is not mTLS (set allow_plaintext_tcp to exchange anyway)", kind: "plaintext")
+                    giveUp("connection \(id) is not mTLS (set allow_plaintext_tcp to exchange anyway)", kind: .plaintext)
                     role = .none
                     return .continue
                 }
@@ -85,7 +85,7 @@ final class TcpExchange: TcpContext {
             try buffer.prepend(root.tcpPrefix)
             try? root.metadataAdded?.increment()
         } catch {
-            root.noteOnce("write", "connection \(id): cannot write the exchange prefix: \(error.status.name)")
+            root.noteOnce(.writePrefix, "connection \(id): cannot write the exchange prefix: \(error.status.name)")
         }
         return .continue
     }
@@ -96,24 +96,24 @@ final class TcpExchange: TcpContext {
         if readState == .done { return .continue }
         let bytes: [UInt8]
         do throws(HostError) { bytes = try buffer.bytes(start: 0, maxSize: size) } catch {
-            giveUp("connection \(id): cannot read data: \(error.status.name)", kind: "read")
+            giveUp("connection \(id): cannot read data: \(error.status.name)", kind: .readData)
             return .continue
         }
         switch TCPPrefix.parse(bytes) {
         case .needMore:
             try? root.initialHeaderNotFound?.increment()
             if endOfStream {
-                giveUp("connection \(id): closed before the peer's metadata arrived", kind: "early-close")
+                giveUp("connection \(id): closed before the peer's metadata arrived", kind: .earlyClose)
                 return .continue
             }
             return .stopIteration
-        case let .invalid(reason):
-            if reason == "magic mismatch" { try? root.initialHeaderNotFound?.increment() } else { try? root.headerNotFound?.increment() }
-            giveUp("connection \(id): no peer metadata prefix: \(reason)", kind: reason)
+        case let .invalid(rejection):
+            if rejection == .magicMismatch { try? root.initialHeaderNotFound?.increment() } else { try? root.headerNotFound?.increment() }
+            giveUp("connection \(id): no peer metadata prefix: \(rejection.reason)", kind: ExchangeProblem(rejection))
             return .continue
         case let .complete(node, peerID, consumed):
             do throws(HostError) { try buffer.drainPrefix(consumed) } catch {
-                giveUp("connection \(id): cannot remove the prefix: \(error.status.name)", kind: "drain")
+                giveUp("connection \(id): cannot remove the prefix: \(error.status.name)", kind: .drainPrefix)
                 return .continue
             }
             readState = .done
@@ -125,7 +125,7 @@ final class TcpExchange: TcpContext {
     }
 
     /// Records the peer as unknown and stops trying; bytes stay untouched.
-    private func giveUp(_ message: String, kind: String) {
+    private func giveUp(_ message: String, kind: ExchangeProblem) {
         readState = .done
         peerFailed = true
         root.noteOnce(kind, message)

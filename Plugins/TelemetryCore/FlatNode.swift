@@ -137,35 +137,49 @@ public enum FlatNodeCodec {
 
     // MARK: decoding
 
+    /// Reads FlatNode bytes from a peer. Every offset is a u32 or i32 on the
+    /// wire: it is range-checked as that width before it meets an `Int`
+    /// (32 bits on wasm32), so no value a peer sends can overflow or trap.
     struct Reader {
         let bytes: [UInt8]
 
         func u16(_ position: Int) throws(DecodingError) -> Int {
-            guard position >= 0, position + 2 <= bytes.count else { throw DecodingError(reason: "offset \(position) out of bounds") }
+            guard position >= 0, position <= bytes.count - 2 else { throw DecodingError(reason: "offset \(position) out of bounds") }
             return Int(bytes[position]) | Int(bytes[position + 1]) << 8
         }
 
-        func u32(_ position: Int) throws(DecodingError) -> Int {
-            guard position >= 0, position + 4 <= bytes.count else { throw DecodingError(reason: "offset \(position) out of bounds") }
-            return Int(bytes[position]) | Int(bytes[position + 1]) << 8 | Int(bytes[position + 2]) << 16 | Int(bytes[position + 3]) << 24
+        func rawU32(_ position: Int) throws(DecodingError) -> UInt32 {
+            guard position >= 0, position <= bytes.count - 4 else { throw DecodingError(reason: "offset \(position) out of bounds") }
+            return UInt32(bytes[position]) | UInt32(bytes[position + 1]) << 8 | UInt32(bytes[position + 2]) << 16
+                | UInt32(bytes[position + 3]) << 24
         }
 
-        func i32(_ position: Int) throws(DecodingError) -> Int { Int(Int32(truncatingIfNeeded: try u32(position))) }
+        /// A u32 that counts or offsets something inside the buffer: at most its size.
+        func u32(_ position: Int) throws(DecodingError) -> Int {
+            let value = try rawU32(position)
+            guard UInt64(value) <= UInt64(bytes.count) else { throw DecodingError(reason: "value at \(position) exceeds the buffer") }
+            return Int(value)
+        }
 
         /// Position of field `slot`'s value in the table at `table`, or nil.
         func field(_ table: Int, _ slot: Int) throws(DecodingError) -> Int? {
-            let vtable = table - (try i32(table))
+            // soffset: the vtable lies `value` bytes before the table (after, if negative).
+            let relative = Int64(Int32(bitPattern: try rawU32(table)))
+            let vtable64 = Int64(table) - relative
+            guard vtable64 >= 0, vtable64 < Int64(bytes.count) else { throw DecodingError(reason: "vtable of the table at \(table) is outside the buffer") }
+            let vtable = Int(vtable64)
             let vtableSize = try u16(vtable)
             let entry = 4 + 2 * slot
             if entry + 2 > vtableSize { return nil }
             let offset = try u16(vtable + entry)
+            guard offset < bytes.count - table else { throw DecodingError(reason: "field \(slot) of the table at \(table) is outside the buffer") }
             return offset == 0 ? nil : table + offset
         }
 
         func follow(_ position: Int) throws(DecodingError) -> Int {
-            let target = position + (try u32(position))
-            guard target < bytes.count else { throw DecodingError(reason: "offset at \(position) points outside the buffer") }
-            return target
+            let distance = try u32(position)
+            guard distance < bytes.count - position else { throw DecodingError(reason: "offset at \(position) points outside the buffer") }
+            return position + distance
         }
 
         func string(at position: Int) throws(DecodingError) -> String {

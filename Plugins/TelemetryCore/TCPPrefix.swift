@@ -31,12 +31,42 @@ public enum TCPPrefix {
         return bytes
     }
 
+    /// Why the bytes at the start of a connection are not a prefix. The cases
+    /// are a fixed set (no peer-chosen number makes a new one), so callers can
+    /// key "log once" notes by `kind`.
+    public enum Rejection: Equatable {
+        case magicMismatch
+        /// The header announces more than the reader accepts.
+        case oversized(announced: UInt32, limit: Int)
+        case malformedPayload(ProtobufError)
+        case notAStruct
+
+        /// A fixed name per case.
+        public var kind: String {
+            switch self {
+            case .magicMismatch: return "magic-mismatch"
+            case .oversized: return "oversized"
+            case .malformedPayload: return "malformed-payload"
+            case .notAStruct: return "not-a-struct"
+            }
+        }
+
+        public var reason: String {
+            switch self {
+            case .magicMismatch: return "magic mismatch"
+            case let .oversized(announced, limit): return "announced length \(announced) exceeds \(limit)"
+            case let .malformedPayload(error): return error.message
+            case .notAStruct: return "payload is not a google.protobuf.Struct"
+            }
+        }
+    }
+
     /// The result of looking for a prefix at the start of `buffer`.
     public enum ParseResult: Equatable {
         /// Fewer bytes than the header, or than the announced payload.
         case needMore
         /// Not a prefix (wrong magic, lying length, bad protobuf): leave the bytes alone.
-        case invalid(reason: String)
+        case invalid(Rejection)
         /// A prefix of `consumed` bytes: the peer node (nil if the metadata entry is
         /// missing or not a Struct) and its id (nil if absent).
         case complete(node: ProtoStruct?, id: String?, consumed: Int)
@@ -45,26 +75,31 @@ public enum TCPPrefix {
     public static func parse(_ buffer: [UInt8], maxPayload: Int = defaultMaxPayload) -> ParseResult {
         if buffer.count >= 4 {
             if buffer[0] != 0x3D || buffer[1] != 0x23 || buffer[2] != 0x04 || buffer[3] != 0x67 {
-                return .invalid(reason: "magic mismatch")
+                return .invalid(.magicMismatch)
             }
         } else {
             // A short buffer can still be ruled out byte by byte.
             let expected: [UInt8] = [0x3D, 0x23, 0x04, 0x67]
-            for index in 0..<buffer.count where buffer[index] != expected[index] { return .invalid(reason: "magic mismatch") }
+            for index in 0..<buffer.count where buffer[index] != expected[index] { return .invalid(.magicMismatch) }
             return .needMore
         }
         if buffer.count < headerSize { return .needMore }
-        let length = Int(buffer[4]) << 24 | Int(buffer[5]) << 16 | Int(buffer[6]) << 8 | Int(buffer[7])
-        if length > maxPayload { return .invalid(reason: "announced length \(length) exceeds \(maxPayload)") }
+        // The length is a u32 on the wire: read it as one and bound it before it
+        // becomes an `Int` (32 bits on wasm32, where 0x80000000 would go negative).
+        let announced = UInt32(buffer[4]) << 24 | UInt32(buffer[5]) << 16 | UInt32(buffer[6]) << 8 | UInt32(buffer[7])
+        if maxPayload < 0 || UInt64(announced) > UInt64(maxPayload) {
+            return .invalid(.oversized(announced: announced, limit: maxPayload))
+        }
+        let length = Int(announced)
         if buffer.count < headerSize + length { return .needMore }
         let payload = Array(buffer[headerSize..<(headerSize + length)])
         let decoded: ProtoStruct?
         do throws(ProtobufError) {
             decoded = try StructCodec.decodeAnyStruct(payload)
         } catch {
-            return .invalid(reason: error.message)
+            return .invalid(.malformedPayload(error))
         }
-        guard let decoded else { return .invalid(reason: "payload is not a google.protobuf.Struct") }
+        guard let decoded else { return .invalid(.notAStruct) }
         var node: ProtoStruct? = nil
         if case let .structure(inner) = decoded[metadataKey] { node = inner }
         return .complete(node: node, id: decoded[idKey]?.stringValue, consumed: headerSize + length)

@@ -135,12 +135,18 @@ struct PeerMetadataTests {
         let prefix = TCPPrefix.encode(node: ProtoStruct([("NAME", .string("a"))]), id: "peer")
         #expect(TCPPrefix.parse([]) == .needMore)
         #expect(TCPPrefix.parse([0x3D, 0x23]) == .needMore)
-        #expect(TCPPrefix.parse(Array("GET /".utf8)) == .invalid(reason: "magic mismatch"))
-        #expect(TCPPrefix.parse([0x3D, 0x00]) == .invalid(reason: "magic mismatch"))
+        #expect(TCPPrefix.parse(Array("GET /".utf8)) == .invalid(.magicMismatch))
+        #expect(TCPPrefix.parse([0x3D, 0x00]) == .invalid(.magicMismatch))
         for cut in 0..<prefix.count { #expect(TCPPrefix.parse(Array(prefix.prefix(cut))) == .needMore) }
         let complete = TCPPrefix.parse(prefix + Array("payload".utf8))
         #expect(complete == .complete(node: ProtoStruct([("NAME", .string("a"))]), id: "peer", consumed: prefix.count))
-        #expect(TCPPrefix.parse([0x3D, 0x23, 0x04, 0x67, 0x7F, 0xFF, 0xFF, 0xFF]) == .invalid(reason: "announced length 2147483647 exceeds 65536"))
+        #expect(TCPPrefix.parse([0x3D, 0x23, 0x04, 0x67, 0x7F, 0xFF, 0xFF, 0xFF]) == .invalid(.oversized(announced: 0x7FFF_FFFF, limit: 65536)))
+        // Lengths with the top bit set are negative as a 32-bit Int: still rejected, never a trap.
+        for top: UInt8 in [0x80, 0xC0, 0xFF] {
+            let header: [UInt8] = [0x3D, 0x23, 0x04, 0x67, top, 0x00, 0x00, 0x10]
+            #expect(TCPPrefix.parse(header + [UInt8](repeating: 0, count: 32)) == .invalid(.oversized(announced: UInt32(top) << 24 | 0x10, limit: 65536)))
+        }
+        #expect(TCPPrefix.parse(prefix, maxPayload: 4) == .invalid(.oversized(announced: UInt32(prefix.count - 8), limit: 4)))
         var wrongType = [UInt8](prefix)
         wrongType[20] = UInt8(ascii: "X")
         if case .invalid = TCPPrefix.parse(wrongType) {} else { Issue.record("wrong type URL accepted") }

@@ -1,0 +1,133 @@
+import Foundation
+import ProxyWasmABI
+@testable import ProxyWasmHost
+import ProxyWasmWasmKit
+import TelemetryCore
+import Testing
+
+/// Peer-controlled bytes through the real .wasm modules (wasm32: `Int` is 32
+/// bits there, so a length or offset with the top bit set is negative as an
+/// `Int`; the native tests cannot see that). No input may trap the VM, hide
+/// the next connection, change the application's bytes or grow the log.
+@Suite("hostile peers through the wasm32 modules")
+struct HostilePeerTests {
+    typealias Sidecar = MetadataExchangeTests.Sidecar
+
+    static let magic: [UInt8] = [0x3D, 0x23, 0x04, 0x67]
+
+    func serverConnection(_ server: Sidecar) -> TcpConnection {
+        let connection = TcpConnection(vm: server.vm, root: server.root,
+                                       properties: [PropertyEntry("connection", .map([PropertyEntry("mtls", .bool(true))]))])
+        connection.open()
+        return connection
+    }
+
+    func clientConnection(_ client: Sidecar) -> TcpConnection {
+        let connection = TcpConnection(vm: client.vm, root: client.root)
+        connection.open()
+        return connection
+    }
+
+    @Test(arguments: [UInt32(0x8000_0000), 0xFFFF_FFFF, 0x8000_0010, 0xC000_0000, 0x7FFF_FFFF, 0x0001_0001])
+    func anAnnouncedLengthOutOfRangeNeitherTrapsNorHidesTheNextConnection(_ length: UInt32) throws {
+        let server = try Sidecar(id: "server", metadataFile: "server_node_metadata.rendered.json", direction: .inbound)
+        let client = try Sidecar(id: "client", metadataFile: "client_node_metadata.rendered.json", direction: .outbound)
+        let header = Self.magic + [UInt8(length >> 24), UInt8(length >> 16 & 0xFF), UInt8(length >> 8 & 0xFF), UInt8(length & 0xFF)]
+        let hostile = header + Array("application bytes".utf8)
+        for chunk in [hostile.count, 1] {
+            let connection = serverConnection(server)
+            var index = 0
+            while index < hostile.count {
+                connection.downstreamData(Array(hostile[index..<min(hostile.count, index + chunk)]))
+                index += chunk
+            }
+            connection.downstreamData([], endOfStream: true)
+            #expect(connection.forwardedUpstream == hostile, "length \(length), chunks of \(chunk)")
+            #expect(connection.context?.filterState["wasm.downstream_peer_id"] == Array("envoy.wasm.metadata_exchange.peer_unknown".utf8))
+            connection.upstreamData(Array("reply".utf8))
+            #expect(connection.forwardedDownstream == Array("reply".utf8))  // no prefix towards a peer that sent none
+            connection.close()
+        }
+        #expect(server.vm.failure == nil)
+        // The next valid connection through the same VM is exchanged.
+        let outbound = clientConnection(client)
+        outbound.downstreamData(Array("ping".utf8))
+        let inbound = serverConnection(server)
+        inbound.downstreamData(outbound.forwardedUpstream)
+        #expect(inbound.forwardedUpstream == Array("ping".utf8))
+        #expect(inbound.context?.filterState["wasm.downstream_peer_id"] == Array("client".utf8))
+        #expect(server.noFailures && client.noFailures)
+    }
+
+    @Test func aHundredBadConnectionsLogOneLinePerKind() throws {
+        let server = try Sidecar(id: "server", metadataFile: "server_node_metadata.rendered.json", direction: .inbound)
+        for index in 0..<100 {
+            let connection = serverConnection(server)
+            let length = UInt32(0x0002_0000 + index)  // a different oversized length each time
+            connection.downstreamData(Self.magic + [UInt8(length >> 24), UInt8(length >> 16 & 0xFF), UInt8(length >> 8 & 0xFF), UInt8(length & 0xFF)])
+            connection.close()
+            let garbage = serverConnection(server)
+            garbage.downstreamData(Array("GET /\(index) HTTP/1.1\r\n".utf8))
+            garbage.close()
+        }
+        let lines = server.proxy.logs.filter { $0.message.hasPrefix("metadata_exchange:") }
+        #expect(lines.count == 2, "\(lines.map(\.message))")  // one oversized, one magic mismatch
+        #expect(server.noFailures)
+    }
+
+    /// FlatNode bytes in the peer's filter state with offsets and counts that
+    /// are negative as a 32-bit `Int`: stats.wasm reports the request with an
+    /// unknown peer instead of trapping.
+    @Test(arguments: HostilePeerTests.hostileFlatNodes.indices)
+    func hostileFlatNodeBytesAreIgnoredByStats(_ index: Int) throws {
+        let proxy = Proxy(name: "server")
+        proxy.setNode(id: "server", metadata: MetadataExchangeTests.metadata("server_node_metadata.rendered.json"))
+        proxy.setXDS("listener_direction", .int(TrafficDirection.inbound.rawValue))
+        let vm = PluginVM(proxy: proxy, vmID: "stats")
+        _ = try WasmKitGuest.load(try BuiltModules.bytes("stats"), into: vm)
+        let root = try vm.startPlugin(PluginConfiguration(name: "stats", rootID: "stats_inbound"))
+        for _ in 0..<2 {
+            let state = StreamState()
+            state.filterState["wasm.downstream_peer_id"] = Array("client".utf8)
+            state.filterState["wasm.downstream_peer"] = Self.hostileFlatNodes[index].bytes
+            let stream = HttpStream(vm: vm, root: root, streamState: state)
+            stream.sendRequestHeaders([HeaderPair(":method", "GET"), HeaderPair(":path", "/"), HeaderPair(":authority", "reviews")])
+            stream.sendResponseHeaders([HeaderPair(":status", "200")])
+            stream.complete()
+        }
+        #expect(vm.failure == nil)
+        let totals = proxy.stats.stats.filter { $0.name.hasSuffix("istio_requests_total") }
+        #expect(totals.map(\.value).reduce(0, +) == 2)
+        if Self.hostileFlatNodes[index].rejected {
+            #expect(totals.allSatisfy { $0.name.contains("source_workload=.=unknown;.;") })
+        }
+    }
+
+    /// Valid FlatNode bytes with one u32 replaced by a hostile value, and
+    /// whether the whole node must be rejected (an offset, not string bytes).
+    static let hostileFlatNodes: [(bytes: [UInt8], rejected: Bool)] = {
+        var node = PeerNode()
+        node.workloadName = "w"
+        node.labels = [KeyValue("app", "a")]
+        node.appContainers = ["c"]
+        let valid = FlatNodeCodec.encode(node)
+        var cases: [(bytes: [UInt8], rejected: Bool)] = []
+        func with(_ offset: Int, _ value: UInt32) -> [UInt8] {
+            var bytes = valid
+            for shift in 0..<4 { bytes[offset + shift] = UInt8(truncatingIfNeeded: value >> (8 * UInt32(shift))) }
+            return bytes
+        }
+        let table = Int(valid[0]) | Int(valid[1]) << 8
+        for value: UInt32 in [0x8000_0000, 0xFFFF_FFFF, 0xFFFF_FFF0, 0x7FFF_FFFF] {
+            cases.append((with(0, value), true))  // root offset
+            cases.append((with(table, value), true))  // soffset to the vtable (Int32.min when 0x80000000)
+            for slot in stride(from: table + 4, to: min(valid.count - 3, table + 4 + 4 * 4), by: 4) {
+                cases.append((with(slot, value), true))  // field offsets
+            }
+        }
+        // Every u32-aligned position set to Int32.min, one at a time (some land in
+        // string bytes and decode to other text: those must only not trap).
+        for position in stride(from: 0, to: valid.count - 3, by: 4) { cases.append((with(position, 0x8000_0000), false)) }
+        return cases
+    }()
+}
