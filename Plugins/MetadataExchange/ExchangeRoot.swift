@@ -139,15 +139,15 @@ final class ExchangeRoot: RootContext {
         return utf8.count <= 64 ? id : String(decoding: utf8.prefix(64), as: UTF8.self) + "..."
     }
 
-    /// Stores a peer received as a header value: from the cache by id, else
-    /// decoded (base64 -> Struct ->
+    /// Stores a peer received as a header value: from the cache when these
+    /// exact bytes were decoded before for this id, else decoded (base64 -> Struct ->
     /// FlatNode). Undecodable metadata stores nothing.
     func storePeer(_ key: String, id: String, headerValue: [UInt8]) {
         if headerValue.count > Exchange.maxHeaderBytes {
             noteOnce(.oversizedHeader, "ignored a \(headerValue.count)-byte peer metadata header from \(Self.loggable(id))")
             return
         }
-        if let cached = cache.lookup(id) {
+        if let cached = cache.lookup(id: id, metadata: headerValue) {
             try? Properties.set([key], cached)
             return
         }
@@ -164,7 +164,7 @@ final class ExchangeRoot: RootContext {
         }
         let node = FlatNodeCodec.encode(PeerNode.fromStruct(peer))
         try? Properties.set([key], node)
-        cache.insert(id, node)
+        cache.insert(id: id, metadata: headerValue, node: node)
     }
 }
 

@@ -1,28 +1,63 @@
-/// Peers seen so far, by peer id -> FlatNode bytes: the first metadata seen
-/// for an id wins, as in Istio. Bounded: when full, the oldest quarter is
-/// evicted. Empty ids are never cached (two unknown peers would collide).
-public final class PeerCache {
-    public let capacity: Int
-    private var entries: [String: [UInt8]] = [:]
-    private var order: [String] = []
+import TelemetryCore
 
-    public init(capacity: Int) { self.capacity = capacity }
+/// Decoded peers (FlatNode bytes) by peer id, each with the exact metadata
+/// bytes it was decoded from. A cached node is used only for a request that
+/// carries those same bytes; different bytes are decoded and replace the
+/// entry. So metadata forged under someone else's id is never served to
+/// that peer's own requests (Istio's cache lets the first metadata seen for
+/// an id win). Bounded twice: at most `capacity` entries and at most
+/// `byteBudget` bytes of metadata and nodes; when either would be passed, the
+/// oldest quarter of the entries is evicted. Empty ids are never cached.
+public final class PeerCache {
+    struct Entry {
+        var metadata: [UInt8]
+        var node: [UInt8]
+        var size: Int { metadata.count + node.count }
+    }
+
+    public let capacity: Int
+    public let byteBudget: Int
+    private var entries: [String: Entry] = [:]
+    private var order: [String] = []
+    /// Bytes held: metadata plus FlatNode of every entry.
+    public private(set) var heldBytes = 0
+
+    /// The default byte budget: 500 typical peers take ~1 MB.
+    public static let defaultByteBudget = 4 << 20
+
+    public init(capacity: Int, byteBudget: Int = PeerCache.defaultByteBudget) {
+        self.capacity = capacity
+        self.byteBudget = byteBudget
+    }
 
     public var count: Int { entries.count }
 
-    public func lookup(_ id: String) -> [UInt8]? {
+    /// The node decoded from `metadata` for `id`, if these exact bytes were seen for it.
+    public func lookup(id: String, metadata: [UInt8]) -> [UInt8]? {
         if capacity == 0 || id.isEmpty { return nil }
-        return entries[id]
+        guard let entry = entries[id], sameBytes(entry.metadata, metadata) else { return nil }
+        return entry.node
     }
 
-    public func insert(_ id: String, _ node: [UInt8]) {
-        if capacity == 0 || id.isEmpty || entries[id] != nil { return }
-        if entries.count >= capacity {
-            let evicted = max(1, capacity / 4)
-            for key in order.prefix(evicted) { entries[key] = nil }
-            order.removeFirst(min(evicted, order.count))
+    public func insert(id: String, metadata: [UInt8], node: [UInt8]) {
+        let entry = Entry(metadata: metadata, node: node)
+        if capacity == 0 || id.isEmpty || entry.size > byteBudget { return }
+        if let old = entries[id] {
+            heldBytes -= old.size
+            entries[id] = nil
+            order.removeAll { $0 == id }
         }
-        entries[id] = node
+        while !order.isEmpty && (entries.count >= capacity || heldBytes + entry.size > byteBudget) { evictOldestQuarter() }
+        entries[id] = entry
         order.append(id)
+        heldBytes += entry.size
+    }
+
+    private func evictOldestQuarter() {
+        let evicted = max(1, order.count / 4)
+        for id in order.prefix(evicted) {
+            if let entry = entries.removeValue(forKey: id) { heldBytes -= entry.size }
+        }
+        order.removeFirst(evicted)
     }
 }
