@@ -68,7 +68,9 @@ public struct TagExtractor {
         var compiled: [Compiled] = []
         for rule in rules {
             do {
-                compiled.append(Compiled(name: rule.name, regex: try Regex(rule.pattern)))
+                // Scalar semantics: Envoy's regex engines see bytes, not
+                // grapheme clusters (a combining mark after `=` must not hide it).
+                compiled.append(Compiled(name: rule.name, regex: try Regex(rule.pattern).matchingSemantics(.unicodeScalar)))
             } catch {
                 throw StatsTagError(tag: rule.name, pattern: rule.pattern, reason: "\(error)")
             }
@@ -91,13 +93,13 @@ public struct TagExtractor {
             removed.append(cut)
         }
         if removed.isEmpty { return (name, tags) }
-        var result = ""
-        var index = name.startIndex
-        while index < name.endIndex {
-            if !removed.contains(where: { $0.contains(index) }) { result.append(name[index]) }
-            index = name.index(after: index)
+        var result = String.UnicodeScalarView()
+        var index = name.unicodeScalars.startIndex
+        while index < name.unicodeScalars.endIndex {
+            if !removed.contains(where: { $0.contains(index) }) { result.append(name.unicodeScalars[index]) }
+            index = name.unicodeScalars.index(after: index)
         }
-        return (result, tags)
+        return (String(result), tags)
     }
 }
 

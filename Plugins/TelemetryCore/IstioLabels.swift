@@ -161,10 +161,10 @@ public enum IstioStats {
         return values
     }
 
-    /// Istio's stat name: `t1=.=v1;.;...;.;tn=.=vn;.;istio_<metric>`. A value
-    /// containing a separator would corrupt the labels after it, so separators
-    /// inside values are replaced by `_` (documented deviation from Istio,
-    /// which writes them unchanged). Built on bytes: this runs per request.
+    /// Istio's stat name: `t1=.=v1;.;...;.;tn=.=vn;.;istio_<metric>`.
+    /// Values are written through `appendLabelValue`, so no value can break
+    /// Envoy's tag extraction (documented deviation from Istio, which writes
+    /// them unchanged). Built on bytes: this runs per request.
     public static func statName(metric: String, tags: [(String, String)], fieldSeparator: String = ";.;",
                                 valueSeparator: String = "=.=") -> String {
         statNamePrefix(tags: tags, fieldSeparator: fieldSeparator, valueSeparator: valueSeparator) + "istio_" + metric
@@ -186,10 +186,7 @@ public enum IstioStats {
         for (tag, text) in tags {
             append(tag, to: &name)
             name.append(contentsOf: value)
-            let start = name.count
-            append(text, to: &name)
-            neutralize(&name, from: start, field)
-            neutralize(&name, from: start, value)
+            appendLabelValue(text, to: &name, fieldSeparator: field, valueSeparator: value)
             name.append(contentsOf: field)
         }
         return name
@@ -199,6 +196,57 @@ public enum IstioStats {
     static func append(_ text: String, to bytes: inout [UInt8]) {
         var copy = text
         copy.withUTF8 { bytes.append(contentsOf: $0) }
+    }
+
+    /// The byte every neutralised byte or sequence becomes.
+    static let replacement = UInt8(ascii: "_")
+
+    /// Appends a label value so that Envoy's tag regexes (`(tag=\.=(.*?);\.;)`,
+    /// std::regex or RE2) capture exactly it, whatever a peer or a header sent:
+    /// 1. line breaks and other control characters (bytes 0x00-0x1F and 0x7F,
+    ///    and U+0085, U+2028, U+2029) become `_`: a regex `.` does not match
+    ///    line terminators, so the tag would not be extracted; `"` and `\\`
+    ///    become `_` too: Envoy writes label values into `/stats/prometheus`
+    ///    unescaped, and one of them would make the whole scrape unparseable;
+    /// 2. every occurrence of the field or the value separator becomes `_`s;
+    /// 3. a value ending in the start of the field separator (`;.` for `;.;`)
+    ///    has that tail replaced by `_`s: followed by the separator, it would
+    ///    end the value early and leave `.;` in the metric name.
+    static func appendLabelValue(_ text: String, to name: inout [UInt8], fieldSeparator: [UInt8], valueSeparator: [UInt8]) {
+        let start = name.count
+        var copy = text
+        copy.withUTF8 { utf8 in
+            var clean = true
+            for byte in utf8 where byte < 0x20 || byte == 0x7F || byte == 0x22 || byte == 0x5C || byte == 0xC2 || byte == 0xE2 {
+                clean = false
+                break
+            }
+            if clean {
+                name.append(contentsOf: utf8)
+                return
+            }
+            var index = 0
+            while index < utf8.count {
+                let byte = utf8[index]
+                if byte < 0x20 || byte == 0x7F || byte == 0x22 || byte == 0x5C {
+                    name.append(replacement)
+                    index += 1
+                } else if byte == 0xC2, index + 1 < utf8.count, utf8[index + 1] == 0x85 {
+                    name.append(replacement)  // U+0085 NEXT LINE
+                    index += 2
+                } else if byte == 0xE2, index + 2 < utf8.count, utf8[index + 1] == 0x80,
+                          utf8[index + 2] == 0xA8 || utf8[index + 2] == 0xA9 {
+                    name.append(replacement)  // U+2028 LINE SEPARATOR, U+2029 PARAGRAPH SEPARATOR
+                    index += 3
+                } else {
+                    name.append(byte)
+                    index += 1
+                }
+            }
+        }
+        neutralize(&name, from: start, fieldSeparator)
+        neutralize(&name, from: start, valueSeparator)
+        neutralizeDanglingStart(&name, from: start, of: fieldSeparator)
     }
 
     /// Replaces every occurrence of `separator` in `bytes[start...]` with `_`s.
@@ -213,12 +261,37 @@ public enum IstioStats {
                     break
                 }
                 if matches {
-                    for offset in 0..<separator.count { bytes[index + offset] = UInt8(ascii: "_") }
+                    for offset in 0..<separator.count { bytes[index + offset] = replacement }
                     index += separator.count
                     continue
                 }
             }
             index += 1
+        }
+    }
+
+    /// Replaces a tail of `bytes[start...]` that, followed by `separator`,
+    /// would contain the separator starting inside the value: a tail equal to
+    /// the separator's first k bytes where the separator's first n-k bytes are
+    /// also its last (for `;.;`: the tail `;.`).
+    static func neutralizeDanglingStart(_ bytes: inout [UInt8], from start: Int, of separator: [UInt8]) {
+        let n = separator.count
+        guard n > 1 else { return }
+        for k in stride(from: n - 1, through: 1, by: -1) where bytes.count - start >= k {
+            let tail = bytes.count - k
+            var isPrefix = true
+            for offset in 0..<k where bytes[tail + offset] != separator[offset] {
+                isPrefix = false
+                break
+            }
+            guard isPrefix else { continue }
+            var isBorder = true
+            for offset in 0..<(n - k) where separator[offset] != separator[k + offset] {
+                isBorder = false
+                break
+            }
+            guard isBorder else { continue }
+            for offset in 0..<k { bytes[tail + offset] = replacement }
         }
     }
 }

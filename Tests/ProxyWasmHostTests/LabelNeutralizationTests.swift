@@ -1,0 +1,123 @@
+import Foundation
+import ProxyWasmABI
+@testable import ProxyWasmHost
+import ProxyWasmTools
+import ProxyWasmWasmKit
+import TelemetryCore
+import Testing
+
+/// Whatever bytes a peer or a Host header sends, every request lands in
+/// `istio_requests_total` with its 25 labels: label values are neutralised so
+/// that Envoy's tag regexes capture exactly them and the Prometheus text stays
+/// parseable (`IstioStats.appendLabelValue`).
+@Suite("label values cannot break tag extraction")
+struct LabelNeutralizationTests {
+    /// Values that broke extraction or the exposition format before neutralisation.
+    static let adversarial: [String] = [
+        "evil;.", "evil;", "evil;.;", ";.;", ";.", ";", "=.=", "=.", ".=", "a=.=b", "v1;.;hidden", "v1;.;source_version=.=x",
+        "line\nbreak", "carriage\rreturn", "\r\n", "tab\there", "nul\u{0}byte", "del\u{7F}", "next\u{85}line",
+        "ls\u{2028}ps\u{2029}", "quote\"d", "back\\slash", "\u{301}combining first", "emoji👩‍👩‍👧", "", "unknown",
+        String(repeating: ";.", count: 50), String(repeating: "=", count: 7) + ";.",
+    ]
+
+    static let rules = try! EnvoyStatsConfig.tagRules(pluginConfigurations: [])
+
+    /// A random value over the bytes that matter: separators' characters, line
+    /// breaks, quotes, multi-byte scalars, letters.
+    static func randomValue(_ generator: inout SystemRandomNumberGenerator) -> String {
+        let alphabet: [String] = [";", ".", "=", ";.;", "=.=", "\n", "\r", "\"", "\\", "\u{0}", "\u{85}", "\u{2028}", "é", "\u{301}", "a", "b", "_", " ", "/", ":"]
+        var text = ""
+        for _ in 0..<Int.random(in: 0...12, using: &generator) { text += alphabet.randomElement(using: &generator)! }
+        return text
+    }
+
+    /// Byte-wise containment (`String.contains` compares grapheme clusters, and
+    /// `;` followed by a combining mark is not `;` to it).
+    static func contains(_ text: String, _ part: String) -> Bool {
+        let bytes = Array(text.utf8), needle = Array(part.utf8)
+        guard bytes.count >= needle.count else { return false }
+        for start in 0...(bytes.count - needle.count) where Array(bytes[start..<start + needle.count]) == needle { return true }
+        return false
+    }
+
+    /// The stat name stats.wasm builds for 25 labels where label `index` is `value`.
+    static func statName(_ value: String, at index: Int) -> String {
+        let tags = IstioLabel.names.enumerated().map { ($0.element, $0.offset == index ? value : "v\($0.offset)") }
+        return StatsStore.namespace + "." + IstioStats.statName(metric: "requests_total", tags: tags)
+    }
+
+    @Test func everyValueIsExtractedIntoItsOwnTagAndTheFamilyStaysIntact() throws {
+        let extractor = try TagExtractor(Self.rules)
+        var generator = SystemRandomNumberGenerator()
+        var values = Self.adversarial
+        for _ in 0..<3000 { values.append(Self.randomValue(&generator)) }
+        for (offset, value) in values.enumerated() {
+            let index = offset % IstioLabel.names.count
+            let (family, tags) = extractor.extract(Self.statName(value, at: index))
+            #expect(family == "wasmcustom.istio_requests_total", "value \(value.debugDescription) at \(IstioLabel.names[index])")
+            let extracted = Dictionary(tags, uniquingKeysWith: { first, _ in first })
+            #expect(extracted.count == 25)
+            let label = try #require(extracted[IstioLabel.names[index]])
+            // What is left of the value: same length in scalars or shorter, no forbidden byte.
+            #expect(!label.unicodeScalars.contains { $0.value < 0x20 || $0.value == 0x7F || $0 == "\"" || $0 == "\\" || $0.value == 0x85 || $0.value == 0x2028 || $0.value == 0x2029 })
+            #expect(!Self.contains(label, ";.;") && !Self.contains(label, "=.="))
+            #expect(!Array(label.utf8).reversed().starts(with: Array(";.".utf8).reversed()))
+            // Values with nothing to neutralise are kept byte for byte.
+            if !value.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F || $0 == "\"" || $0 == "\\" || $0.value == 0x85 || $0.value == 0x2028 || $0.value == 0x2029 }),
+               !Self.contains(value, ";.;"), !Self.contains(value, "=.="), !Array(value.utf8).reversed().starts(with: Array(";.".utf8).reversed()) {
+                #expect(label == value)
+            }
+        }
+    }
+
+    @Test func theNeutralisationIsExactlyAsDocumented() {
+        let cases: [(String, String)] = [
+            ("evil;.", "evil__"), ("evil;", "evil;"), ("a;.;b", "a___b"), ("a=.=b", "a___b"), ("x\ny\rz", "x_y_z"),
+            ("q\"b\\", "q_b_"), ("n\u{85}l\u{2028}p\u{2029}", "n_l_p_"), ("plain-value.v1", "plain-value.v1"), ("é", "é"),
+        ]
+        for (input, expected) in cases {
+            let prefix = IstioStats.statNamePrefix(tags: [("t", input)])
+            #expect(prefix == "t=.=\(expected);.;", "\(input.debugDescription)")
+        }
+    }
+
+    /// stats.wasm on an inbound sidecar whose cluster has no service metadata:
+    /// the Host header becomes destination_service; the peer's LABELS become
+    /// source labels. Every request must be counted in istio_requests_total.
+    @Test(arguments: [false, true])
+    func hostileHostsAndPeerLabelsAreCountedInTheRightFamily(_ viaPeerLabels: Bool) throws {
+        let proxy = Proxy(name: "server")
+        proxy.setNode(id: "server", metadata: MetadataExchangeTests.metadata("server_node_metadata.rendered.json"))
+        proxy.setXDS("listener_direction", .int(TrafficDirection.inbound.rawValue))
+        let vm = PluginVM(proxy: proxy, vmID: "stats")
+        _ = try WasmKitGuest.load(try BuiltModules.bytes("stats"), into: vm)
+        let root = try vm.startPlugin(PluginConfiguration(name: "stats", rootID: "stats_inbound"))
+        for value in Self.adversarial {
+            let state = StreamState()
+            var host = "reviews"
+            if viaPeerLabels {
+                var node = PeerNode()
+                node.workloadName = value
+                node.namespace = value
+                node.labels = [KeyValue("app", value), KeyValue("version", value)]
+                state.filterState["wasm.downstream_peer_id"] = Array("client".utf8)
+                state.filterState["wasm.downstream_peer"] = FlatNodeCodec.encode(node)
+            } else {
+                host = value
+            }
+            let stream = HttpStream(vm: vm, root: root, streamState: state)
+            stream.sendRequestHeaders([HeaderPair(":method", "GET"), HeaderPair(":path", "/"), HeaderPair(":authority", host)])
+            stream.sendResponseHeaders([HeaderPair(":status", "200")])
+            stream.complete()
+        }
+        #expect(vm.failure == nil)
+        let text = try PrometheusRenderer(configuration: ProxyWasmHost.StatsConfiguration(tags: Self.rules)).render(proxy.stats)
+        let families = Set(text.split(separator: "\n").filter { $0.hasPrefix("# TYPE ") }.map { $0.split(separator: " ")[2] })
+        #expect(families.filter { $0.contains("requests_total") } == ["istio_requests_total"])
+        let series = text.split(separator: "\n").filter { $0.hasPrefix("istio_requests_total{") }
+        let total = series.compactMap { UInt64($0.split(separator: " ").last!) }.reduce(0, +)
+        #expect(total == UInt64(Self.adversarial.count))
+        // 25 labels, each `name="value"` (bytes: a `"` followed by a combining mark is one Character).
+        for line in series { #expect(line.utf8.filter { $0 == UInt8(ascii: "\"") }.count == 2 * 25, "\(line)") }
+    }
+}
