@@ -81,14 +81,22 @@ enum MetricPlan {
         ]
     }
 
-    /// Applies definitions then overrides; returns the metrics and warnings.
-    static func build(_ configuration: StatsConfiguration) -> (metrics: [MetricFactory], warnings: [String]) {
+    /// Applies definitions then overrides; returns the metrics, warnings
+    /// (Istio logs and goes on) and errors (the configuration is refused: an
+    /// expression beyond `ExpressionLimits`, which Istio would accept and then
+    /// fail on at request time).
+    static func build(_ configuration: StatsConfiguration) -> (metrics: [MetricFactory], warnings: [String], errors: [String]) {
         var metrics = standardMetrics()
         var warnings: [String] = []
+        var errors: [String] = []
         for definition in configuration.definitions {
             let value: Expression
             do throws(ExpressionSyntaxError) { value = try Expression.parse(definition.value) } catch {
-                warnings.append("definition \(definition.name): cannot parse value \"\(definition.value)\" \(error.message)")
+                if error.exceedsLimit {
+                    errors.append("definition \(definition.name): value \(error.message)")
+                } else {
+                    warnings.append("definition \(definition.name): cannot parse value \"\(definition.value)\" \(error.message)")
+                }
                 continue
             }
             if let index = metrics.firstIndex(where: { $0.name == definition.name }) {
@@ -121,13 +129,17 @@ enum MetricPlan {
                             metrics[index].tags.append(Tag(name: dimension.key, value: .expression(expression, dimension.value)))
                         }
                     } catch {
+                        if error.exceedsLimit {
+                            errors.append("dimension \(dimension.key) of \(metrics[index].name): \(error.message)")
+                            continue
+                        }
                         warnings.append("dimension \(dimension.key) of \(metrics[index].name): cannot parse \"\(dimension.value)\" \(error.message); the tag is removed")
                         if let position { metrics[index].tags[position].removed = true }
                     }
                 }
             }
         }
-        return (grouped(metrics), warnings)
+        return (grouped(metrics), warnings, errors)
     }
 
     /// Fixes each metric's active tags and numbers the distinct tag lists.

@@ -43,6 +43,10 @@ final class StatsRoot: RootContext {
         let plan = MetricPlan.build(configuration)
         metrics = plan.metrics
         for warning in plan.warnings { Log.warn("stats: \(warning)") }
+        if !plan.errors.isEmpty {
+            for error in plan.errors { Log.error("stats: invalid configuration: \(error)") }
+            return false
+        }
         let rootID = (try? Properties.string(["plugin_root_id"])) ?? nil
         switch rootID {
         case "stats_inbound": outbound = false
@@ -156,27 +160,8 @@ final class StatsRoot: RootContext {
     }
 }
 
-/// An encoded stat-name prefix as a dictionary key: hashed once with FNV-1a
-/// while the bytes are hot, compared byte for byte only on a hash match
-/// (cheaper per report than building and hashing a String).
-struct StatNameKey: Hashable {
-    let bytes: [UInt8]
-    let digest: UInt64
-
-    init(_ bytes: [UInt8]) {
-        var hash: UInt64 = 0xCBF2_9CE4_8422_2325
-        for byte in bytes {
-            hash ^= UInt64(byte)
-            hash &*= 0x0000_0100_0000_01B3
-        }
-        self.bytes = bytes
-        digest = hash
-    }
-
-    static func == (lhs: StatNameKey, rhs: StatNameKey) -> Bool { lhs.digest == rhs.digest && lhs.bytes == rhs.bytes }
-
-    func hash(into hasher: inout Hasher) { hasher.combine(digest) }
-}
+/// An encoded stat-name prefix as a dictionary key.
+typealias StatNameKey = BytesKey
 
 /// Registers the plugin.
 public enum StatsPlugin {

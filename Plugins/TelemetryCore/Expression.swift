@@ -57,7 +57,31 @@ public protocol ExpressionEnvironment: AnyObject {
 public struct ExpressionSyntaxError: Error, Equatable {
     public let position: Int
     public let reason: String
+    /// The text is well-formed but larger or deeper than `ExpressionLimits`
+    /// allow (a configuration to refuse, not a typo to tolerate).
+    public let exceedsLimit: Bool
+
+    public init(position: Int, reason: String, exceedsLimit: Bool = false) {
+        self.position = position
+        self.reason = reason
+        self.exceedsLimit = exceedsLimit
+    }
+
     public var message: String { "at position \(position): \(reason)" }
+}
+
+/// Bounds on what one expression may be, so that no configuration can
+/// exhaust the guest's stack or memory: parsing and evaluation recurse once
+/// per level of the tree, and the wasm32 stack is 128 KiB.
+public enum ExpressionLimits {
+    /// Bytes of expression text.
+    public static let maxSourceBytes = 4096
+    /// Nodes of the parsed tree (literals, attributes, operators, calls).
+    public static let maxNodes = 256
+    /// Levels of the parsed tree (`a + b + c` is 3 deep, `!!x` is 3 deep).
+    public static let maxDepth = 32
+    /// Bytes of a string an evaluation may build with `+`; longer is `unknown`.
+    public static let maxStringBytes = 16 * 1024
 }
 
 /// A parsed expression.
@@ -73,13 +97,17 @@ public indirect enum Expression: Equatable {
     case not(Expression)
     case conditional(Expression, Expression, Expression)
 
-    /// Parses `text`.
+    /// Parses `text`; text beyond `ExpressionLimits` is refused with `exceedsLimit` set.
     public static func parse(_ text: String) throws(ExpressionSyntaxError) -> Expression {
-        var parser = ExpressionParser(bytes: Array(text.utf8))
-        let expression = try parser.parseConditional()
+        let bytes = Array(text.utf8)
+        if bytes.count > ExpressionLimits.maxSourceBytes {
+            throw ExpressionSyntaxError(position: 0, reason: "expression longer than 4096 bytes", exceedsLimit: true)
+        }
+        var parser = ExpressionParser(bytes: bytes)
+        let parsed = try parser.parseConditional()
         parser.skipSpace()
         if parser.offset != parser.bytes.count { throw parser.error("unexpected \(parser.describeCurrent())") }
-        return expression
+        return parsed.expression
     }
 
     /// Evaluates; nil when an attribute is missing or types do not fit (Istio reports `unknown`).
@@ -145,7 +173,8 @@ public indirect enum Expression: Equatable {
             }
             guard let a = left.evaluate(environment), let b = right.evaluate(environment) else { return nil }
             switch (op, a, b) {
-            case let ("+", .string(x), .string(y)): return .string(x + y)
+            case let ("+", .string(x), .string(y)):
+                return x.utf8.count + y.utf8.count > ExpressionLimits.maxStringBytes ? nil : .string(x + y)
             case let ("+", .int(x), .int(y)):
                 let (sum, overflow) = x.addingReportingOverflow(y)
                 return overflow ? nil : .int(sum)
@@ -163,12 +192,48 @@ public indirect enum Expression: Equatable {
     }
 }
 
+/// A parsed subtree and its depth (levels, counting itself).
+struct ParsedExpression {
+    let expression: Expression
+    let depth: Int
+}
+
+/// Recursive descent over the expression text. Every node it builds is
+/// counted and its depth known, so `ExpressionLimits` hold for the tree
+/// (which bounds evaluation) and for the parser's own recursion.
 struct ExpressionParser {
     let bytes: [UInt8]
     var offset = 0
-    var depth = 0
+    /// Nested calls of `parseConditional` / `parseUnary` in progress.
+    var recursion = 0
+    var nodes = 0
+
+    init(bytes: [UInt8]) { self.bytes = bytes }
 
     func error(_ reason: String) -> ExpressionSyntaxError { ExpressionSyntaxError(position: offset, reason: reason) }
+
+    func limitError(_ reason: String) -> ExpressionSyntaxError {
+        ExpressionSyntaxError(position: offset, reason: reason, exceedsLimit: true)
+    }
+
+    /// Counts a new node whose deepest child has depth `childDepth`.
+    @inline(never)
+    mutating func node(_ expression: Expression, childDepth: Int = 0) throws(ExpressionSyntaxError) -> ParsedExpression {
+        nodes += 1
+        if nodes > ExpressionLimits.maxNodes { throw limitError("more than 256 terms") }
+        let depth = childDepth + 1
+        if depth > ExpressionLimits.maxDepth { throw limitError(Self.tooDeep) }
+        return ParsedExpression(expression: expression, depth: depth)
+    }
+
+    /// Guards the parser's own recursion (parentheses, `!`, arguments).
+    /// The limit messages, as literals: they must match `ExpressionLimits`.
+    static let tooDeep = "nested deeper than 32 levels"
+
+    mutating func enter() throws(ExpressionSyntaxError) {
+        recursion += 1
+        if recursion > ExpressionLimits.maxDepth { throw limitError(Self.tooDeep) }
+    }
 
     func describeCurrent() -> String {
         offset < bytes.count ? "'\(String(decoding: [bytes[offset]], as: UTF8.self))'" : "end of expression"
@@ -187,16 +252,16 @@ struct ExpressionParser {
         return true
     }
 
-    mutating func parseConditional() throws(ExpressionSyntaxError) -> Expression {
-        depth += 1
-        defer { depth -= 1 }
-        if depth > 32 { throw error("expression nested too deeply") }
+    mutating func parseConditional() throws(ExpressionSyntaxError) -> ParsedExpression {
+        try enter()
+        defer { recursion -= 1 }
         let condition = try parseBinary(level: 0)
         if consume("?") {
             let then = try parseConditional()
             guard consume(":") else { throw error("expected ':' in a conditional, found \(describeCurrent())") }
             let otherwise = try parseConditional()
-            return .conditional(condition, then, otherwise)
+            return try node(.conditional(condition.expression, then.expression, otherwise.expression),
+                            childDepth: max(condition.depth, max(then.depth, otherwise.depth)))
         }
         return condition
     }
@@ -213,29 +278,32 @@ struct ExpressionParser {
         return true
     }
 
-    mutating func parseBinary(level: Int) throws(ExpressionSyntaxError) -> Expression {
+    mutating func parseBinary(level: Int) throws(ExpressionSyntaxError) -> ParsedExpression {
         if level == Self.levels.count { return try parseUnary() }
         var left = try parseBinary(level: level + 1)
         outer: while true {
             for op in Self.levels[level] where consume(operator: op) {
                 let right = try parseBinary(level: level + 1)
-                left = .binary(op, left, right)
+                left = try node(.binary(op, left.expression, right.expression), childDepth: max(left.depth, right.depth))
                 continue outer
             }
             return left
         }
     }
 
-    mutating func parseUnary() throws(ExpressionSyntaxError) -> Expression {
+    mutating func parseUnary() throws(ExpressionSyntaxError) -> ParsedExpression {
         skipSpace()
         if offset < bytes.count, bytes[offset] == UInt8(ascii: "!"), offset + 1 >= bytes.count || bytes[offset + 1] != UInt8(ascii: "=") {
             offset += 1
-            return .not(try parseUnary())
+            try enter()
+            defer { recursion -= 1 }
+            let inner = try parseUnary()
+            return try node(.not(inner.expression), childDepth: inner.depth)
         }
         return try parsePostfix(try parsePrimary())
     }
 
-    mutating func parsePrimary() throws(ExpressionSyntaxError) -> Expression {
+    mutating func parsePrimary() throws(ExpressionSyntaxError) -> ParsedExpression {
         skipSpace()
         guard offset < bytes.count else { throw error("expected a value, found end of expression") }
         let byte = bytes[offset]
@@ -245,7 +313,7 @@ struct ExpressionParser {
             guard consume(")") else { throw error("expected ')', found \(describeCurrent())") }
             return inner
         }
-        if byte == UInt8(ascii: "'") || byte == UInt8(ascii: "\"") { return .literal(.string(try parseString(quote: byte))) }
+        if byte == UInt8(ascii: "'") || byte == UInt8(ascii: "\"") { return try node(.literal(.string(try parseString(quote: byte)))) }
         if byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9") || byte == UInt8(ascii: "-") {
             let start = offset
             offset += 1
@@ -254,39 +322,43 @@ struct ExpressionParser {
                 offset = start
                 throw error("invalid number")
             }
-            return .literal(.int(number))
+            return try node(.literal(.int(number)))
         }
         guard isIdentifierStart(byte) else { throw error("unexpected \(describeCurrent())") }
         let name = parseIdentifier()
-        if name == "true" { return .literal(.bool(true)) }
-        if name == "false" { return .literal(.bool(false)) }
+        if name == "true" { return try node(.literal(.bool(true))) }
+        if name == "false" { return try node(.literal(.bool(false))) }
         skipSpace()
         if offset < bytes.count, bytes[offset] == UInt8(ascii: "(") {
             offset += 1
-            let arguments = try parseArguments()
+            let (arguments, depth) = try parseArguments()
             guard name == "has" || name == "string" || name == "int" else {
                 throw ExpressionSyntaxError(position: offset, reason: "unknown function '\(name)'")
             }
-            return .call(name, arguments)
+            return try node(.call(name, arguments), childDepth: depth)
         }
-        return .attribute([name])
+        return try node(.attribute([name]))
     }
 
-    mutating func parseArguments() throws(ExpressionSyntaxError) -> [Expression] {
+    /// The arguments up to `)` and the depth of the deepest.
+    mutating func parseArguments() throws(ExpressionSyntaxError) -> ([Expression], Int) {
         var arguments: [Expression] = []
-        if consume(")") { return arguments }
+        var depth = 0
+        if consume(")") { return (arguments, depth) }
         while true {
-            arguments.append(try parseConditional())
-            if consume(")") { return arguments }
+            let argument = try parseConditional()
+            arguments.append(argument.expression)
+            depth = max(depth, argument.depth)
+            if consume(")") { return (arguments, depth) }
             guard consume(",") else { throw error("expected ',' or ')', found \(describeCurrent())") }
         }
     }
 
-    mutating func parsePostfix(_ base: Expression) throws(ExpressionSyntaxError) -> Expression {
-        var expression = base
+    mutating func parsePostfix(_ base: ParsedExpression) throws(ExpressionSyntaxError) -> ParsedExpression {
+        var parsed = base
         while true {
             skipSpace()
-            guard offset < bytes.count else { return expression }
+            guard offset < bytes.count else { return parsed }
             if bytes[offset] == UInt8(ascii: ".") {
                 offset += 1
                 skipSpace()
@@ -297,27 +369,28 @@ struct ExpressionParser {
                 skipSpace()
                 if offset < bytes.count, bytes[offset] == UInt8(ascii: "(") {
                     offset += 1
-                    let arguments = try parseArguments()
+                    let (arguments, depth) = try parseArguments()
                     guard name == "startsWith" || name == "endsWith" || name == "contains" else {
                         throw ExpressionSyntaxError(position: offset, reason: "unknown method '\(name)'")
                     }
-                    expression = .method(expression, name, arguments)
-                } else if case let .attribute(path) = expression {
-                    expression = .attribute(path + [name])
+                    parsed = try node(.method(parsed.expression, name, arguments), childDepth: max(parsed.depth, depth))
+                } else if case let .attribute(path) = parsed.expression {
+                    // A longer attribute path is still one node.
+                    parsed = ParsedExpression(expression: .attribute(path + [name]), depth: parsed.depth)
                 } else {
-                    expression = .member(expression, name)
+                    parsed = try node(.member(parsed.expression, name), childDepth: parsed.depth)
                 }
             } else if bytes[offset] == UInt8(ascii: "[") {
                 offset += 1
                 let key = try parseConditional()
                 guard consume("]") else { throw error("expected ']', found \(describeCurrent())") }
-                if case let .attribute(path) = expression, case let .literal(.string(name)) = key {
-                    expression = .attribute(path + [name])
+                if case let .attribute(path) = parsed.expression, case let .literal(.string(name)) = key.expression {
+                    parsed = ParsedExpression(expression: .attribute(path + [name]), depth: parsed.depth)
                 } else {
-                    expression = .index(expression, key)
+                    parsed = try node(.index(parsed.expression, key.expression), childDepth: max(parsed.depth, key.depth))
                 }
             } else {
-                return expression
+                return parsed
             }
         }
     }

@@ -91,6 +91,46 @@ struct StatsConfigurationTests {
         #expect(logs.contains { $0.level == .warn && $0.message.contains("dimension response_code of requests_total: cannot parse \"request.host +\" at position 14") })
     }
 
+    /// Expressions that would exhaust the guest's stack at request time are
+    /// refused at configure time, naming the dimension and the limit.
+    @Test(arguments: [
+        (Array(repeating: "'a'", count: 500).joined(separator: "+"), "dimension extra of requests_total: at position", "nested deeper than 32 levels"),
+        ("string(" + Array(repeating: "'a'", count: 300).joined(separator: ", ") + ")", "dimension extra of requests_total: at position", "more than 256 terms"),
+        (String(repeating: "!", count: 1000) + "true", "dimension extra of requests_total: at position", "nested deeper than 32 levels"),
+        (String(repeating: "!", count: 3000) + "true", "dimension extra of requests_total: at position", "nested deeper than 32 levels"),
+    ])
+    func expressionsBeyondTheLimitsRefuseTheConfiguration(_ expression: String, _ names: String, _ limit: String) throws {
+        let proxy = Proxy(name: "client")
+        let vm = PluginVM(proxy: proxy, vmID: "stats")
+        _ = try WasmKitGuest.load(try BuiltModules.bytes("stats"), into: vm)
+        let configuration = #"{"metrics":[{"name":"requests_total","dimensions":{"extra":"\#(expression)"}}]}"#
+        #expect(throws: PluginStartError.self) {
+            try vm.startPlugin(PluginConfiguration(name: "stats", rootID: "stats_outbound", configuration: Array(configuration.utf8)))
+        }
+        #expect(vm.failure == nil)  // refused, not trapped
+        let errors = proxy.logs.filter { $0.level == .error }.map(\.message)
+        #expect(errors.contains { $0.hasPrefix("stats: invalid configuration: " + names) && $0.hasSuffix(limit) }, "\(errors)")
+    }
+
+    /// The largest trees the limits allow, of every shape, evaluate at
+    /// request time in the wasm32 module without exhausting its stack.
+    @Test func expressionsAtTheLimitsEvaluateInTheModule() throws {
+        let deepest = [
+            Array(repeating: "request.host", count: 32).joined(separator: " + "),
+            String(repeating: "!", count: 31) + "true",
+            String(repeating: "(", count: 30) + "request.host" + String(repeating: ")", count: 30),
+            "string(" + Array(repeating: "(request.host == 'a' ? 'b' : 'c')", count: 42).joined(separator: ", ") + ")",
+            Array(repeating: "(request.host == 'x' || request.host.startsWith('r'))", count: 8).joined(separator: " && "),
+        ]
+        var dimensions: [String] = []
+        for (index, text) in deepest.enumerated() { dimensions.append("\"d\(index)\": \"\(text)\"") }
+        let (names, logs) = try Self.run(#"{"metrics":[{"name":"requests_total","dimensions":{"# + dimensions.joined(separator: ",") + "}}]}")
+        #expect(!logs.contains { $0.level == .error || $0.level == .warn }, "\(logs.map(\.message))")
+        let name = try #require(Self.requestsTotal(names)).name
+        #expect(name.contains("d0=.=" + String(repeating: "reviews:9080", count: 32) + ";.;"))
+        #expect(name.contains("d1=.=false;.;") && name.contains("d2=.=reviews:9080;.;") && name.contains("d4=.=true;.;"))
+    }
+
     @Test func anExpressionThatFailsAtRequestTimeGivesUnknown() throws {
         let (names, _) = try Self.run(#"{"metrics":[{"dimensions":{"extra":"request.nonexistent"}}]}"#)
         #expect(try #require(Self.requestsTotal(names)).name.contains("extra=.=unknown;.;"))

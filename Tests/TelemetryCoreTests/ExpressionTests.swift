@@ -87,6 +87,62 @@ struct ExpressionTests {
         let deep = String(repeating: "(", count: 100) + "1" + String(repeating: ")", count: 100)
         #expect(throws: ExpressionSyntaxError.self) { try Expression.parse(deep) }
     }
+
+    /// Texts that are well-formed but would exhaust the guest's stack when
+    /// parsed or evaluated: each is refused as beyond the limits.
+    static let oversized: [String] = [
+        Array(repeating: "'a'", count: 500).joined(separator: "+"),  // a 500-deep tree of `+`
+        String(repeating: "!", count: 1000) + "true",
+        String(repeating: "!", count: 3000) + "true",
+        "x" + String(repeating: "[0]", count: 100),
+        "x" + String(repeating: ".startsWith('a')", count: 60),
+        String(repeating: "(", count: 40) + "1" + String(repeating: ")", count: 40),
+        Array(repeating: "a == b", count: 200).joined(separator: " || "),
+        "'" + String(repeating: "x", count: 5000) + "'",
+    ]
+
+    @Test(arguments: oversized.indices)
+    func expressionsBeyondTheLimitsAreRefusedAsSuch(_ index: Int) {
+        do {
+            _ = try Expression.parse(Self.oversized[index])
+            Issue.record("accepted")
+        } catch {
+            #expect(error.exceedsLimit, "\(error.message)")
+        }
+    }
+
+    @Test func limitMessagesStateTheLimits() {
+        #expect(ExpressionParser.tooDeep == "nested deeper than \(ExpressionLimits.maxDepth) levels")
+        #expect(throws: ExpressionSyntaxError(position: 0, reason: "expression longer than \(ExpressionLimits.maxSourceBytes) bytes", exceedsLimit: true)) {
+            try Expression.parse(String(repeating: " ", count: ExpressionLimits.maxSourceBytes + 1))
+        }
+        let many = "string(" + Array(repeating: "1", count: ExpressionLimits.maxNodes).joined(separator: ",") + ")"
+        #expect(throws: ExpressionSyntaxError(position: many.utf8.count, reason: "more than \(ExpressionLimits.maxNodes) terms", exceedsLimit: true)) {
+            try Expression.parse(many)
+        }
+    }
+
+    @Test func expressionsJustWithinTheLimitsParseAndEvaluate() throws {
+        // 31 levels of `!` plus the literal: 32 deep.
+        let negations = try Expression.parse(String(repeating: "!", count: 31) + "true")
+        #expect(negations.evaluate(Attributes()) == .bool(false))
+        // A flat chain of `+` is as deep as it is long: 32 terms is 32 levels.
+        let sum = try Expression.parse(Array(repeating: "1", count: 32).joined(separator: "+"))
+        #expect(sum.evaluate(Attributes()) == .int(32))
+        #expect(throws: ExpressionSyntaxError.self) { try Expression.parse(Array(repeating: "1", count: 33).joined(separator: "+")) }
+        // Long attribute paths are one node, whatever their length.
+        _ = try Expression.parse("a" + String(repeating: ".b", count: 300))
+    }
+
+    @Test func concatenationIsBoundedAtEvaluation() throws {
+        let big = String(repeating: "y", count: ExpressionLimits.maxStringBytes)
+        let expression = try Expression.parse("request.host + 'z'")
+        let attributes = Attributes()
+        attributes.values["request.host"] = .string(big)
+        #expect(expression.evaluate(attributes) == nil)
+        attributes.values["request.host"] = .string("a")
+        #expect(expression.evaluate(attributes) == .string("az"))
+    }
 }
 
 /// Istio's label rules, one by one.
