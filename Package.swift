@@ -79,7 +79,8 @@ let package = Package(
                     dependencies: ["ProxyWasmHost", "ProxyWasmWasmKit", "ProxyWasmTools", "TelemetryCore",
                                    // The plugins themselves, natively, for the null VM.
                                    "ProxyWasmNullVM", "HeaderStamp", "MetadataExchange", "Stats",
-                                   .product(name: "WAT", package: "WasmKit"), .product(name: "Yams", package: "Yams")],
+                                   .product(name: "WAT", package: "WasmKit"), .product(name: "Yams", package: "Yams"),
+                                   .product(name: "ArgumentParser", package: "swift-argument-parser")],
                     path: "Tests/ProxyWasmHostTests"),
         .testTarget(name: "ProxyWasmTestKitTests",
                     dependencies: ["ProxyWasmTestKit", "ProxyWasmABI", "HeaderStamp", .product(name: "WAT", package: "WasmKit")],

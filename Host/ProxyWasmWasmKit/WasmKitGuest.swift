@@ -5,7 +5,8 @@ import ProxyWasmHost
 /// Limits for a guest: a wasm-operator budget per callback (a runaway loop
 /// is stopped and reported, never hangs the host) and a memory cap.
 public struct GuestLimits: Sendable {
-    /// Fuel (≈ wasm operators) one outermost callback may use.
+    /// Fuel (≈ wasm operators) one outermost callback may use; the module's
+    /// wasm `start` function, `_initialize` and `main` get the same budget.
     public var fuelPerCallback: UInt64
     /// Linear memory may not grow past this (Envoy/V8: 1 GiB).
     public var maxMemoryBytes: Int
@@ -77,10 +78,16 @@ public final class WasmKitGuest: GuestInstance {
             imports.define(module: moduleName, name: name, function)
         }
         let instance: Instance
+        // Instantiation runs the module's wasm `start` function: it gets the
+        // same fuel budget as a callback, so a looping start cannot hang the host.
+        store.fuel = Fuel(remaining: limits.fuelPerCallback)
         do {
             instance = try module.instantiate(store: store, imports: imports)
         } catch {
-            report.problems.append("instantiation failed: \(error)")
+            let text = "\(error)"
+            report.problems.append(text.contains("out of fuel")
+                ? "the start function ran out of fuel (\(limits.fuelPerCallback) wasm operators)"
+                : "instantiation failed: \(error)")
             throw ModuleLoadError(report: report, message: "Failed to load Wasm module")
         }
         ModuleValidator.checkExports(instance, version: version, into: &report)

@@ -143,6 +143,32 @@ struct HostileModuleTests {
         #expect(vm.failure?.message.contains("instruction budget exhausted") == true)
     }
 
+    /// The wasm `start` function runs at instantiation: before it had no fuel
+    /// budget, and a looping one hung `run` and `validate`.
+    @Test func aLoopingStartFunctionIsStoppedByTheBudget() throws {
+        let text = Self.module("""
+            (func $spin (loop $forever (br $forever)))
+            (start $spin)
+            """)
+        do {
+            _ = try load(text, vm: newVM(), limits: GuestLimits(fuelPerCallback: 1_000_000))
+            Issue.record("loaded")
+        } catch let error as ModuleLoadError {
+            #expect(error.report.problems.contains("the start function ran out of fuel (1000000 wasm operators)"), "\(error)")
+        }
+    }
+
+    /// `_initialize` and `main` (reactor and command start functions) get the budget too.
+    @Test(arguments: ["_initialize", "main"])
+    func loopingInitializersAreStoppedByTheBudget(_ export: String) throws {
+        let text = Self.module(export == "main"
+            ? #"(func (export "_initialize")) (func (export "main") (param i32 i32) (result i32) (loop $forever (br $forever)) (i32.const 0))"#
+            : #"(func (export "_initialize") (loop $forever (br $forever)))"#)
+        #expect(throws: PluginStartError.self) {
+            _ = try load(text, vm: newVM(), limits: GuestLimits(fuelPerCallback: 1_000_000))
+        }
+    }
+
     @Test func memoryGrowthPastTheLimitFailsInsideTheGuest() throws {
         let vm = newVM()
         _ = try load(Self.module("""

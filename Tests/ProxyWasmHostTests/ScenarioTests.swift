@@ -1,3 +1,4 @@
+import ArgumentParser
 import Foundation
 import ProxyWasmABI
 import ProxyWasmHost
@@ -104,6 +105,49 @@ struct ScenarioTests {
         defer { try? FileManager.default.removeItem(atPath: path) }
         let command = try ValidateCommand.parse([path])
         #expect(throws: (any Error).self) { try command.run() }
+    }
+
+    @Test func validateStopsALoopingStartFunctionWithinItsFuel() throws {
+        let path = try temporaryModuleFile(try wasm(HostileModuleTests.module("(func $spin (loop $forever (br $forever))) (start $spin)")))
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let started = Date()
+        #expect(throws: (any Error).self) { try ValidateCommand.parse([path]).run() }
+        #expect(Date().timeIntervalSince(started) < 30)  // the default budget stops it in seconds, even in debug
+        #expect(throws: (any Error).self) { try ValidateCommand.parse([path, "--fuel", "100000"]).run() }
+    }
+
+    /// A plugin that traps makes `run` fail, after printing everything else.
+    @Test func runExitsNonZeroWhenAPluginFailed() throws {
+        let trapping = try temporaryModuleFile(try wasm(HostileModuleTests.module("""
+            (func (export "proxy_on_vm_start") (param i32 i32) (result i32) (i32.const 1))
+            (func (export "proxy_on_configure") (param i32 i32) (result i32) (i32.const 1))
+            (func (export "proxy_on_context_create") (param i32 i32))
+            (func (export "proxy_on_request_headers") (param i32 i32 i32) (result i32) (unreachable))
+            """)))
+        let looping = try temporaryModuleFile(try wasm(HostileModuleTests.module("""
+            (func (export "proxy_on_vm_start") (param i32 i32) (result i32) (i32.const 1))
+            (func (export "proxy_on_configure") (param i32 i32) (result i32) (i32.const 1))
+            (func (export "proxy_on_context_create") (param i32 i32))
+            (func (export "proxy_on_request_headers") (param i32 i32 i32) (result i32) (loop $forever (br $forever)) (i32.const 0))
+            """)))
+        let passthrough = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("Fixtures/wat/passthrough.wat")
+        let healthy = try temporaryModuleFile(try wasm(try String(contentsOf: passthrough, encoding: .utf8)))
+        defer { for path in [trapping, looping, healthy] { try? FileManager.default.removeItem(atPath: path) } }
+        func scenarioFile(_ module: String) throws -> String {
+            let path = NSTemporaryDirectory() + "/scenario-\(UUID().uuidString).yaml"
+            try "proxies: [{name: a, plugins: [{name: p, module: \(module)}]}]\ntraffic: [{http: {through: [a]}}]\n"
+                .write(toFile: path, atomically: true, encoding: .utf8)
+            return path
+        }
+        for module in [trapping, looping] {
+            let scenario = try scenarioFile(module)
+            defer { try? FileManager.default.removeItem(atPath: scenario) }
+            #expect(throws: ExitCode(3)) { try RunCommand.parse([scenario, "--fuel", "1000000", "--prometheus-only"]).run() }
+        }
+        let scenario = try scenarioFile(healthy)
+        defer { try? FileManager.default.removeItem(atPath: scenario) }
+        try RunCommand.parse([scenario, "--prometheus-only"]).run()
     }
 
     /// The call-out module of `CalloutTests` in a scenario: the request waits
