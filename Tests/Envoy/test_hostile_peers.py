@@ -1,0 +1,137 @@
+"""Hostile peers, headers and configurations against real Envoy sidecars running our modules: no
+VM failure, no request missing from istio_requests_total, no byte added to or lost from an
+application stream, and configurations that could fail at request time refused up front."""
+
+from __future__ import annotations
+
+import json
+import socket
+import ssl
+
+import certs
+import harness
+import istio_testdata
+import test_stats
+from test_metadata_exchange_tcp import ALPN, ReverseLineServer, exchange_line, mtls_mesh, mx_network_filter, tcp_proxy
+from test_stats_tcp import stats_network_filter, wait_for_closed
+
+VM_FAILURE_MARKERS = ("Uncaught RuntimeError", "failed: memory access", "Wasm VM failed", "Function: proxy_on")
+
+
+def vm_failures(log: str) -> list[str]:
+    return [line for line in log.splitlines() if any(marker in line for marker in VM_FAILURE_MARKERS)]
+
+
+def tls_exchange(port: int, paths: dict, payload: bytes) -> bytes:
+    """A TLS client with a mesh certificate and ALPN istio-peer-exchange, straight to the server
+    sidecar: sends `payload` + newline, returns what comes back until the line ends or EOF."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.load_verify_locations(str(paths["ca"]))
+    context.load_cert_chain(str(paths["cert"]), str(paths["key"]))
+    context.check_hostname = False
+    context.set_alpn_protocols([ALPN])
+    with socket.create_connection((harness.LOOPBACK, port), timeout=10) as raw:
+        with context.wrap_socket(raw) as sock:
+            sock.sendall(payload + b"\n")
+            received = b""
+            while not received.endswith(b"\n"):
+                chunk = sock.recv(4096)
+                if not chunk:
+                    break
+                received += chunk
+    return received
+
+
+def test_a_hostile_prefix_length_neither_fails_the_vm_nor_hides_the_next_connection(tmp_path):
+    """A peer announcing a prefix length >= 0x80000000 (negative as a wasm32 Int) used to trap the
+    metadata_exchange VM; every later connection through it then failed."""
+    paths = certs.make_mesh_certificates(tmp_path, ["client", "server", "attacker"])
+    generated = {"stats_tags": istio_testdata.stats_tags(), "use_all_default_tags": False}
+    with ReverseLineServer() as app:
+        client_port, server, client = mtls_mesh(
+            paths, app.port, stats_config=generated, labels=True,
+            server_filters=[mx_network_filter(), stats_network_filter("stats_inbound"),
+                            tcp_proxy("app", tmp_path / "server.log", "%FILTER_STATE(wasm.downstream_peer_id:PLAIN)%")],
+            client_filters=[stats_network_filter("stats_outbound"), mx_network_filter(),
+                            tcp_proxy("server", tmp_path / "client.log", "%RESPONSE_FLAGS%")])
+        server_port = server["static_resources"]["listeners"][0]["address"]["socket_address"]["port_value"]
+        with harness.Envoy(server, name="server") as server_envoy, harness.Envoy(client, name="client") as client_envoy:
+            hostile = [bytes([0x3D, 0x23, 0x04, 0x67, top, 0, 0, 0x10]) + b"application bytes" for top in (0x80, 0xFF, 0xC0)]
+            for payload in hostile:
+                # The application receives exactly the peer's bytes; nothing is written back in front.
+                assert tls_exchange(server_port, paths["attacker"], payload) == payload[::-1] + b"\n"
+            for _ in range(2):
+                assert exchange_line(client_port, b"valid") == b"dilav\n"
+            samples = wait_for_closed([server_envoy], len(hostile) + 2)[0]
+            server_log, client_log = server_envoy.log(), client_envoy.log()
+    assert vm_failures(server_log) == [] and vm_failures(client_log) == []
+    assert (tmp_path / "server.log").read_text().split() == ["envoy.wasm.metadata_exchange.peer_unknown"] * 3 + ["client"] * 2
+    opened = {dict(labels)["source_workload"]: value for (name, labels), value in samples.items()
+              if name == "istio_tcp_connections_opened_total"}
+    assert opened == {"unknown": 3, "productpage-v1": 2}
+
+
+STANDARD_LABELS = {
+    "reporter", "source_workload", "source_workload_namespace", "source_principal", "source_app", "source_version",
+    "source_canonical_service", "source_canonical_revision", "source_cluster", "destination_workload",
+    "destination_workload_namespace", "destination_principal", "destination_app", "destination_version",
+    "destination_service", "destination_service_name", "destination_service_namespace", "destination_canonical_service",
+    "destination_canonical_revision", "destination_cluster", "request_protocol", "response_flags",
+    "connection_security_policy", "response_code", "grpc_response_status"}
+HOSTILE_LABELS = {"app": "evil;.", "version": "v1;.;hidden", "service.istio.io/canonical-name": "quote\"d\\",
+                  "service.istio.io/canonical-revision": "line\nbreak\rx"}
+HOSTILE_HOSTS = ["evil;.", "evil;.;source_version=.=x", "a=.=b", "h;", "plain"]
+
+
+def test_hostile_label_values_and_hosts_are_counted_in_istio_requests_total():
+    """A client whose LABELS end in half a separator, hold a whole one, a quote or line breaks, and
+    Host headers of the same kind on a mesh without service metadata (so the Host becomes
+    destination_service on both sides): every request is counted in istio_requests_total with the
+    25 labels, and Prometheus' own parser reads the whole scrape."""
+    stats_config = {"stats_tags": istio_testdata.stats_tags(), "use_all_default_tags": False}
+    with harness.UpstreamApp() as app:
+        client_port, server_envoy, client_envoy = test_stats.mesh(
+            app.port, istio_testdata.plugin_config("client_config.yaml"), istio_testdata.plugin_config("server_config.yaml"),
+            stats_config, services=False)
+        client_envoy.config["node"]["metadata"]["LABELS"] = HOSTILE_LABELS
+        with server_envoy as server, client_envoy as client:
+            for host in HOSTILE_HOSTS:
+                for _ in range(2):
+                    assert harness.http_get(client_port, "/", headers={"Host": host})[0] == 200
+            texts = {"client": client.prometheus_text(), "server": server.prometheus_text()}
+            logs = client.log() + server.log()
+    assert vm_failures(logs) == []
+    requests = 2 * len(HOSTILE_HOSTS)
+    for side, text in texts.items():
+        samples = harness.parse_prometheus(text)  # raises if any line is unparseable
+        families = {line.split()[2] for line in text.splitlines() if line.startswith("# TYPE ")}
+        assert {family for family in families if "requests_total" in family} == {"istio_requests_total"}, side
+        counted = {labels: value for (name, labels), value in samples.items() if name == "istio_requests_total"}
+        assert sum(counted.values()) == requests, side
+        assert all(STANDARD_LABELS <= {name for name, _ in labels} for labels in counted), side
+        hosts = {dict(labels)["destination_service"] for labels in counted}
+        assert hosts == {"evil__", "evil___source_version___x", "a___b", "h;", "plain"}, (side, hosts)
+    server_labels = dict(next(iter(labels for (name, labels) in harness.parse_prometheus(texts["server"])
+                                   if name == "istio_requests_total")))
+    assert server_labels["source_app"] == "evil__" and server_labels["source_version"] == "v1___hidden"
+    assert server_labels["source_canonical_service"] == "quote_d_"
+    assert server_labels["source_canonical_revision"] == "line_break_x"
+
+
+def test_validate_refuses_expressions_beyond_the_limits():
+    """Expressions that used to pass `envoy --mode validate` and then kill the stats VM on the first
+    request (guest stack overflow) are refused at configure time, naming the dimension and limit."""
+    for expression, limit in (("+".join(["'a'"] * 500), "nested deeper than 32 levels"),
+                              ("!" * 1000 + "true", "nested deeper than 32 levels"),
+                              ("string(" + ",".join(["'a'"] * 300) + ")", "more than 256 terms")):
+        configuration = json.dumps({"metrics": [{"name": "requests_total", "dimensions": {"evil": expression}}]})
+        stats = harness.wasm_plugin_config("stats_outbound", harness.wasm_module("stats"), root_id="stats_outbound",
+                                           configuration=configuration)
+        config = harness.bootstrap(
+            admin_port=harness.free_port(),
+            listeners=[harness.http_listener("l", harness.free_port(), "c", [harness.http_wasm_filter(stats)])],
+            clusters=[harness.static_cluster("c", harness.free_port())])
+        result = harness.validate(config)
+        assert not result.ok, expression[:40]
+        assert "stats: invalid configuration: dimension evil of requests_total: at position" in result.log
+        assert limit in result.log
