@@ -36,7 +36,10 @@ public final class ProxyWasmTestHost {
     /// Host-call statuses strict mode accepts besides Ok, NotFound and Empty.
     public var allowedStatuses: Set<String> = []
     public private(set) var root: UInt32?
+    /// What `checkStrict` has already looked at: each problem is reported once.
     private var checkedEvents = 0
+    private var checkedUnimplementedCalls = 0
+    private var reportedFailure = false
 
     /// `allowedCapabilities` is Envoy's capability allow-list (empty: unrestricted).
     public init(module bytes: [UInt8], dialect: PropertyDialect = .current, strict: Bool = true,
@@ -128,12 +131,16 @@ public final class ProxyWasmTestHost {
 
     /// Records an issue for everything strict mode forbids since the last check.
     public func checkStrict(_ sourceLocation: SourceLocation = #_sourceLocation) {
-        defer { checkedEvents = vm.trace.events.count }
+        defer {
+            checkedEvents = vm.trace.events.count
+            checkedUnimplementedCalls = vm.unimplementedCalls.count
+            if vm.failure != nil { reportedFailure = true }
+        }
         guard strict else { return }
-        if let failure = vm.failure {
+        if let failure = vm.failure, !reportedFailure {
             Issue.record("the VM failed in \(failure.callback): \(failure.message)", sourceLocation: sourceLocation)
         }
-        for call in vm.unimplementedCalls {
+        for call in vm.unimplementedCalls.dropFirst(checkedUnimplementedCalls) {
             Issue.record("the plugin called \(call), which this host does not implement", sourceLocation: sourceLocation)
         }
         let tolerated = Set(["Ok", "NotFound", "Empty"]).union(allowedStatuses)

@@ -73,6 +73,32 @@ struct TestKitTests {
             (i32.const 0)))
         """
 
+    /// A module that calls a host function this host does not implement,
+    /// once, while it is configured.
+    static let unimplementedAtConfigure = """
+        (module
+          (import "env" "envoy_resolve_dns" (func $dns (param i32 i32 i32) (result i32)))
+          (memory (export "memory") 1)
+          (func (export "proxy_abi_version_0_2_1"))
+          (func (export "proxy_on_memory_allocate") (param i32) (result i32) (i32.const 1024))
+          (func (export "proxy_on_configure") (param i32 i32) (result i32)
+            (drop (call $dns (i32.const 0) (i32.const 0) (i32.const 0)))
+            (i32.const 1))
+          (func (export "proxy_on_request_headers") (param i32 i32 i32) (result i32) (i32.const 0)))
+        """
+
+    /// Strict mode reports an unimplemented call when it happens, and only then:
+    /// later checks (here, two requests) report nothing new.
+    @Test func strictModeReportsAnUnimplementedCallOnce() throws {
+        let host = try ProxyWasmTestHost(module: try wat2wasm(Self.unimplementedAtConfigure))
+        try withKnownIssue("envoy_resolve_dns is not implemented by this host") {
+            try host.start()
+        }
+        host.request()
+        host.request()
+        #expect(host.vm.unimplementedCalls == ["envoy_resolve_dns"])
+    }
+
     @Test func strictModeFlagsUnexpectedHostStatuses() throws {
         let host = try ProxyWasmTestHost(module: try wat2wasm(Self.misbehaving))
         try host.start()
