@@ -73,6 +73,28 @@ struct StatsConfigurationTests {
         #expect(httpTags == IstioLabelNames.all + ["mesh_id"])
     }
 
+    /// Istio never records a zero on a counter: a connection that carried no
+    /// bytes, reported on ticks and at close, defines no byte series at all.
+    @Test func countersAreNeverRecordedAsZero() throws {
+        let proxy = Proxy(name: "server")
+        proxy.setNode(id: "server", metadata: MetadataExchangeTests.metadata("server_node_metadata.rendered.json"))
+        let vm = PluginVM(proxy: proxy, vmID: "stats")
+        _ = try WasmKitGuest.load(try BuiltModules.bytes("stats"), into: vm)
+        let root = try vm.startPlugin(PluginConfiguration(name: "stats", rootID: "stats_inbound",
+                                                          configuration: Array(#"{"tcp_reporting_duration": "1s"}"#.utf8)))
+        let connection = TcpConnection(vm: vm, root: root)
+        connection.open()
+        connection.streamState.filterState["wasm.downstream_peer_id"] = Array("envoy.wasm.metadata_exchange.peer_unknown".utf8)
+        proxy.advanceClock(byMilliseconds: 2500)
+        connection.close()
+        #expect(vm.failure == nil)
+        let names = proxy.stats.stats.map(\.name)
+        #expect(names.filter { $0.hasSuffix("istio_tcp_connections_opened_total") }.count == 1)
+        #expect(names.filter { $0.hasSuffix("istio_tcp_connections_closed_total") }.count == 1)
+        #expect(!names.contains { $0.hasSuffix("istio_tcp_sent_bytes_total") || $0.hasSuffix("istio_tcp_received_bytes_total") })
+        #expect(proxy.stats.stats.allSatisfy { $0.type != .counter || $0.value > 0 })
+    }
+
     @Test func dropRemovesAMetric() throws {
         let (names, _) = try Self.run(#"{"metrics":[{"name":"requests_total","drop":true}]}"#)
         #expect(Self.requestsTotal(names) == nil)
