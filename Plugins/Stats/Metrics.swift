@@ -58,6 +58,9 @@ struct MetricFactory {
     /// Metrics with the same group have identical tag lists, so one report
     /// encodes their stat-name prefix once (set by `MetricPlan.build`).
     var tagGroup = 0
+    /// The stat-name prefix new label sets report under once the plugin's
+    /// bound on label sets is reached (set at configure time).
+    var overflowPrefix: [UInt8] = []
 }
 
 /// Builds the metric list with Istio's customization rules (`initializeDimensions`).

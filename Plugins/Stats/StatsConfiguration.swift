@@ -23,6 +23,10 @@ struct StatsConfiguration {
     var valueSeparator = "=.="
     var disableHostHeaderFallback = false
     var tcpReportingMilliseconds: UInt32 = 15_000
+    /// Distinct label sets one plugin instance defines series for; past it,
+    /// new label sets are reported under one overflow series per metric.
+    var maxLabelSets = StatsConfiguration.defaultMaxLabelSets
+    static let defaultMaxLabelSets = 1000
     var overrides: [MetricOverride] = []
     var definitions: [Definition] = []
     /// Problems that do not reject the configuration (Istio logs and goes on).
@@ -48,6 +52,7 @@ struct StatsConfiguration {
                 } else {
                     configuration.warnings.append("tcp_reporting_duration \"\(text)\" is not a duration; keeping 15s")
                 }
+            case "max_label_sets": configuration.maxLabelSets = try count(member.value, member.key, limit: 1_000_000)
             case "metrics": configuration.overrides = try metrics(member.value)
             case "definitions": configuration.definitions = try definitions(member.value, &configuration.warnings)
             case "debug", "stat_prefix", "max_peer_cache_size":
@@ -67,6 +72,21 @@ struct StatsConfiguration {
             throw StatsConfigurationError("field \"\(field)\" must be a string, found \(value.typeName)")
         }
         return text
+    }
+
+    /// A number or numeric string from 1 to `limit` (protobuf JSON for integers).
+    static func count(_ value: JSONValue, _ field: String, limit: Int) throws(StatsConfigurationError) -> Int {
+        let text: String
+        switch value {
+        case let .number(number): text = number
+        case let .string(string): text = string
+        default: throw StatsConfigurationError("field \"\(field)\" must be a number, found \(value.typeName)")
+        }
+        // Parsed as UInt32, the width `duration` already parses (one integer parser in the module).
+        guard let number = UInt32(text), number >= 1, UInt64(number) <= UInt64(limit) else {
+            throw StatsConfigurationError("field \"\(field)\" must be an integer from 1 to \(limit), found \(text)")
+        }
+        return Int(number)
     }
 
     static func bool(_ value: JSONValue, _ field: String) throws(StatsConfigurationError) -> Bool {

@@ -19,6 +19,13 @@ final class StatsRoot: RootContext {
     /// configured metric. Envoy hands out a new id per define, so each full
     /// name is defined once; one lookup per distinct tag set per request.
     private var metricIDs: [StatNameKey: [Metric?]] = [:]
+    /// Label sets in `metricIDs` other than the overflow ones: bounded by
+    /// `configuration.maxLabelSets`, so no peer or header can grow the series
+    /// (and this plugin's memory) without limit.
+    private var labelSets = 0
+    /// Reports that were folded into an overflow series.
+    private var folded: Metric?
+    static let overflowValue = "overflow"
     /// Decoded peer labels by peer id, with the bytes they were decoded from.
     private(set) var peerLabels: [String: (bytes: [UInt8], labels: WorkloadLabels)] = [:]
     /// Bound on `peerLabels`; past it the cache starts over (peers are re-decoded, nothing is lost).
@@ -60,6 +67,9 @@ final class StatsRoot: RootContext {
         local = WorkloadLabels(localNode)
         localCanonicalService = localNode.label("service.istio.io/canonical-name")
         metricIDs.removeAll()
+        labelSets = 0
+        for index in metrics.indices { metrics[index].overflowPrefix = overflowPrefix(metrics[index]) }
+        folded = try? Metric.define(.counter, name: "istio_stats.label_sets_folded")
         let version = nodeString(["metadata", "ISTIO_VERSION"]) ?? "unknown"
         if let build = try? Metric.define(.gauge, name: "component.proxy.tag.\(version);.istio_build") {
             try? build.record(1)
@@ -102,6 +112,8 @@ final class StatsRoot: RootContext {
         var previousGroup = -1
         var prefix = StatNameKey([])
         var slots: [Metric?]? = nil
+        var countsTowardsLimit = true
+        var foldedThisReport = false
         var expressionValues: [String: String] = [:]
         for (index, metric) in metrics.enumerated() where metric.isTCP == tcp && include(metric) {
             guard let recorded = value(metric.value) else { continue }
@@ -121,9 +133,19 @@ final class StatsRoot: RootContext {
                 prefix = StatNameKey(IstioStats.statNamePrefixBytes(tags: tags, fieldSeparator: configuration.fieldSeparator,
                                                                     valueSeparator: configuration.valueSeparator))
                 previousGroup = metric.tagGroup
-                slots = nil
+                slots = metricIDs[prefix]
+                countsTowardsLimit = true
+                if slots == nil && labelSets >= configuration.maxLabelSets {
+                    prefix = StatNameKey(metric.overflowPrefix)
+                    slots = metricIDs[prefix]
+                    countsTowardsLimit = false
+                    if !foldedThisReport {
+                        foldedThisReport = true
+                        try? folded?.increment()
+                    }
+                }
             }
-            record(index, prefix: prefix, slots: &slots, value: recorded)
+            record(index, prefix: prefix, slots: &slots, countsTowardsLimit: countsTowardsLimit, value: recorded)
         }
     }
 
@@ -138,11 +160,29 @@ final class StatsRoot: RootContext {
         xds.map(["node"] + path).map { $0.map { KeyValue($0.keyString, $0.valueString) } }
     }
 
-    /// Records `value` on metric `index` for the tag set encoded in `prefix`, defining it once.
-    func record(_ index: Int, prefix: StatNameKey, slots: inout [Metric?]?, value: UInt64) {
+    /// The overflow label set of `metric`'s tags: `reporter` kept, every
+    /// other label `overflow`, so totals stay exact and dashboards filtering
+    /// on the reporter still see every request.
+    func overflowPrefix(_ metric: MetricFactory) -> [UInt8] {
+        var tags: [(String, String)] = []
+        for tag in metric.activeTags {
+            if case .standard(.reporter) = tag.value {
+                tags.append((tag.name, outbound ? "source" : "destination"))
+            } else {
+                tags.append((tag.name, Self.overflowValue))
+            }
+        }
+        return IstioStats.statNamePrefixBytes(tags: tags, fieldSeparator: configuration.fieldSeparator,
+                                              valueSeparator: configuration.valueSeparator)
+    }
+
+    /// Records `value` on metric `index` for the tag set encoded in `prefix`
+    /// (whose defined metrics are `slots`, nil if none yet), defining it once.
+    func record(_ index: Int, prefix: StatNameKey, slots: inout [Metric?]?, countsTowardsLimit: Bool, value: UInt64) {
         let factory = metrics[index]
         if factory.type == .counter && value == 0 { return }  // Istio never records zeros on counters
-        if slots == nil { slots = metricIDs[prefix] ?? [Metric?](repeating: nil, count: metrics.count) }
+        let isNewLabelSet = slots == nil
+        if slots == nil { slots = [Metric?](repeating: nil, count: metrics.count) }
         let metric: Metric
         if let known = slots![index] {
             metric = known
@@ -151,6 +191,7 @@ final class StatsRoot: RootContext {
             guard let defined = try? Metric.define(factory.type, name: name) else { return }
             slots![index] = defined
             metricIDs[prefix] = slots
+            if isNewLabelSet && countsTowardsLimit { labelSets += 1 }
             metric = defined
         }
         switch factory.type {

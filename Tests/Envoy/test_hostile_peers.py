@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import socket
 import ssl
+import threading
 
 import certs
 import harness
@@ -135,3 +136,54 @@ def test_validate_refuses_expressions_beyond_the_limits():
         assert not result.ok, expression[:40]
         assert "stats: invalid configuration: dimension evil of requests_total: at position" in result.log
         assert limit in result.log
+
+
+def counter(text: str, name: str) -> float:
+    """The value of an unlabelled counter in Prometheus text."""
+    return next(float(line.split()[-1]) for line in text.splitlines() if line.startswith(name + "{") or line.startswith(name + " "))
+
+
+def allocated_bytes(envoy: harness.Envoy) -> int:
+    status, _, body = envoy.admin_get("/memory")
+    assert status == 200
+    return int(json.loads(body)["allocated"])
+
+
+def test_distinct_hosts_past_the_bound_fold_into_one_overflow_series():
+    """2000 distinct Host headers through a mesh without service metadata (each would be a new
+    destination_service): at most `max_label_sets` label sets plus one overflow series per metric on
+    each side, every request counted, and the folded ones counted too."""
+    stats_config = {"stats_tags": istio_testdata.stats_tags(), "use_all_default_tags": False}
+    hosts = [f"tenant-{index}.example" for index in range(2000)]
+    with harness.UpstreamApp() as app:
+        bound = '{"max_label_sets": 200}'
+        client_port, server_envoy, client_envoy = test_stats.mesh(app.port, bound, bound, stats_config, services=False)
+        with server_envoy as server, client_envoy as client:
+            assert harness.http_get(client_port, "/", headers={"Host": "warm-up"})[0] == 200
+            before = {"client": allocated_bytes(client), "server": allocated_bytes(server)}
+
+            def worker(chunk: list[str]) -> None:
+                for host in chunk:
+                    assert harness.http_get(client_port, "/", headers={"Host": host})[0] == 200
+            threads = [threading.Thread(target=worker, args=(hosts[i::4],)) for i in range(4)]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+            after = {"client": allocated_bytes(client), "server": allocated_bytes(server)}
+            samples = {"client": client.prometheus(), "server": server.prometheus()}
+            folded = {"client": counter(client.prometheus_text(), "istio_stats_label_sets_folded"),
+                      "server": counter(server.prometheus_text(), "istio_stats_label_sets_folded")}
+            logs = client.log() + server.log()
+    assert vm_failures(logs) == []
+    for side, values in samples.items():
+        totals = {labels: value for (name, labels), value in values.items() if name == "istio_requests_total"}
+        assert sum(totals.values()) == len(hosts) + 1, side
+        assert len(totals) <= 200 + 1, (side, len(totals))
+        overflow = [value for labels, value in totals.items() if dict(labels)["destination_service"] == "overflow"]
+        assert overflow == [len(hosts) + 1 - 200], side
+        assert folded[side] == len(hosts) + 1 - 200, side
+        durations = {labels for (name, labels) in values if name == "istio_request_duration_milliseconds_count"}
+        assert len(durations) <= 200 + 1, side
+        growth = (after[side] - before[side]) / 1e6
+        print(f"{side}: Envoy allocated {before[side] / 1e6:.1f} -> {after[side] / 1e6:.1f} MB (+{growth:.1f} MB) for {len(hosts)} distinct hosts")

@@ -92,7 +92,7 @@ struct StatsConfigurationTests {
         #expect(names.filter { $0.hasSuffix("istio_tcp_connections_opened_total") }.count == 1)
         #expect(names.filter { $0.hasSuffix("istio_tcp_connections_closed_total") }.count == 1)
         #expect(!names.contains { $0.hasSuffix("istio_tcp_sent_bytes_total") || $0.hasSuffix("istio_tcp_received_bytes_total") })
-        #expect(proxy.stats.stats.allSatisfy { $0.type != .counter || $0.value > 0 })
+        #expect(proxy.stats.stats.filter { $0.name.contains(";.;") }.allSatisfy { $0.type != .counter || $0.value > 0 })
     }
 
     @Test func dropRemovesAMetric() throws {
@@ -177,4 +177,52 @@ enum IstioLabelNames {
                       "destination_version", "destination_service", "destination_service_name", "destination_service_namespace",
                       "destination_canonical_service", "destination_canonical_revision", "destination_cluster",
                       "request_protocol", "response_flags", "connection_security_policy", "response_code", "grpc_response_status"]
+}
+
+/// The bound on label sets: past `max_label_sets`, new label sets are folded
+/// into one overflow series per metric, so totals stay exact and memory flat.
+@Suite("stats.wasm series bound")
+struct StatsSeriesBoundTests {
+    static func inboundSidecar(_ configuration: String) throws -> (Proxy, PluginVM, UInt32) {
+        let proxy = Proxy(name: "server")
+        proxy.setNode(id: "server", metadata: MetadataExchangeTests.metadata("server_node_metadata.rendered.json"))
+        let vm = PluginVM(proxy: proxy, vmID: "stats")
+        _ = try WasmKitGuest.load(try BuiltModules.bytes("stats"), into: vm)
+        let root = try vm.startPlugin(PluginConfiguration(name: "stats", rootID: "stats_inbound", configuration: Array(configuration.utf8)))
+        return (proxy, vm, root)
+    }
+
+    static func request(_ vm: PluginVM, _ root: UInt32, host: String) {
+        let stream = HttpStream(vm: vm, root: root)
+        stream.sendRequestHeaders([HeaderPair(":method", "GET"), HeaderPair(":path", "/"), HeaderPair(":authority", host)])
+        stream.sendResponseHeaders([HeaderPair(":status", "200")])
+        stream.complete()
+    }
+
+    @Test func distinctHostsPastTheBoundFoldIntoOneOverflowSeries() throws {
+        let (proxy, vm, root) = try Self.inboundSidecar(#"{"max_label_sets": "10"}"#)
+        for index in 0..<40 { Self.request(vm, root, host: "host-\(index)") }
+        for index in 0..<5 { Self.request(vm, root, host: "host-\(index)") }  // known label sets keep their own series
+        #expect(vm.failure == nil)
+        let totals = proxy.stats.stats.filter { $0.name.hasSuffix("istio_requests_total") }
+        #expect(totals.count == 11)
+        #expect(totals.map(\.value).reduce(0, +) == 45)
+        let overflow = try #require(totals.first { $0.name.contains("destination_service=.=overflow;.;") })
+        #expect(overflow.value == 30)
+        #expect(overflow.name.hasPrefix("wasmcustom.reporter=.=destination;.;source_workload=.=overflow;.;"))
+        #expect(totals.first { $0.name.contains("destination_service=.=host-0;.;") }?.value == 2)
+        #expect(proxy.stats.stat(named: "istio_stats.label_sets_folded")?.value == 30)
+        // Each of the four HTTP metrics has the same bound: 10 label sets plus the overflow one.
+        for family in ["istio_request_duration_milliseconds", "istio_request_bytes", "istio_response_bytes"] {
+            #expect(proxy.stats.stats.filter { $0.name.hasSuffix(family) }.count == 11, "\(family)")
+        }
+    }
+
+    @Test func theDefaultBoundIsAThousandAndBadValuesAreRefused() throws {
+        let (_, vm, _) = try Self.inboundSidecar("")
+        #expect(vm.failure == nil)
+        for bad in [#"{"max_label_sets": 0}"#, #"{"max_label_sets": "lots"}"#, #"{"max_label_sets": true}"#] {
+            #expect(throws: PluginStartError.self) { _ = try Self.inboundSidecar(bad) }
+        }
+    }
 }
