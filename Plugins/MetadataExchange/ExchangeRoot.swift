@@ -11,6 +11,8 @@ enum Exchange {
     static let upstreamPeerID = "upstream_peer_id"
     /// Istio's value for a peer id that could not be learned (TCP).
     static let unknownPeer = "envoy.wasm.metadata_exchange.peer_unknown"
+    /// The URI SAN prefix of mesh workload certificates.
+    static let spiffePrefix: [UInt8] = Array("spiffe://".utf8)
     /// Headers larger than this are not decoded (Envoy's default header limit is 60 KiB).
     static let maxHeaderBytes = 64 * 1024
 }
@@ -18,7 +20,7 @@ enum Exchange {
 /// The kinds of problem a peer or a connection can cause. Logged once each
 /// per configuration; a fixed set, whatever peers send.
 enum ExchangeProblem: Int, CaseIterable {
-    case unknownDirection, plaintext, writePrefix, readData, earlyClose, drainPrefix
+    case unknownDirection, plaintext, notAMeshUpstream, serverSpokeFirst, writePrefix, readData, earlyClose, drainPrefix
     /// The first bytes of a connection are not a prefix (one kind per `TCPPrefix.Rejection` case).
     case magicMismatch, oversizedPrefix, malformedPrefix, prefixNotAStruct
     case oversizedHeader, base64Header, protobufHeader

@@ -8,10 +8,17 @@ import TelemetryCore
 /// `filter_chain_match.application_protocols`). The listener direction gives
 /// the role:
 /// - outbound (client sidecar): our prefix goes before the first bytes sent
-///   upstream; the server's prefix is read from the first bytes coming back;
+///   upstream, but only towards a peer that can take part: an mTLS upstream
+///   whose certificate carries a SPIFFE id (`upstream.uri_san_peer_certificate`
+///   `spiffe://...`), or any upstream with `allow_plaintext_tcp`. The server's
+///   prefix is read from the first bytes coming back, only if ours was sent;
 /// - inbound (server sidecar): the client's prefix is read from the first
-///   downstream bytes; ours goes before the first bytes sent back. Without
-///   mTLS on the connection nothing is exchanged unless `allow_plaintext_tcp`.
+///   downstream bytes (on mTLS connections, or any with `allow_plaintext_tcp`);
+///   ours goes before the first bytes sent back only once the client's prefix
+///   was read. A server that speaks first, or a client that sent no prefix,
+///   gets nothing from us.
+/// So a peer that did not negotiate the exchange never receives metadata,
+/// and no byte is added to or removed from a non-mesh peer's stream.
 ///
 /// Reading keeps the connection's bytes intact: an incomplete prefix is held
 /// (StopIteration) until complete; anything that is not a prefix is passed on
@@ -49,7 +56,19 @@ final class TcpExchange: TcpContext {
 
     override func onDownstreamData(dataSize: Int, endOfStream: Bool) -> FilterStatus {
         switch role {
-        case .client: return write(Buffer.downstreamData)
+        case .client:
+            if !checkedSecurity {
+                checkedSecurity = true
+                // tcp_proxy reads downstream bytes only once the upstream is
+                // connected, so its TLS facts are known on the first data.
+                if !upstreamTakesPart() {
+                    giveUp("connection \(id): the upstream is not an mTLS peer with a SPIFFE id (set allow_plaintext_tcp to exchange anyway)",
+                           kind: .notAMeshUpstream)
+                    role = .none
+                    return .continue
+                }
+            }
+            return write(Buffer.downstreamData)
         case .server:
             if !checkedSecurity {
                 checkedSecurity = true
@@ -68,19 +87,28 @@ final class TcpExchange: TcpContext {
 
     override func onUpstreamData(dataSize: Int, endOfStream: Bool) -> FilterStatus {
         switch role {
-        case .client: return read(Buffer.upstreamData, size: dataSize, endOfStream: endOfStream)
+        case .client:
+            // Nothing of ours went out: whatever comes back is the server's own.
+            if !wrote {
+                giveUp("connection \(id): the upstream spoke first, no metadata exchange", kind: .serverSpokeFirst)
+                role = .none
+                return .continue
+            }
+            return read(Buffer.upstreamData, size: dataSize, endOfStream: endOfStream)
         case .server: return write(Buffer.upstreamData)
         case .none: return .continue
         }
     }
 
     /// Puts our prefix before the first bytes in this direction (one write: a
-    /// peer never sees part of it), unless the peer turned out not to speak
+    /// peer never sees part of it). A server writes only after it read the
+    /// client's prefix; nobody writes to a peer that turned out not to speak
     /// the protocol.
     private func write(_ buffer: Buffer) -> FilterStatus {
         if wrote { return .continue }
         wrote = true
-        if role == .server && readState == .done && peerFailed { return .continue }
+        if readState == .done && peerFailed { return .continue }
+        if role == .server && readState != .done { return .continue }
         do throws(HostError) {
             try buffer.prepend(root.tcpPrefix)
             try? root.metadataAdded?.increment()
@@ -122,6 +150,13 @@ final class TcpExchange: TcpContext {
             try? Properties.set([peerIDKey], peerID ?? Exchange.unknownPeer)
             return .continue
         }
+    }
+
+    /// Whether the upstream of an outbound connection can take part in the exchange.
+    private func upstreamTakesPart() -> Bool {
+        if root.configuration.allowPlaintextTCP { return true }
+        guard let san = (try? Properties.bytes(["upstream", "uri_san_peer_certificate"])) ?? nil else { return false }
+        return san.starts(with: Exchange.spiffePrefix)
     }
 
     /// Records the peer as unknown and stops trying; bytes stay untouched.

@@ -187,3 +187,77 @@ def test_distinct_hosts_past_the_bound_fold_into_one_overflow_series():
         assert len(durations) <= 200 + 1, side
         growth = (after[side] - before[side]) / 1e6
         print(f"{side}: Envoy allocated {before[side] / 1e6:.1f} -> {after[side] / 1e6:.1f} MB (+{growth:.1f} MB) for {len(hosts)} distinct hosts")
+
+
+GREETING = b"220 server speaks first\r\n"
+
+
+def RecordingApp(received: list[bytes], greet: bool = False) -> harness.TcpApp:  # noqa: N802 (used like a class)
+    """Optionally greets first; then reads one line, records exactly what arrived, answers `ok`."""
+    def handle(rfile, wfile) -> None:
+        if greet:
+            wfile.write(GREETING)
+            wfile.flush()
+        received.append(rfile.readline())
+        wfile.write(b"ok\n")
+    return harness.TcpApp(handle)
+
+
+def talk(port: int, payload: bytes, expect_greeting: bool) -> bytes:
+    """A plain TCP client: reads the greeting first if there is one, sends a line, reads to EOF."""
+    with socket.create_connection((harness.LOOPBACK, port), timeout=10) as sock:
+        received = b""
+        if expect_greeting:
+            while not received.endswith(b"\r\n"):
+                chunk = sock.recv(4096)
+                if not chunk:
+                    break
+                received += chunk
+        sock.sendall(payload)
+        while chunk := sock.recv(4096):
+            received += chunk
+    return received
+
+
+def plain_sidecar(direction: str, app_port: int, tmp_path, name: str) -> tuple[int, dict]:
+    """A sidecar with one plaintext chain: metadata_exchange (no allow_plaintext_tcp) and tcp_proxy."""
+    port = harness.free_port()
+    config = harness.bootstrap(
+        admin_port=harness.free_port(), node={"id": name, "cluster": name, "metadata": {"NAME": name, "NAMESPACE": "default"}},
+        listeners=[{"name": name, "address": harness.socket_address(port), "traffic_direction": direction,
+                    "filter_chains": [{"filters": [mx_network_filter(),
+                                                   tcp_proxy("app", tmp_path / f"{name}.log", "%RESPONSE_FLAGS%")]}]}],
+        clusters=[harness.static_cluster("app", app_port)])
+    return port, config
+
+
+def test_non_mesh_peers_receive_exactly_the_applications_bytes(tmp_path):
+    """No metadata towards a peer that did not negotiate the exchange, and no byte added to or lost
+    from its stream: an outbound sidecar in front of a plaintext server, an inbound sidecar on a
+    plaintext chain in front of a server that speaks first, and an mTLS mesh whose server speaks
+    first (neither sidecar may write its prefix into the application's stream)."""
+    payload = b"application line \x00\x80\xff\n"
+    received: list[bytes] = []
+    with RecordingApp(received) as app:
+        port, config = plain_sidecar("OUTBOUND", app.port, tmp_path, "outbound")
+        with harness.Envoy(config, name="outbound") as envoy:
+            assert talk(port, payload, expect_greeting=False) == b"ok\n"
+            outbound_log = envoy.log()
+    with RecordingApp(received, greet=True) as app:
+        port, config = plain_sidecar("INBOUND", app.port, tmp_path, "inbound")
+        with harness.Envoy(config, name="inbound") as envoy:
+            assert talk(port, payload, expect_greeting=True) == GREETING + b"ok\n"
+            inbound_log = envoy.log()
+    paths = certs.make_mesh_certificates(tmp_path, ["client", "server"])
+    with RecordingApp(received, greet=True) as app:
+        client_port, server, client = mtls_mesh(
+            paths, app.port,
+            server_filters=[mx_network_filter(), tcp_proxy("app", tmp_path / "server.log", "%RESPONSE_FLAGS%")],
+            client_filters=[mx_network_filter(), tcp_proxy("server", tmp_path / "client.log", "%RESPONSE_FLAGS%")])
+        with harness.Envoy(server, name="server") as server_envoy, harness.Envoy(client, name="client") as client_envoy:
+            assert talk(client_port, payload, expect_greeting=True) == GREETING + b"ok\n"
+            mesh_text = server_envoy.prometheus_text() + client_envoy.prometheus_text()
+            mesh_log = server_envoy.log() + client_envoy.log()
+    assert received == [payload, payload, payload]
+    assert mesh_text.splitlines().count("metadata_exchange_metadata_added{} 0") == 2  # neither sidecar wrote
+    assert vm_failures(outbound_log + inbound_log + mesh_log) == []

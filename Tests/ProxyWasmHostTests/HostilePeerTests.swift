@@ -24,7 +24,7 @@ struct HostilePeerTests {
     }
 
     func clientConnection(_ client: Sidecar) -> TcpConnection {
-        let connection = TcpConnection(vm: client.vm, root: client.root)
+        let connection = TcpConnection(vm: client.vm, root: client.root, properties: MetadataExchangeTests.meshUpstream)
         connection.open()
         return connection
     }
@@ -58,6 +58,44 @@ struct HostilePeerTests {
         #expect(inbound.forwardedUpstream == Array("ping".utf8))
         #expect(inbound.context?.filterState["wasm.downstream_peer_id"] == Array("client".utf8))
         #expect(server.noFailures && client.noFailures)
+    }
+
+    /// Peers that did not negotiate the exchange get exactly the
+    /// application's bytes, in both directions, and no metadata.
+    @Test func nonMeshPeersReceiveExactlyTheApplicationsBytes() throws {
+        let client = try Sidecar(id: "client", metadataFile: "client_node_metadata.rendered.json", direction: .outbound)
+        let server = try Sidecar(id: "server", metadataFile: "server_node_metadata.rendered.json", direction: .inbound)
+        let request = Array("request bytes".utf8), greeting = Array("220 server speaks first\r\n".utf8)
+        // Outbound to a plaintext upstream, and to a TLS upstream without a SPIFFE id.
+        let plainUpstreams: [[PropertyEntry]] = [[], [PropertyEntry("upstream", .map([
+            PropertyEntry("tls_version", .string("TLSv1.3")), PropertyEntry("uri_san_peer_certificate", .string("https://example.com"))]))]]
+        for properties in plainUpstreams {
+            let connection = TcpConnection(vm: client.vm, root: client.root, properties: properties)
+            connection.open()
+            connection.downstreamData(request)
+            connection.upstreamData(greeting)
+            #expect(connection.forwardedUpstream == request && connection.forwardedDownstream == greeting)
+        }
+        // Outbound to a mesh upstream that speaks first: nothing of ours goes out, theirs is untouched.
+        let first = TcpConnection(vm: client.vm, root: client.root, properties: MetadataExchangeTests.meshUpstream)
+        first.open()
+        first.upstreamData(greeting)
+        first.downstreamData(request)
+        #expect(first.forwardedDownstream == greeting && first.forwardedUpstream == request)
+        // Inbound, a server application that speaks first, on mTLS and on plaintext chains.
+        for mtls in [true, false] {
+            let connection = TcpConnection(vm: server.vm, root: server.root,
+                                           properties: [PropertyEntry("connection", .map([PropertyEntry("mtls", .bool(mtls))]))])
+            connection.open()
+            connection.upstreamData(greeting)
+            connection.downstreamData(request)
+            connection.upstreamData(Array("more".utf8))
+            #expect(connection.forwardedDownstream == greeting + Array("more".utf8), "mtls \(mtls)")
+            #expect(connection.forwardedUpstream == request)
+        }
+        #expect(client.proxy.stats.stat(named: "metadata_exchange.metadata_added")?.value ?? 0 == 0)
+        #expect(server.proxy.stats.stat(named: "metadata_exchange.metadata_added")?.value ?? 0 == 0)
+        #expect(client.noFailures && server.noFailures)
     }
 
     @Test func aHundredBadConnectionsLogOneLinePerKind() throws {

@@ -226,13 +226,19 @@ struct MetadataExchangeTests {
     func tcpPair(serverMTLS: Bool = true, configuration: String = "") throws -> (client: TcpConnection, server: TcpConnection, Sidecar, Sidecar) {
         let client = try Sidecar(id: "client", metadataFile: "client_node_metadata.rendered.json", direction: .outbound, configuration: configuration)
         let server = try Sidecar(id: "server", metadataFile: "server_node_metadata.rendered.json", direction: .inbound, configuration: configuration)
-        let clientConnection = TcpConnection(vm: client.vm, root: client.root)
+        let clientConnection = TcpConnection(vm: client.vm, root: client.root, properties: Self.meshUpstream)
         let serverConnection = TcpConnection(vm: server.vm, root: server.root,
                                              properties: [PropertyEntry("connection", .map([PropertyEntry("mtls", .bool(serverMTLS))]))])
         clientConnection.open()
         serverConnection.open()
         return (clientConnection, serverConnection, client, server)
     }
+
+    /// An outbound connection's upstream as Envoy describes an mTLS mesh peer.
+    static let meshUpstream = [PropertyEntry("upstream", .map([
+        PropertyEntry("tls_version", .string("TLSv1.3")),
+        PropertyEntry("uri_san_peer_certificate", .string("spiffe://cluster.local/ns/default/sa/server")),
+    ]))]
 
     func deliver(_ bytes: [UInt8], chunk: Int, _ send: ([UInt8]) -> Void) {
         var index = 0
