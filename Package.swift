@@ -87,3 +87,19 @@ let package = Package(
                     path: "Tests/ProxyWasmTestKitTests"),
     ]
 )
+
+// libFuzzer targets for every decoder of peer- or operator-controlled input
+// (`make fuzz`): libraries exporting `LLVMFuzzerTestOneInput`, compiled with
+// `-sanitize=fuzzer,address` and linked by the Makefile with libFuzzer's own
+// `main` (SwiftPM would give an executable target a `main` of its own). Only
+// in builds with PROXY_WASM_FUZZ=1, so ordinary builds leave them out.
+if Context.environment["PROXY_WASM_FUZZ"] == "1" {
+    let fuzzTargets: [(name: String, dependency: Target.Dependency)] = [
+        ("TCPPrefix", "TelemetryCore"), ("PeerMetadata", "TelemetryCore"), ("FlatNode", "TelemetryCore"),
+        ("JSON", "PluginJSON"), ("Expression", "TelemetryCore"), ("HeaderPairs", "ProxyWasmABI"),
+        ("LabelValue", "TelemetryCore"),
+    ]
+    for target in fuzzTargets {
+        package.targets.append(.target(name: "Fuzz\(target.name)", dependencies: [target.dependency], path: "Fuzz/\(target.name)"))
+    }
+}
