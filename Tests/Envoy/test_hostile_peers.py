@@ -13,7 +13,7 @@ import certs
 import harness
 import istio_testdata
 import test_stats
-from test_metadata_exchange_tcp import ALPN, ReverseLineServer, exchange_line, mtls_mesh, mx_network_filter, tcp_proxy
+from test_metadata_exchange_tcp import ALPN, ReverseLineServer, exchange_line, mtls_mesh, mx_network_filter, send_line, tcp_proxy
 from test_stats_tcp import stats_network_filter, wait_for_closed
 
 VM_FAILURE_MARKERS = ("Uncaught RuntimeError", "failed: memory access", "Wasm VM failed", "Function: proxy_on")
@@ -33,14 +33,7 @@ def tls_exchange(port: int, paths: dict, payload: bytes) -> bytes:
     context.set_alpn_protocols([ALPN])
     with socket.create_connection((harness.LOOPBACK, port), timeout=10) as raw:
         with context.wrap_socket(raw) as sock:
-            sock.sendall(payload + b"\n")
-            received = b""
-            while not received.endswith(b"\n"):
-                chunk = sock.recv(4096)
-                if not chunk:
-                    break
-                received += chunk
-    return received
+            return send_line(sock, payload)
 
 
 def test_a_hostile_prefix_length_neither_fails_the_vm_nor_hides_the_next_connection(tmp_path):

@@ -116,17 +116,22 @@ def mtls_mesh(paths: dict, app_port: int, server_filters: list[dict], client_fil
     return client_port, server, client
 
 
+def send_line(sock, payload: bytes) -> bytes:
+    """Sends `payload` and a newline on `sock`; returns what comes back up to a newline or EOF."""
+    sock.sendall(payload + b"\n")
+    received = b""
+    while not received.endswith(b"\n"):
+        chunk = sock.recv(4096)
+        if not chunk:
+            break
+        received += chunk
+    return received
+
+
 def exchange_line(port: int, payload: bytes) -> bytes:
     """Sends one line through the mesh and returns the app's (reversed) line."""
     with socket.create_connection((harness.LOOPBACK, port), timeout=10) as sock:
-        sock.sendall(payload + b"\n")
-        received = b""
-        while not received.endswith(b"\n"):
-            chunk = sock.recv(4096)
-            if not chunk:
-                break
-            received += chunk
-    return received
+        return send_line(sock, payload)
 
 
 def test_tcp_peers_exchange_metadata_over_mtls_and_the_payload_is_intact(tmp_path):

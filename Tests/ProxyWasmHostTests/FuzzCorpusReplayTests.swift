@@ -61,20 +61,11 @@ struct FuzzCorpusReplayTests {
     }
 
     @Test func flatNodesThroughStats() throws {
-        let (proxy, vm, root) = try StatsSeriesBoundTests.inboundSidecar("")
+        let sidecar = try StatsSidecar()
         let inputs = Self.corpus("FlatNode")
-        for input in inputs {
-            let state = StreamState()
-            state.filterState["wasm.downstream_peer_id"] = Array("client".utf8)
-            state.filterState["wasm.downstream_peer"] = input
-            let stream = HttpStream(vm: vm, root: root, streamState: state)
-            stream.sendRequestHeaders([HeaderPair(":method", "GET"), HeaderPair(":path", "/"), HeaderPair(":authority", "reviews")])
-            stream.sendResponseHeaders([HeaderPair(":status", "200")])
-            stream.complete()
-        }
-        #expect(vm.failure == nil)
-        let total = proxy.stats.stats.filter { $0.name.hasSuffix("istio_requests_total") }.map(\.value).reduce(0, +)
-        #expect(total == UInt64(inputs.count))
+        for input in inputs { sidecar.request(state: StatsSidecar.downstreamPeer(input)) }
+        #expect(sidecar.vm.failure == nil)
+        #expect(sidecar.requestsTotal == UInt64(inputs.count))
     }
 
     /// One VM per module; every input is a new plugin (root context) in it,
@@ -109,7 +100,7 @@ struct FuzzCorpusReplayTests {
                 continue
             }
             configured += 1
-            StatsSeriesBoundTests.request(vm, root, host: "reviews")
+            StatsSidecar.request(vm, root)
             #expect(vm.failure == nil, "\(text.prefix(80))")
         }
         #expect(proxy.stats.stats.filter { $0.name.hasSuffix("istio_requests_total") }.map(\.value).reduce(0, +) == UInt64(configured))
@@ -122,26 +113,18 @@ struct FuzzCorpusReplayTests {
         for input in Self.corpus("HeaderPairs") {
             proxy.setNode(id: "server", metadata: [PropertyEntry("LABELS", .bytes(input)), PropertyEntry("NAMESPACE", .string("default"))])
             let root = try vm.startPlugin(PluginConfiguration(name: "stats", rootID: "stats_inbound"))
-            StatsSeriesBoundTests.request(vm, root, host: "reviews")
+            StatsSidecar.request(vm, root)
             #expect(vm.failure == nil)
         }
     }
 
     @Test func labelValuesAsHostHeadersThroughStats() throws {
-        let (proxy, vm, root) = try StatsSeriesBoundTests.inboundSidecar("")
+        let sidecar = try StatsSidecar()
         let inputs = Self.corpus("LabelValue")
-        for input in inputs {
-            let stream = HttpStream(vm: vm, root: root)
-            stream.sendRequestHeaders([HeaderPair(":method", "GET"), HeaderPair(":path", "/"), HeaderPair(key: Array(":authority".utf8), value: input)])
-            stream.sendResponseHeaders([HeaderPair(":status", "200")])
-            stream.complete()
-        }
-        #expect(vm.failure == nil)
-        let text = try PrometheusRenderer(configuration: ProxyWasmHost.StatsConfiguration(tags: LabelNeutralizationTests.rules)).render(proxy.stats)
-        let families = Set(text.split(separator: "\n").filter { $0.hasPrefix("# TYPE ") }.map { $0.split(separator: " ")[2] })
-        #expect(families.filter { $0.contains("requests_total") } == ["istio_requests_total"])
-        let total = text.split(separator: "\n").filter { $0.hasPrefix("istio_requests_total{") }
-            .compactMap { UInt64($0.split(separator: " ").last!) }.reduce(0, +)
+        for input in inputs { sidecar.request(authority: input) }
+        #expect(sidecar.vm.failure == nil)
+        let (families, total) = requestsTotalFamilies(try sidecar.prometheus())
+        #expect(families == ["istio_requests_total"])
         #expect(total == UInt64(inputs.count))
     }
 }

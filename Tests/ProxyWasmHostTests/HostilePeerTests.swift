@@ -119,25 +119,12 @@ struct HostilePeerTests {
     /// unknown peer instead of trapping.
     @Test(arguments: HostilePeerTests.hostileFlatNodes.indices)
     func hostileFlatNodeBytesAreIgnoredByStats(_ index: Int) throws {
-        let proxy = Proxy(name: "server")
-        proxy.setNode(id: "server", metadata: MetadataExchangeTests.metadata("server_node_metadata.rendered.json"))
-        proxy.setXDS("listener_direction", .int(TrafficDirection.inbound.rawValue))
-        let vm = PluginVM(proxy: proxy, vmID: "stats")
-        _ = try WasmKitGuest.load(try BuiltModules.bytes("stats"), into: vm)
-        let root = try vm.startPlugin(PluginConfiguration(name: "stats", rootID: "stats_inbound"))
-        for _ in 0..<2 {
-            let state = StreamState()
-            state.filterState["wasm.downstream_peer_id"] = Array("client".utf8)
-            state.filterState["wasm.downstream_peer"] = Self.hostileFlatNodes[index].bytes
-            let stream = HttpStream(vm: vm, root: root, streamState: state)
-            stream.sendRequestHeaders([HeaderPair(":method", "GET"), HeaderPair(":path", "/"), HeaderPair(":authority", "reviews")])
-            stream.sendResponseHeaders([HeaderPair(":status", "200")])
-            stream.complete()
-        }
-        #expect(vm.failure == nil)
-        let totals = proxy.stats.stats.filter { $0.name.hasSuffix("istio_requests_total") }
-        #expect(totals.map(\.value).reduce(0, +) == 2)
+        let sidecar = try StatsSidecar()
+        for _ in 0..<2 { sidecar.request(state: StatsSidecar.downstreamPeer(Self.hostileFlatNodes[index].bytes)) }
+        #expect(sidecar.vm.failure == nil)
+        #expect(sidecar.requestsTotal == 2)
         if Self.hostileFlatNodes[index].rejected {
+            let totals = sidecar.proxy.stats.stats.filter { $0.name.hasSuffix("istio_requests_total") }
             #expect(totals.allSatisfy { $0.name.contains("source_workload=.=unknown;.;") })
         }
     }

@@ -86,38 +86,26 @@ struct LabelNeutralizationTests {
     /// source labels. Every request must be counted in istio_requests_total.
     @Test(arguments: [false, true])
     func hostileHostsAndPeerLabelsAreCountedInTheRightFamily(_ viaPeerLabels: Bool) throws {
-        let proxy = Proxy(name: "server")
-        proxy.setNode(id: "server", metadata: MetadataExchangeTests.metadata("server_node_metadata.rendered.json"))
-        proxy.setXDS("listener_direction", .int(TrafficDirection.inbound.rawValue))
-        let vm = PluginVM(proxy: proxy, vmID: "stats")
-        _ = try WasmKitGuest.load(try BuiltModules.bytes("stats"), into: vm)
-        let root = try vm.startPlugin(PluginConfiguration(name: "stats", rootID: "stats_inbound"))
+        let sidecar = try StatsSidecar()
         for value in Self.adversarial {
-            let state = StreamState()
-            var host = "reviews"
             if viaPeerLabels {
                 var node = PeerNode()
                 node.workloadName = value
                 node.namespace = value
                 node.labels = [KeyValue("app", value), KeyValue("version", value)]
-                state.filterState["wasm.downstream_peer_id"] = Array("client".utf8)
-                state.filterState["wasm.downstream_peer"] = FlatNodeCodec.encode(node)
+                sidecar.request(state: StatsSidecar.downstreamPeer(FlatNodeCodec.encode(node)))
             } else {
-                host = value
+                sidecar.request(authority: Array(value.utf8))
             }
-            let stream = HttpStream(vm: vm, root: root, streamState: state)
-            stream.sendRequestHeaders([HeaderPair(":method", "GET"), HeaderPair(":path", "/"), HeaderPair(":authority", host)])
-            stream.sendResponseHeaders([HeaderPair(":status", "200")])
-            stream.complete()
         }
-        #expect(vm.failure == nil)
-        let text = try PrometheusRenderer(configuration: ProxyWasmHost.StatsConfiguration(tags: Self.rules)).render(proxy.stats)
-        let families = Set(text.split(separator: "\n").filter { $0.hasPrefix("# TYPE ") }.map { $0.split(separator: " ")[2] })
-        #expect(families.filter { $0.contains("requests_total") } == ["istio_requests_total"])
-        let series = text.split(separator: "\n").filter { $0.hasPrefix("istio_requests_total{") }
-        let total = series.compactMap { UInt64($0.split(separator: " ").last!) }.reduce(0, +)
+        #expect(sidecar.vm.failure == nil)
+        let text = try sidecar.prometheus()
+        let (families, total) = requestsTotalFamilies(text)
+        #expect(families == ["istio_requests_total"])
         #expect(total == UInt64(Self.adversarial.count))
         // 25 labels, each `name="value"` (bytes: a `"` followed by a combining mark is one Character).
-        for line in series { #expect(line.utf8.filter { $0 == UInt8(ascii: "\"") }.count == 2 * 25, "\(line)") }
+        for line in text.split(separator: "\n") where line.hasPrefix("istio_requests_total{") {
+            #expect(line.utf8.filter { $0 == UInt8(ascii: "\"") }.count == 2 * 25, "\(line)")
+        }
     }
 }

@@ -76,13 +76,9 @@ struct StatsConfigurationTests {
     /// Istio never records a zero on a counter: a connection that carried no
     /// bytes, reported on ticks and at close, defines no byte series at all.
     @Test func countersAreNeverRecordedAsZero() throws {
-        let proxy = Proxy(name: "server")
-        proxy.setNode(id: "server", metadata: MetadataExchangeTests.metadata("server_node_metadata.rendered.json"))
-        let vm = PluginVM(proxy: proxy, vmID: "stats")
-        _ = try WasmKitGuest.load(try BuiltModules.bytes("stats"), into: vm)
-        let root = try vm.startPlugin(PluginConfiguration(name: "stats", rootID: "stats_inbound",
-                                                          configuration: Array(#"{"tcp_reporting_duration": "1s"}"#.utf8)))
-        let connection = TcpConnection(vm: vm, root: root)
+        let sidecar = try StatsSidecar(configuration: #"{"tcp_reporting_duration": "1s"}"#)
+        let (proxy, vm) = (sidecar.proxy, sidecar.vm)
+        let connection = TcpConnection(vm: vm, root: sidecar.root)
         connection.open()
         connection.streamState.filterState["wasm.downstream_peer_id"] = Array("envoy.wasm.metadata_exchange.peer_unknown".utf8)
         proxy.advanceClock(byMilliseconds: 2500)
@@ -183,27 +179,12 @@ enum IstioLabelNames {
 /// into one overflow series per metric, so totals stay exact and memory flat.
 @Suite("stats.wasm series bound")
 struct StatsSeriesBoundTests {
-    static func inboundSidecar(_ configuration: String) throws -> (Proxy, PluginVM, UInt32) {
-        let proxy = Proxy(name: "server")
-        proxy.setNode(id: "server", metadata: MetadataExchangeTests.metadata("server_node_metadata.rendered.json"))
-        let vm = PluginVM(proxy: proxy, vmID: "stats")
-        _ = try WasmKitGuest.load(try BuiltModules.bytes("stats"), into: vm)
-        let root = try vm.startPlugin(PluginConfiguration(name: "stats", rootID: "stats_inbound", configuration: Array(configuration.utf8)))
-        return (proxy, vm, root)
-    }
-
-    static func request(_ vm: PluginVM, _ root: UInt32, host: String) {
-        let stream = HttpStream(vm: vm, root: root)
-        stream.sendRequestHeaders([HeaderPair(":method", "GET"), HeaderPair(":path", "/"), HeaderPair(":authority", host)])
-        stream.sendResponseHeaders([HeaderPair(":status", "200")])
-        stream.complete()
-    }
-
     @Test func distinctHostsPastTheBoundFoldIntoOneOverflowSeries() throws {
-        let (proxy, vm, root) = try Self.inboundSidecar(#"{"max_label_sets": "10"}"#)
-        for index in 0..<40 { Self.request(vm, root, host: "host-\(index)") }
-        for index in 0..<5 { Self.request(vm, root, host: "host-\(index)") }  // known label sets keep their own series
-        #expect(vm.failure == nil)
+        let sidecar = try StatsSidecar(configuration: #"{"max_label_sets": "10"}"#)
+        let proxy = sidecar.proxy
+        for index in 0..<40 { sidecar.request(authority: Array("host-\(index)".utf8)) }
+        for index in 0..<5 { sidecar.request(authority: Array("host-\(index)".utf8)) }  // known label sets keep their own series
+        #expect(sidecar.vm.failure == nil)
         let totals = proxy.stats.stats.filter { $0.name.hasSuffix("istio_requests_total") }
         #expect(totals.count == 11)
         #expect(totals.map(\.value).reduce(0, +) == 45)
@@ -219,10 +200,9 @@ struct StatsSeriesBoundTests {
     }
 
     @Test func theDefaultBoundIsAThousandAndBadValuesAreRefused() throws {
-        let (_, vm, _) = try Self.inboundSidecar("")
-        #expect(vm.failure == nil)
+        #expect(try StatsSidecar().vm.failure == nil)
         for bad in [#"{"max_label_sets": 0}"#, #"{"max_label_sets": "lots"}"#, #"{"max_label_sets": true}"#] {
-            #expect(throws: PluginStartError.self) { _ = try Self.inboundSidecar(bad) }
+            #expect(throws: PluginStartError.self) { _ = try StatsSidecar(configuration: bad) }
         }
     }
 }

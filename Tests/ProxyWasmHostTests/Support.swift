@@ -115,3 +115,65 @@ extension ArrayGuestMemory {
         return size == 0 ? [] : read(pointer, size)
     }
 }
+
+/// stats.wasm alone on a sidecar with Istio's server (or client) node
+/// metadata and no cluster metadata: the Host header is the destination service.
+struct StatsSidecar {
+    let proxy: Proxy
+    let vm: PluginVM
+    let root: UInt32
+
+    /// Starts stats.wasm as `stats_inbound` (or `stats_outbound`) with `configuration`.
+    init(inbound: Bool = true, configuration: String = "") throws {
+        proxy = Proxy(name: inbound ? "server" : "client")
+        let metadata = inbound ? "server_node_metadata.rendered.json" : "client_node_metadata.rendered.json"
+        proxy.setNode(id: proxy.name, metadata: MetadataExchangeTests.metadata(metadata))
+        proxy.setXDS("listener_direction", .int((inbound ? TrafficDirection.inbound : .outbound).rawValue))
+        vm = PluginVM(proxy: proxy, vmID: "stats")
+        _ = try WasmKitGuest.load(try BuiltModules.bytes("stats"), into: vm)
+        root = try vm.startPlugin(PluginConfiguration(name: "stats", rootID: inbound ? "stats_inbound" : "stats_outbound",
+                                                      configuration: Array(configuration.utf8)))
+    }
+
+    /// One GET with `authority` (bytes: a peer may send anything) and a 200, with the stream's filter state.
+    @discardableResult
+    func request(authority: [UInt8] = Array("reviews".utf8), state: StreamState = StreamState()) -> HttpStream {
+        Self.request(vm, root, authority: authority, state: state)
+    }
+
+    /// The same request to any root of any VM.
+    @discardableResult
+    static func request(_ vm: PluginVM, _ root: UInt32, authority: [UInt8] = Array("reviews".utf8),
+                        state: StreamState = StreamState()) -> HttpStream {
+        let stream = HttpStream(vm: vm, root: root, streamState: state)
+        stream.sendRequestHeaders([HeaderPair(":method", "GET"), HeaderPair(":path", "/"), HeaderPair(key: Array(":authority".utf8), value: authority)])
+        stream.sendResponseHeaders([HeaderPair(":status", "200")])
+        stream.complete()
+        return stream
+    }
+
+    /// The values of every `istio_requests_total` series, added up.
+    var requestsTotal: UInt64 { proxy.stats.stats.filter { $0.name.hasSuffix("istio_requests_total") }.map(\.value).reduce(0, +) }
+
+    /// This proxy's `/stats/prometheus` text under Istio's tag rules.
+    func prometheus() throws -> String {
+        try PrometheusRenderer(configuration: ProxyWasmHost.StatsConfiguration(tags: LabelNeutralizationTests.rules)).render(proxy.stats)
+    }
+
+    /// A peer's filter state as metadata_exchange leaves it on an inbound stream.
+    static func downstreamPeer(_ bytes: [UInt8], id: String = "client") -> StreamState {
+        let state = StreamState()
+        state.filterState["wasm.downstream_peer_id"] = Array(id.utf8)
+        state.filterState["wasm.downstream_peer"] = bytes
+        return state
+    }
+}
+
+/// What a Prometheus text says of `istio_requests_total`: the families whose
+/// name mentions requests_total, and the sum of its series.
+func requestsTotalFamilies(_ text: String) -> (families: Set<Substring>, total: UInt64) {
+    let lines = text.split(separator: "\n")
+    let families = Set(lines.filter { $0.hasPrefix("# TYPE ") }.map { $0.split(separator: " ")[2] }.filter { $0.contains("requests_total") })
+    let total = lines.filter { $0.hasPrefix("istio_requests_total{") }.compactMap { UInt64($0.split(separator: " ").last!) }.reduce(0, +)
+    return (families, total)
+}
