@@ -254,3 +254,29 @@ def test_non_mesh_peers_receive_exactly_the_applications_bytes(tmp_path):
     assert received == [payload, payload, payload]
     assert mesh_text.splitlines().count("metadata_exchange_metadata_added{} 0") == 2  # neither sidecar wrote
     assert vm_failures(outbound_log + inbound_log + mesh_log) == []
+
+
+def test_forged_metadata_under_a_peers_id_does_not_stick_to_that_peer():
+    """A request straight to the server sidecar carrying `x-envoy-peer-metadata-id: client` with
+    forged metadata is counted as what it claims, but the real client's later requests keep their
+    own labels (a cache where the first metadata seen for an id wins would give them the forgery)."""
+    stats_config = {"stats_tags": istio_testdata.stats_tags(), "use_all_default_tags": False}
+    forged = (test_stats.NODE_METADATA / "mx_minimal_1.12semantics.txt").read_text()
+    forged_header = next(line.split(":", 1)[1].strip() for line in forged.splitlines() if line.startswith("header_b64:"))
+    with harness.UpstreamApp() as app:
+        client_port, server_envoy, client_envoy = test_stats.mesh(
+            app.port, istio_testdata.plugin_config("client_config.yaml"), istio_testdata.plugin_config("server_config.yaml"),
+            stats_config)
+        server_port = server_envoy.config["static_resources"]["listeners"][0]["address"]["socket_address"]["port_value"]
+        with server_envoy as server, client_envoy:
+            headers = {"x-envoy-peer-metadata-id": "client", "x-envoy-peer-metadata": forged_header}
+            assert harness.http_get(server_port, "/", headers=headers)[0] == 200
+            for _ in range(3):
+                assert harness.http_get(client_port, "/")[0] == 200
+            samples = server.prometheus()
+    workloads = {}
+    for (name, labels), value in samples.items():
+        if name == "istio_requests_total":
+            workload = dict(labels)["source_workload"]
+            workloads[workload] = workloads.get(workload, 0) + value
+    assert workloads == {"w": 1, "productpage-v1": 3}
