@@ -69,6 +69,7 @@ public struct RunCommand: ParsableCommand {
     @Flag(name: .long, help: "Print only the Prometheus text of each proxy.") var prometheusOnly = false
     @Option(name: .customLong("family"), help: "Print only these metric families (repeatable).") var families: [String] = []
     @Option(name: .long, help: FuelOption.help) var fuel: UInt64 = FuelOption.defaultFuel
+    @Flag(name: .long, help: "Print the wasm operators each plugin ran, by callback and per request or connection.") var cost = false
 
     public init() {}
 
@@ -88,7 +89,9 @@ public struct RunCommand: ParsableCommand {
             printError("\(error)")
             throw ExitCode(1)
         }
+        let startup = CostReport.snapshot(runner)
         runner.run()
+        if cost { print(CostReport(runner: runner, startup: startup).text, terminator: "") }
         if !prometheusOnly {
             for (index, outcome) in runner.httpOutcomes.enumerated() {
                 let detail = outcome.heldBy.map { " (held by \($0): no call-out answer left to wait for)" }

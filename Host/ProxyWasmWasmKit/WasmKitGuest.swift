@@ -17,6 +17,28 @@ public struct GuestLimits: Sendable {
     }
 }
 
+/// What one export cost: how often the host called it from outside the
+/// guest, and the wasm operators (WasmKit fuel) those calls ran in all.
+public struct CallbackCost: Sendable, Equatable {
+    public private(set) var calls: UInt64 = 0
+    public private(set) var operators: UInt64 = 0
+
+    public init() {}
+
+    mutating func add(_ fuel: UInt64) {
+        calls += 1
+        operators += fuel
+    }
+
+    /// `operators` less what `earlier` had counted.
+    public func since(_ earlier: CallbackCost?) -> CallbackCost {
+        var cost = CallbackCost()
+        cost.calls = calls - (earlier?.calls ?? 0)
+        cost.operators = operators - (earlier?.operators ?? 0)
+        return cost
+    }
+}
+
 /// A module could not be loaded; `report` says why, like Envoy's log would.
 public struct ModuleLoadError: Error, CustomStringConvertible {
     public let report: ModuleReport
@@ -52,6 +74,9 @@ public final class WasmKitGuest: GuestInstance {
     private var depth = 0
     /// Fuel used by all outermost callbacks so far (≈ wasm operators executed).
     public private(set) var fuelConsumed: UInt64 = 0
+    /// Fuel by outermost export (`proxy_on_request_headers`, `_initialize`, ...):
+    /// what `proxy-wasm-host run --cost` and the budget tests report.
+    public private(set) var costs: [String: CallbackCost] = [:]
     private lazy var guestMemory = WasmKitMemory(guest: self)
 
     /// Loads `bytes` as a proxy-wasm module for `vm`'s proxy: validates it
@@ -138,18 +163,20 @@ public final class WasmKitGuest: GuestInstance {
         // the only narrower shapes are ABI 0.1.0's header callbacks, which
         // Envoy calls without the end-of-stream flag.
         let count = function.type.parameters.count
-        return try run(function, arguments.prefix(count).map { .i32($0) })
+        return try run(function, arguments.prefix(count).map { .i32($0) }, name: name)
     }
 
     /// Runs a guest function; the outermost call gets a fresh fuel budget.
-    func run(_ function: Function, _ arguments: [Value]) throws -> UInt32? {
+    func run(_ function: Function, _ arguments: [Value], name: String) throws -> UInt32? {
         let outermost = depth == 0
         if outermost { store.fuel = Fuel(remaining: limits.fuelPerCallback) }
         depth += 1
         defer {
             depth -= 1
             if outermost, let remaining = store.fuel?.remaining {
-                fuelConsumed += limits.fuelPerCallback - min(remaining, limits.fuelPerCallback)
+                let used = limits.fuelPerCallback - min(remaining, limits.fuelPerCallback)
+                fuelConsumed += used
+                costs[name, default: CallbackCost()].add(used)
             }
         }
         do {
@@ -168,7 +195,7 @@ public final class WasmKitGuest: GuestInstance {
 
     /// Calls the guest allocator (re-entrant from inside a host call).
     func allocate(_ size: UInt32) throws -> UInt32 {
-        try run(allocator, [.i32(size)]) ?? 0
+        try run(allocator, [.i32(size)], name: "allocator") ?? 0
     }
 
     /// Linear memory size in bytes.

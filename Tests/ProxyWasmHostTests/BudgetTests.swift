@@ -60,10 +60,11 @@ struct BudgetTests {
             stream.complete()
         }
         for _ in 0..<3 { request() }
-        let before = guest.fuelConsumed
+        // The same accounting as `proxy-wasm-host run --cost` (CostReport).
+        let before = guest.costs
         request()
         #expect(vm.failure == nil)
-        return guest.fuelConsumed - before
+        return guest.costs.reduce(0) { $0 + $1.value.since(before[$1.key]).operators }
     }
 
     @Test(arguments: [("outbound", TrafficDirection.outbound), ("inbound", TrafficDirection.inbound)])

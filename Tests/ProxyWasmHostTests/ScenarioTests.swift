@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import ProxyWasmABI
 import ProxyWasmHost
+import ProxyWasmWasmKit
 @testable import ProxyWasmTools
 import Testing
 
@@ -148,6 +149,32 @@ struct ScenarioTests {
         let scenario = try scenarioFile(healthy)
         defer { try? FileManager.default.removeItem(atPath: scenario) }
         try RunCommand.parse([scenario, "--prometheus-only"]).run()
+    }
+
+    /// `run --cost` on the two-sidecar mesh: operators by plugin and callback,
+    /// and per request, add up to what the guests counted.
+    @Test func theCostReportAccountsForEveryOperatorOfTheTraffic() throws {
+        let fixture = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("Fixtures/scenarios/mesh.yaml")
+        var scenario = try Scenario.load(path: fixture.path)
+        for p in scenario.proxies.indices {
+            for q in scenario.proxies[p].plugins.indices {
+                scenario.proxies[p].plugins[q].module = BuiltModules.directory.appendingPathComponent(scenario.proxies[p].plugins[q].module.lastPathComponent)
+            }
+        }
+        let runner = try ScenarioRunner(scenario: scenario)
+        let startup = CostReport.snapshot(runner)
+        runner.run()
+        let report = CostReport(runner: runner, startup: startup)
+        #expect(report.plugins.count == scenario.proxies.map(\.plugins.count).reduce(0, +))
+        for plugin in report.plugins {
+            let guest = try #require(runner.proxies.first { $0.spec.name == plugin.proxy }?.plugins.first { $0.spec.name == plugin.plugin }?.guest as? WasmKitGuest)
+            #expect(plugin.startup + plugin.trafficOperators == guest.fuelConsumed)
+            #expect(plugin.startup > 0 && (plugin.perExchange ?? 0) > 0)
+            #expect(plugin.traffic.contains { $0.export == "proxy_on_request_headers" })
+        }
+        #expect(report.text.contains("operators per request or connection"))
+        #expect(report.text.contains("proxy_on_log"))
     }
 
     /// The call-out module of `CalloutTests` in a scenario: the request waits
