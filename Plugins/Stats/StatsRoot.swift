@@ -30,6 +30,10 @@ final class StatsRoot: RootContext {
     private(set) var peerLabels: [String: (bytes: [UInt8], labels: WorkloadLabels)] = [:]
     /// Bound on `peerLabels`; past it the cache starts over (peers are re-decoded, nothing is lost).
     static let peerLabelsLimit = 1024
+    /// Peers whose FlatNode is larger are decoded on every report instead of
+    /// cached, so the cache holds at most 1024 x 4 KiB whatever peers send
+    /// (Istio's node metadata makes ~1 KiB).
+    static let peerBytesLimit = 4096
     private let xds = XDSAttributes()
 
     override func onConfigure(pluginConfigurationSize: Int) -> Bool {
@@ -100,6 +104,7 @@ final class StatsRoot: RootContext {
     }
 
     func rememberPeer(id: String, bytes: [UInt8], labels: WorkloadLabels) {
+        if bytes.count > Self.peerBytesLimit { return }
         if peerLabels.count >= Self.peerLabelsLimit { peerLabels.removeAll(keepingCapacity: true) }
         peerLabels[id] = (bytes, labels)
     }

@@ -42,7 +42,7 @@ final class StreamReporter: ExpressionEnvironment {
     func peerLabels() -> WorkloadLabels {
         let id = (try? Properties.string([peerKey + "_id"])) ?? nil
         if let id, id != PeerKeys.unknownPeer, let bytes = (try? Properties.bytes([peerKey])) ?? nil {
-            if let cached = root.peerLabels[id], cached.bytes == bytes { return cached.labels }
+            if let cached = root.peerLabels[id], sameBytes(cached.bytes, bytes) { return cached.labels }
             if let node = try? FlatNodeCodec.decode(bytes) {
                 peerCache = (true, node)
                 let labels = WorkloadLabels(node)
