@@ -70,6 +70,8 @@ public struct RunCommand: ParsableCommand {
     @Option(name: .customLong("family"), help: "Print only these metric families (repeatable).") var families: [String] = []
     @Option(name: .long, help: FuelOption.help) var fuel: UInt64 = FuelOption.defaultFuel
     @Flag(name: .long, help: "Print the wasm operators each plugin ran, by callback and per request or connection.") var cost = false
+    @Option(name: .long, help: ArgumentHelp("Print each plugin's N costliest guest functions during the traffic (wasm operators, own and inclusive).",
+                                            valueName: "N")) var profile: Int?
 
     public init() {}
 
@@ -84,14 +86,17 @@ public struct RunCommand: ParsableCommand {
         let recorder = TraceRecorder(enabled: trace != nil)
         let runner: ScenarioRunner
         do {
-            runner = try ScenarioRunner(scenario: parsed, trace: recorder, limits: GuestLimits(fuelPerCallback: fuel))
+            runner = try ScenarioRunner(scenario: parsed, trace: recorder,
+                                        limits: GuestLimits(fuelPerCallback: fuel, profilesFunctions: profile != nil))
         } catch {
             printError("\(error)")
             throw ExitCode(1)
         }
         let startup = CostReport.snapshot(runner)
+        CostReport.resetProfiles(runner)
         runner.run()
         if cost { print(CostReport(runner: runner, startup: startup).text, terminator: "") }
+        if let profile { print(CostReport.profileText(runner, top: profile), terminator: "") }
         if !prometheusOnly {
             for (index, outcome) in runner.httpOutcomes.enumerated() {
                 let detail = outcome.heldBy.map { " (held by \($0): no call-out answer left to wait for)" }

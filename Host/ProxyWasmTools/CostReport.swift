@@ -80,4 +80,28 @@ public struct CostReport {
         }
         return lines.joined(separator: "\n") + "\n"
     }
+
+    /// Starts every plugin's function profile afresh (after startup).
+    public static func resetProfiles(_ runner: ScenarioRunner) {
+        for running in runner.proxies {
+            for plugin in running.plugins { (plugin.guest as? WasmKitGuest)?.profile?.reset() }
+        }
+    }
+
+    /// Each profiled plugin's `top` costliest functions by own operators, as printed by `run --profile`.
+    public static func profileText(_ runner: ScenarioRunner, top: Int) -> String {
+        var lines = ["# profile: wasm operators by guest function during the traffic (own, inclusive, calls)"]
+        for running in runner.proxies {
+            for plugin in running.plugins {
+                guard let profile = (plugin.guest as? WasmKitGuest)?.profile else { continue }
+                let functions = profile.functions
+                let total = functions.reduce(0) { $0 + $1.selfOperators }
+                lines.append("[\(running.spec.name)] \(plugin.spec.name): \(total) operators in \(functions.count) functions")
+                for entry in functions.prefix(max(0, top)) {
+                    lines.append("  \(entry.selfOperators) own, \(entry.inclusiveOperators) inclusive, \(entry.calls) calls: \(entry.name)")
+                }
+            }
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
 }

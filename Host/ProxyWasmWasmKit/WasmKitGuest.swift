@@ -10,10 +10,13 @@ public struct GuestLimits: Sendable {
     public var fuelPerCallback: UInt64
     /// Linear memory may not grow past this (Envoy/V8: 1 GiB).
     public var maxMemoryBytes: Int
+    /// Count operators by guest function (`WasmKitGuest.profile`); slows execution several times.
+    public var profilesFunctions: Bool
 
-    public init(fuelPerCallback: UInt64 = 500_000_000, maxMemoryBytes: Int = 1 << 30) {
+    public init(fuelPerCallback: UInt64 = 500_000_000, maxMemoryBytes: Int = 1 << 30, profilesFunctions: Bool = false) {
         self.fuelPerCallback = fuelPerCallback
         self.maxMemoryBytes = maxMemoryBytes
+        self.profilesFunctions = profilesFunctions
     }
 }
 
@@ -78,6 +81,8 @@ public final class WasmKitGuest: GuestInstance {
     /// what `proxy-wasm-host run --cost` and the budget tests report.
     public private(set) var costs: [String: CallbackCost] = [:]
     private lazy var guestMemory = WasmKitMemory(guest: self)
+    /// Operators by guest function, when `limits.profilesFunctions` is set.
+    public private(set) var profile: OperatorProfile?
 
     /// Loads `bytes` as a proxy-wasm module for `vm`'s proxy: validates it
     /// like Envoy, links Envoy's host functions for its ABI version, checks
@@ -87,8 +92,11 @@ public final class WasmKitGuest: GuestInstance {
         guard let module = parsed, report.isValid, let version = report.abiVersion else {
             throw ModuleLoadError(report: report, message: "Failed to load Wasm module")
         }
-        let engine = Engine(configuration: EngineConfiguration(fuelMetering: true))
+        let profile = limits.profilesFunctions ? OperatorProfile() : nil
+        let engine = Engine(configuration: EngineConfiguration(fuelMetering: true),
+                            interceptor: profile.map { OperatorProfile.interceptor(for: $0) })
         let store = Store(engine: engine)
+        profile?.attach(store)
         store.resourceLimiter = MemoryCap(maxBytes: limits.maxMemoryBytes)
         var imports = Imports()
         for row in hostFunctions(for: version) {
@@ -132,6 +140,7 @@ public final class WasmKitGuest: GuestInstance {
         guard report.isValid else { throw ModuleLoadError(report: report, message: "Wasm VM failed") }
         let guest = WasmKitGuest(report: report, limits: limits, store: store, instance: instance,
                                  memory: wasmMemory, allocator: allocator)
+        guest.profile = profile
         vm.attach(guest, abiVersion: version)
         try vm.runStartFunctions()
         return guest
