@@ -1,5 +1,6 @@
 // The few C symbols an Embedded-Swift module needs beyond what Debian's
-// wasi-libc provides as we link it (dlmalloc for posix_memalign/free, memcmp).
+// wasi-libc provides as we link it (memcmp, memcpy, memset); the heap is
+// allocator.c's.
 //
 // arc4random_buf: seeds Swift's Hasher (every Dictionary/Set). wasi-libc's
 // version asserts through fprintf, which drags stdio and four extra WASI
