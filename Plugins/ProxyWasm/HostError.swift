@@ -36,7 +36,11 @@ func takeHostBuffer(_ pointer: UnsafeMutablePointer<UInt8>?, _ size: Int) -> [UI
     guard let pointer else { return [] }
     defer { pointer.deallocate() }
     if size <= 0 { return [] }
-    return [UInt8](UnsafeBufferPointer(start: pointer, count: size))
+    // One bulk copy (memory.copy); the generic sequence initialiser copies a byte at a time.
+    return [UInt8](unsafeUninitializedCapacity: size) { storage, initialized in
+        UnsafeMutableRawPointer(storage.baseAddress!).copyMemory(from: pointer, byteCount: size)
+        initialized = size
+    }
 }
 
 /// Calls a host function that returns a byte string through two out slots,

@@ -113,3 +113,69 @@ public enum Properties {
         do throws(HostError) { return try bytes(path) } catch { throw .host(error) }
     }
 }
+
+/// A property path encoded once: for properties read on every request, where
+/// encoding the segments again would cost more than the host call.
+public struct PropertyName: Sendable {
+    /// The NUL-separated path (empty when the segments cannot be encoded:
+    /// the host then answers BadArgument, which reads as absent).
+    public let encoded: [UInt8]
+
+    public init(_ segments: [String]) {
+        encoded = (try? PropertyPath.encode(segments)) ?? []
+    }
+}
+
+extension Properties {
+    /// The raw bytes of `name`, nil if absent or refused.
+    public static func bytes(_ name: PropertyName) -> [UInt8]? {
+        (try? bytes(encodedPath: name.encoded)) ?? nil
+    }
+
+    /// Runs `body` on the host's buffer for `name` (nil if absent or refused)
+    /// without copying it into an array; the buffer is freed afterwards.
+    public static func withValue<R>(_ name: PropertyName, _ body: (UnsafeBufferPointer<UInt8>?) -> R) -> R {
+        var pointer: UnsafeMutablePointer<UInt8>? = nil
+        var size = 0
+        let status = name.encoded.withUnsafeBufferPointer { path in
+            proxy_get_property(path.baseAddress, path.count, &pointer, &size)
+        }
+        defer { pointer?.deallocate() }
+        guard status == 0 else { return body(nil) }
+        return body(UnsafeBufferPointer(start: pointer, count: pointer == nil ? 0 : max(0, size)))
+    }
+
+    /// An int64 property (8 bytes little-endian), nil if absent or malformed.
+    public static func int64(_ name: PropertyName) -> Int64? {
+        withValue(name) { value in
+            guard let value, value.count == 8 else { return nil }
+            return Int64(bitPattern: UInt64(littleEndianBytes: value))
+        }
+    }
+
+    /// A uint64 property (8 bytes little-endian), nil if absent or malformed.
+    public static func uint64(_ name: PropertyName) -> UInt64? {
+        withValue(name) { value in
+            guard let value, value.count == 8 else { return nil }
+            return UInt64(littleEndianBytes: value)
+        }
+    }
+
+    /// A bool property (1 byte), nil if absent or malformed.
+    public static func bool(_ name: PropertyName) -> Bool? {
+        withValue(name) { value in
+            guard let value, value.count == 1 else { return nil }
+            return value[0] != 0
+        }
+    }
+}
+
+extension UInt64 {
+    /// The first 8 bytes of `bytes` as a little-endian integer.
+    @inline(__always)
+    init(littleEndianBytes bytes: UnsafeBufferPointer<UInt8>) {
+        var value: UInt64 = 0
+        for index in 0..<8 { value |= UInt64(bytes[index]) << (8 * UInt64(index)) }
+        self = value
+    }
+}

@@ -25,6 +25,19 @@ public final class XDSAttributes {
         return nil
     }
 
+    /// The raw value of a precomputed `XDSPropertyName`, as `bytes(_:)`.
+    public func bytes(_ name: XDSPropertyName) -> [UInt8]? {
+        if usesXDSNames != false, let value = Properties.bytes(name.current) {
+            usesXDSNames = true
+            return value
+        }
+        if usesXDSNames != true, let value = Properties.bytes(name.legacy) {
+            usesXDSNames = false
+            return value
+        }
+        return nil
+    }
+
     /// A string attribute.
     public func string(_ path: [String]) -> String? {
         bytes(path).map { String(decoding: $0, as: UTF8.self) }
@@ -34,5 +47,19 @@ public final class XDSAttributes {
     public func map(_ path: [String]) -> [HeaderPair]? {
         guard let bytes = bytes(path) else { return nil }
         return try? HeaderPairs.decode(bytes)
+    }
+}
+
+/// An attribute's path encoded once under both names, for attributes read on
+/// every request.
+public struct XDSPropertyName: Sendable {
+    /// `xds.<path>` (Envoy 1.33 and later).
+    public let current: PropertyName
+    /// `<path>` (older Envoy).
+    public let legacy: PropertyName
+
+    public init(_ path: [String]) {
+        current = PropertyName(["xds"] + path)
+        legacy = PropertyName(path)
     }
 }
