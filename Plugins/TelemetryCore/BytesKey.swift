@@ -21,23 +21,49 @@ public func sameBytes(_ a: [UInt8], _ b: [UInt8]) -> Bool {
     }
 }
 
-/// A byte string as a dictionary key: hashed once with FNV-1a while the bytes
-/// are hot, compared in full on a digest match. Cheaper per request than
-/// building and hashing a `String`, and exact: two keys are equal only when
-/// their bytes are (FNV is not collision-resistant, so the digest alone never
-/// decides).
+/// A byte string as a dictionary key: digested once, eight bytes at a time,
+/// while the bytes are hot; compared in full on a digest match. Cheaper per
+/// request than building and hashing a `String`, and exact: two keys are
+/// equal only when their bytes are. The digest is seeded per process (one
+/// random draw), so a peer cannot precompute byte strings that collide.
 public struct BytesKey: Hashable {
     public let bytes: [UInt8]
     public let digest: UInt64
 
+    static let seed: UInt64 = UInt64.random(in: UInt64.min...UInt64.max)
+
     public init(_ bytes: [UInt8]) {
-        var hash: UInt64 = 0xCBF2_9CE4_8422_2325
-        for byte in bytes {
-            hash ^= UInt64(byte)
-            hash &*= 0x0000_0100_0000_01B3
-        }
         self.bytes = bytes
-        digest = hash
+        digest = Self.digest(bytes)
+    }
+
+    static func digest(_ bytes: [UInt8]) -> UInt64 {
+        bytes.withUnsafeBytes { raw in
+            let count = raw.count
+            var hash = seed ^ (UInt64(truncatingIfNeeded: count) &* 0x9E37_79B9_7F4A_7C15)
+            var offset = 0
+            while offset + 8 <= count {
+                hash = mix(hash, raw.loadUnaligned(fromByteOffset: offset, as: UInt64.self))
+                offset += 8
+            }
+            if offset < count {
+                var tail: UInt64 = 0
+                var shift: UInt64 = 0
+                while offset < count {
+                    tail |= UInt64(raw[offset]) << shift
+                    shift += 8
+                    offset += 1
+                }
+                hash = mix(hash, tail)
+            }
+            return hash ^ (hash >> 31)
+        }
+    }
+
+    @inline(__always)
+    static func mix(_ hash: UInt64, _ word: UInt64) -> UInt64 {
+        let product = (hash ^ word) &* 0xBF58_476D_1CE4_E5B9
+        return product ^ (product >> 29)
     }
 
     public static func == (lhs: BytesKey, rhs: BytesKey) -> Bool { lhs.digest == rhs.digest && sameBytes(lhs.bytes, rhs.bytes) }
