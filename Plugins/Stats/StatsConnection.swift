@@ -49,16 +49,12 @@ final class StatsConnection: TcpContext {
     override func onDelete() { root.connections[id] = nil }
 
     private func report() {
-        reporter.resetPeer()
-        var facts = reporter.facts()
+        var facts = ReportFacts.read(outbound: root.outbound, xds: root.xds)
         facts.isTCP = true
-        let peerLabels = reporter.peerLabels()
-        let labels = IstioStats.labels(outbound: root.outbound, local: root.local, peer: peerLabels, facts: facts,
-                                       localCanonicalService: root.localCanonicalService)
         let opened: UInt64 = openedPending ? 1 : 0
         let closing: UInt64 = closed ? 1 : 0
         let sentDelta = sent, receivedDelta = received
-        root.emit(tcp: true, labels: labels, environment: reporter) { source in
+        root.emit(tcp: true, facts: facts, peer: reporter.reportPeer(), environment: reporter) { source in
             switch source {
             case .tcpSentBytes: return sentDelta
             case .tcpReceivedBytes: return receivedDelta

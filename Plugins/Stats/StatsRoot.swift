@@ -26,15 +26,29 @@ final class StatsRoot: RootContext {
     /// Reports that were folded into an overflow series.
     private var folded: Metric?
     static let overflowValue = "overflow"
-    /// Decoded peer labels by peer id, with the bytes they were decoded from.
-    private(set) var peerLabels: [String: (bytes: [UInt8], labels: WorkloadLabels)] = [:]
-    /// Bound on `peerLabels`; past it the cache starts over (peers are re-decoded, nothing is lost).
+    /// Decoded peer labels by the exact metadata-exchange bytes they came
+    /// from, and by endpoint `istio.workload` text for the fallback.
+    private var peers: [BytesKey: ReportPeer] = [:]
+    private var endpointPeers: [BytesKey: ReportPeer] = [:]
+    /// Slots are never reused, so a cached label set never outlives the
+    /// meaning of its peer slot.
+    private var nextPeerSlot = 0
+    /// Bound on each peer cache; past it the cache starts over (peers are re-decoded, nothing is lost).
     static let peerLabelsLimit = 1024
     /// Peers whose FlatNode is larger are decoded on every report instead of
     /// cached, so the cache holds at most 1024 x 4 KiB whatever peers send
     /// (Istio's node metadata makes ~1 KiB).
     static let peerBytesLimit = 4096
-    private let xds = XDSAttributes()
+    /// Label sets worked out before, by what their labels depend on: a warm
+    /// report reads its facts, finds its metrics here and records, without
+    /// building a label or a stat name. Bounded; past the bound it starts over.
+    private var knownLabelSets: [ReportKey: KnownLabelSet] = [:]
+    var knownLabelSetLimit: Int { 2 * configuration.maxLabelSets + 16 }
+    /// Distinct tag lists among the metrics (`MetricFactory.tagGroup`).
+    private var tagGroupCount = 0
+    /// The expression-valued tags by kind of report (HTTP, TCP): their values join the report's key.
+    private var expressionTags: (http: [Tag], tcp: [Tag]) = ([], [])
+    let xds = XDSAttributes()
 
     override func onConfigure(pluginConfigurationSize: Int) -> Bool {
         let bytes: [UInt8]
@@ -71,7 +85,10 @@ final class StatsRoot: RootContext {
         local = WorkloadLabels(localNode)
         localCanonicalService = localNode.label("service.istio.io/canonical-name")
         metricIDs.removeAll()
+        knownLabelSets.removeAll()
         labelSets = 0
+        tagGroupCount = (metrics.map { $0.tagGroup }.max() ?? -1) + 1
+        expressionTags = (distinctExpressionTags(tcp: false), distinctExpressionTags(tcp: true))
         for index in metrics.indices { metrics[index].overflowPrefix = overflowPrefix(metrics[index]) }
         folded = try? Metric.define(.counter, name: "istio_stats.label_sets_folded")
         let version = nodeString(["metadata", "ISTIO_VERSION"]) ?? "unknown"
@@ -103,54 +120,119 @@ final class StatsRoot: RootContext {
         for stream in grpcStreams.values { stream.reportMessages() }
     }
 
-    func rememberPeer(id: String, bytes: [UInt8], labels: WorkloadLabels) {
-        if bytes.count > Self.peerBytesLimit { return }
-        if peerLabels.count >= Self.peerLabelsLimit { peerLabels.removeAll(keepingCapacity: true) }
-        peerLabels[id] = (bytes, labels)
+    /// The cached peer decoded from exactly `bytes`, if any.
+    func knownPeer(_ bytes: [UInt8]) -> ReportPeer? { peers[BytesKey(bytes)] }
+
+    func rememberPeer(_ bytes: [UInt8], labels: WorkloadLabels) -> ReportPeer {
+        if bytes.count > Self.peerBytesLimit { return ReportPeer(labels: labels, slot: nil) }
+        if peers.count >= Self.peerLabelsLimit { peers.removeAll(keepingCapacity: true) }
+        let peer = ReportPeer(labels: labels, slot: takePeerSlot())
+        peers[BytesKey(bytes)] = peer
+        return peer
     }
 
-    /// Emits every metric of one kind (HTTP or TCP) for one report: tags from
-    /// the standard labels and expressions, values from `value`; metrics with
-    /// the same tag list share one encoded prefix and one cache lookup.
-    func emit(tcp: Bool, labels: [String], environment: ExpressionEnvironment, include: (MetricFactory) -> Bool = { _ in true },
-              value: (MetricValue) -> UInt64?) {
-        var previousGroup = -1
-        var prefix = StatNameKey([])
-        var slots: [Metric?]? = nil
-        var countsTowardsLimit = true
-        var foldedThisReport = false
-        var expressionValues: [String: String] = [:]
-        for (index, metric) in metrics.enumerated() where metric.isTCP == tcp && include(metric) {
-            guard let recorded = value(metric.value) else { continue }
-            // Metrics of one tag group share the prefix: encode it once per report.
-            if metric.tagGroup != previousGroup {
-                var tags: [(String, String)] = []
-                tags.reserveCapacity(metric.activeTags.count)
-                for tag in metric.activeTags {
-                    switch tag.value {
-                    case let .standard(label): tags.append((tag.name, labels[label.rawValue]))
-                    case let .expression(expression, source):
-                        let text = expressionValues[source] ?? (expression.evaluate(environment)?.labelText ?? "unknown")
-                        expressionValues[source] = text
-                        tags.append((tag.name, text))
-                    }
-                }
-                prefix = StatNameKey(IstioStats.statNamePrefixBytes(tags: tags, fieldSeparator: configuration.fieldSeparator,
-                                                                    valueSeparator: configuration.valueSeparator))
-                previousGroup = metric.tagGroup
-                slots = metricIDs[prefix]
-                countsTowardsLimit = true
-                if slots == nil && labelSets >= configuration.maxLabelSets {
-                    prefix = StatNameKey(metric.overflowPrefix)
-                    slots = metricIDs[prefix]
-                    countsTowardsLimit = false
-                    if !foldedThisReport {
-                        foldedThisReport = true
-                        try? folded?.increment()
-                    }
+    func knownEndpointPeer(_ workload: [UInt8]) -> ReportPeer? { endpointPeers[BytesKey(workload)] }
+
+    func rememberEndpointPeer(_ workload: [UInt8], labels: WorkloadLabels) -> ReportPeer {
+        if workload.count > Self.peerBytesLimit { return ReportPeer(labels: labels, slot: nil) }
+        if endpointPeers.count >= Self.peerLabelsLimit { endpointPeers.removeAll(keepingCapacity: true) }
+        let peer = ReportPeer(labels: labels, slot: takePeerSlot())
+        endpointPeers[BytesKey(workload)] = peer
+        return peer
+    }
+
+    private func takePeerSlot() -> Int {
+        nextPeerSlot += 1
+        return nextPeerSlot
+    }
+
+    /// Each distinct expression-valued tag (by source text) of one kind's metrics.
+    func distinctExpressionTags(tcp: Bool) -> [Tag] {
+        var tags: [Tag] = []
+        for metric in metrics where metric.isTCP == tcp {
+            for tag in metric.activeTags {
+                guard case let .expression(_, source) = tag.value else { continue }
+                if !tags.contains(where: { if case let .expression(_, known) = $0.value { return known == source } else { return false } }) {
+                    tags.append(tag)
                 }
             }
-            record(index, prefix: prefix, slots: &slots, countsTowardsLimit: countsTowardsLimit, value: recorded)
+        }
+        return tags
+    }
+
+    /// Emits every metric of one kind (HTTP or TCP) for one report: values
+    /// from `value`, tags from the standard labels and expressions. A label
+    /// set seen before (same peer, facts and expression values) records
+    /// straight to its defined metrics; a new one has its labels built and
+    /// its stat-name prefix encoded once per tag group.
+    func emit(tcp: Bool, facts: ReportFacts, peer: ReportPeer, environment: ExpressionEnvironment,
+              include: (MetricFactory) -> Bool = { _ in true }, value: (MetricValue) -> UInt64?) {
+        // Expression tags are evaluated once per report; their values are part of the key.
+        var expressionValues: [(source: String, text: String)] = []
+        var key: [UInt8] = []
+        key.reserveCapacity(256)
+        facts.appendKey(to: &key)
+        for tag in tcp ? expressionTags.tcp : expressionTags.http {
+            guard case let .expression(expression, source) = tag.value else { continue }
+            let text = expression.evaluate(environment)?.labelText ?? "unknown"
+            expressionValues.append((source, text))
+            ReportKey.append(text, to: &key)
+        }
+        let known: KnownLabelSet
+        let reportKey = peer.slot.map { ReportKey(peer: $0, facts: BytesKey(key)) }
+        if let reportKey, let cached = knownLabelSets[reportKey] {
+            known = cached
+        } else {
+            known = KnownLabelSet(metricCount: metrics.count, groupCount: tagGroupCount)
+            if let reportKey {
+                if knownLabelSets.count >= knownLabelSetLimit { knownLabelSets.removeAll(keepingCapacity: true) }
+                knownLabelSets[reportKey] = known
+            }
+        }
+        var labels: [String]? = nil
+        var foldedThisReport = false
+        for (index, metric) in metrics.enumerated() where metric.isTCP == tcp && include(metric) {
+            guard let recorded = value(metric.value) else { continue }
+            let group = metric.tagGroup
+            if known.prefixes[group] == nil {
+                if labels == nil {
+                    labels = IstioStats.labels(outbound: outbound, local: local, peer: peer.labels, facts: facts.requestFacts,
+                                               localCanonicalService: localCanonicalService)
+                }
+                resolve(group: group, of: metric, labels: labels!, expressionValues: expressionValues, into: known)
+            }
+            if known.folded[group] { foldedThisReport = true }
+            if metric.type == .counter && recorded == 0 { continue }  // Istio never records zeros on counters
+            guard let defined = known.metrics[index] ?? define(index, prefix: known.prefixes[group]!, folded: known.folded[group]) else { continue }
+            known.metrics[index] = defined
+            switch metric.type {
+            case .counter: try? defined.increment(by: Int64(recorded))
+            case .gauge, .histogram: try? defined.record(recorded)
+            }
+        }
+        if foldedThisReport { try? folded?.increment() }
+    }
+
+    /// Encodes `metric`'s tag group's stat-name prefix for this label set, or
+    /// the overflow prefix once the bound on label sets is reached.
+    private func resolve(group: Int, of metric: MetricFactory, labels: [String],
+                         expressionValues: [(source: String, text: String)], into known: KnownLabelSet) {
+        var tags: [(String, String)] = []
+        tags.reserveCapacity(metric.activeTags.count)
+        for tag in metric.activeTags {
+            switch tag.value {
+            case let .standard(label): tags.append((tag.name, labels[label.rawValue]))
+            case let .expression(_, source):
+                tags.append((tag.name, expressionValues.first { $0.source == source }?.text ?? "unknown"))
+            }
+        }
+        let prefix = StatNameKey(IstioStats.statNamePrefixBytes(tags: tags, fieldSeparator: configuration.fieldSeparator,
+                                                                valueSeparator: configuration.valueSeparator))
+        if metricIDs[prefix] == nil && labelSets >= configuration.maxLabelSets {
+            known.prefixes[group] = StatNameKey(metric.overflowPrefix)
+            known.folded[group] = true
+        } else {
+            known.prefixes[group] = prefix
         }
     }
 
@@ -181,29 +263,44 @@ final class StatsRoot: RootContext {
                                               valueSeparator: configuration.valueSeparator)
     }
 
-    /// Records `value` on metric `index` for the tag set encoded in `prefix`
-    /// (whose defined metrics are `slots`, nil if none yet), defining it once.
-    func record(_ index: Int, prefix: StatNameKey, slots: inout [Metric?]?, countsTowardsLimit: Bool, value: UInt64) {
-        let factory = metrics[index]
-        if factory.type == .counter && value == 0 { return }  // Istio never records zeros on counters
+    /// The metric `index` under the label set encoded in `prefix`, defined
+    /// once per full name (Envoy hands out a new id per define).
+    func define(_ index: Int, prefix: StatNameKey, folded: Bool) -> Metric? {
+        var slots = metricIDs[prefix]
+        if let known = slots?[index] { return known }
         let isNewLabelSet = slots == nil
         if slots == nil { slots = [Metric?](repeating: nil, count: metrics.count) }
-        let metric: Metric
-        if let known = slots![index] {
-            metric = known
-        } else {
-            let name = String(decoding: prefix.bytes, as: UTF8.self) + "istio_" + factory.name
-            guard let defined = try? Metric.define(factory.type, name: name) else { return }
-            slots![index] = defined
-            metricIDs[prefix] = slots
-            if isNewLabelSet && countsTowardsLimit { labelSets += 1 }
-            metric = defined
-        }
-        switch factory.type {
-        case .counter: try? metric.increment(by: Int64(value))
-        case .gauge, .histogram: try? metric.record(value)
-        }
+        let factory = metrics[index]
+        let name = String(decoding: prefix.bytes, as: UTF8.self) + "istio_" + factory.name
+        guard let defined = try? Metric.define(factory.type, name: name) else { return nil }
+        slots![index] = defined
+        metricIDs[prefix] = slots
+        if isNewLabelSet && !folded { labelSets += 1 }
+        return defined
     }
+}
+
+/// A label set worked out before: its metrics by index as defined so far,
+/// and per tag group the stat-name prefix they are defined under.
+final class KnownLabelSet {
+    var metrics: [Metric?]
+    var prefixes: [StatNameKey?]
+    var folded: [Bool]
+
+    init(metricCount: Int, groupCount: Int) {
+        metrics = [Metric?](repeating: nil, count: metricCount)
+        prefixes = [StatNameKey?](repeating: nil, count: groupCount)
+        folded = [Bool](repeating: false, count: groupCount)
+    }
+}
+
+/// The peer of one report: its workload labels, and its slot in the root's
+/// peer cache (nil when it is too large to cache: such a report takes the
+/// slow path every time).
+struct ReportPeer {
+    static let noPeerSlot = 0
+    var labels: WorkloadLabels
+    var slot: Int?
 }
 
 /// An encoded stat-name prefix as a dictionary key.

@@ -7,7 +7,7 @@ final class StatsStream: HttpContext {
     let root: StatsRoot
     let reporter: StreamReporter
     private var isGRPC = false
-    private var host: String?
+    private var host: [UInt8]?
 
     init(id: UInt32, root: StatsRoot) {
         self.root = root
@@ -21,7 +21,7 @@ final class StatsStream: HttpContext {
                 || contentType == Array("application/grpc+json".utf8)
         }
         if !root.configuration.disableHostHeaderFallback {
-            host = (try? Properties.string(["request", "host"])) ?? nil
+            host = Properties.bytes(StatsProperty.requestHost)
         }
         return .continue
     }
@@ -44,10 +44,25 @@ final class StatsStream: HttpContext {
 
     /// Envoy's grpc_stats filter state: "<request messages>,<response messages>".
     private func messageCounts() -> (UInt64, UInt64)? {
-        guard let text = (try? Properties.string(["filter_state", "envoy.filters.http.grpc_stats"])) ?? nil else { return nil }
-        let parts = text.split(separator: ",")
-        guard parts.count == 2, let request = UInt64(parts[0]), let response = UInt64(parts[1]) else { return nil }
-        return (request, response)
+        Properties.withValue(StatsProperty.grpcMessageCounts) { value in
+            guard let value, let comma = value.firstIndex(of: UInt8(ascii: ",")),
+                  let request = Self.decimal(value[..<comma]), let response = Self.decimal(value[(comma + 1)...]) else { return nil }
+            return (request, response)
+        }
+    }
+
+    /// A non-empty run of ASCII digits that fits in 64 bits.
+    static func decimal(_ digits: Slice<UnsafeBufferPointer<UInt8>>) -> UInt64? {
+        if digits.isEmpty || digits.count > 20 { return nil }
+        var value: UInt64 = 0
+        for byte in digits {
+            guard byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9") else { return nil }
+            let (times10, overflow) = value.multipliedReportingOverflow(by: 10)
+            let (sum, carry) = times10.addingReportingOverflow(UInt64(byte - UInt8(ascii: "0")))
+            if overflow || carry { return nil }
+            value = sum
+        }
+        return value
     }
 
     /// Deltas of the message counts since the last report.
@@ -65,13 +80,11 @@ final class StatsStream: HttpContext {
         try? StreamControl.setEffectiveContext(id)
         let (requests, responses) = messageDeltas()
         if requests == 0 && responses == 0 { return }
-        var facts = reporter.facts()
+        var facts = ReportFacts.read(outbound: root.outbound, xds: root.xds)
         facts.isGRPC = true
         facts.host = host
-        let peerLabels = reporter.peerLabels()
-        let labels = IstioStats.labels(outbound: root.outbound, local: root.local, peer: peerLabels, facts: facts,
-                                       localCanonicalService: root.localCanonicalService)
-        root.emit(tcp: false, labels: labels, environment: reporter, include: { $0.isGRPCMessages }) { source in
+        root.emit(tcp: false, facts: facts, peer: reporter.reportPeer(), environment: reporter,
+                  include: { $0.isGRPCMessages }) { source in
             switch source {
             case .grpcRequestMessages: return requests
             case .grpcResponseMessages: return responses
@@ -81,21 +94,19 @@ final class StatsStream: HttpContext {
     }
 
     private func report() {
-        var facts = reporter.facts()
+        var facts = ReportFacts.read(outbound: root.outbound, xds: root.xds)
         facts.isGRPC = isGRPC
         facts.host = host
-        if isGRPC { facts.grpcStatus = (try? Properties.int64(["response", "grpc_status"])) ?? nil }
-        let peerLabels = reporter.peerLabels()
-        let labels = IstioStats.labels(outbound: root.outbound, local: root.local, peer: peerLabels, facts: facts,
-                                       localCanonicalService: root.localCanonicalService)
-        let durationNanos = ((try? Properties.int64(["request", "duration"])) ?? nil) ?? 0
+        if isGRPC { facts.grpcStatus = Properties.int64(StatsProperty.grpcStatus) }
+        let durationNanos = Properties.int64(StatsProperty.requestDuration) ?? 0
         let (requestMessages, responseMessages) = isGRPC ? messageDeltas() : (0, 0)
-        root.emit(tcp: false, labels: labels, environment: reporter, include: { !$0.isGRPCMessages || self.isGRPC }) { source in
+        root.emit(tcp: false, facts: facts, peer: reporter.reportPeer(), environment: reporter,
+                  include: { !$0.isGRPCMessages || self.isGRPC }) { source in
             switch source {
             case .one: return 1
             case .durationMilliseconds: return UInt64(max(0, durationNanos / 1_000_000))
-            case .requestBytes: return UInt64(max(0, ((try? Properties.int64(["request", "total_size"])) ?? nil) ?? 0))
-            case .responseBytes: return UInt64(max(0, ((try? Properties.int64(["response", "total_size"])) ?? nil) ?? 0))
+            case .requestBytes: return UInt64(max(0, Properties.int64(StatsProperty.requestTotalSize) ?? 0))
+            case .responseBytes: return UInt64(max(0, Properties.int64(StatsProperty.responseTotalSize) ?? 0))
             case let .expression(expression):
                 guard case let .int(number)? = expression.evaluate(self.reporter), number >= 0 else { return nil }
                 return UInt64(number)

@@ -7,50 +7,37 @@ import TelemetryCore
 /// and cached for the stream.
 final class StreamReporter: ExpressionEnvironment {
     let root: StatsRoot
-    private var peerCache: (loaded: Bool, node: PeerNode?) = (false, nil)
 
     init(root: StatsRoot) { self.root = root }
 
-    /// Forgets the cached peer (a TCP connection learns it after opening).
-    func resetPeer() { peerCache = (false, nil) }
+    private var peerIDName: PropertyName { root.outbound ? StatsProperty.upstreamPeerID : StatsProperty.downstreamPeerID }
+    private var peerName: PropertyName { root.outbound ? StatsProperty.upstreamPeer : StatsProperty.downstreamPeer }
 
     /// Whether metadata exchange has not decided yet (no peer id, no sentinel).
-    var isWaitingForPeer: Bool { ((try? Properties.bytes([peerKey + "_id"])) ?? nil) == nil }
+    var isWaitingForPeer: Bool { Properties.withValue(peerIDName) { $0 == nil } }
 
-    var peerKey: String { root.outbound ? "upstream_peer" : "downstream_peer" }
+    static let unknownPeerID = Array(PeerKeys.unknownPeer.utf8)
 
-    /// The peer node: from metadata exchange's filter state; for upstream
-    /// peers, from the endpoint's `istio.workload` metadata as a fallback.
-    func peer() -> PeerNode? {
-        if peerCache.loaded { return peerCache.node }
-        peerCache.loaded = true
-        let id = (try? Properties.string([peerKey + "_id"])) ?? nil
-        if let id, id != PeerKeys.unknownPeer, let bytes = try? Properties.bytes([peerKey]) ?? nil,
-           let node = try? FlatNodeCodec.decode(bytes) {
-            peerCache.node = node
-            return node
+    /// The peer this report is for: from metadata exchange's filter state;
+    /// for upstream peers, from the endpoint's `istio.workload` metadata as a
+    /// fallback. Every stream from one peer carries the same metadata-exchange
+    /// bytes, so they are decoded once per peer and served from the root's
+    /// cache while the bytes stay the same (a peer that changes is decoded again).
+    func reportPeer() -> ReportPeer {
+        let exchanged = Properties.withValue(peerIDName) { id -> Bool in
+            guard let id else { return false }
+            return !(id.count == Self.unknownPeerID.count && id.elementsEqual(Self.unknownPeerID))
         }
-        if root.outbound, let workload = root.property(["upstream_host_metadata", "filter_metadata", "istio", "workload"]) {
-            peerCache.node = Self.endpointPeer(String(decoding: workload, as: UTF8.self))
+        if exchanged, let bytes = Properties.bytes(peerName) {
+            if let known = root.knownPeer(bytes) { return known }
+            if let node = try? FlatNodeCodec.decode(bytes) { return root.rememberPeer(bytes, labels: WorkloadLabels(node)) }
         }
-        return peerCache.node
-    }
-
-    /// The peer's workload labels. Every stream from one peer carries the same
-    /// metadata-exchange bytes, so they are decoded once per peer and reused
-    /// while the bytes stay the same (a peer that changes is decoded again).
-    func peerLabels() -> WorkloadLabels {
-        let id = (try? Properties.string([peerKey + "_id"])) ?? nil
-        if let id, id != PeerKeys.unknownPeer, let bytes = (try? Properties.bytes([peerKey])) ?? nil {
-            if let cached = root.peerLabels[id], sameBytes(cached.bytes, bytes) { return cached.labels }
-            if let node = try? FlatNodeCodec.decode(bytes) {
-                peerCache = (true, node)
-                let labels = WorkloadLabels(node)
-                root.rememberPeer(id: id, bytes: bytes, labels: labels)
-                return labels
-            }
+        if root.outbound, let workload = root.xds.bytes(StatsProperty.endpointWorkload) {
+            if let known = root.knownEndpointPeer(workload) { return known }
+            let labels = Self.endpointPeer(String(decoding: workload, as: UTF8.self)).map { WorkloadLabels($0) } ?? WorkloadLabels()
+            return root.rememberEndpointPeer(workload, labels: labels)
         }
-        return peer().map { WorkloadLabels($0) } ?? WorkloadLabels()
+        return ReportPeer(labels: WorkloadLabels(), slot: ReportPeer.noPeerSlot)
     }
 
     /// istiod's `workload;namespace;canonical service;canonical revision;cluster`.
@@ -72,29 +59,6 @@ final class StreamReporter: ExpressionEnvironment {
         if parts.count >= 5 { node.clusterID = parts[4] }
         return node
     }
-
-    func string(_ path: [String]) -> String? { (try? Properties.string(path)) ?? nil }
-
-    func facts() -> RequestFacts {
-        var facts = RequestFacts()
-        facts.routeName = root.property(["route_name"]).map { String(decoding: $0, as: UTF8.self) }
-        facts.clusterName = root.property(["cluster_name"]).map { String(decoding: $0, as: UTF8.self) }
-        let service = ["cluster_metadata", "filter_metadata", "istio", "services", "0"]
-        facts.serviceName = root.property(service + ["name"]).map { String(decoding: $0, as: UTF8.self) }
-        facts.serviceHost = root.property(service + ["host"]).map { String(decoding: $0, as: UTF8.self) }
-        if root.outbound {
-            facts.sourcePrincipal = string(["upstream", "uri_san_local_certificate"]) ?? ""
-            facts.destinationPrincipal = string(["upstream", "uri_san_peer_certificate"]) ?? ""
-        } else {
-            facts.sourcePrincipal = string(["connection", "uri_san_peer_certificate"]) ?? ""
-            facts.destinationPrincipal = string(["connection", "uri_san_local_certificate"]) ?? ""
-            facts.mtls = (try? Properties.bool(["connection", "mtls"])) ?? nil
-        }
-        facts.responseCode = ((try? Properties.int64(["response", "code"])) ?? nil) ?? 0
-        facts.responseFlags = ((try? Properties.uint64(["response", "flags"])) ?? nil) ?? 0
-        return facts
-    }
-
 
     static let intAttributes: Set<String> = [
         "request.size", "request.total_size", "request.headers_bytes", "request.duration", "request.time",
