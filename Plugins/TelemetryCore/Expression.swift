@@ -91,9 +91,9 @@ public indirect enum Expression: Equatable {
     case attribute([String])
     case index(Expression, Expression)
     case member(Expression, String)
-    case call(String, [Expression])
-    case method(Expression, String, [Expression])
-    case binary(String, Expression, Expression)
+    case call(ExpressionFunction, [Expression])
+    case method(Expression, ExpressionMethod, [Expression])
+    case binary(Expression, BinaryOperator, Expression)
     case not(Expression)
     case conditional(Expression, Expression, Expression)
 
@@ -130,64 +130,104 @@ public indirect enum Expression: Equatable {
                 return position >= 0 && position < Int64(items.count) ? items[Int(position)] : nil
             default: return nil
             }
-        case let .call(name, arguments):
-            switch name {
-            case "has":
+        case let .call(function, arguments):
+            switch function {
+            case .has:
                 return .bool(arguments.count == 1 && arguments[0].evaluate(environment) != nil)
-            case "string":
+            case .string:
                 guard arguments.count == 1, let value = arguments[0].evaluate(environment) else { return nil }
                 return value.labelText.map { .string($0) }
-            case "int":
+            case .int:
                 guard arguments.count == 1, let value = arguments[0].evaluate(environment) else { return nil }
                 switch value {
                 case .int: return value
                 case let .string(text): return Int64(text).map { .int($0) }
                 default: return nil
                 }
-            default:
-                return nil
             }
-        case let .method(base, name, arguments):
+        case let .method(base, method, arguments):
             guard case let .string(text)? = base.evaluate(environment), arguments.count == 1,
                   case let .string(argument)? = arguments[0].evaluate(environment) else { return nil }
             let bytes = Array(text.utf8), other = Array(argument.utf8)
-            switch name {
-            case "startsWith": return .bool(bytes.starts(with: other))
-            case "endsWith": return .bool(bytes.count >= other.count && Array(bytes.suffix(other.count)) == other)
-            case "contains":
+            switch method {
+            case .startsWith: return .bool(bytes.starts(with: other))
+            case .endsWith: return .bool(bytes.count >= other.count && Array(bytes.suffix(other.count)) == other)
+            case .contains:
                 if other.isEmpty { return .bool(true) }
                 if bytes.count < other.count { return .bool(false) }
                 for start in 0...(bytes.count - other.count) where Array(bytes[start..<start + other.count]) == other {
                     return .bool(true)
                 }
                 return .bool(false)
-            default: return nil
             }
-        case let .binary(op, left, right):
-            if op == "&&" || op == "||" {
+        case let .binary(left, op, right):
+            if op == .and || op == .or {
                 guard case let .bool(a)? = left.evaluate(environment) else { return nil }
-                if op == "&&" && !a { return .bool(false) }
-                if op == "||" && a { return .bool(true) }
+                if op == .and && !a { return .bool(false) }
+                if op == .or && a { return .bool(true) }
                 guard case let .bool(b)? = right.evaluate(environment) else { return nil }
                 return .bool(b)
             }
             guard let a = left.evaluate(environment), let b = right.evaluate(environment) else { return nil }
-            switch (op, a, b) {
-            case let ("+", .string(x), .string(y)):
+            if op == .equal { return .bool(a == b) }
+            if op == .notEqual { return .bool(a != b) }
+            if case let .string(x) = a, case let .string(y) = b {
                 return x.utf8.count + y.utf8.count > ExpressionLimits.maxStringBytes ? nil : .string(x + y)
-            case let ("+", .int(x), .int(y)):
+            }
+            if case let .int(x) = a, case let .int(y) = b {
                 let (sum, overflow) = x.addingReportingOverflow(y)
                 return overflow ? nil : .int(sum)
-            case ("==", _, _): return .bool(a == b)
-            case ("!=", _, _): return .bool(a != b)
-            default: return nil
             }
+            return nil
         case let .not(inner):
             guard case let .bool(value)? = inner.evaluate(environment) else { return nil }
             return .bool(!value)
         case let .conditional(condition, then, otherwise):
             guard case let .bool(flag)? = condition.evaluate(environment) else { return nil }
             return flag ? then.evaluate(environment) : otherwise.evaluate(environment)
+        }
+    }
+}
+
+/// The binary operators, resolved at parse time (evaluation compares no text).
+public enum BinaryOperator: Equatable, Sendable {
+    case or, and, equal, notEqual, plus
+
+    var spelling: [UInt8] {
+        switch self {
+        case .or: return [UInt8(ascii: "|"), UInt8(ascii: "|")]
+        case .and: return [UInt8(ascii: "&"), UInt8(ascii: "&")]
+        case .equal: return [UInt8(ascii: "="), UInt8(ascii: "=")]
+        case .notEqual: return [UInt8(ascii: "!"), UInt8(ascii: "=")]
+        case .plus: return [UInt8(ascii: "+")]
+        }
+    }
+}
+
+/// The global functions expressions may call.
+public enum ExpressionFunction: Equatable, Sendable {
+    case has, string, int
+
+    init?(_ name: String) {
+        switch name {
+        case "has": self = .has
+        case "string": self = .string
+        case "int": self = .int
+        default: return nil
+        }
+    }
+}
+
+/// The string methods expressions may call.
+public enum ExpressionMethod: Equatable, Sendable {
+    case startsWith, endsWith, contains
+
+    init?(_ name: String) {
+        switch name {
+        case "startsWith": self = .startsWith
+        case "endsWith": self = .endsWith
+        case "contains": self = .contains
+        default: return nil
         }
     }
 }
@@ -266,11 +306,12 @@ struct ExpressionParser {
         return condition
     }
 
-    static let levels: [[String]] = [["||"], ["&&"], ["==", "!="], ["+"]]
+    /// Precedence levels, loosest first: `||`, `&&`, `==` `!=`, `+`.
+    static let levelCount = 4
 
-    mutating func consume(operator text: String) -> Bool {
+    mutating func consume(operator op: BinaryOperator) -> Bool {
         skipSpace()
-        let operatorBytes = Array(text.utf8)
+        let operatorBytes = op.spelling
         if offset + operatorBytes.count > bytes.count { return false }
         for index in 0..<operatorBytes.count where bytes[offset + index] != operatorBytes[index] { return false }
         // `=` alone is not `==`; `|`/`&` alone are not operators either.
@@ -278,17 +319,29 @@ struct ExpressionParser {
         return true
     }
 
-    mutating func parseBinary(level: Int) throws(ExpressionSyntaxError) -> ParsedExpression {
-        if level == Self.levels.count { return try parseUnary() }
-        var left = try parseBinary(level: level + 1)
-        outer: while true {
-            for op in Self.levels[level] where consume(operator: op) {
-                let right = try parseBinary(level: level + 1)
-                left = try node(.binary(op, left.expression, right.expression), childDepth: max(left.depth, right.depth))
-                continue outer
-            }
-            return left
+    /// The operator of `level` at the current position, consumed; nil if none.
+    /// (A switch, not a static table of operators: Embedded Swift for wasm32
+    /// initialised a `static let [[BinaryOperator]]` with values that compare
+    /// equal to the wrong case.)
+    mutating func consumeOperator(of level: Int) -> BinaryOperator? {
+        switch level {
+        case 0: return consume(operator: .or) ? .or : nil
+        case 1: return consume(operator: .and) ? .and : nil
+        case 2:
+            if consume(operator: .equal) { return .equal }
+            return consume(operator: .notEqual) ? .notEqual : nil
+        default: return consume(operator: .plus) ? .plus : nil
         }
+    }
+
+    mutating func parseBinary(level: Int) throws(ExpressionSyntaxError) -> ParsedExpression {
+        if level == Self.levelCount { return try parseUnary() }
+        var left = try parseBinary(level: level + 1)
+        while let op = consumeOperator(of: level) {
+            let right = try parseBinary(level: level + 1)
+            left = try node(.binary(left.expression, op, right.expression), childDepth: max(left.depth, right.depth))
+        }
+        return left
     }
 
     mutating func parseUnary() throws(ExpressionSyntaxError) -> ParsedExpression {
@@ -332,10 +385,10 @@ struct ExpressionParser {
         if offset < bytes.count, bytes[offset] == UInt8(ascii: "(") {
             offset += 1
             let (arguments, depth) = try parseArguments()
-            guard name == "has" || name == "string" || name == "int" else {
+            guard let function = ExpressionFunction(name) else {
                 throw ExpressionSyntaxError(position: offset, reason: "unknown function '\(name)'")
             }
-            return try node(.call(name, arguments), childDepth: depth)
+            return try node(.call(function, arguments), childDepth: depth)
         }
         return try node(.attribute([name]))
     }
@@ -370,10 +423,10 @@ struct ExpressionParser {
                 if offset < bytes.count, bytes[offset] == UInt8(ascii: "(") {
                     offset += 1
                     let (arguments, depth) = try parseArguments()
-                    guard name == "startsWith" || name == "endsWith" || name == "contains" else {
+                    guard let method = ExpressionMethod(name) else {
                         throw ExpressionSyntaxError(position: offset, reason: "unknown method '\(name)'")
                     }
-                    parsed = try node(.method(parsed.expression, name, arguments), childDepth: max(parsed.depth, depth))
+                    parsed = try node(.method(parsed.expression, method, arguments), childDepth: max(parsed.depth, depth))
                 } else if case let .attribute(path) = parsed.expression {
                     // A longer attribute path is still one node.
                     parsed = ParsedExpression(expression: .attribute(path + [name]), depth: parsed.depth)
