@@ -123,6 +123,6 @@ struct ReportKey: Hashable {
     }
 
     static func append(_ number: UInt64, to key: inout [UInt8]) {
-        for index in 0..<8 { key.append(UInt8(truncatingIfNeeded: number >> (8 * UInt64(index)))) }
+        withUnsafeBytes(of: number.littleEndian) { key.append(contentsOf: $0) }
     }
 }

@@ -165,12 +165,13 @@ final class StatsRoot: RootContext {
     /// set seen before (same peer, facts and expression values) records
     /// straight to its defined metrics; a new one has its labels built and
     /// its stat-name prefix encoded once per tag group.
-    func emit(tcp: Bool, facts: ReportFacts, peer: ReportPeer, environment: ExpressionEnvironment,
+    func emit(tcp: Bool, facts: ReportFacts, peer: ReportPeer, environment: StreamReporter,
               include: (MetricFactory) -> Bool = { _ in true }, value: (MetricValue) -> UInt64?) {
+        environment.beginReport()
         // Expression tags are evaluated once per report; their values are part of the key.
         var expressionValues: [(source: String, text: String)] = []
         var key: [UInt8] = []
-        key.reserveCapacity(256)
+        key.reserveCapacity(1024)
         facts.appendKey(to: &key)
         for tag in tcp ? expressionTags.tcp : expressionTags.http {
             guard case let .expression(expression, source) = tag.value else { continue }

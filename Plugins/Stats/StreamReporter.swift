@@ -60,13 +60,38 @@ final class StreamReporter: ExpressionEnvironment {
         return node
     }
 
-    static let intAttributes: Set<String> = [
-        "request.size", "request.total_size", "request.headers_bytes", "request.duration", "request.time",
-        "response.code", "response.size", "response.total_size", "response.grpc_status", "response.headers_bytes",
-        "destination.port", "source.port", "upstream.port", "connection.id", "response.flags",
-    ]
+    /// Attributes Envoy serves as 8-byte integers (the rest read as strings).
+    static func isIntAttribute(_ path: [String]) -> Bool {
+        guard path.count == 2 else { return false }
+        switch path[0] {
+        case "request": return ["size", "total_size", "headers_bytes", "duration", "time"].contains(path[1])
+        case "response": return ["code", "size", "total_size", "grpc_status", "headers_bytes", "flags"].contains(path[1])
+        case "destination", "source", "upstream": return path[1] == "port"
+        case "connection": return path[1] == "id"
+        default: return false
+        }
+    }
+
+    /// Attribute values already read for the current report: an expression
+    /// (or two dimensions) naming one attribute twice reads it once.
+    private var resolvedPaths: [[String]] = []
+    private var resolvedValues: [ExpressionValue?] = []
+
+    /// Starts a report: attributes are read afresh.
+    func beginReport() {
+        resolvedPaths.removeAll(keepingCapacity: true)
+        resolvedValues.removeAll(keepingCapacity: true)
+    }
 
     func resolve(_ path: [String]) -> ExpressionValue? {
+        for index in resolvedPaths.indices where resolvedPaths[index] == path { return resolvedValues[index] }
+        let value = read(path)
+        resolvedPaths.append(path)
+        resolvedValues.append(value)
+        return value
+    }
+
+    private func read(_ path: [String]) -> ExpressionValue? {
         guard let first = path.first else { return nil }
         switch first {
         case "node":
@@ -86,13 +111,13 @@ final class StreamReporter: ExpressionEnvironment {
             return value
         case "request", "response", "connection", "source", "destination", "upstream", "filter_state":
             guard let bytes = (try? Properties.bytes(path)) ?? nil else { return nil }
-            var dotted = ""
-            for (index, segment) in path.enumerated() { dotted += (index > 0 ? "." : "") + segment }
-            if Self.intAttributes.contains(dotted) {
+            if Self.isIntAttribute(path) {
                 guard let number = try? PropertyValue.decodeInt64(bytes) else { return nil }
                 return .int(number)
             }
-            if dotted == "connection.mtls" { return (try? PropertyValue.decodeBool(bytes)).map { .bool($0) } }
+            if path.count == 2 && path[0] == "connection" && path[1] == "mtls" {
+                return (try? PropertyValue.decodeBool(bytes)).map { .bool($0) }
+            }
             return .string(String(decoding: bytes, as: UTF8.self))
         case "route_name", "cluster_name":
             return root.property(path).map { .string(String(decoding: $0, as: UTF8.self)) }
