@@ -26,26 +26,28 @@ public final class Dispatcher {
     #endif
 
     var rootFactory: ((UInt32) -> RootContext)?
-    private var roots: [UInt32: RootContext] = [:]
-    private var httpContexts: [UInt32: HttpContext] = [:]
-    private var tcpContexts: [UInt32: TcpContext] = [:]
-    /// Contexts of `.automatic` roots not created yet: id -> root id.
-    private var pendingContexts: [UInt32: UInt32] = [:]
+    private var contexts = ContextTable()
     private var registered = false
 
     init() {}
 
     /// Number of live contexts of each kind (for leak tests).
     public var liveContextCounts: (roots: Int, http: Int, tcp: Int, pending: Int) {
-        (roots.count, httpContexts.count, tcpContexts.count, pendingContexts.count)
+        var counts = (roots: 0, http: 0, tcp: 0, pending: 0)
+        for entry in contexts.values {
+            switch entry {
+            case .root: counts.roots += 1
+            case .http: counts.http += 1
+            case .tcp: counts.tcp += 1
+            case .pending: counts.pending += 1
+            }
+        }
+        return counts
     }
 
     /// Drops every context and the factory (native tests between cases).
     public func reset() {
-        roots.removeAll()
-        httpContexts.removeAll()
-        tcpContexts.removeAll()
-        pendingContexts.removeAll()
+        contexts = ContextTable()
         rootFactory = nil
         registered = true
     }
@@ -58,6 +60,11 @@ public final class Dispatcher {
         #endif
     }
 
+    private func root(_ id: UInt32) -> RootContext? {
+        if case let .root(root)? = contexts[id] { return root }
+        return nil
+    }
+
     // MARK: lifecycle
 
     public func onContextCreate(_ contextID: UInt32, _ parentID: UInt32) {
@@ -67,73 +74,94 @@ public final class Dispatcher {
                 Log.critical("no root context factory registered; the plugin passes traffic untouched")
                 return
             }
-            roots[contextID] = factory(contextID)
+            contexts.set(contextID, .root(factory(contextID)))
             return
         }
-        guard let root = roots[parentID] else { return }
+        guard let root = root(parentID) else { return }
         switch root.streamKind {
         case .http:
-            if let context = root.createHttpContext(id: contextID) { httpContexts[contextID] = context }
+            if let context = root.createHttpContext(id: contextID) { contexts.set(contextID, .http(context)) }
         case .tcp:
-            if let context = root.createTcpContext(id: contextID) { tcpContexts[contextID] = context }
+            if let context = root.createTcpContext(id: contextID) { contexts.set(contextID, .tcp(context)) }
         case .automatic:
-            pendingContexts[contextID] = parentID
+            contexts.set(contextID, .pending(rootID: parentID))
         }
     }
 
     /// The HTTP context for `id`, creating it now for an `.automatic` root.
     private func http(_ id: UInt32) -> HttpContext? {
-        if let context = httpContexts[id] { return context }
-        guard let rootID = pendingContexts.removeValue(forKey: id), let root = roots[rootID] else { return nil }
-        let context = root.createHttpContext(id: id)
-        if let context { httpContexts[id] = context }
-        return context
+        switch contexts[id] {
+        case let .http(context)?: return context
+        case let .pending(rootID)?:
+            guard let root = root(rootID), let context = root.createHttpContext(id: id) else {
+                contexts.remove(id)
+                return nil
+            }
+            contexts.set(id, .http(context))
+            return context
+        default: return nil
+        }
     }
 
     /// The TCP context for `id`, creating it now for an `.automatic` root.
     private func tcp(_ id: UInt32) -> TcpContext? {
-        if let context = tcpContexts[id] { return context }
-        guard let rootID = pendingContexts.removeValue(forKey: id), let root = roots[rootID] else { return nil }
-        let context = root.createTcpContext(id: id)
-        if let context { tcpContexts[id] = context }
-        return context
+        switch contexts[id] {
+        case let .tcp(context)?: return context
+        case let .pending(rootID)?:
+            guard let root = root(rootID), let context = root.createTcpContext(id: id) else {
+                contexts.remove(id)
+                return nil
+            }
+            contexts.set(id, .tcp(context))
+            return context
+        default: return nil
+        }
     }
 
     public func onVmStart(_ rootID: UInt32, _ size: UInt32) -> UInt32 {
-        guard let root = roots[rootID] else { return 1 }
+        guard let root = root(rootID) else { return 1 }
         return root.onVmStart(vmConfigurationSize: Int(size)) ? 1 : 0
     }
 
     public func onConfigure(_ rootID: UInt32, _ size: UInt32) -> UInt32 {
-        guard let root = roots[rootID] else { return 1 }
+        guard let root = root(rootID) else { return 1 }
         return root.onConfigure(pluginConfigurationSize: Int(size)) ? 1 : 0
     }
 
-    public func onTick(_ rootID: UInt32) { roots[rootID]?.onTick() }
+    public func onTick(_ rootID: UInt32) { root(rootID)?.onTick() }
 
-    public func onQueueReady(_ rootID: UInt32, _ token: UInt32) { roots[rootID]?.onQueueReady(token: token) }
+    public func onQueueReady(_ rootID: UInt32, _ token: UInt32) { root(rootID)?.onQueueReady(token: token) }
 
     public func onDone(_ contextID: UInt32) -> UInt32 {
-        if let root = roots[contextID] { return root.onDone() ? 1 : 0 }
-        if let context = httpContexts[contextID] { return context.onDone() ? 1 : 0 }
-        if let context = tcpContexts[contextID] { return context.onDone() ? 1 : 0 }
-        pendingContexts[contextID] = nil
-        return 1
+        switch contexts[contextID] {
+        case let .root(root)?: return root.onDone() ? 1 : 0
+        case let .http(context)?: return context.onDone() ? 1 : 0
+        case let .tcp(context)?: return context.onDone() ? 1 : 0
+        case .pending?:
+            contexts.remove(contextID)
+            return 1
+        case nil: return 1
+        }
     }
 
     public func onLog(_ contextID: UInt32) {
+        switch contexts[contextID] {
         // An HTTP stream can reach the log phase without any other callback (early local reply).
-        if pendingContexts[contextID] != nil, let context = http(contextID) { context.onLog(); return }
-        if let context = httpContexts[contextID] { context.onLog(); return }
-        if let context = tcpContexts[contextID] { context.onLog(); return }
-        roots[contextID]?.onLog()
+        case .pending?: http(contextID)?.onLog()
+        case let .http(context)?: context.onLog()
+        case let .tcp(context)?: context.onLog()
+        case let .root(root)?: root.onLog()
+        case nil: break
+        }
     }
 
     public func onDelete(_ contextID: UInt32) {
-        pendingContexts[contextID] = nil
-        if let context = httpContexts.removeValue(forKey: contextID) { context.onDelete(); return }
-        if let context = tcpContexts.removeValue(forKey: contextID) { context.onDelete(); return }
-        if let root = roots.removeValue(forKey: contextID) { root.onDelete() }
+        switch contexts.remove(contextID) {
+        case let .http(context)?: context.onDelete()
+        case let .tcp(context)?: context.onDelete()
+        case let .root(root)?: root.onDelete()
+        case .pending?, nil: break
+        }
     }
 
     // MARK: HTTP
@@ -169,12 +197,12 @@ public final class Dispatcher {
     }
 
     public func onHttpCallResponse(_ rootID: UInt32, _ token: UInt32, _ headers: UInt32, _ body: UInt32, _ trailers: UInt32) {
-        roots[rootID]?.onHttpCallResponse(token: token, headerCount: Int(headers), bodySize: Int(body),
+        root(rootID)?.onHttpCallResponse(token: token, headerCount: Int(headers), bodySize: Int(body),
                                           trailerCount: Int(trailers))
     }
 
     public func onForeignFunction(_ rootID: UInt32, _ functionID: UInt32, _ size: UInt32) {
-        roots[rootID]?.onForeignFunction(functionID: functionID, argumentsSize: Int(size))
+        root(rootID)?.onForeignFunction(functionID: functionID, argumentsSize: Int(size))
     }
 
     // MARK: TCP
