@@ -31,6 +31,35 @@ public struct HeaderMap: Sendable {
         }
     }
 
+    /// The first value of the header named by the bytes `name`, nil if absent or refused
+    /// (for names used on every request: no string is bridged).
+    public func valueBytes(name: [UInt8]) -> [UInt8]? {
+        var pointer: UnsafeMutablePointer<UInt8>? = nil
+        var size = 0
+        let status = name.withUnsafeBufferPointer { key in
+            proxy_get_header_map_value(type.rawValue, key.baseAddress, key.count, &pointer, &size)
+        }
+        if status != 0 {
+            pointer?.deallocate()
+            return nil
+        }
+        return takeHostBuffer(pointer, size)
+    }
+
+    /// Sets the header named by the bytes `name` to `value`, replacing every existing value.
+    public func replace(name: [UInt8], value: [UInt8]) throws(HostError) {
+        try check(name.withUnsafeBufferPointer { k in
+            value.withUnsafeBufferPointer { v in
+                proxy_replace_header_map_value(type.rawValue, k.baseAddress, k.count, v.baseAddress, v.count)
+            }
+        })
+    }
+
+    /// Removes every value of the header named by the bytes `name`.
+    public func remove(name: [UInt8]) throws(HostError) {
+        try check(name.withUnsafeBufferPointer { k in proxy_remove_header_map_value(type.rawValue, k.baseAddress, k.count) })
+    }
+
     /// The first value of `key` as a string, or `nil` if absent.
     public func value(_ key: String) throws(HostError) -> String? {
         guard let bytes = try valueBytes(key) else { return nil }

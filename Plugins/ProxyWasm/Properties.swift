@@ -179,3 +179,15 @@ extension UInt64 {
         self = value
     }
 }
+
+extension Properties {
+    /// Writes filter state at a precomputed `name` (see `set(_:_:)`).
+    public static func set(_ name: PropertyName, _ value: [UInt8]) throws(HostError) {
+        let status = name.encoded.withUnsafeBufferPointer { path in
+            value.withUnsafeBufferPointer { bytes in
+                proxy_set_property(path.baseAddress, path.count, bytes.baseAddress, bytes.count)
+            }
+        }
+        try check(status)
+    }
+}
