@@ -7,6 +7,19 @@ public func sameBytes(_ a: [UInt8], _ b: [UInt8]) -> Bool {
         b.withUnsafeBytes { right in
             let count = left.count
             var offset = 0
+            // 32 bytes per step: one branch for four words.
+            while offset + 32 <= count {
+                let difference = (left.loadUnaligned(fromByteOffset: offset, as: UInt64.self)
+                                  ^ right.loadUnaligned(fromByteOffset: offset, as: UInt64.self))
+                    | (left.loadUnaligned(fromByteOffset: offset + 8, as: UInt64.self)
+                       ^ right.loadUnaligned(fromByteOffset: offset + 8, as: UInt64.self))
+                    | (left.loadUnaligned(fromByteOffset: offset + 16, as: UInt64.self)
+                       ^ right.loadUnaligned(fromByteOffset: offset + 16, as: UInt64.self))
+                    | (left.loadUnaligned(fromByteOffset: offset + 24, as: UInt64.self)
+                       ^ right.loadUnaligned(fromByteOffset: offset + 24, as: UInt64.self))
+                if difference != 0 { return false }
+                offset += 32
+            }
             while offset + 8 <= count {
                 if left.loadUnaligned(fromByteOffset: offset, as: UInt64.self)
                     != right.loadUnaligned(fromByteOffset: offset, as: UInt64.self) { return false }
