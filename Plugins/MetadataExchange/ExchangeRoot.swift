@@ -3,14 +3,18 @@ import TelemetryCore
 
 /// Names shared by the HTTP and TCP exchanges.
 enum Exchange {
-    static let metadataHeader = "x-envoy-peer-metadata"
-    static let idHeader = "x-envoy-peer-metadata-id"
-    static let downstreamPeer = "downstream_peer"
-    static let downstreamPeerID = "downstream_peer_id"
-    static let upstreamPeer = "upstream_peer"
-    static let upstreamPeerID = "upstream_peer_id"
+    static let metadataHeader = Array("x-envoy-peer-metadata".utf8)
+    static let idHeader = Array("x-envoy-peer-metadata-id".utf8)
+    static let downstreamPeer = PropertyName(["downstream_peer"])
+    static let downstreamPeerID = PropertyName(["downstream_peer_id"])
+    static let upstreamPeer = PropertyName(["upstream_peer"])
+    static let upstreamPeerID = PropertyName(["upstream_peer_id"])
     /// Istio's value for a peer id that could not be learned (TCP).
-    static let unknownPeer = "envoy.wasm.metadata_exchange.peer_unknown"
+    static let unknownPeer = Array("envoy.wasm.metadata_exchange.peer_unknown".utf8)
+    static let listenerDirection = XDSPropertyName(["listener_direction"])
+    static let clusterName = XDSPropertyName(["cluster_name"])
+    static let clusterExternal = XDSPropertyName(["cluster_metadata", "filter_metadata", "istio", "external"])
+    static let passthroughCluster = Array("PassthroughCluster".utf8)
     /// The URI SAN prefix of mesh workload certificates.
     static let spiffePrefix: [UInt8] = Array("spiffe://".utf8)
     /// Headers larger than this are not decoded (Envoy's default header limit is 60 KiB).
@@ -43,7 +47,9 @@ final class ExchangeRoot: RootContext {
     var nodeID = ""
     var localNode = PeerNode()
     /// `x-envoy-peer-metadata` value: base64 of the deterministic Struct.
-    var headerValue = ""
+    var headerValue: [UInt8] = []
+    /// The node id, as the `x-envoy-peer-metadata-id` value.
+    var nodeIDBytes: [UInt8] = []
     /// The TCP `istio-peer-exchange` prefix.
     var tcpPrefix: [UInt8] = []
     var cache = PeerCache(capacity: 500)
@@ -79,7 +85,8 @@ final class ExchangeRoot: RootContext {
         localNode = PeerNode.local(strings: { self.nodeString(["metadata", $0]) },
                                    maps: { self.nodeMap(["metadata", $0]) },
                                    includeInstanceIPs: configuration.exchangeInstanceIPs)
-        headerValue = String(decoding: Base64.encode(StructCodec.encode(localNode.exchangeStruct())), as: UTF8.self)
+        headerValue = Base64.encode(StructCodec.encode(localNode.exchangeStruct()))
+        nodeIDBytes = Array(nodeID.utf8)
         tcpPrefix = TCPPrefix.encode(node: localNode.tcpExchangeStruct(), id: nodeID)
         do throws(HostError) {
             alpnProtocolFound = try metrics.metric(.counter, "metadata_exchange.alpn_protocol_found")
@@ -113,9 +120,9 @@ final class ExchangeRoot: RootContext {
 
     /// The listener direction of the current stream.
     func direction() -> TrafficDirection {
-        guard let bytes = property(["listener_direction"]), let raw = try? PropertyValue.decodeInt64(bytes) else {
-            return .unspecified
-        }
+        guard let bytes = xds.bytes(Exchange.listenerDirection), bytes.count == 8 else { return .unspecified }
+        var raw: Int64 = 0
+        for index in 0..<8 { raw |= Int64(bytes[index]) << Int64(8 * index) }
         return TrafficDirection(rawValue: raw) ?? .unspecified
     }
 
@@ -123,8 +130,8 @@ final class ExchangeRoot: RootContext {
     /// Istio's PassthroughCluster, or a cluster istiod marked
     /// `filter_metadata.istio.external: true`. Our metadata is not sent there.
     func upstreamIsExternal() -> Bool {
-        if let name = property(["cluster_name"]), name == Array("PassthroughCluster".utf8) { return true }
-        guard let external = property(["cluster_metadata", "filter_metadata", "istio", "external"]) else { return false }
+        if let name = xds.bytes(Exchange.clusterName), name == Exchange.passthroughCluster { return true }
+        guard let external = xds.bytes(Exchange.clusterExternal) else { return false }
         return external == [1] || external == Array("true".utf8)
     }
 
@@ -136,21 +143,20 @@ final class ExchangeRoot: RootContext {
     }
 
     /// A peer-chosen id as it may appear in a log line: at most 64 bytes.
-    static func loggable(_ id: String) -> String {
-        let utf8 = Array(id.utf8)
-        return utf8.count <= 64 ? id : String(decoding: utf8.prefix(64), as: UTF8.self) + "..."
+    static func loggable(_ id: [UInt8]) -> String {
+        id.count <= 64 ? String(decoding: id, as: UTF8.self) : String(decoding: id.prefix(64), as: UTF8.self) + "..."
     }
 
     /// Stores a peer received as a header value: from the cache when these
     /// exact bytes were decoded before for this id, else decoded (base64 -> Struct ->
     /// FlatNode). Undecodable metadata stores nothing.
-    func storePeer(_ key: String, id: String, headerValue: [UInt8]) {
+    func storePeer(_ key: PropertyName, id: [UInt8], headerValue: [UInt8]) {
         if headerValue.count > Exchange.maxHeaderBytes {
             noteOnce(.oversizedHeader, "ignored a \(headerValue.count)-byte peer metadata header from \(Self.loggable(id))")
             return
         }
         if let cached = cache.lookup(id: id, metadata: headerValue) {
-            try? Properties.set([key], cached)
+            try? Properties.set(key, cached)
             return
         }
         guard let decoded = Base64.decode(headerValue) else {
@@ -165,7 +171,7 @@ final class ExchangeRoot: RootContext {
             return
         }
         let node = FlatNodeCodec.encode(PeerNode.fromStruct(peer))
-        try? Properties.set([key], node)
+        try? Properties.set(key, node)
         cache.insert(id: id, metadata: headerValue, node: node)
     }
 }

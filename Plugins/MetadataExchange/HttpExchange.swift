@@ -18,19 +18,19 @@ final class HttpExchange: HttpContext {
     }
 
     /// Takes a peer header out of `map`: its value if present and non-empty.
-    private func take(_ map: HeaderMap, _ name: String) -> [UInt8]? {
-        guard let value = try? map.valueBytes(name), !value.isEmpty else { return nil }
-        try? map.remove(name)
+    private func take(_ map: HeaderMap, _ name: [UInt8]) -> [UInt8]? {
+        guard let value = map.valueBytes(name: name), !value.isEmpty else { return nil }
+        try? map.remove(name: name)
         return value
     }
 
     override func onRequestHeaders(headerCount: Int, endOfStream: Bool) -> FilterHeadersStatus {
         let headers = HeaderMap.requestHeaders
-        var peerID = ""
+        var peerID: [UInt8] = []
         if let id = take(headers, Exchange.idHeader) {
             requestCarriedID = true
-            peerID = String(decoding: id, as: UTF8.self)
-            try? Properties.set([Exchange.downstreamPeerID], id)
+            peerID = id
+            try? Properties.set(Exchange.downstreamPeerID, id)
         }
         if let metadata = take(headers, Exchange.metadataHeader) {
             requestCarriedMetadata = true
@@ -38,27 +38,27 @@ final class HttpExchange: HttpContext {
         }
         direction = root.direction()
         if direction != .inbound && !(root.configuration.skipExternalClusters && root.upstreamIsExternal()) {
-            if !root.headerValue.isEmpty { try? headers.replace(Exchange.metadataHeader, root.headerValue) }
-            if !root.nodeID.isEmpty { try? headers.replace(Exchange.idHeader, root.nodeID) }
+            if !root.headerValue.isEmpty { try? headers.replace(name: Exchange.metadataHeader, value: root.headerValue) }
+            if !root.nodeIDBytes.isEmpty { try? headers.replace(name: Exchange.idHeader, value: root.nodeIDBytes) }
         }
         return .continue
     }
 
     override func onResponseHeaders(headerCount: Int, endOfStream: Bool) -> FilterHeadersStatus {
         let headers = HeaderMap.responseHeaders
-        var peerID = ""
+        var peerID: [UInt8] = []
         if let id = take(headers, Exchange.idHeader) {
-            peerID = String(decoding: id, as: UTF8.self)
-            try? Properties.set([Exchange.upstreamPeerID], id)
+            peerID = id
+            try? Properties.set(Exchange.upstreamPeerID, id)
         }
         if let metadata = take(headers, Exchange.metadataHeader) {
             root.storePeer(Exchange.upstreamPeer, id: peerID, headerValue: metadata)
         }
         if direction != .outbound {
             if requestCarriedMetadata && !root.headerValue.isEmpty {
-                try? headers.replace(Exchange.metadataHeader, root.headerValue)
+                try? headers.replace(name: Exchange.metadataHeader, value: root.headerValue)
             }
-            if requestCarriedID && !root.nodeID.isEmpty { try? headers.replace(Exchange.idHeader, root.nodeID) }
+            if requestCarriedID && !root.nodeIDBytes.isEmpty { try? headers.replace(name: Exchange.idHeader, value: root.nodeIDBytes) }
         }
         return .continue
     }

@@ -17,8 +17,8 @@ public final class PeerCache {
 
     public let capacity: Int
     public let byteBudget: Int
-    private var entries: [String: Entry] = [:]
-    private var order: [String] = []
+    private var entries: [BytesKey: Entry] = [:]
+    private var order: [BytesKey] = []
     /// Bytes held: metadata plus FlatNode of every entry.
     public private(set) var heldBytes = 0
 
@@ -33,15 +33,16 @@ public final class PeerCache {
     public var count: Int { entries.count }
 
     /// The node decoded from `metadata` for `id`, if these exact bytes were seen for it.
-    public func lookup(id: String, metadata: [UInt8]) -> [UInt8]? {
+    public func lookup(id: [UInt8], metadata: [UInt8]) -> [UInt8]? {
         if capacity == 0 || id.isEmpty { return nil }
-        guard let entry = entries[id], sameBytes(entry.metadata, metadata) else { return nil }
+        guard let entry = entries[BytesKey(id)], sameBytes(entry.metadata, metadata) else { return nil }
         return entry.node
     }
 
-    public func insert(id: String, metadata: [UInt8], node: [UInt8]) {
+    public func insert(id idBytes: [UInt8], metadata: [UInt8], node: [UInt8]) {
         let entry = Entry(metadata: metadata, node: node)
-        if capacity == 0 || id.isEmpty || entry.size > byteBudget { return }
+        if capacity == 0 || idBytes.isEmpty || entry.size > byteBudget { return }
+        let id = BytesKey(idBytes)
         if let old = entries[id] {
             heldBytes -= old.size
             entries[id] = nil

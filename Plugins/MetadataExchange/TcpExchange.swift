@@ -39,8 +39,8 @@ final class TcpExchange: TcpContext {
         super.init(id: id, rootID: root.id)
     }
 
-    private var peerKey: String { role == .client ? Exchange.upstreamPeer : Exchange.downstreamPeer }
-    private var peerIDKey: String { role == .client ? Exchange.upstreamPeerID : Exchange.downstreamPeerID }
+    private var peerKey: PropertyName { role == .client ? Exchange.upstreamPeer : Exchange.downstreamPeer }
+    private var peerIDKey: PropertyName { role == .client ? Exchange.upstreamPeerID : Exchange.downstreamPeerID }
 
     override func onNewConnection() -> FilterStatus {
         switch root.direction() {
@@ -146,8 +146,8 @@ final class TcpExchange: TcpContext {
             }
             readState = .done
             let peer = PeerNode.fromStruct(node ?? ProtoStruct())
-            try? Properties.set([peerKey], FlatNodeCodec.encode(peer))
-            try? Properties.set([peerIDKey], peerID ?? Exchange.unknownPeer)
+            try? Properties.set(peerKey, FlatNodeCodec.encode(peer))
+            try? Properties.set(peerIDKey, peerID.map { Array($0.utf8) } ?? Exchange.unknownPeer)
             return .continue
         }
     }
@@ -164,6 +164,6 @@ final class TcpExchange: TcpContext {
         readState = .done
         peerFailed = true
         root.noteOnce(kind, message)
-        try? Properties.set([peerIDKey], Exchange.unknownPeer)
+        try? Properties.set(peerIDKey, Exchange.unknownPeer)
     }
 }

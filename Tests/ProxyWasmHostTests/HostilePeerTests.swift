@@ -176,30 +176,30 @@ struct HostilePeerTests {
     @Test func aFullCacheEvictsItsOldestQuarter() {
         let cache = PeerCache(capacity: 8)
         func metadata(_ index: Int) -> [UInt8] { Array("metadata of peer \(index)".utf8) }
-        for index in 0..<8 { cache.insert(id: "peer-\(index)", metadata: metadata(index), node: [UInt8(index)]) }
-        cache.insert(id: "peer-8", metadata: metadata(8), node: [8])
+        for index in 0..<8 { cache.insert(id: Array("peer-\(index)".utf8), metadata: metadata(index), node: [UInt8(index)]) }
+        cache.insert(id: Array("peer-8".utf8), metadata: metadata(8), node: [8])
         #expect(cache.count == 7)
-        for index in 0..<2 { #expect(cache.lookup(id: "peer-\(index)", metadata: metadata(index)) == nil) }
-        for index in 2...8 { #expect(cache.lookup(id: "peer-\(index)", metadata: metadata(index)) == [UInt8(index)]) }
+        for index in 0..<2 { #expect(cache.lookup(id: Array("peer-\(index)".utf8), metadata: metadata(index)) == nil) }
+        for index in 2...8 { #expect(cache.lookup(id: Array("peer-\(index)".utf8), metadata: metadata(index)) == [UInt8(index)]) }
     }
 
     @Test func aCachedNodeServesOnlyTheBytesItWasDecodedFrom() {
         let cache = PeerCache(capacity: 8)
-        cache.insert(id: "victim", metadata: Array("forged".utf8), node: [1])
-        #expect(cache.lookup(id: "victim", metadata: Array("genuine".utf8)) == nil)
-        #expect(cache.lookup(id: "victim", metadata: Array("forgeD".utf8)) == nil)
-        #expect(cache.lookup(id: "other", metadata: Array("forged".utf8)) == nil)
-        cache.insert(id: "victim", metadata: Array("genuine".utf8), node: [2])
-        #expect(cache.lookup(id: "victim", metadata: Array("genuine".utf8)) == [2] && cache.count == 1)
+        cache.insert(id: Array("victim".utf8), metadata: Array("forged".utf8), node: [1])
+        #expect(cache.lookup(id: Array("victim".utf8), metadata: Array("genuine".utf8)) == nil)
+        #expect(cache.lookup(id: Array("victim".utf8), metadata: Array("forgeD".utf8)) == nil)
+        #expect(cache.lookup(id: Array("other".utf8), metadata: Array("forged".utf8)) == nil)
+        cache.insert(id: Array("victim".utf8), metadata: Array("genuine".utf8), node: [2])
+        #expect(cache.lookup(id: Array("victim".utf8), metadata: Array("genuine".utf8)) == [2] && cache.count == 1)
         #expect(cache.heldBytes == "genuine".utf8.count + 1)
         // Lengths around the 8-byte comparison stride.
         for length in [7, 8, 9, 16, 17] {
             let bytes = [UInt8](repeating: 0x41, count: length)
-            cache.insert(id: "n\(length)", metadata: bytes, node: [3])
+            cache.insert(id: Array("n\(length)".utf8), metadata: bytes, node: [3])
             var changed = bytes
             changed[length - 1] = 0x42
-            #expect(cache.lookup(id: "n\(length)", metadata: bytes) == [3])
-            #expect(cache.lookup(id: "n\(length)", metadata: changed) == nil)
+            #expect(cache.lookup(id: Array("n\(length)".utf8), metadata: bytes) == [3])
+            #expect(cache.lookup(id: Array("n\(length)".utf8), metadata: changed) == nil)
         }
     }
 
@@ -207,13 +207,13 @@ struct HostilePeerTests {
         let cache = PeerCache(capacity: 1000, byteBudget: 10_000)
         let metadata = [UInt8](repeating: 0x78, count: 500)
         for index in 0..<100 {
-            cache.insert(id: "peer-\(index)", metadata: metadata, node: [UInt8](repeating: 1, count: 400))
+            cache.insert(id: Array("peer-\(index)".utf8), metadata: metadata, node: [UInt8](repeating: 1, count: 400))
             #expect(cache.heldBytes <= 10_000)
         }
         #expect(cache.count > 0 && cache.count <= 11)
-        #expect(cache.lookup(id: "peer-99", metadata: metadata) != nil)
+        #expect(cache.lookup(id: Array("peer-99".utf8), metadata: metadata) != nil)
         // An entry larger than the whole budget is not cached at all.
-        cache.insert(id: "huge", metadata: [UInt8](repeating: 7, count: 20_000), node: [1])
-        #expect(cache.lookup(id: "huge", metadata: [UInt8](repeating: 7, count: 20_000)) == nil)
+        cache.insert(id: Array("huge".utf8), metadata: [UInt8](repeating: 7, count: 20_000), node: [1])
+        #expect(cache.lookup(id: Array("huge".utf8), metadata: [UInt8](repeating: 7, count: 20_000)) == nil)
     }
 }
