@@ -52,6 +52,8 @@ final class ExchangeRoot: RootContext {
     var nodeIDBytes: [UInt8] = []
     /// The TCP `istio-peer-exchange` prefix.
     var tcpPrefix: [UInt8] = []
+    /// Decoded peers: HTTP by peer id (checked against the header bytes),
+    /// TCP by the exact prefix payload.
     var cache = PeerCache(capacity: 500)
     private let metrics = MetricCache()
     var alpnProtocolFound: Metric?

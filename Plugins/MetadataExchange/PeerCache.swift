@@ -12,7 +12,9 @@ public final class PeerCache {
     struct Entry {
         var metadata: [UInt8]
         var node: [UInt8]
-        var size: Int { metadata.count + node.count }
+        /// The peer's id when the key is not the id itself (TCP: the key is the whole prefix payload).
+        var peerID: [UInt8]
+        var size: Int { metadata.count + node.count + peerID.count }
     }
 
     public let capacity: Int
@@ -33,14 +35,17 @@ public final class PeerCache {
     public var count: Int { entries.count }
 
     /// The node decoded from `metadata` for `id`, if these exact bytes were seen for it.
-    public func lookup(id: [UInt8], metadata: [UInt8]) -> [UInt8]? {
+    public func lookup(id: [UInt8], metadata: [UInt8]) -> [UInt8]? { lookupPeer(id: id, metadata: metadata)?.node }
+
+    /// The cached node and the peer id stored with it.
+    public func lookupPeer(id: [UInt8], metadata: [UInt8]) -> (node: [UInt8], peerID: [UInt8])? {
         if capacity == 0 || id.isEmpty { return nil }
         guard let entry = entries[BytesKey(id)], sameBytes(entry.metadata, metadata) else { return nil }
-        return entry.node
+        return (entry.node, entry.peerID)
     }
 
-    public func insert(id idBytes: [UInt8], metadata: [UInt8], node: [UInt8]) {
-        let entry = Entry(metadata: metadata, node: node)
+    public func insert(id idBytes: [UInt8], metadata: [UInt8], node: [UInt8], peerID: [UInt8] = []) {
+        let entry = Entry(metadata: metadata, node: node, peerID: peerID)
         if capacity == 0 || idBytes.isEmpty || entry.size > byteBudget { return }
         let id = BytesKey(idBytes)
         if let old = entries[id] {

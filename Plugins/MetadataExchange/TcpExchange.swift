@@ -127,7 +127,7 @@ final class TcpExchange: TcpContext {
             giveUp("connection \(id): cannot read data: \(error.status.name)", kind: .readData)
             return .continue
         }
-        switch TCPPrefix.parse(bytes) {
+        switch TCPPrefix.frame(bytes) {
         case .needMore:
             try? root.initialHeaderNotFound?.increment()
             if endOfStream {
@@ -136,20 +136,44 @@ final class TcpExchange: TcpContext {
             }
             return .stopIteration
         case let .invalid(rejection):
-            if rejection == .magicMismatch { try? root.initialHeaderNotFound?.increment() } else { try? root.headerNotFound?.increment() }
-            giveUp("connection \(id): no peer metadata prefix: \(rejection.reason)", kind: ExchangeProblem(rejection))
+            reject(rejection)
             return .continue
-        case let .complete(node, peerID, consumed):
+        case let .complete(range, consumed):
+            // A peer's connections carry the same payload: decode it once per peer.
+            let payload = Array(bytes[range])
+            let node: [UInt8], peerID: [UInt8]
+            // (Keyed by the whole payload with no metadata: an HTTP entry, keyed
+            // by a peer id and checked against a non-empty header, never matches.)
+            if let known = root.cache.lookupPeer(id: payload, metadata: []) {
+                (node, peerID) = known
+            } else {
+                switch TCPPrefix.decode(payload: payload) {
+                case let .complete(decoded, decodedID, _):
+                    node = FlatNodeCodec.encode(PeerNode.fromStruct(decoded ?? ProtoStruct()))
+                    peerID = decodedID.map { Array($0.utf8) } ?? Exchange.unknownPeer
+                    root.cache.insert(id: payload, metadata: [], node: node, peerID: peerID)
+                case let .invalid(rejection):
+                    reject(rejection)
+                    return .continue
+                case .needMore:
+                    return .continue
+                }
+            }
             do throws(HostError) { try buffer.drainPrefix(consumed) } catch {
                 giveUp("connection \(id): cannot remove the prefix: \(error.status.name)", kind: .drainPrefix)
                 return .continue
             }
             readState = .done
-            let peer = PeerNode.fromStruct(node ?? ProtoStruct())
-            try? Properties.set(peerKey, FlatNodeCodec.encode(peer))
-            try? Properties.set(peerIDKey, peerID.map { Array($0.utf8) } ?? Exchange.unknownPeer)
+            try? Properties.set(peerKey, node)
+            try? Properties.set(peerIDKey, peerID)
             return .continue
         }
+    }
+
+    /// The first bytes are not a prefix: counted, logged once, left untouched.
+    private func reject(_ rejection: TCPPrefix.Rejection) {
+        if rejection == .magicMismatch { try? root.initialHeaderNotFound?.increment() } else { try? root.headerNotFound?.increment() }
+        giveUp("connection \(id): no peer metadata prefix: \(rejection.reason)", kind: ExchangeProblem(rejection))
     }
 
     /// Whether the upstream of an outbound connection can take part in the exchange.

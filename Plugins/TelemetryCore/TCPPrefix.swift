@@ -72,7 +72,17 @@ public enum TCPPrefix {
         case complete(node: ProtoStruct?, id: String?, consumed: Int)
     }
 
-    public static func parse(_ buffer: [UInt8], maxPayload: Int = defaultMaxPayload) -> ParseResult {
+    /// Where a prefix's payload is, before it is decoded.
+    public enum FrameResult: Equatable {
+        case needMore
+        case invalid(Rejection)
+        /// The payload occupies `payload`; the whole prefix is `consumed` bytes.
+        case complete(payload: Range<Int>, consumed: Int)
+    }
+
+    /// Finds a prefix at the start of `buffer`: magic and bounded length, no decoding
+    /// (a connection from a known peer carries the same payload bytes as the last one).
+    public static func frame(_ buffer: [UInt8], maxPayload: Int = defaultMaxPayload) -> FrameResult {
         if buffer.count >= 4 {
             if buffer[0] != 0x3D || buffer[1] != 0x23 || buffer[2] != 0x04 || buffer[3] != 0x67 {
                 return .invalid(.magicMismatch)
@@ -92,7 +102,13 @@ public enum TCPPrefix {
         }
         let length = Int(announced)
         if buffer.count < headerSize + length { return .needMore }
-        let payload = Array(buffer[headerSize..<(headerSize + length)])
+        return .complete(payload: headerSize..<(headerSize + length), consumed: headerSize + length)
+    }
+
+    /// Decodes a payload `frame` found: `.complete` with the peer node (nil
+    /// if the metadata entry is missing or not a Struct), its id (nil if
+    /// absent) and the payload's length; or `.invalid`.
+    public static func decode(payload: [UInt8]) -> ParseResult {
         let decoded: ProtoStruct?
         do throws(ProtobufError) {
             decoded = try StructCodec.decodeAnyStruct(payload)
@@ -102,6 +118,19 @@ public enum TCPPrefix {
         guard let decoded else { return .invalid(.notAStruct) }
         var node: ProtoStruct? = nil
         if case let .structure(inner) = decoded[metadataKey] { node = inner }
-        return .complete(node: node, id: decoded[idKey]?.stringValue, consumed: headerSize + length)
+        return .complete(node: node, id: decoded[idKey]?.stringValue, consumed: payload.count)
+    }
+
+    public static func parse(_ buffer: [UInt8], maxPayload: Int = defaultMaxPayload) -> ParseResult {
+        switch frame(buffer, maxPayload: maxPayload) {
+        case .needMore: return .needMore
+        case let .invalid(rejection): return .invalid(rejection)
+        case let .complete(range, consumed):
+            switch decode(payload: Array(buffer[range])) {
+            case let .complete(node, id, _): return .complete(node: node, id: id, consumed: consumed)
+            case let .invalid(rejection): return .invalid(rejection)
+            case .needMore: return .needMore
+            }
+        }
     }
 }

@@ -173,6 +173,35 @@ struct HostilePeerTests {
         #expect(server.noFailures)
     }
 
+    /// TCP peers are cached by their whole prefix payload: a peer that
+    /// changes its metadata under the same id is decoded again, and each
+    /// connection gets exactly the peer it sent.
+    @Test func aTcpPeerIsServedOnlyForTheExactPrefixItSent() throws {
+        let server = try Sidecar(id: "server", metadataFile: "server_node_metadata.rendered.json", direction: .inbound)
+        let genuine = try Sidecar(id: "client", metadataFile: "client_node_metadata.rendered.json", direction: .outbound)
+        let impostor = try Sidecar(id: "client", metadataFile: "server_node_metadata.rendered.json", direction: .outbound)
+        func connect(_ client: Sidecar) throws -> String? {
+            let outbound = TcpConnection(vm: client.vm, root: client.root, properties: MetadataExchangeTests.meshUpstream)
+            let inbound = TcpConnection(vm: server.vm, root: server.root,
+                                        properties: [PropertyEntry("connection", .map([PropertyEntry("mtls", .bool(true))]))])
+            outbound.open()
+            inbound.open()
+            outbound.downstreamData(Array("hello".utf8))
+            inbound.downstreamData(outbound.forwardedUpstream)
+            #expect(inbound.forwardedUpstream == Array("hello".utf8))
+            #expect(inbound.context?.filterState["wasm.downstream_peer_id"] == Array("client".utf8))
+            let peer = try FlatNodeCodec.decode(try #require(inbound.context?.filterState["wasm.downstream_peer"]))
+            outbound.close()
+            inbound.close()
+            return peer.workloadName
+        }
+        #expect(try connect(genuine) == "productpage-v1")
+        #expect(try connect(impostor) == "ratings-v1")
+        #expect(try connect(genuine) == "productpage-v1")
+        #expect(try connect(impostor) == "ratings-v1")
+        #expect(server.noFailures)
+    }
+
     @Test func aFullCacheEvictsItsOldestQuarter() {
         let cache = PeerCache(capacity: 8)
         func metadata(_ index: Int) -> [UInt8] { Array("metadata of peer \(index)".utf8) }
