@@ -88,4 +88,79 @@ struct BudgetTests {
         print("stats \(name): \(operators) wasm operators per request (budget \(budget))")
         #expect(operators <= budget, "\(name): \(operators) operators per request, budget \(budget)")
     }
+
+    /// Operators one side spends on a warm TCP connection: metadata exchange
+    /// both ways through a client and a server sidecar, a request and a
+    /// response, then close. `side` selects whose cost is returned.
+    static func metadataExchangeOperatorsPerConnection(outbound: Bool) throws -> UInt64 {
+        let client = try MetadataExchangeTests.Sidecar(id: "client", metadataFile: "client_node_metadata.rendered.json", direction: .outbound)
+        let server = try MetadataExchangeTests.Sidecar(id: "server", metadataFile: "server_node_metadata.rendered.json", direction: .inbound)
+        func connection() {
+            let clientConnection = TcpConnection(vm: client.vm, root: client.root, properties: MetadataExchangeTests.meshUpstream)
+            let serverConnection = TcpConnection(vm: server.vm, root: server.root,
+                                                 properties: [PropertyEntry("connection", .map([PropertyEntry("mtls", .bool(true))]))])
+            clientConnection.open()
+            serverConnection.open()
+            clientConnection.downstreamData(Array("request".utf8))
+            serverConnection.downstreamData(clientConnection.forwardedUpstream)
+            serverConnection.upstreamData(Array("response".utf8))
+            clientConnection.upstreamData(serverConnection.forwardedDownstream)
+            #expect(clientConnection.forwardedDownstream == Array("response".utf8))
+            clientConnection.close()
+            serverConnection.close()
+        }
+        for _ in 0..<3 { connection() }
+        let guest = try #require((outbound ? client : server).vm.guest as? WasmKitGuest)
+        let before = guest.costs
+        connection()
+        #expect(client.noFailures && server.noFailures)
+        return guest.costs.reduce(0) { $0 + $1.value.since(before[$1.key]).operators }
+    }
+
+    /// Operators stats.wasm spends on a warm TCP connection whose peer
+    /// metadata exchange decided: data both ways, then close.
+    static func statsOperatorsPerConnection(direction: TrafficDirection) throws -> UInt64 {
+        let proxy = Proxy(name: "budget")
+        proxy.setNode(id: "sidecar~10.0.0.1~productpage-v1-84975bc778-pxz2w.default~default.svc.cluster.local",
+                      metadata: MetadataExchangeTests.metadata("client_node_metadata.rendered.json"))
+        proxy.setXDS("listener_direction", .int(direction.rawValue))
+        let vm = PluginVM(proxy: proxy, vmID: "budget")
+        let guest = try WasmKitGuest.load(try BuiltModules.bytes("stats"), into: vm)
+        let root = try vm.startPlugin(PluginConfiguration(name: "budget", rootID: direction == .outbound ? "stats_outbound" : "stats_inbound"))
+        let peerNode = FlatNodeCodec.encode(PeerNode.fromStruct(try StructCodec.decodeStruct(
+            Base64.decode(Array(MetadataExchangeTests.vector("server", "header_b64").utf8))!)))
+        func connection() {
+            let state = StreamState()
+            let side = direction == .outbound ? "upstream" : "downstream"
+            state.filterState["wasm.\(side)_peer_id"] = Array("peer".utf8)
+            state.filterState["wasm.\(side)_peer"] = peerNode
+            let tcp = TcpConnection(vm: vm, root: root, streamState: state)
+            tcp.open()
+            tcp.downstreamData(Array("request".utf8))
+            tcp.upstreamData(Array("response".utf8))
+            tcp.close()
+        }
+        for _ in 0..<3 { connection() }
+        let before = guest.costs
+        connection()
+        #expect(vm.failure == nil)
+        #expect(proxy.stats.stats.filter { $0.name.hasSuffix("istio_tcp_connections_opened_total") }.map(\.value).reduce(0, +) == 4)
+        return guest.costs.reduce(0) { $0 + $1.value.since(before[$1.key]).operators }
+    }
+
+    @Test(arguments: [("outbound", true), ("inbound", false)])
+    func metadataExchangeOperatorsPerConnectionStayWithinBudget(_ name: String, _ outbound: Bool) throws {
+        let operators = try Self.metadataExchangeOperatorsPerConnection(outbound: outbound)
+        let budget = try #require(Self.budgets["metadata_exchange"]?.operators_per_request["tcp_\(name)"])
+        print("metadata_exchange tcp_\(name): \(operators) wasm operators per connection (budget \(budget))")
+        #expect(operators <= budget, "tcp_\(name): \(operators) operators per connection, budget \(budget)")
+    }
+
+    @Test(arguments: [("outbound", TrafficDirection.outbound), ("inbound", TrafficDirection.inbound)])
+    func statsOperatorsPerConnectionStayWithinBudget(_ name: String, _ direction: TrafficDirection) throws {
+        let operators = try Self.statsOperatorsPerConnection(direction: direction)
+        let budget = try #require(Self.budgets["stats"]?.operators_per_request["tcp_\(name)"])
+        print("stats tcp_\(name): \(operators) wasm operators per connection (budget \(budget))")
+        #expect(operators <= budget, "tcp_\(name): \(operators) operators per connection, budget \(budget)")
+    }
 }
