@@ -4,10 +4,15 @@ one run (interleaved rounds, medians), for:
 - no filters (the baseline);
 - two passthrough Wasm filters (Tests/Fixtures/wat/passthrough.wat: every callback returns at
   once), which isolates what Envoy's Wasm filter costs by itself;
-- metadata_exchange alone, stats alone, and both (what a user deploys).
+- metadata_exchange alone, stats alone, and both (what a user deploys);
+- with `ANCHOR_WASM_DIR` pointing at Istio 1.12's prebuilt filters (metadata-exchange-filter.wasm,
+  stats-filter.wasm), the same two plugins as Istio ships them, configured as Istio configures them.
 
 CPU is each Envoy's utime+stime from /proc; load comes from keep-alive HTTP/1.1 clients on loopback,
-bounded in count. Absolute numbers depend on the machine; the ratios are the result.
+bounded in count. Also per configuration: time from process start to `/ready` (the server
+sidecar) and resident memory per Envoy after the round. Absolute numbers depend on the machine;
+the ratios are the result: the last line divides what our two plugins add over no filters by what
+Istio's add, both from this one run.
 """
 
 from __future__ import annotations
@@ -18,6 +23,8 @@ import statistics
 import subprocess
 import tempfile
 import threading
+import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import harness
@@ -52,7 +59,25 @@ def load(port: int, total: int) -> None:
         thread.join()
 
 
-def variants(passthrough: Path) -> dict[str, callable]:
+OURS = "metadata_exchange + stats"
+ISTIO = "Istio 1.12 metadata_exchange + stats"
+
+
+def anchor_modules() -> tuple[Path, Path] | None:
+    """Istio's prebuilt modules from ANCHOR_WASM_DIR, or None (with the reason printed)."""
+    directory = os.environ.get("ANCHOR_WASM_DIR")
+    if not directory:
+        print("ANCHOR_WASM_DIR is not set: Istio's own filters are not measured")
+        return None
+    mx, stats = Path(directory) / "metadata-exchange-filter.wasm", Path(directory) / "stats-filter.wasm"
+    missing = [str(path) for path in (mx, stats) if not path.is_file()]
+    if missing:
+        print(f"ANCHOR_WASM_DIR lacks {', '.join(missing)}: Istio's own filters are not measured")
+        return None
+    return mx, stats
+
+
+def variants(passthrough: Path, anchors: tuple[Path, Path] | None) -> dict[str, callable]:
     """Variant name -> function(root_id) giving one sidecar's HTTP filters."""
     def mx() -> dict:
         return harness.http_wasm_filter(harness.wasm_plugin_config(
@@ -65,13 +90,26 @@ def variants(passthrough: Path) -> dict[str, callable]:
     def empty(name: str) -> dict:
         return harness.http_wasm_filter(harness.wasm_plugin_config(name, passthrough))
 
-    return {
+    configurations = {
         "no filters": lambda root_id: [],
         "2 passthrough Wasm filters": lambda root_id: [empty("first"), empty("second")],
         "metadata_exchange": lambda root_id: [mx()],
         "stats": lambda root_id: [stats(root_id)],
-        "metadata_exchange + stats": lambda root_id: [mx(), stats(root_id)],
+        OURS: lambda root_id: [mx(), stats(root_id)],
     }
+    if anchors:
+        istio_mx, istio_stats = anchors
+
+        # As Istio 1.12's EnvoyFilters configure them: the exchange under the empty root id,
+        # stats per direction with Istio's default configuration.
+        def istio(root_id: str) -> list[dict]:
+            return [harness.http_wasm_filter(harness.wasm_plugin_config(
+                        "istio.metadata_exchange", istio_mx, root_id="", vm_id="istio_metadata_exchange", configuration="{}")),
+                    harness.http_wasm_filter(harness.wasm_plugin_config(
+                        f"istio.{root_id}", istio_stats, root_id=root_id, vm_id=f"istio_{root_id}",
+                        configuration='{"debug": "false", "stat_prefix": "istio"}'))]
+        configurations[ISTIO] = istio
+    return configurations
 
 
 def sidecar(name: str, direction: str, port: int, upstream: int, filters: list[dict]) -> dict:
@@ -83,34 +121,59 @@ def sidecar(name: str, direction: str, port: int, upstream: int, filters: list[d
         clusters=[cluster], stats_config={"stats_tags": istio_testdata.stats_tags(), "use_all_default_tags": False})
 
 
-def round_trip(app_port: int, filters) -> float:
+def rss_mb(pid: int) -> float:
+    for line in open(f"/proc/{pid}/status"):
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+@dataclass
+class Round:
+    cpu_us: float    # CPU per request per Envoy
+    ready_s: float   # server sidecar: process start to /ready
+    rss_mb: float    # resident memory per Envoy after the round
+
+
+def round_trip(app_port: int, filters) -> Round:
     server_port, client_port = harness.free_port(), harness.free_port()
     server = harness.Envoy(sidecar("server", "INBOUND", server_port, app_port, filters("stats_inbound")), name="server")
     client = harness.Envoy(sidecar("client", "OUTBOUND", client_port, server_port, filters("stats_outbound")), name="client")
-    with server as server, client as client:
-        load(client_port, 200)  # warm up connections and VMs
-        before = cpu_seconds(server.process.pid) + cpu_seconds(client.process.pid)
-        load(client_port, REQUESTS_PER_ROUND)
-        after = cpu_seconds(server.process.pid) + cpu_seconds(client.process.pid)
-    return (after - before) / REQUESTS_PER_ROUND * 1e6 / 2  # µs of CPU per request per Envoy
+    started = time.monotonic()
+    with server as server:
+        ready = time.monotonic() - started
+        with client as client:
+            load(client_port, 200)  # warm up connections and VMs
+            before = cpu_seconds(server.process.pid) + cpu_seconds(client.process.pid)
+            load(client_port, REQUESTS_PER_ROUND)
+            after = cpu_seconds(server.process.pid) + cpu_seconds(client.process.pid)
+            rss = (rss_mb(server.process.pid) + rss_mb(client.process.pid)) / 2
+    return Round((after - before) / REQUESTS_PER_ROUND * 1e6 / 2, ready, rss)
 
 
 def main() -> None:
+    anchors = anchor_modules()
     with tempfile.TemporaryDirectory() as directory:
         passthrough = Path(directory) / "passthrough.wasm"
         subprocess.run(["wat2wasm", str(ROOT / "Tests/Fixtures/wat/passthrough.wat"), "-o", str(passthrough)], check=True)
-        configurations = variants(passthrough)
-        results: dict[str, list[float]] = {name: [] for name in configurations}
+        configurations = variants(passthrough, anchors)
+        results: dict[str, list[Round]] = {name: [] for name in configurations}
         with harness.UpstreamApp() as app:
             for _ in range(ROUNDS):
                 for name, filters in configurations.items():
                     results[name].append(round_trip(app.port, filters))
-    medians = {name: statistics.median(values) for name, values in results.items()}
+    medians = {name: Round(statistics.median(r.cpu_us for r in rounds), statistics.median(r.ready_s for r in rounds),
+                           statistics.median(r.rss_mb for r in rounds)) for name, rounds in results.items()}
     baseline = medians["no filters"]
-    print(f"Envoy CPU per request per sidecar, median of {ROUNDS} interleaved rounds of {REQUESTS_PER_ROUND} requests")
-    print(f"  {'configuration':<30} {'µs':>8} {'vs none':>8} {'added µs':>9}")
+    print(f"Envoy per sidecar, median of {ROUNDS} interleaved rounds of {REQUESTS_PER_ROUND} requests")
+    print(f"  {'configuration':<38} {'CPU µs':>7} {'vs none':>8} {'added µs':>9} {'ready s':>8} {'RSS MB':>7} {'added MB':>9}")
     for name, value in medians.items():
-        print(f"  {name:<30} {value:8.1f} {value / baseline:7.2f}x {value - baseline:9.1f}")
+        print(f"  {name:<38} {value.cpu_us:7.1f} {value.cpu_us / baseline.cpu_us:7.2f}x {value.cpu_us - baseline.cpu_us:9.1f}"
+              f" {value.ready_s:8.2f} {value.rss_mb:7.1f} {value.rss_mb - baseline.rss_mb:9.1f}")
+    if ISTIO in medians:
+        ours, istio = medians[OURS].cpu_us - baseline.cpu_us, medians[ISTIO].cpu_us - baseline.cpu_us
+        if istio > 0:
+            print(f"added CPU per request, ours / Istio's: {ours / istio:.2f} ({ours:.1f} / {istio:.1f} µs)")
 
 
 if __name__ == "__main__":
