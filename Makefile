@@ -30,7 +30,7 @@ COMPILER_RT   = $(firstword $(wildcard /usr/lib/llvm-*/lib/clang/*/lib/wasi/libc
 TOOLSET      := build/toolset-embedded-wasm32.json
 
 # Every proxy-wasm module the project builds (SwiftPM executable products).
-PLUGINS      := header_stamp metadata_exchange stats
+PLUGINS      := header_stamp metadata_exchange stats telemetry
 WASM_DIR     := build/wasm
 WASM_OUT     := $(addprefix $(WASM_DIR)/,$(addsuffix .wasm,$(PLUGINS)))
 

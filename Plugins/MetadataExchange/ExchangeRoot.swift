@@ -178,14 +178,14 @@ final class ExchangeRoot: RootContext {
     }
 }
 
-/// Registers the plugin.
+/// The plugin's entry points, for the module that links it
+/// (Plugins/Modules: alone, or with the other plugin in one module).
 public enum MetadataExchangePlugin {
+    /// A root context for one plugin configuration.
+    public static func makeRoot(id: UInt32) -> RootContext { ExchangeRoot(id: id) }
+
+    /// Registers the plugin as the module's only one.
     public static func register() {
-        ProxyWasm.setRootContextFactory { ExchangeRoot(id: $0) }
+        ProxyWasm.setRootContextFactory { makeRoot(id: $0) }
     }
 }
-
-#if arch(wasm32)
-@_cdecl("proxy_wasm_swift_main")
-func proxyWasmSwiftMain() { MetadataExchangePlugin.register() }
-#endif

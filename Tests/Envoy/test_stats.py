@@ -9,6 +9,8 @@ import subprocess
 import threading
 from pathlib import Path
 
+import pytest
+
 import harness
 import istio_testdata
 
@@ -22,16 +24,20 @@ def node(name: str) -> dict:
             "metadata": json.loads((NODE_METADATA / f"{name}_node_metadata.rendered.json").read_text())}
 
 
-def filters(root_id: str, stats_configuration: str) -> list[dict]:
-    mx = harness.wasm_plugin_config("metadata_exchange", harness.wasm_module("metadata_exchange"),
+def filters(root_id: str, stats_configuration: str, one_module: bool = False) -> list[dict]:
+    """The two plugins: from metadata_exchange.wasm and stats.wasm, or (`one_module`) both from
+    telemetry.wasm under one vm_id, so Envoy runs one VM per thread for the pair."""
+    mx_module = harness.wasm_module("telemetry" if one_module else "metadata_exchange")
+    stats_module = harness.wasm_module("telemetry" if one_module else "stats")
+    mx = harness.wasm_plugin_config("metadata_exchange", mx_module, vm_id="telemetry" if one_module else None,
                                     configuration='{"max_peer_cache_size": 20}')
-    stats = harness.wasm_plugin_config(root_id, harness.wasm_module("stats"), root_id=root_id, vm_id=root_id,
+    stats = harness.wasm_plugin_config(root_id, stats_module, root_id=root_id, vm_id="telemetry" if one_module else root_id,
                                        configuration=stats_configuration)
     return [harness.http_wasm_filter(mx), harness.http_wasm_filter(stats)]
 
 
 def sidecar(name: str, direction: str, port: int, upstream: int, root_id: str, configuration: str, stats_config: dict,
-            services: bool = True) -> dict:
+            services: bool = True, one_module: bool = False) -> dict:
     """One sidecar; `services: False` leaves out the cluster's istio service metadata (as for a
     destination outside the mesh registry), so stats falls back to the Host header."""
     cluster = harness.static_cluster("upstream", upstream)
@@ -39,16 +45,19 @@ def sidecar(name: str, direction: str, port: int, upstream: int, root_id: str, c
         cluster["metadata"] = {"filter_metadata": SERVICES}
     config = harness.bootstrap(
         admin_port=harness.free_port(), node=node(name),
-        listeners=[harness.http_listener(f"{name}_listener", port, "upstream", filters(root_id, configuration),
+        listeners=[harness.http_listener(f"{name}_listener", port, "upstream", filters(root_id, configuration, one_module),
                                          direction=direction)],
         clusters=[cluster], stats_config=stats_config)
     return config
 
 
-def mesh(app_port: int, client_configuration: str, server_configuration: str, stats_config: dict, services: bool = True):
+def mesh(app_port: int, client_configuration: str, server_configuration: str, stats_config: dict, services: bool = True,
+         one_module: bool = False):
     server_port, client_port = harness.free_port(), harness.free_port()
-    server = sidecar("server", "INBOUND", server_port, app_port, "stats_inbound", server_configuration, stats_config, services)
-    client = sidecar("client", "OUTBOUND", client_port, server_port, "stats_outbound", client_configuration, stats_config, services)
+    server = sidecar("server", "INBOUND", server_port, app_port, "stats_inbound", server_configuration, stats_config, services,
+                     one_module)
+    client = sidecar("client", "OUTBOUND", client_port, server_port, "stats_outbound", client_configuration, stats_config,
+                     services, one_module)
     return client_port, harness.Envoy(server, name="server"), harness.Envoy(client, name="client")
 
 
@@ -56,16 +65,27 @@ def series(text: str, family: str) -> list[str]:
     return [line for line in text.splitlines() if line.startswith(family + "{")]
 
 
-def test_request_totals_match_istios_expected_files():
+def active_vms(envoy: harness.Envoy) -> int:
+    """Envoy's count of live V8 Wasm VMs (one per vm_id per thread)."""
+    _, _, body = envoy.admin_get("/stats?filter=wasm.envoy.wasm.runtime.v8.active$")
+    return int(body.split(":")[1])
+
+
+@pytest.mark.parametrize("one_module", [False, True], ids=["two modules", "telemetry.wasm, one VM"])
+def test_request_totals_match_istios_expected_files(one_module):
     stats_config = {"stats_tags": istio_testdata.stats_tags(), "use_all_default_tags": False}
     with harness.UpstreamApp() as app:
         client_port, server_envoy, client_envoy = mesh(app.port, istio_testdata.plugin_config("client_config.yaml"),
-                                                       istio_testdata.plugin_config("server_config.yaml"), stats_config)
+                                                       istio_testdata.plugin_config("server_config.yaml"), stats_config,
+                                                       one_module=one_module)
         with server_envoy as server, client_envoy as client:
             for _ in range(10):
                 status, _, _ = harness.http_get(client_port, "/")
                 assert status == 200
             client_text, server_text = client.prometheus_text(), server.prometheus_text()
+            # Envoy keeps, per vm_id, a base VM and one per thread (main, one worker):
+            # three for each plugin, or three for both from one module.
+            assert active_vms(server) == (3 if one_module else 6)
     variables = {"RequestCount": "10", "GrpcResponseStatus": ""}
     assert series(client_text, "istio_requests_total") == [istio_testdata.expected_series("client_request_total.yaml.tmpl", variables)]
     assert series(server_text, "istio_requests_total") == [istio_testdata.expected_series("server_request_total.yaml.tmpl", variables)]

@@ -21,7 +21,7 @@ struct BudgetTests {
         return try! JSONDecoder().decode([String: Budget].self, from: FileManager.default.contents(atPath: url.path)!)
     }()
 
-    @Test(arguments: ["header_stamp", "metadata_exchange", "stats"])
+    @Test(arguments: ["header_stamp", "metadata_exchange", "stats", "telemetry"])
     func moduleSizeStaysWithinBudget(_ module: String) throws {
         let size = try BuiltModules.bytes(module).count
         let budget = try #require(Self.budgets[module]).module_bytes

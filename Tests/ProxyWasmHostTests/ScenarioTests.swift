@@ -153,6 +153,29 @@ struct ScenarioTests {
 
     /// `run --cost` on the two-sidecar mesh: operators by plugin and callback,
     /// and per request, add up to what the guests counted.
+    /// telemetry.wasm (both plugins in one module, chosen by root id) gives
+    /// exactly the series of metadata_exchange.wasm and stats.wasm.
+    @Test func theCombinedModuleGivesTheSameSeriesAsTheTwoModules() throws {
+        let fixture = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("Fixtures/scenarios/mesh.yaml")
+        func prometheus(combined: Bool) throws -> [String] {
+            var scenario = try Scenario.load(path: fixture.path)
+            for p in scenario.proxies.indices {
+                for q in scenario.proxies[p].plugins.indices {
+                    let name = combined ? "telemetry.wasm" : scenario.proxies[p].plugins[q].module.lastPathComponent
+                    scenario.proxies[p].plugins[q].module = BuiltModules.directory.appendingPathComponent(name)
+                }
+            }
+            let runner = try ScenarioRunner(scenario: scenario)
+            runner.run()
+            #expect(runner.proxies.allSatisfy { $0.plugins.allSatisfy { $0.vm.failure == nil } })
+            return runner.prometheus().map { $0.1 }
+        }
+        let separate = try prometheus(combined: false)
+        #expect(separate.joined().contains("istio_requests_total{reporter=\"destination\""))
+        #expect(try prometheus(combined: true) == separate)
+    }
+
     @Test func theCostReportAccountsForEveryOperatorOfTheTraffic() throws {
         let fixture = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .appendingPathComponent("Fixtures/scenarios/mesh.yaml")
