@@ -4,7 +4,8 @@ one run (interleaved rounds, medians), for:
 - no filters (the baseline);
 - two passthrough Wasm filters (Tests/Fixtures/wat/passthrough.wat: every callback returns at
   once), which isolates what Envoy's Wasm filter costs by itself;
-- metadata_exchange alone, stats alone, and both (what a user deploys);
+- metadata_exchange alone, stats alone, and both (what a user deploys): from their own modules, and
+  from telemetry.wasm under one vm_id (one VM per thread for the pair);
 - with `ANCHOR_WASM_DIR` pointing at Istio 1.12's prebuilt filters (metadata-exchange-filter.wasm,
   stats-filter.wasm), the same two plugins as Istio ships them, configured as Istio configures them.
 
@@ -60,6 +61,7 @@ def load(port: int, total: int) -> None:
 
 
 OURS = "metadata_exchange + stats"
+OURS_ONE_VM = "both from telemetry.wasm, one VM"
 ISTIO = "Istio 1.12 metadata_exchange + stats"
 
 
@@ -96,6 +98,11 @@ def variants(passthrough: Path, anchors: tuple[Path, Path] | None) -> dict[str, 
         "metadata_exchange": lambda root_id: [mx()],
         "stats": lambda root_id: [stats(root_id)],
         OURS: lambda root_id: [mx(), stats(root_id)],
+        OURS_ONE_VM: lambda root_id: [
+            harness.http_wasm_filter(harness.wasm_plugin_config(
+                "metadata_exchange", harness.wasm_module("telemetry"), vm_id="telemetry", configuration='{"max_peer_cache_size": 20}')),
+            harness.http_wasm_filter(harness.wasm_plugin_config(
+                root_id, harness.wasm_module("telemetry"), root_id=root_id, vm_id="telemetry", configuration='{"stat_prefix": "istio"}'))],
     }
     if anchors:
         istio_mx, istio_stats = anchors
@@ -171,9 +178,11 @@ def main() -> None:
         print(f"  {name:<38} {value.cpu_us:7.1f} {value.cpu_us / baseline.cpu_us:7.2f}x {value.cpu_us - baseline.cpu_us:9.1f}"
               f" {value.ready_s:8.2f} {value.rss_mb:7.1f} {value.rss_mb - baseline.rss_mb:9.1f}")
     if ISTIO in medians:
-        ours, istio = medians[OURS].cpu_us - baseline.cpu_us, medians[ISTIO].cpu_us - baseline.cpu_us
-        if istio > 0:
-            print(f"added CPU per request, ours / Istio's: {ours / istio:.2f} ({ours:.1f} / {istio:.1f} µs)")
+        istio = medians[ISTIO].cpu_us - baseline.cpu_us
+        for name in (OURS, OURS_ONE_VM):
+            ours = medians[name].cpu_us - baseline.cpu_us
+            if istio > 0:
+                print(f"added CPU per request, {name} / Istio's: {ours / istio:.2f} ({ours:.1f} / {istio:.1f} µs)")
 
 
 if __name__ == "__main__":
