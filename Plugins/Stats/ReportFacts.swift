@@ -47,12 +47,13 @@ struct ReportFacts {
     var grpcStatus: Int64?
 
     /// Reads the facts every report has (not the protocol, host or gRPC status).
-    static func read(outbound: Bool, xds: XDSAttributes) -> ReportFacts {
+    static func read(outbound: Bool, xds: XDSAttributes, services: ClusterServices) -> ReportFacts {
         var facts = ReportFacts()
         facts.routeName = xds.bytes(StatsProperty.routeName)
         facts.clusterName = xds.bytes(StatsProperty.clusterName)
-        facts.serviceName = xds.bytes(StatsProperty.serviceName)
-        facts.serviceHost = xds.bytes(StatsProperty.serviceHost)
+        let service = services.service(ofCluster: facts.clusterName, xds: xds)
+        facts.serviceName = service.name
+        facts.serviceHost = service.host
         if outbound {
             facts.sourcePrincipal = Properties.bytes(StatsProperty.upstreamLocalPrincipal)
             facts.destinationPrincipal = Properties.bytes(StatsProperty.upstreamPeerPrincipal)

@@ -49,7 +49,7 @@ final class StatsConnection: TcpContext {
     override func onDelete() { root.connections[id] = nil }
 
     private func report() {
-        var facts = ReportFacts.read(outbound: root.outbound, xds: root.xds)
+        var facts = ReportFacts.read(outbound: root.outbound, xds: root.xds, services: root.clusterServices)
         facts.isTCP = true
         let opened: UInt64 = openedPending ? 1 : 0
         let closing: UInt64 = closed ? 1 : 0

@@ -49,6 +49,7 @@ final class StatsRoot: RootContext {
     /// The expression-valued tags by kind of report (HTTP, TCP): their values join the report's key.
     private var expressionTags: (http: [Tag], tcp: [Tag]) = ([], [])
     let xds = XDSAttributes()
+    let clusterServices = ClusterServices()
 
     override func onConfigure(pluginConfigurationSize: Int) -> Bool {
         let bytes: [UInt8]
@@ -116,6 +117,7 @@ final class StatsRoot: RootContext {
     var grpcStreams: [UInt32: StatsStream] = [:]
 
     override func onTick() {
+        clusterServices.forget()
         for connection in connections.values { connection.reportPeriodically() }
         for stream in grpcStreams.values { stream.reportMessages() }
     }

@@ -80,7 +80,7 @@ final class StatsStream: HttpContext {
         try? StreamControl.setEffectiveContext(id)
         let (requests, responses) = messageDeltas()
         if requests == 0 && responses == 0 { return }
-        var facts = ReportFacts.read(outbound: root.outbound, xds: root.xds)
+        var facts = ReportFacts.read(outbound: root.outbound, xds: root.xds, services: root.clusterServices)
         facts.isGRPC = true
         facts.host = host
         root.emit(tcp: false, facts: facts, peer: reporter.reportPeer(), environment: reporter,
@@ -94,7 +94,7 @@ final class StatsStream: HttpContext {
     }
 
     private func report() {
-        var facts = ReportFacts.read(outbound: root.outbound, xds: root.xds)
+        var facts = ReportFacts.read(outbound: root.outbound, xds: root.xds, services: root.clusterServices)
         facts.isGRPC = isGRPC
         facts.host = host
         if isGRPC { facts.grpcStatus = Properties.int64(StatsProperty.grpcStatus) }

@@ -23,16 +23,18 @@ struct StatsLabelSetCacheTests {
 
     static func xds(_ entries: [PropertyEntry]) -> PropertyEntry { PropertyEntry("xds", .map(entries)) }
 
-    static func service(_ name: String, host: String) -> PropertyEntry {
+    static func service(_ name: String, host: String, cluster: String? = nil) -> PropertyEntry {
         xds([PropertyEntry("cluster_metadata", .map([PropertyEntry("filter_metadata", .map([PropertyEntry("istio", .map([
-            PropertyEntry("services", .list([.map([PropertyEntry("name", .string(name)), PropertyEntry("host", .string(host))])]))]))]))]))])
+            PropertyEntry("services", .list([.map([PropertyEntry("name", .string(name)), PropertyEntry("host", .string(host))])]))]))]))]))]
+            + (cluster.map { [PropertyEntry("cluster_name", .string($0))] } ?? []))
     }
 
     static let variants: [Variant] = [
         Variant(name: "Host header", authority: "ratings", expectedLabel: "destination_service=.=ratings;.;"),
         Variant(name: "response code", status: "503", expectedLabel: "response_code=.=503;.;"),
         Variant(name: "peer", peerWorkload: "details-v1", expectedLabel: "source_workload=.=details-v1;.;"),
-        Variant(name: "cluster metadata", properties: [service("details", host: "details.default.svc.cluster.local")],
+        Variant(name: "cluster and its service",
+                properties: [service("details", host: "details.default.svc.cluster.local", cluster: "outbound|9080||details.default.svc.cluster.local")],
                 expectedLabel: "destination_service_name=.=details;.;"),
         Variant(name: "route", properties: [xds([PropertyEntry("route_name", .string("allow_any"))])],
                 expectedLabel: "destination_service_name=.=PassthroughCluster;.;"),
@@ -68,6 +70,25 @@ struct StatsLabelSetCacheTests {
         let changed = totals.filter { $0.name.contains(variant.expectedLabel) }
         #expect(changed.count == 1 && changed.first?.value == 2, "\(variant.name): \(totals.map { ($0.name, $0.value) })")
         #expect(totals.map(\.value).reduce(0, +) == 6)
+        #expect(sidecar.vm.failure == nil)
+    }
+
+    /// A cluster's service is read once per cluster and tick: metadata that
+    /// changes under the same cluster name shows from the next tick on.
+    @Test func aClustersChangedServiceShowsAfterTheNextTick() throws {
+        let sidecar = try StatsSidecar()
+        let cluster = "inbound|9080||"
+        func request(_ service: String) {
+            self.request(sidecar, Variant(name: "", properties: [Self.service(service, host: "\(service).default.svc.cluster.local", cluster: cluster)],
+                                          expectedLabel: ""))
+        }
+        request("reviews")
+        request("ratings")  // same cluster name, within the tick: still reviews
+        sidecar.proxy.advanceClock(byMilliseconds: 15_000)
+        request("ratings")
+        let totals = sidecar.proxy.stats.stats.filter { $0.name.hasSuffix("istio_requests_total") }
+        #expect(totals.first { $0.name.contains("destination_service_name=.=reviews;.;") }?.value == 2)
+        #expect(totals.first { $0.name.contains("destination_service_name=.=ratings;.;") }?.value == 1)
         #expect(sidecar.vm.failure == nil)
     }
 

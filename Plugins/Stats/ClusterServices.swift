@@ -1,0 +1,36 @@
+import ProxyWasm
+import TelemetryCore
+
+/// Each upstream cluster's Istio service (`xds.cluster_metadata.filter_metadata.istio.services[0]`
+/// name and host), read once per cluster and tick instead of on every report: Envoy walks and
+/// serializes the cluster's metadata for each of those two reads. istiod names a cluster after
+/// its service (`outbound|9080||reviews.default.svc.cluster.local`), so the service of a cluster
+/// name does not change; the cache is dropped on every tick (`tcp_reporting_duration`, 15 s by
+/// default), so a changed cluster is seen within one tick, and holds at most 1024 clusters.
+final class ClusterServices {
+    struct Service {
+        var name: [UInt8]?
+        var host: [UInt8]?
+    }
+
+    private var services: [BytesKey: Service] = [:]
+    static let limit = 1024
+
+    /// The service of `cluster` (the current stream's cluster), reading it on a miss.
+    func service(ofCluster cluster: [UInt8]?, xds: XDSAttributes) -> Service {
+        guard let cluster else { return Self.read(xds) }
+        let key = BytesKey(cluster)
+        if let known = services[key] { return known }
+        let service = Self.read(xds)
+        if services.count >= Self.limit { services.removeAll(keepingCapacity: true) }
+        services[key] = service
+        return service
+    }
+
+    /// Forgets every cluster (on each tick).
+    func forget() { services.removeAll(keepingCapacity: true) }
+
+    static func read(_ xds: XDSAttributes) -> Service {
+        Service(name: xds.bytes(StatsProperty.serviceName), host: xds.bytes(StatsProperty.serviceHost))
+    }
+}
