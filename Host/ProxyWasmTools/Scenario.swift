@@ -379,12 +379,32 @@ struct Reader {
         }
     }
 
+    /// `${NAME}` in a module path is the environment variable NAME (e.g. a
+    /// directory of modules that is not part of the checkout); unset is an error.
+    func expandingEnvironment(_ text: String, _ field: String) throws -> String {
+        var result = ""
+        var rest = Substring(text)
+        while let start = rest.range(of: "${") {
+            result += rest[..<start.lowerBound]
+            guard let end = rest[start.upperBound...].firstIndex(of: "}") else {
+                throw fail(field, "unterminated ${ in \"\(text)\"")
+            }
+            let name = String(rest[start.upperBound..<end])
+            guard let value = ProcessInfo.processInfo.environment[name], !value.isEmpty else {
+                throw fail(field, "\"\(text)\" needs the environment variable \(name), which is not set")
+            }
+            result += value
+            rest = rest[rest.index(after: end)...]
+        }
+        return result + rest
+    }
+
     func pluginSpec(_ value: Any?, _ field: String) throws -> Scenario.PluginSpec {
         let map = try mapping(value, field)
         try checkKeys(map, ["name", "module", "root_id", "vm_id", "configuration", "vm_configuration", "kind", "fail_open",
                              "allowed_capabilities"], field)
         let name = try string(map["name"], "\(field).name")
-        let modulePath = try string(map["module"], "\(field).module")
+        let modulePath = try expandingEnvironment(try string(map["module"], "\(field).module"), "\(field).module")
         let module = modulePath.hasPrefix("/") ? URL(fileURLWithPath: modulePath) : base.appendingPathComponent(modulePath)
         var kind = ContextState.Kind.http
         if let value = map["kind"] {

@@ -153,6 +153,32 @@ struct ScenarioTests {
 
     /// `run --cost` on the two-sidecar mesh: operators by plugin and callback,
     /// and per request, add up to what the guests counted.
+    @Test func modulePathsTakeEnvironmentVariables() throws {
+        setenv("PROXY_WASM_SCENARIO_TEST_DIR", "/opt/modules", 1)
+        let scenario = try parse("proxies: [{name: a, plugins: [{name: p, module: \"${PROXY_WASM_SCENARIO_TEST_DIR}/x.wasm\"}]}]")
+        #expect(scenario.proxies[0].plugins[0].module.path == "/opt/modules/x.wasm")
+        do {
+            _ = try parse("proxies: [{name: a, plugins: [{name: p, module: \"${PROXY_WASM_UNSET_VARIABLE}/x.wasm\"}]}]")
+            Issue.record("an unset variable must be an error")
+        } catch let error as ScenarioError {
+            #expect(error.description.contains("needs the environment variable PROXY_WASM_UNSET_VARIABLE, which is not set"), "\(error)")
+        }
+    }
+
+    /// Istio 1.12's own modules through the same mesh (legacy property
+    /// names), when ANCHOR_WASM_DIR points at them; skipped otherwise.
+    @Test(.enabled(if: ProcessInfo.processInfo.environment["ANCHOR_WASM_DIR"] != nil))
+    func istiosModulesRunTheMeshScenario() throws {
+        let fixture = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("Fixtures/scenarios/istio_mesh.yaml")
+        let runner = try ScenarioRunner(scenario: try Scenario.load(path: fixture.path))
+        let startup = CostReport.snapshot(runner)
+        runner.run()
+        #expect(runner.httpOutcomes.map(\.status) == [200, 200, 200, 404])
+        #expect(runner.proxies.allSatisfy { $0.plugins.allSatisfy { $0.vm.failure == nil } })
+        #expect(CostReport(runner: runner, startup: startup).plugins.allSatisfy { ($0.perExchange ?? 0) > 0 })
+    }
+
     /// telemetry.wasm (both plugins in one module, chosen by root id) gives
     /// exactly the series of metadata_exchange.wasm and stats.wasm.
     @Test func theCombinedModuleGivesTheSameSeriesAsTheTwoModules() throws {
