@@ -68,7 +68,7 @@ let package = Package(
                 path: "Host/ProxyWasmTools"),
         .executableTarget(name: "proxy-wasm-host", dependencies: ["ProxyWasmTools"], path: "Host/proxy-wasm-host"),
         .executableTarget(name: "proxy-wasm-bench",
-                          dependencies: ["ProxyWasmABI", "ProxyWasmHost", "ProxyWasmWasmKit",
+                          dependencies: ["ProxyWasmABI", "ProxyWasmHost", "ProxyWasmWasmKit", "ProxyWasmTools",
                                          .product(name: "WAT", package: "WasmKit")],
                           path: "Host/proxy-wasm-bench"),
         .target(name: "ProxyWasmTestKit", dependencies: ["ProxyWasmABI", "ProxyWasmHost", "ProxyWasmWasmKit", "ProxyWasmNullVM"],

@@ -1,12 +1,14 @@
 // `make bench`: throughput of the Swift host on this machine (release build).
 // Host->guest calls, guest->host calls, whole HTTP streams through the example
-// plugin with and without tracing, and wasm operators (fuel) per stream, side
-// by side in one run. Numbers are for comparing changes on one machine; the
+// plugin with and without tracing, wasm operators (fuel) per stream, and
+// requests through the two-sidecar mesh (metadata_exchange + stats on both
+// sides, Tests/Fixtures/scenarios/mesh.yaml), side by side in one run. Numbers are for comparing changes on one machine; the
 // fuel count is deterministic and hardware-independent.
 
 import Foundation
 import ProxyWasmABI
 import ProxyWasmHost
+import ProxyWasmTools
 import ProxyWasmWasmKit
 import WAT
 
@@ -91,3 +93,29 @@ row("HTTP streams, header_stamp.wasm, traced", String(format: "%.0f streams/s", 
 row("tracing cost (traced time / untraced time)", String(format: "%.2fx", plain.perSecond / traced.perSecond))
 row("wasm operators per stream (fuel)", "\(plain.fuelPerStream)")
 row("header_stamp.wasm size", "\(example.count) bytes")
+
+// The two-sidecar mesh: productpage -> reviews, both plugins on both sides, tracing off.
+let meshPath = "Tests/Fixtures/scenarios/mesh.yaml"
+var mesh = try Scenario.load(path: meshPath)
+for p in mesh.proxies.indices {
+    for q in mesh.proxies[p].plugins.indices {
+        let name = mesh.proxies[p].plugins[q].module.lastPathComponent
+        mesh.proxies[p].plugins[q].module = URL(fileURLWithPath: wasmDirectory).appendingPathComponent(name)
+    }
+}
+let meshRunner = try ScenarioRunner(scenario: mesh)
+guard case let .http(meshRequest)? = mesh.traffic.first else {
+    print("\(meshPath) has no HTTP traffic")
+    exit(1)
+}
+for _ in 0..<50 { _ = meshRunner.runHTTP(meshRequest) }
+let meshFuelBefore = meshRunner.proxies.flatMap(\.plugins).compactMap { ($0.guest as? WasmKitGuest)?.fuelConsumed }.reduce(0, +)
+_ = meshRunner.runHTTP(meshRequest)
+let meshFuel = meshRunner.proxies.flatMap(\.plugins).compactMap { ($0.guest as? WasmKitGuest)?.fuelConsumed }.reduce(0, +) - meshFuelBefore
+let meshRate = measure("mesh") {
+    for _ in 0..<20 { _ = meshRunner.runHTTP(meshRequest) }
+    return 20
+}
+row("mesh requests (2 sidecars x MX + stats)", String(format: "%.0f requests/s", meshRate))
+row("wasm operators per mesh request (4 plugins)", "\(meshFuel)")
+row("wasm operators per second in the mesh", String(format: "%.0fM", meshRate * Double(meshFuel) / 1e6))

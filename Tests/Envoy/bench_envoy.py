@@ -34,6 +34,8 @@ import test_stats
 
 REQUESTS_PER_ROUND = int(os.environ.get("BENCH_REQUESTS", "3000"))
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
+# Comma-separated configuration names to measure (default: all); "no filters" is always measured.
+ONLY = [name.strip() for name in os.environ.get("BENCH_ONLY", "").split(",") if name.strip()]
 CLIENTS = 8
 TICKS = os.sysconf("SC_CLK_TCK")
 ROOT = Path(__file__).resolve().parents[2]
@@ -164,6 +166,8 @@ def main() -> None:
         passthrough = Path(directory) / "passthrough.wasm"
         subprocess.run(["wat2wasm", str(ROOT / "Tests/Fixtures/wat/passthrough.wat"), "-o", str(passthrough)], check=True)
         configurations = variants(passthrough, anchors)
+        if ONLY:
+            configurations = {name: filters for name, filters in configurations.items() if name == "no filters" or name in ONLY}
         results: dict[str, list[Round]] = {name: [] for name in configurations}
         with harness.UpstreamApp() as app:
             for _ in range(ROUNDS):
