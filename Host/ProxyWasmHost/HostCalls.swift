@@ -36,6 +36,13 @@ extension PluginVM {
 
     /// Runs a host call with Envoy's restrictions; every call is traced.
     public func dispatchHostCall(module: String, name: String, _ arguments: HostCallArguments) throws -> UInt32? {
+        try dispatchHostCall(module: module, name: name, handler: PluginVM.handler(module: module, name: name), arguments)
+    }
+
+    /// `dispatchHostCall` with the handler resolved once, when the import was linked (an engine
+    /// binding calls this on every host call, so the name is not looked up each time).
+    public func dispatchHostCall(module: String, name: String, handler: HostCallHandler?,
+                                 _ arguments: HostCallArguments) throws -> UInt32? {
         switch restriction {
         case .none: break
         case .startup:
@@ -47,9 +54,7 @@ extension PluginVM {
             let allowed: Set<String> = ["proxy_log", "fd_write", "clock_time_get", "poll_oneoff"]
             if !allowed.contains(name) { throw RestrictedCallback(name: name) }
         }
-        guard let handler = PluginVM.handler(module: module, name: name) else {
-            throw RestrictedCallback(name: name)
-        }
+        guard let handler else { throw RestrictedCallback(name: name) }
         if !allowedCapabilities.isEmpty, case .stub(let answer) = capabilityGate(module: module, name: name) {
             return answer
         }
