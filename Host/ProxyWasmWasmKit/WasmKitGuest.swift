@@ -93,7 +93,7 @@ public final class WasmKitGuest: GuestInstance {
             throw ModuleLoadError(report: report, message: "Failed to load Wasm module")
         }
         let profile = limits.profilesFunctions ? OperatorProfile() : nil
-        let engine = Engine(configuration: EngineConfiguration(fuelMetering: true),
+        let engine = Engine(configuration: EngineConfiguration(memoryBoundsChecking: .software, fuelMetering: true),
                             interceptor: profile.map { OperatorProfile.interceptor(for: $0) })
         let store = Store(engine: engine)
         profile?.attach(store)
@@ -103,9 +103,10 @@ public final class WasmKitGuest: GuestInstance {
             guard module.imports.contains(where: { $0.module == row.module && $0.name == row.name }) else { continue }
             let moduleName = row.module, name = row.name
             let hasResult = !row.signature.results.isEmpty
+            let handler = PluginVM.handler(module: moduleName, name: name)
             let function = Function(store: store, parameters: ModuleValidator.valueTypes(row.signature.parameters),
                                     results: ModuleValidator.valueTypes(row.signature.results)) { [unowned vm] _, parameters, results in
-                let value = try vm.dispatchHostCall(module: moduleName, name: name, ValueArguments(values: parameters))
+                let value = try vm.dispatchHostCall(module: moduleName, name: name, handler: handler, ValueArguments(values: parameters))
                 if hasResult { results[0] = .i32(value ?? 0) }
             }
             imports.define(module: moduleName, name: name, function)
