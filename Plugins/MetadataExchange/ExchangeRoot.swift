@@ -122,9 +122,7 @@ final class ExchangeRoot: RootContext {
 
     /// The listener direction of the current stream.
     func direction() -> TrafficDirection {
-        guard let bytes = xds.bytes(Exchange.listenerDirection), bytes.count == 8 else { return .unspecified }
-        var raw: Int64 = 0
-        for index in 0..<8 { raw |= Int64(bytes[index]) << Int64(8 * index) }
+        guard let raw = xds.int64(Exchange.listenerDirection) else { return .unspecified }
         return TrafficDirection(rawValue: raw) ?? .unspecified
     }
 

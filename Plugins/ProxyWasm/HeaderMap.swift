@@ -34,16 +34,9 @@ public struct HeaderMap: Sendable {
     /// The first value of the header named by the bytes `name`, nil if absent or refused
     /// (for names used on every request: no string is bridged).
     public func valueBytes(name: [UInt8]) -> [UInt8]? {
-        var pointer: UnsafeMutablePointer<UInt8>? = nil
-        var size = 0
-        let status = name.withUnsafeBufferPointer { key in
-            proxy_get_header_map_value(type.rawValue, key.baseAddress, key.count, &pointer, &size)
+        name.withUnsafeBufferPointer { key in
+            try? hostBytes { proxy_get_header_map_value(type.rawValue, key.baseAddress, key.count, $0, $1) }
         }
-        if status != 0 {
-            pointer?.deallocate()
-            return nil
-        }
-        return takeHostBuffer(pointer, size)
     }
 
     /// Sets the header named by the bytes `name` to `value`, replacing every existing value.

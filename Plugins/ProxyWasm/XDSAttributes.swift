@@ -13,25 +13,21 @@ public final class XDSAttributes {
     public init() {}
 
     /// The raw value of `xds.<path>` (or `<path>` on older Envoy), nil if absent.
-    public func bytes(_ path: [String]) -> [UInt8]? {
-        if usesXDSNames != false, let value = try? Properties.bytes(["xds"] + path) {
-            usesXDSNames = true
-            return value
-        }
-        if usesXDSNames != true, let value = try? Properties.bytes(path) {
-            usesXDSNames = false
-            return value
-        }
-        return nil
-    }
+    public func bytes(_ path: [String]) -> [UInt8]? { bytes(XDSPropertyName(path)) }
 
-    /// The raw value of a precomputed `XDSPropertyName`, as `bytes(_:)`.
-    public func bytes(_ name: XDSPropertyName) -> [UInt8]? {
-        if usesXDSNames != false, let value = Properties.bytes(name.current) {
+    /// The raw value of a precomputed `XDSPropertyName` (paths read on every request).
+    public func bytes(_ name: XDSPropertyName) -> [UInt8]? { read(name, Properties.bytes) }
+
+    /// An int64 attribute (8 bytes little-endian), nil if absent or malformed.
+    public func int64(_ name: XDSPropertyName) -> Int64? { read(name, Properties.int64) }
+
+    /// `xds.<path>` first unless the host is known to use bare names, then `<path>`.
+    private func read<Value>(_ name: XDSPropertyName, _ get: (PropertyName) -> Value?) -> Value? {
+        if usesXDSNames != false, let value = get(name.current) {
             usesXDSNames = true
             return value
         }
-        if usesXDSNames != true, let value = Properties.bytes(name.legacy) {
+        if usesXDSNames != true, let value = get(name.legacy) {
             usesXDSNames = false
             return value
         }
