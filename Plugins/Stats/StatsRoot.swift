@@ -28,17 +28,8 @@ final class StatsRoot: RootContext {
     static let overflowValue = "overflow"
     /// Decoded peer labels by the exact metadata-exchange bytes they came
     /// from, and by endpoint `istio.workload` text for the fallback.
-    private var peers: [BytesKey: ReportPeer] = [:]
-    private var endpointPeers: [BytesKey: ReportPeer] = [:]
-    /// Slots are never reused, so a cached label set never outlives the
-    /// meaning of its peer slot.
-    private var nextPeerSlot = 0
-    /// Bound on each peer cache; past it the cache starts over (peers are re-decoded, nothing is lost).
-    static let peerLabelsLimit = 1024
-    /// Peers whose FlatNode is larger are decoded on every report instead of
-    /// cached, so the cache holds at most 1024 x 4 KiB whatever peers send
-    /// (Istio's node metadata makes ~1 KiB).
-    static let peerBytesLimit = 4096
+    let peers = PeerLabelCache()
+    let endpointPeers = PeerLabelCache()
     /// Label sets worked out before, by what their labels depend on: a warm
     /// report reads its facts, finds its metrics here and records, without
     /// building a label or a stat name. Bounded; past the bound it starts over.
@@ -120,32 +111,6 @@ final class StatsRoot: RootContext {
         clusterServices.forget()
         for connection in connections.values { connection.reportPeriodically() }
         for stream in grpcStreams.values { stream.reportMessages() }
-    }
-
-    /// The cached peer decoded from exactly `bytes`, if any.
-    func knownPeer(_ bytes: [UInt8]) -> ReportPeer? { peers[BytesKey(bytes)] }
-
-    func rememberPeer(_ bytes: [UInt8], labels: WorkloadLabels) -> ReportPeer {
-        if bytes.count > Self.peerBytesLimit { return ReportPeer(labels: labels, slot: nil) }
-        if peers.count >= Self.peerLabelsLimit { peers.removeAll(keepingCapacity: true) }
-        let peer = ReportPeer(labels: labels, slot: takePeerSlot())
-        peers[BytesKey(bytes)] = peer
-        return peer
-    }
-
-    func knownEndpointPeer(_ workload: [UInt8]) -> ReportPeer? { endpointPeers[BytesKey(workload)] }
-
-    func rememberEndpointPeer(_ workload: [UInt8], labels: WorkloadLabels) -> ReportPeer {
-        if workload.count > Self.peerBytesLimit { return ReportPeer(labels: labels, slot: nil) }
-        if endpointPeers.count >= Self.peerLabelsLimit { endpointPeers.removeAll(keepingCapacity: true) }
-        let peer = ReportPeer(labels: labels, slot: takePeerSlot())
-        endpointPeers[BytesKey(workload)] = peer
-        return peer
-    }
-
-    private func takePeerSlot() -> Int {
-        nextPeerSlot += 1
-        return nextPeerSlot
     }
 
     /// Each distinct expression-valued tag (by source text) of one kind's metrics.
@@ -294,6 +259,33 @@ final class KnownLabelSet {
         metrics = [Metric?](repeating: nil, count: metricCount)
         prefixes = [StatNameKey?](repeating: nil, count: groupCount)
         folded = [Bool](repeating: false, count: groupCount)
+    }
+}
+
+/// Decoded peers by the exact bytes they were decoded from. Bounded: past
+/// 1024 peers it starts over (peers are re-decoded, nothing is lost); peers
+/// larger than 4 KiB are decoded on every report instead of cached, so the
+/// cache holds at most 1024 x 4 KiB whatever peers send (Istio's node
+/// metadata makes ~1 KiB).
+final class PeerLabelCache {
+    static let limit = 1024
+    static let bytesLimit = 4096
+    private var peers: [BytesKey: ReportPeer] = [:]
+    /// Slots are never reused (shared by every cache), so a cached label set
+    /// never outlives the meaning of its peer slot.
+    nonisolated(unsafe) private static var lastSlot = 0
+
+    /// The peer decoded from exactly `bytes`, if cached.
+    func known(_ bytes: [UInt8]) -> ReportPeer? { peers[BytesKey(bytes)] }
+
+    /// Caches `labels` as decoded from `bytes` and returns the peer with its slot.
+    func remember(_ bytes: [UInt8], labels: WorkloadLabels) -> ReportPeer {
+        if bytes.count > Self.bytesLimit { return ReportPeer(labels: labels, slot: nil) }
+        if peers.count >= Self.limit { peers.removeAll(keepingCapacity: true) }
+        Self.lastSlot += 1
+        let peer = ReportPeer(labels: labels, slot: Self.lastSlot)
+        peers[BytesKey(bytes)] = peer
+        return peer
     }
 }
 

@@ -29,13 +29,13 @@ final class StreamReporter: ExpressionEnvironment {
             return !(id.count == Self.unknownPeerID.count && id.elementsEqual(Self.unknownPeerID))
         }
         if exchanged, let bytes = Properties.bytes(peerName) {
-            if let known = root.knownPeer(bytes) { return known }
-            if let node = try? FlatNodeCodec.decode(bytes) { return root.rememberPeer(bytes, labels: WorkloadLabels(node)) }
+            if let known = root.peers.known(bytes) { return known }
+            if let node = try? FlatNodeCodec.decode(bytes) { return root.peers.remember(bytes, labels: WorkloadLabels(node)) }
         }
         if root.outbound, let workload = root.xds.bytes(StatsProperty.endpointWorkload) {
-            if let known = root.knownEndpointPeer(workload) { return known }
+            if let known = root.endpointPeers.known(workload) { return known }
             let labels = Self.endpointPeer(String(decoding: workload, as: UTF8.self)).map { WorkloadLabels($0) } ?? WorkloadLabels()
-            return root.rememberEndpointPeer(workload, labels: labels)
+            return root.endpointPeers.remember(workload, labels: labels)
         }
         return ReportPeer(labels: WorkloadLabels(), slot: ReportPeer.noPeerSlot)
     }
