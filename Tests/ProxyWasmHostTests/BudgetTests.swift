@@ -28,9 +28,9 @@ struct BudgetTests {
         #expect(size <= budget, "\(module).wasm is \(size) bytes, budget \(budget)")
     }
 
-    /// Operators for one request after warm-up, through `direction`'s side.
-    static func operatorsPerRequest(module: String, direction: TrafficDirection, peerHeaders: Bool,
-                                    rootID: String = "budget", configuration: String = "") throws -> UInt64 {
+    /// `module` started on a sidecar with Istio's client node metadata, as `direction`'s listener.
+    static func sidecar(module: String, direction: TrafficDirection, rootID: String, configuration: String = "") throws
+        -> (Proxy, PluginVM, WasmKitGuest, UInt32) {
         let proxy = Proxy(name: "budget")
         proxy.setNode(id: "sidecar~10.0.0.1~productpage-v1-84975bc778-pxz2w.default~default.svc.cluster.local",
                       metadata: MetadataExchangeTests.metadata("client_node_metadata.rendered.json"))
@@ -38,11 +38,22 @@ struct BudgetTests {
         let vm = PluginVM(proxy: proxy, vmID: "budget")
         let guest = try WasmKitGuest.load(try BuiltModules.bytes(module), into: vm)
         let root = try vm.startPlugin(PluginConfiguration(name: "budget", rootID: rootID, configuration: Array(configuration.utf8)))
+        return (proxy, vm, guest, root)
+    }
+
+    /// What metadata exchange leaves in filter state for stats to read: Istio's server node as a FlatNode.
+    static func serverPeerNode() throws -> [UInt8] {
+        FlatNodeCodec.encode(PeerNode.fromStruct(try StructCodec.decodeStruct(
+            Base64.decode(Array(MetadataExchangeTests.vector("server", "header_b64").utf8))!)))
+    }
+
+    /// Operators for one request after warm-up, through `direction`'s side.
+    static func operatorsPerRequest(module: String, direction: TrafficDirection, peerHeaders: Bool,
+                                    rootID: String = "budget", configuration: String = "") throws -> UInt64 {
+        let (_, vm, guest, root) = try Self.sidecar(module: module, direction: direction, rootID: rootID, configuration: configuration)
         let peer = peerHeaders ? [HeaderPair("x-envoy-peer-metadata-id", "sidecar~10.0.0.2~ratings-v1.default~default.svc.cluster.local"),
                                   HeaderPair("x-envoy-peer-metadata", MetadataExchangeTests.vector("server", "header_b64"))] : []
-        // What metadata exchange leaves in filter state for stats to read.
-        let peerNode = FlatNodeCodec.encode(PeerNode.fromStruct(try StructCodec.decodeStruct(
-            Base64.decode(Array(MetadataExchangeTests.vector("server", "header_b64").utf8))!)))
+        let peerNode = try Self.serverPeerNode()
         func request() {
             let state = StreamState()
             state.filterState["wasm.upstream_peer_id"] = Array("server".utf8)
@@ -96,11 +107,7 @@ struct BudgetTests {
         let client = try MetadataExchangeTests.Sidecar(id: "client", metadataFile: "client_node_metadata.rendered.json", direction: .outbound)
         let server = try MetadataExchangeTests.Sidecar(id: "server", metadataFile: "server_node_metadata.rendered.json", direction: .inbound)
         func connection() {
-            let clientConnection = TcpConnection(vm: client.vm, root: client.root, properties: MetadataExchangeTests.meshUpstream)
-            let serverConnection = TcpConnection(vm: server.vm, root: server.root,
-                                                 properties: [PropertyEntry("connection", .map([PropertyEntry("mtls", .bool(true))]))])
-            clientConnection.open()
-            serverConnection.open()
+            let (clientConnection, serverConnection) = MetadataExchangeTests.openConnections(client, server)
             clientConnection.downstreamData(Array("request".utf8))
             serverConnection.downstreamData(clientConnection.forwardedUpstream)
             serverConnection.upstreamData(Array("response".utf8))
@@ -120,15 +127,9 @@ struct BudgetTests {
     /// Operators stats.wasm spends on a warm TCP connection whose peer
     /// metadata exchange decided: data both ways, then close.
     static func statsOperatorsPerConnection(direction: TrafficDirection) throws -> UInt64 {
-        let proxy = Proxy(name: "budget")
-        proxy.setNode(id: "sidecar~10.0.0.1~productpage-v1-84975bc778-pxz2w.default~default.svc.cluster.local",
-                      metadata: MetadataExchangeTests.metadata("client_node_metadata.rendered.json"))
-        proxy.setXDS("listener_direction", .int(direction.rawValue))
-        let vm = PluginVM(proxy: proxy, vmID: "budget")
-        let guest = try WasmKitGuest.load(try BuiltModules.bytes("stats"), into: vm)
-        let root = try vm.startPlugin(PluginConfiguration(name: "budget", rootID: direction == .outbound ? "stats_outbound" : "stats_inbound"))
-        let peerNode = FlatNodeCodec.encode(PeerNode.fromStruct(try StructCodec.decodeStruct(
-            Base64.decode(Array(MetadataExchangeTests.vector("server", "header_b64").utf8))!)))
+        let (proxy, vm, guest, root) = try Self.sidecar(module: "stats", direction: direction,
+                                                        rootID: direction == .outbound ? "stats_outbound" : "stats_inbound")
+        let peerNode = try Self.serverPeerNode()
         func connection() {
             let state = StreamState()
             let side = direction == .outbound ? "upstream" : "downstream"

@@ -181,11 +181,7 @@ struct HostilePeerTests {
         let genuine = try Sidecar(id: "client", metadataFile: "client_node_metadata.rendered.json", direction: .outbound)
         let impostor = try Sidecar(id: "client", metadataFile: "server_node_metadata.rendered.json", direction: .outbound)
         func connect(_ client: Sidecar) throws -> String? {
-            let outbound = TcpConnection(vm: client.vm, root: client.root, properties: MetadataExchangeTests.meshUpstream)
-            let inbound = TcpConnection(vm: server.vm, root: server.root,
-                                        properties: [PropertyEntry("connection", .map([PropertyEntry("mtls", .bool(true))]))])
-            outbound.open()
-            inbound.open()
+            let (outbound, inbound) = MetadataExchangeTests.openConnections(client, server)
             outbound.downstreamData(Array("hello".utf8))
             inbound.downstreamData(outbound.forwardedUpstream)
             #expect(inbound.forwardedUpstream == Array("hello".utf8))

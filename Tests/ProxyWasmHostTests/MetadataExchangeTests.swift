@@ -226,12 +226,19 @@ struct MetadataExchangeTests {
     func tcpPair(serverMTLS: Bool = true, configuration: String = "") throws -> (client: TcpConnection, server: TcpConnection, Sidecar, Sidecar) {
         let client = try Sidecar(id: "client", metadataFile: "client_node_metadata.rendered.json", direction: .outbound, configuration: configuration)
         let server = try Sidecar(id: "server", metadataFile: "server_node_metadata.rendered.json", direction: .inbound, configuration: configuration)
-        let clientConnection = TcpConnection(vm: client.vm, root: client.root, properties: Self.meshUpstream)
+        let (clientConnection, serverConnection) = Self.openConnections(client, server, serverMTLS: serverMTLS)
+        return (clientConnection, serverConnection, client, server)
+    }
+
+    /// One opened connection on each side: the client's towards an mTLS mesh
+    /// upstream, the server's (`serverMTLS`) from its client.
+    static func openConnections(_ client: Sidecar, _ server: Sidecar, serverMTLS: Bool = true) -> (client: TcpConnection, server: TcpConnection) {
+        let clientConnection = TcpConnection(vm: client.vm, root: client.root, properties: meshUpstream)
         let serverConnection = TcpConnection(vm: server.vm, root: server.root,
                                              properties: [PropertyEntry("connection", .map([PropertyEntry("mtls", .bool(serverMTLS))]))])
         clientConnection.open()
         serverConnection.open()
-        return (clientConnection, serverConnection, client, server)
+        return (clientConnection, serverConnection)
     }
 
     /// An outbound connection's upstream as Envoy describes an mTLS mesh peer.

@@ -57,15 +57,7 @@ struct OperatorProfileTests {
     }
 
     @Test func theScenarioProfileCoversEveryOperatorOfTheTraffic() throws {
-        let fixture = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent("Fixtures/scenarios/mesh.yaml")
-        var scenario = try Scenario.load(path: fixture.path)
-        for p in scenario.proxies.indices {
-            for q in scenario.proxies[p].plugins.indices {
-                scenario.proxies[p].plugins[q].module = BuiltModules.directory.appendingPathComponent(scenario.proxies[p].plugins[q].module.lastPathComponent)
-            }
-        }
-        let runner = try ScenarioRunner(scenario: scenario, limits: GuestLimits(profilesFunctions: true))
+        let runner = try ScenarioRunner(scenario: try meshScenario(), limits: GuestLimits(profilesFunctions: true))
         let startup = CostReport.snapshot(runner)
         CostReport.resetProfiles(runner)
         runner.run()

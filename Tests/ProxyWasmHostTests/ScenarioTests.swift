@@ -182,17 +182,8 @@ struct ScenarioTests {
     /// telemetry.wasm (both plugins in one module, chosen by root id) gives
     /// exactly the series of metadata_exchange.wasm and stats.wasm.
     @Test func theCombinedModuleGivesTheSameSeriesAsTheTwoModules() throws {
-        let fixture = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent("Fixtures/scenarios/mesh.yaml")
         func prometheus(combined: Bool) throws -> [String] {
-            var scenario = try Scenario.load(path: fixture.path)
-            for p in scenario.proxies.indices {
-                for q in scenario.proxies[p].plugins.indices {
-                    let name = combined ? "telemetry.wasm" : scenario.proxies[p].plugins[q].module.lastPathComponent
-                    scenario.proxies[p].plugins[q].module = BuiltModules.directory.appendingPathComponent(name)
-                }
-            }
-            let runner = try ScenarioRunner(scenario: scenario)
+            let runner = try ScenarioRunner(scenario: try meshScenario { combined ? "telemetry.wasm" : $0 })
             runner.run()
             #expect(runner.proxies.allSatisfy { $0.plugins.allSatisfy { $0.vm.failure == nil } })
             return runner.prometheus().map { $0.1 }
@@ -203,14 +194,7 @@ struct ScenarioTests {
     }
 
     @Test func theCostReportAccountsForEveryOperatorOfTheTraffic() throws {
-        let fixture = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent("Fixtures/scenarios/mesh.yaml")
-        var scenario = try Scenario.load(path: fixture.path)
-        for p in scenario.proxies.indices {
-            for q in scenario.proxies[p].plugins.indices {
-                scenario.proxies[p].plugins[q].module = BuiltModules.directory.appendingPathComponent(scenario.proxies[p].plugins[q].module.lastPathComponent)
-            }
-        }
+        let scenario = try meshScenario()
         let runner = try ScenarioRunner(scenario: scenario)
         let startup = CostReport.snapshot(runner)
         runner.run()

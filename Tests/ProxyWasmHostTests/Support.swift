@@ -1,6 +1,7 @@
 import Foundation
 import ProxyWasmABI
 @testable import ProxyWasmHost
+import ProxyWasmTools
 import ProxyWasmWasmKit
 import WAT
 
@@ -176,4 +177,19 @@ func requestsTotalFamilies(_ text: String) -> (families: Set<Substring>, total: 
     let families = Set(lines.filter { $0.hasPrefix("# TYPE ") }.map { $0.split(separator: " ")[2] }.filter { $0.contains("requests_total") })
     let total = lines.filter { $0.hasPrefix("istio_requests_total{") }.compactMap { UInt64($0.split(separator: " ").last!) }.reduce(0, +)
     return (families, total)
+}
+
+/// `Tests/Fixtures/scenarios/mesh.yaml` with every plugin's module taken from
+/// the built modules (`module` maps each module's file name, e.g. to telemetry.wasm).
+func meshScenario(module: (String) -> String = { $0 }) throws -> Scenario {
+    let fixture = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("Fixtures/scenarios/mesh.yaml")
+    var scenario = try Scenario.load(path: fixture.path)
+    for p in scenario.proxies.indices {
+        for q in scenario.proxies[p].plugins.indices {
+            let name = module(scenario.proxies[p].plugins[q].module.lastPathComponent)
+            scenario.proxies[p].plugins[q].module = BuiltModules.directory.appendingPathComponent(name)
+        }
+    }
+    return scenario
 }
