@@ -54,8 +54,13 @@ public enum EnvoyStatsConfig {
                 }
             }
         }
+        // A label starts the name's tag part (after `wasmcustom.`) or follows
+        // a field separator: the non-capturing prefix keeps a dimension `code`
+        // from matching inside `response_code=.=` (Envoy removes only the
+        // first capture group and reads the value from the second).
+        let start = "(?:\\.|\(escape(fieldSeparator)))"
         var rules = names.map {
-            StatsTagRule(name: $0, pattern: "(\(escape($0))\(escape(valueSeparator))(.*?)\(escape(fieldSeparator)))")
+            StatsTagRule(name: $0, pattern: "\(start)(\(escape($0))\(escape(valueSeparator))(.*?)\(escape(fieldSeparator)))")
         }
         // istio_build: `component.proxy.tag.<version>;.istio_build`.
         rules.append(StatsTagRule(name: "component", pattern: #"(component\.(.*?)\.)"#))
