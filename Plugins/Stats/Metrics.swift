@@ -87,7 +87,8 @@ enum MetricPlan {
     /// Applies definitions then overrides; returns the metrics, warnings
     /// (Istio logs and goes on) and errors (the configuration is refused: an
     /// expression beyond `ExpressionLimits`, which Istio would accept and then
-    /// fail on at request time).
+    /// fail on at request time, or one naming a function, method or attribute
+    /// that could never give a value).
     static func build(_ configuration: StatsConfiguration) -> (metrics: [MetricFactory], warnings: [String], errors: [String]) {
         var metrics = standardMetrics()
         var warnings: [String] = []
@@ -95,7 +96,7 @@ enum MetricPlan {
         for definition in configuration.definitions {
             let value: Expression
             do throws(ExpressionSyntaxError) { value = try Expression.parse(definition.value) } catch {
-                if error.exceedsLimit {
+                if error.refusesConfiguration {
                     errors.append("definition \(definition.name): value \(error.message)")
                 } else {
                     warnings.append("definition \(definition.name): cannot parse value \"\(definition.value)\" \(error.message)")
@@ -132,7 +133,7 @@ enum MetricPlan {
                             metrics[index].tags.append(Tag(name: dimension.key, value: .expression(expression, dimension.value)))
                         }
                     } catch {
-                        if error.exceedsLimit {
+                        if error.refusesConfiguration {
                             errors.append("dimension \(dimension.key) of \(metrics[index].name): \(error.message)")
                             continue
                         }

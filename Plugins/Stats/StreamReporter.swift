@@ -64,8 +64,8 @@ final class StreamReporter: ExpressionEnvironment {
     static func isIntAttribute(_ path: [String]) -> Bool {
         guard path.count == 2 else { return false }
         switch path[0] {
-        case "request": return ["size", "total_size", "headers_bytes", "duration", "time"].contains(path[1])
-        case "response": return ["code", "size", "total_size", "grpc_status", "headers_bytes", "flags"].contains(path[1])
+        case "request": return UTF8Text.isListed(path[1], in: "size, total_size, headers_bytes, duration, time")
+        case "response": return UTF8Text.isListed(path[1], in: "code, size, total_size, grpc_status, headers_bytes, flags")
         case "destination", "source", "upstream": return path[1] == "port"
         case "connection": return path[1] == "id"
         default: return false
@@ -95,12 +95,21 @@ final class StreamReporter: ExpressionEnvironment {
         guard let first = path.first else { return nil }
         switch first {
         case "node":
-            guard let bytes = root.property(path) else { return nil }
-            if path.count <= 3 && (path.last == "LABELS" || path.last == "PLATFORM_METADATA" || path.last == "metadata") {
-                guard let pairs = try? HeaderPairs.decode(bytes) else { return nil }
-                return .map(pairs.map { (key: $0.keyString, value: ExpressionValue.string($0.valueString)) })
+            return Self.nodeValue(root.property(path), path: path)
+        case "xds":
+            // Envoy 1.33+ names; `root.property` falls back to the bare name on older Envoy.
+            let field = Array(path.dropFirst())
+            guard let name = field.first else { return nil }
+            let bytes = root.property(field)
+            if name == "node" { return Self.nodeValue(bytes, path: field) }
+            if name == "listener_direction" {
+                guard let bytes, let number = try? PropertyValue.decodeInt64(bytes) else { return nil }
+                return .int(number)
             }
-            return .string(String(decoding: bytes, as: UTF8.self))
+            // A metadata message, its filter_metadata map and each filter's
+            // Struct are not labels; the fields of a filter's Struct are.
+            if field.count < 4, UTF8Text.hasSuffix(name, "_metadata") { return nil }
+            return bytes.map { .string(String(decoding: $0, as: UTF8.self)) }
         case "upstream_peer", "downstream_peer":
             guard let bytes = (try? Properties.bytes([first])) ?? nil, let node = try? FlatNodeCodec.decode(bytes) else { return nil }
             var value = Self.peerValue(node)
@@ -125,6 +134,17 @@ final class StreamReporter: ExpressionEnvironment {
             guard path.count == 1, let bytes = (try? Properties.bytes(path)) ?? nil else { return nil }
             return .string(String(decoding: bytes, as: UTF8.self))
         }
+    }
+
+    /// `node...` as CEL sees it: the metadata maps (pairs-encoded) as maps,
+    /// other fields as strings.
+    static func nodeValue(_ bytes: [UInt8]?, path: [String]) -> ExpressionValue? {
+        guard let bytes else { return nil }
+        if path.count <= 3 && (path.last == "LABELS" || path.last == "PLATFORM_METADATA" || path.last == "metadata") {
+            guard let pairs = try? HeaderPairs.decode(bytes) else { return nil }
+            return .map(pairs.map { (key: $0.keyString, value: ExpressionValue.string($0.valueString)) })
+        }
+        return .string(String(decoding: bytes, as: UTF8.self))
     }
 
     /// A FlatNode as CEL sees it: fields by name; labels indexable by key, each a `{key, value}` map.

@@ -1,10 +1,14 @@
-// The subset of CEL that Istio's stats configurations use, evaluated inside
-// the plugin (Envoy's CEL foreign functions are not built into every proxy):
-// string and integer literals, `+` on strings and integers, `==` / `!=`,
-// `&&` / `||` / `!`, `cond ? a : b`, `string(x)`, `int(x)`, `has(x.y)`,
-// `x.startsWith(s)` / `endsWith` / `contains`, field access `a.b` and index
-// access `a['k']` / `a[0]`. Expressions are parsed once, at configure time;
-// a syntax error names the position.
+// The subset of CEL that stats configurations use, evaluated inside the
+// plugin (Envoy's CEL foreign functions are not built into every proxy):
+// string, integer and boolean literals, list literals `[a, b]`; `+` on strings, integers and lists; `-` `*` `/` `%` and unary `-`
+// on integers (overflow and division by zero give no value, as CEL's errors
+// do); `==` `!=` `<` `<=` `>` `>=` (integers, strings by code point, booleans);
+// `x in list`, `key in map`; `&&` `||` `!`; `cond ? a : b`; `string(x)`,
+// `int(x)`, `has(x.y)`, `size(x)` / `x.size()`; `x.startsWith(s)` /
+// `endsWith` / `contains`; field access `a.b` and index access `a['k']` /
+// `a[0]`. Expressions are parsed once, at configure time; a syntax error names
+// the position, and an unknown function, method or attribute is refused with
+// the list of what is supported.
 
 /// A value an expression produces.
 public indirect enum ExpressionValue: Equatable {
@@ -45,6 +49,27 @@ public indirect enum ExpressionValue: Equatable {
         for entry in entries where entry.key == name { found = entry.value }
         return found
     }
+
+    /// `size()`: code points of a string (CEL counts those, not bytes), entries of a list or map.
+    public var size: Int64? {
+        switch self {
+        case let .string(text): return Int64(UTF8Text.codePointCount(text))
+        case let .list(items): return Int64(items.count)
+        case let .map(entries): return Int64(entries.count)
+        default: return nil
+        }
+    }
+
+    /// CEL's ordering within one type (integers, strings by code point,
+    /// false before true); nil across types.
+    static func order(_ lhs: ExpressionValue, _ rhs: ExpressionValue) -> Int? {
+        switch (lhs, rhs) {
+        case let (.int(a), .int(b)): return a < b ? -1 : (a == b ? 0 : 1)
+        case let (.string(a), .string(b)): return UTF8Text.compare(a, b)
+        case let (.bool(a), .bool(b)): return a == b ? 0 : (a ? 1 : -1)
+        default: return nil
+        }
+    }
 }
 
 /// Where identifiers get their values. Class-bound so Embedded Swift can hold it.
@@ -60,12 +85,21 @@ public struct ExpressionSyntaxError: Error, Equatable {
     /// The text is well-formed but larger or deeper than `ExpressionLimits`
     /// allow (a configuration to refuse, not a typo to tolerate).
     public let exceedsLimit: Bool
+    /// The text names a function, method or attribute this evaluator does not
+    /// have (a configuration to refuse: it could never give a value).
+    public let isUnsupported: Bool
 
-    public init(position: Int, reason: String, exceedsLimit: Bool = false) {
+    public init(position: Int, reason: String, exceedsLimit: Bool = false, isUnsupported: Bool = false) {
         self.position = position
         self.reason = reason
         self.exceedsLimit = exceedsLimit
+        self.isUnsupported = isUnsupported
     }
+
+    /// Whether the configuration holding this expression must be refused
+    /// (rather than the expression dropped with a warning, as Istio does for
+    /// text it cannot parse).
+    public var refusesConfiguration: Bool { exceedsLimit || isUnsupported }
 
     public var message: String { "at position \(position): \(reason)" }
 }
@@ -95,7 +129,9 @@ public indirect enum Expression: Equatable {
     case method(Expression, ExpressionMethod, [Expression])
     case binary(Expression, BinaryOperator, Expression)
     case not(Expression)
+    case negate(Expression)
     case conditional(Expression, Expression, Expression)
+    case list([Expression])
 
     /// Parses `text`; text beyond `ExpressionLimits` is refused with `exceedsLimit` set.
     public static func parse(_ text: String) throws(ExpressionSyntaxError) -> Expression {
@@ -131,35 +167,9 @@ public indirect enum Expression: Equatable {
             default: return nil
             }
         case let .call(function, arguments):
-            switch function {
-            case .has:
-                return .bool(arguments.count == 1 && arguments[0].evaluate(environment) != nil)
-            case .string:
-                guard arguments.count == 1, let value = arguments[0].evaluate(environment) else { return nil }
-                return value.labelText.map { .string($0) }
-            case .int:
-                guard arguments.count == 1, let value = arguments[0].evaluate(environment) else { return nil }
-                switch value {
-                case .int: return value
-                case let .string(text): return Int64(text).map { .int($0) }
-                default: return nil
-                }
-            }
+            return Self.call(function, arguments, environment)
         case let .method(base, method, arguments):
-            guard case let .string(text)? = base.evaluate(environment), arguments.count == 1,
-                  case let .string(argument)? = arguments[0].evaluate(environment) else { return nil }
-            let bytes = Array(text.utf8), other = Array(argument.utf8)
-            switch method {
-            case .startsWith: return .bool(bytes.starts(with: other))
-            case .endsWith: return .bool(bytes.count >= other.count && Array(bytes.suffix(other.count)) == other)
-            case .contains:
-                if other.isEmpty { return .bool(true) }
-                if bytes.count < other.count { return .bool(false) }
-                for start in 0...(bytes.count - other.count) where Array(bytes[start..<start + other.count]) == other {
-                    return .bool(true)
-                }
-                return .bool(false)
-            }
+            return Self.call(method, on: base, arguments, environment)
         case let .binary(left, op, right):
             if op == .and || op == .or {
                 guard case let .bool(a)? = left.evaluate(environment) else { return nil }
@@ -169,67 +179,207 @@ public indirect enum Expression: Equatable {
                 return .bool(b)
             }
             guard let a = left.evaluate(environment), let b = right.evaluate(environment) else { return nil }
-            if op == .equal { return .bool(a == b) }
-            if op == .notEqual { return .bool(a != b) }
-            if case let .string(x) = a, case let .string(y) = b {
-                return x.utf8.count + y.utf8.count > ExpressionLimits.maxStringBytes ? nil : .string(x + y)
-            }
-            if case let .int(x) = a, case let .int(y) = b {
-                let (sum, overflow) = x.addingReportingOverflow(y)
-                return overflow ? nil : .int(sum)
-            }
-            return nil
+            return op.apply(a, b)
         case let .not(inner):
             guard case let .bool(value)? = inner.evaluate(environment) else { return nil }
             return .bool(!value)
+        case let .negate(inner):
+            guard case let .int(value)? = inner.evaluate(environment) else { return nil }
+            let (negated, overflow) = Int64(0).subtractingReportingOverflow(value)
+            return overflow ? nil : .int(negated)
         case let .conditional(condition, then, otherwise):
             guard case let .bool(flag)? = condition.evaluate(environment) else { return nil }
             return flag ? then.evaluate(environment) : otherwise.evaluate(environment)
+        case let .list(elements):
+            var items: [ExpressionValue] = []
+            for element in elements {
+                guard let item = element.evaluate(environment) else { return nil }
+                items.append(item)
+            }
+            return .list(items)
+        }
+    }
+
+    private static func call(_ function: ExpressionFunction, _ arguments: [Expression],
+                             _ environment: ExpressionEnvironment) -> ExpressionValue? {
+        guard arguments.count == 1 else { return nil }
+        if function == .has { return .bool(arguments[0].evaluate(environment) != nil) }
+        guard let value = arguments[0].evaluate(environment) else { return nil }
+        switch function {
+        case .has: return nil
+        case .string: return value.labelText.map { .string($0) }
+        case .size: return value.size.map { .int($0) }
+        case .int:
+            switch value {
+            case .int: return value
+            case let .string(text): return Int64(text).map { .int($0) }
+            default: return nil
+            }
+        }
+    }
+
+    private static func call(_ method: ExpressionMethod, on base: Expression, _ arguments: [Expression],
+                             _ environment: ExpressionEnvironment) -> ExpressionValue? {
+        if method == .size {
+            guard arguments.isEmpty else { return nil }
+            return base.evaluate(environment)?.size.map { .int($0) }
+        }
+        guard case let .string(text)? = base.evaluate(environment), arguments.count == 1,
+              case let .string(argument)? = arguments[0].evaluate(environment) else { return nil }
+        let bytes = Array(text.utf8), other = Array(argument.utf8)
+        switch method {
+        case .size: return nil
+        case .startsWith: return .bool(bytes.starts(with: other))
+        case .endsWith: return .bool(bytes.count >= other.count && Array(bytes.suffix(other.count)) == other)
+        case .contains:
+            if other.isEmpty { return .bool(true) }
+            if bytes.count < other.count { return .bool(false) }
+            for start in 0...(bytes.count - other.count) where Array(bytes[start..<start + other.count]) == other {
+                return .bool(true)
+            }
+            return .bool(false)
         }
     }
 }
 
 /// The binary operators, resolved at parse time (evaluation compares no text).
 public enum BinaryOperator: Equatable, Sendable {
-    case or, and, equal, notEqual, plus
+    case or, and
+    case equal, notEqual, less, lessOrEqual, greater, greaterOrEqual, `in`
+    case plus, minus
+    case times, divide, remainder
 
-    var spelling: [UInt8] {
+    var spelling: StaticString {
         switch self {
-        case .or: return [UInt8(ascii: "|"), UInt8(ascii: "|")]
-        case .and: return [UInt8(ascii: "&"), UInt8(ascii: "&")]
-        case .equal: return [UInt8(ascii: "="), UInt8(ascii: "=")]
-        case .notEqual: return [UInt8(ascii: "!"), UInt8(ascii: "=")]
-        case .plus: return [UInt8(ascii: "+")]
+        case .or: return "||"
+        case .and: return "&&"
+        case .equal: return "=="
+        case .notEqual: return "!="
+        case .less: return "<"
+        case .lessOrEqual: return "<="
+        case .greater: return ">"
+        case .greaterOrEqual: return ">="
+        case .in: return "in"
+        case .plus: return "+"
+        case .minus: return "-"
+        case .times: return "*"
+        case .divide: return "/"
+        case .remainder: return "%"
         }
+    }
+
+    /// The value of `a op b` for every operator but `&&` / `||` (which
+    /// short-circuit); nil where CEL has no overload or reports an error.
+    func apply(_ a: ExpressionValue, _ b: ExpressionValue) -> ExpressionValue? {
+        switch self {
+        case .or, .and: return nil
+        case .equal: return .bool(a == b)
+        case .notEqual: return .bool(a != b)
+        case .less: return ExpressionValue.order(a, b).map { .bool($0 < 0) }
+        case .lessOrEqual: return ExpressionValue.order(a, b).map { .bool($0 <= 0) }
+        case .greater: return ExpressionValue.order(a, b).map { .bool($0 > 0) }
+        case .greaterOrEqual: return ExpressionValue.order(a, b).map { .bool($0 >= 0) }
+        case .in:
+            switch b {
+            case let .list(items):
+                for item in items where item == a { return .bool(true) }
+                return .bool(false)
+            case .map:
+                guard case let .string(key) = a else { return nil }
+                return .bool(b.member(key) != nil)
+            default: return nil
+            }
+        case .plus:
+            switch (a, b) {
+            case let (.string(x), .string(y)):
+                return x.utf8.count + y.utf8.count > ExpressionLimits.maxStringBytes ? nil : .string(x + y)
+            case let (.list(x), .list(y)): return .list(x + y)
+            default: return integers(a, b)
+            }
+        case .minus, .times, .divide, .remainder: return integers(a, b)
+        }
+    }
+
+    /// `a op b` for the integer-only operators; nil on overflow or division by zero.
+    private func integers(_ a: ExpressionValue, _ b: ExpressionValue) -> ExpressionValue? {
+        guard case let .int(x) = a, case let .int(y) = b else { return nil }
+        let result: (partialValue: Int64, overflow: Bool)
+        switch self {
+        case .plus: result = x.addingReportingOverflow(y)
+        case .minus: result = x.subtractingReportingOverflow(y)
+        case .times: result = x.multipliedReportingOverflow(by: y)
+        case .divide: result = y == 0 ? (0, true) : x.dividedReportingOverflow(by: y)
+        case .remainder: result = y == 0 ? (0, true) : x.remainderReportingOverflow(dividingBy: y)
+        default: return nil
+        }
+        return result.overflow ? nil : .int(result.partialValue)
     }
 }
 
 /// The global functions expressions may call.
 public enum ExpressionFunction: Equatable, Sendable {
-    case has, string, int
+    case has, string, int, size
+
+    /// For error messages.
+    static var supported: StaticString { "has, int, size, string" }
 
     init?(_ name: String) {
         switch name {
         case "has": self = .has
         case "string": self = .string
         case "int": self = .int
+        case "size": self = .size
         default: return nil
         }
     }
 }
 
-/// The string methods expressions may call.
+/// The methods expressions may call.
 public enum ExpressionMethod: Equatable, Sendable {
-    case startsWith, endsWith, contains
+    case startsWith, endsWith, contains, size
+
+    /// For error messages.
+    static var supported: StaticString { "contains, endsWith, size, startsWith" }
 
     init?(_ name: String) {
         switch name {
         case "startsWith": self = .startsWith
         case "endsWith": self = .endsWith
         case "contains": self = .contains
+        case "size": self = .size
         default: return nil
         }
     }
+}
+
+/// The attribute names expressions may start with: Envoy's request,
+/// connection and xDS attributes, the Wasm-only names older Envoy serves at
+/// the top level, and the peers metadata exchange stores.
+public enum AttributeVocabulary {
+    /// The names a path may start with, as an error message lists them.
+    public static var roots: StaticString {
+        """
+        request, response, connection, upstream, source, destination, metadata, filter_state, xds, node, \
+        cluster_name, cluster_metadata, route_name, route_metadata, listener_direction, listener_metadata, \
+        upstream_host_metadata, plugin_name, plugin_root_id, plugin_vm_id, upstream_peer, downstream_peer, \
+        upstream_peer_id, downstream_peer_id
+        """
+    }
+
+    /// The fields of `xds` (Envoy 1.33 and later), as an error message lists them.
+    public static var xdsFields: StaticString {
+        """
+        node, cluster_name, cluster_metadata, route_name, route_metadata, virtual_host_name, virtual_host_metadata, \
+        filter_chain_name, listener_metadata, listener_direction, upstream_host_metadata, \
+        upstream_host_locality_metadata
+        """
+    }
+
+    /// Whether a path may start with `name`.
+    public static func isRoot(_ name: String) -> Bool { UTF8Text.isListed(name, in: roots) }
+
+    /// Whether `name` is a field of `xds`.
+    public static func isXDSField(_ name: String) -> Bool { UTF8Text.isListed(name, in: xdsFields) }
 }
 
 /// A parsed subtree and its depth (levels, counting itself).
@@ -306,16 +456,27 @@ struct ExpressionParser {
         return condition
     }
 
-    /// Precedence levels, loosest first: `||`, `&&`, `==` `!=`, `+`.
-    static let levelCount = 4
+    /// Precedence levels, loosest first: `||`; `&&`; `==` `!=` `<` `<=` `>`
+    /// `>=` `in`; `+` `-`; `*` `/` `%`.
+    static let levelCount = 5
 
+    /// Consumes `op` at the current position. A spelling that is the start of
+    /// a longer token is not the operator: `<` of `<=`, `in` of `index`.
     mutating func consume(operator op: BinaryOperator) -> Bool {
         skipSpace()
-        let operatorBytes = op.spelling
-        if offset + operatorBytes.count > bytes.count { return false }
-        for index in 0..<operatorBytes.count where bytes[offset + index] != operatorBytes[index] { return false }
-        // `=` alone is not `==`; `|`/`&` alone are not operators either.
-        offset += operatorBytes.count
+        let spelling = op.spelling
+        let count = spelling.utf8CodeUnitCount
+        if offset + count > bytes.count { return false }
+        for index in 0..<count where bytes[offset + index] != spelling.utf8Start[index] { return false }
+        if offset + count < bytes.count {
+            let next = bytes[offset + count]
+            switch op {
+            case .less, .greater: if next == UInt8(ascii: "=") { return false }
+            case .in: if isIdentifierStart(next) || (next >= UInt8(ascii: "0") && next <= UInt8(ascii: "9")) { return false }
+            default: break
+            }
+        }
+        offset += count
         return true
     }
 
@@ -329,8 +490,19 @@ struct ExpressionParser {
         case 1: return consume(operator: .and) ? .and : nil
         case 2:
             if consume(operator: .equal) { return .equal }
-            return consume(operator: .notEqual) ? .notEqual : nil
-        default: return consume(operator: .plus) ? .plus : nil
+            if consume(operator: .notEqual) { return .notEqual }
+            if consume(operator: .lessOrEqual) { return .lessOrEqual }
+            if consume(operator: .less) { return .less }
+            if consume(operator: .greaterOrEqual) { return .greaterOrEqual }
+            if consume(operator: .greater) { return .greater }
+            return consume(operator: .in) ? .in : nil
+        case 3:
+            if consume(operator: .plus) { return .plus }
+            return consume(operator: .minus) ? .minus : nil
+        default:
+            if consume(operator: .times) { return .times }
+            if consume(operator: .divide) { return .divide }
+            return consume(operator: .remainder) ? .remainder : nil
         }
     }
 
@@ -353,6 +525,16 @@ struct ExpressionParser {
             let inner = try parseUnary()
             return try node(.not(inner.expression), childDepth: inner.depth)
         }
+        if offset < bytes.count, bytes[offset] == UInt8(ascii: "-") {
+            if offset + 1 < bytes.count, bytes[offset + 1] >= UInt8(ascii: "0") && bytes[offset + 1] <= UInt8(ascii: "9") {
+                return try parsePostfix(try parseNumber())  // `-9223372036854775808` is a literal
+            }
+            offset += 1
+            try enter()
+            defer { recursion -= 1 }
+            let inner = try parseUnary()
+            return try node(.negate(inner.expression), childDepth: inner.depth)
+        }
         return try parsePostfix(try parsePrimary())
     }
 
@@ -367,15 +549,11 @@ struct ExpressionParser {
             return inner
         }
         if byte == UInt8(ascii: "'") || byte == UInt8(ascii: "\"") { return try node(.literal(.string(try parseString(quote: byte)))) }
-        if byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9") || byte == UInt8(ascii: "-") {
-            let start = offset
+        if byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9") { return try parseNumber() }
+        if byte == UInt8(ascii: "[") {
             offset += 1
-            while offset < bytes.count, bytes[offset] >= UInt8(ascii: "0") && bytes[offset] <= UInt8(ascii: "9") { offset += 1 }
-            guard let number = Int64(String(decoding: bytes[start..<offset], as: UTF8.self)) else {
-                offset = start
-                throw error("invalid number")
-            }
-            return try node(.literal(.int(number)))
+            let (elements, depth) = try parseArguments(closing: UInt8(ascii: "]"))
+            return try node(.list(elements), childDepth: depth)
         }
         guard isIdentifierStart(byte) else { throw error("unexpected \(describeCurrent())") }
         let name = parseIdentifier()
@@ -386,25 +564,70 @@ struct ExpressionParser {
             offset += 1
             let (arguments, depth) = try parseArguments()
             guard let function = ExpressionFunction(name) else {
-                throw ExpressionSyntaxError(position: offset, reason: "unknown function '\(name)'")
+                throw unsupported("unknown function '\(name)' (supported: \(UTF8Text.string(ExpressionFunction.supported)))")
             }
             return try node(.call(function, arguments), childDepth: depth)
+        }
+        guard AttributeVocabulary.isRoot(name) else {
+            offset -= name.utf8.count
+            throw unsupported("unknown attribute '\(name)' (supported: \(UTF8Text.string(AttributeVocabulary.roots)))")
         }
         return try node(.attribute([name]))
     }
 
-    /// The arguments up to `)` and the depth of the deepest.
-    mutating func parseArguments() throws(ExpressionSyntaxError) -> ([Expression], Int) {
+    func unsupported(_ reason: String) -> ExpressionSyntaxError {
+        ExpressionSyntaxError(position: offset, reason: reason, isUnsupported: true)
+    }
+
+    /// A decimal integer, with its sign if one is at the current position.
+    mutating func parseNumber() throws(ExpressionSyntaxError) -> ParsedExpression {
+        let start = offset
+        let negative = bytes[offset] == UInt8(ascii: "-")
+        if negative { offset += 1 }
+        var number: Int64 = 0
+        var overflow = false
+        while offset < bytes.count, bytes[offset] >= UInt8(ascii: "0") && bytes[offset] <= UInt8(ascii: "9") {
+            // Accumulated negatively: Int64.min has no positive counterpart.
+            let digit = Int64(bytes[offset] - UInt8(ascii: "0"))
+            let (shifted, o1) = number.multipliedReportingOverflow(by: 10)
+            let (next, o2) = shifted.subtractingReportingOverflow(digit)
+            overflow = overflow || o1 || o2
+            number = next
+            offset += 1
+        }
+        if !negative {
+            let (positive, o3) = Int64(0).subtractingReportingOverflow(number)
+            overflow = overflow || o3
+            number = positive
+        }
+        if overflow {
+            offset = start
+            throw error("invalid number")
+        }
+        return try node(.literal(.int(number)))
+    }
+
+    /// The arguments (or list elements) up to `closing` and the depth of the deepest.
+    mutating func parseArguments(closing: UInt8 = UInt8(ascii: ")")) throws(ExpressionSyntaxError) -> ([Expression], Int) {
         var arguments: [Expression] = []
         var depth = 0
-        if consume(")") { return (arguments, depth) }
+        if consume(byte: closing) { return (arguments, depth) }
         while true {
             let argument = try parseConditional()
             arguments.append(argument.expression)
             depth = max(depth, argument.depth)
-            if consume(")") { return (arguments, depth) }
-            guard consume(",") else { throw error("expected ',' or ')', found \(describeCurrent())") }
+            if consume(byte: closing) { return (arguments, depth) }
+            guard consume(",") else {
+                throw error((closing == UInt8(ascii: ")") ? "expected ',' or ')', found " : "expected ',' or ']', found ") + describeCurrent())
+            }
         }
+    }
+
+    mutating func consume(byte: UInt8) -> Bool {
+        skipSpace()
+        guard offset < bytes.count, bytes[offset] == byte else { return false }
+        offset += 1
+        return true
     }
 
     mutating func parsePostfix(_ base: ParsedExpression) throws(ExpressionSyntaxError) -> ParsedExpression {
@@ -424,10 +647,14 @@ struct ExpressionParser {
                     offset += 1
                     let (arguments, depth) = try parseArguments()
                     guard let method = ExpressionMethod(name) else {
-                        throw ExpressionSyntaxError(position: offset, reason: "unknown method '\(name)'")
+                        throw unsupported("unknown method '\(name)' (supported: \(UTF8Text.string(ExpressionMethod.supported)))")
                     }
                     parsed = try node(.method(parsed.expression, method, arguments), childDepth: max(parsed.depth, depth))
                 } else if case let .attribute(path) = parsed.expression {
+                    if path.count == 1, path[0] == "xds", !AttributeVocabulary.isXDSField(name) {
+                        offset -= name.utf8.count
+                        throw unsupported("unknown attribute 'xds.\(name)' (supported: \(UTF8Text.string(AttributeVocabulary.xdsFields)))")
+                    }
                     // A longer attribute path is still one node.
                     parsed = ParsedExpression(expression: .attribute(path + [name]), depth: parsed.depth)
                 } else {

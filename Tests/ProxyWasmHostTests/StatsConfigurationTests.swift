@@ -149,6 +149,47 @@ struct StatsConfigurationTests {
         #expect(name.contains("d1=.=false;.;") && name.contains("d2=.=reviews:9080;.;") && name.contains("d4=.=true;.;"))
     }
 
+    /// The operators beyond Istio's shipped configurations, evaluated by the
+    /// wasm32 module (where `Int` is 32 bits): 64-bit arithmetic and its
+    /// overflow, comparisons, `in`, `size()` of multi-byte text.
+    @Test func operatorsEvaluateWith64BitIntegersInTheModule() throws {
+        let dimensions: [(String, String, String)] = [
+            ("big", "string(9223372036854775807 - 1)", "9223372036854775806"),
+            ("overflow", "string(-9223372036854775808 / -1)", "unknown"),
+            ("scaled", "string(request.host.size() * 1000000000000)", "12000000000000"),
+            ("text", "string(size('h\u{00e9}llo'))", "5"),
+            ("ordered", "string('reviews:9080' <= request.host && request.host < 'reviews:9081')", "true"),
+            ("member", "string(request.host in ['a', 'reviews:9080'])", "true"),
+            ("remainder", "string(7 % -3 + -7 % 3)", "0"),
+        ]
+        let entries = dimensions.map { "\"\($0.0)\": \"\($0.1)\"" }.joined(separator: ",")
+        let (names, logs) = try Self.run(#"{"metrics":[{"name":"requests_total","dimensions":{"# + entries + "}}]}")
+        #expect(!logs.contains { $0.level == .error || $0.level == .warn }, "\(logs.map(\.message))")
+        let name = try #require(Self.requestsTotal(names)).name
+        for (key, _, value) in dimensions { #expect(name.contains("\(key)=.=\(value);.;"), "\(key) in \(name)") }
+    }
+
+    /// A function, method or attribute the evaluator does not have refuses the
+    /// configuration, listing what is supported (Istio would drop the dimension).
+    @Test(arguments: [
+        ("lower(request.host)", "unknown function 'lower' (supported: has, int, size, string)"),
+        ("request.host.lower()", "unknown method 'lower' (supported: contains, endsWith, size, startsWith)"),
+        ("xds.cluster", "unknown attribute 'xds.cluster' (supported: node, cluster_name,"),
+        ("reqest.host", "unknown attribute 'reqest' (supported: request, response,"),
+    ])
+    func unsupportedNamesRefuseTheConfiguration(_ expression: String, _ message: String) throws {
+        let proxy = Proxy(name: "client")
+        let vm = PluginVM(proxy: proxy, vmID: "stats")
+        _ = try WasmKitGuest.load(try BuiltModules.bytes("stats"), into: vm)
+        let configuration = #"{"metrics":[{"name":"requests_total","dimensions":{"extra":"\#(expression)"}}]}"#
+        #expect(throws: PluginStartError.self) {
+            try vm.startPlugin(PluginConfiguration(name: "stats", rootID: "stats_outbound", configuration: Array(configuration.utf8)))
+        }
+        let errors = proxy.logs.filter { $0.level == .error }.map(\.message)
+        #expect(errors.contains { $0.hasPrefix("stats: invalid configuration: dimension extra of requests_total: at position") && $0.contains(message) },
+                "\(errors)")
+    }
+
     @Test func anExpressionThatFailsAtRequestTimeGivesUnknown() throws {
         let (names, _) = try Self.run(#"{"metrics":[{"dimensions":{"extra":"request.nonexistent"}}]}"#)
         #expect(try #require(Self.requestsTotal(names)).name.contains("extra=.=unknown;.;"))

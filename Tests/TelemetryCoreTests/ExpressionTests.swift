@@ -1,4 +1,5 @@
 @testable import TelemetryCore
+import Foundation
 import Testing
 
 /// The CEL subset: parsing (with error positions) and evaluation.
@@ -52,9 +53,51 @@ struct ExpressionTests {
         ("request.host.endsWith(':8080') || false", .bool(true)),
         ("request.host.contains('0.0')", .bool(true)),
         ("int('42') + 1", .int(43)),
-        ("missing.attribute", nil),
+        ("request.missing", nil),
         ("'a' + 1", nil),
         ("request.host ? 'x' : 'y'", nil),
+        // Comparisons: integers, strings by code point, booleans; none across types.
+        ("destination.port >= 9080 && destination.port < 9081", .bool(true)),
+        ("destination.port > 9080 || destination.port <= 9079", .bool(false)),
+        ("'abc' < 'abd' && 'b' > 'abc' && 'a' <= 'a'", .bool(true)),
+        ("'z' < '\u{00e9}'", .bool(true)),
+        ("false < true", .bool(true)),
+        ("destination.port < 9080 || 'a' < 'a' || true < true || 'b' > 'b' || 9080 > destination.port", .bool(false)),
+        ("destination.port <= 9080 && 'b' >= 'b' && 'a' <= 'b' && !('b' <= 'a') && !(1 >= 2)", .bool(true)),
+        ("destination.port < '9081'", nil),
+        // Integer arithmetic, by CEL's precedence; overflow and division by zero give nothing.
+        ("1 + 2 * 3 - 8 / 2 % 3", .int(6)),
+        ("(1 + 2) * 3", .int(9)),
+        ("-destination.port", .int(-9080)),
+        ("10 - -3", .int(13)),
+        ("destination.port / 100", .int(90)),
+        ("destination.port % 0", nil),
+        ("destination.port / 0", nil),
+        ("9223372036854775807 + 1", nil),
+        ("-9223372036854775808 / -1", nil),
+        ("-(-9223372036854775808)", nil),
+        ("-9223372036854775808 * 1", .int(Int64.min)),
+        ("'a' * 2", nil),
+        // `in` on lists and maps, list and map literals.
+        ("request.protocol in ['HTTP/1.0', 'HTTP/1.1']", .bool(true)),
+        ("destination.port in [80, 443]", .bool(false)),
+        ("'version' in node.metadata.LABELS", .bool(true)),
+        ("'missing' in node.metadata.LABELS", .bool(false)),
+        ("1 in node.metadata.LABELS", nil),
+        ("'x' in 'xyz'", nil),
+        ("[1, 2] + [3]", .list([.int(1), .int(2), .int(3)])),
+        ("[request.missing]", nil),
+        // size(): code points of strings, entries of lists and maps.
+        ("size(request.host)", .int(14)),
+        ("request.host.size() > 10", .bool(true)),
+        ("size('h\u{00e9}llo')", .int(5)),
+        ("size(node.metadata.LABELS)", .int(2)),
+        ("size([1, 2, 3]) == 3", .bool(true)),
+        ("size([])", .int(0)),
+        ("size(destination.port)", nil),
+        ("request.host.size(1)", nil),
+        ("9223372036854775807", .int(Int64.max)),
+        ("-9223372036854775808", .int(Int64.min)),
     ]
 
     @Test(arguments: cases.indices)
@@ -67,12 +110,16 @@ struct ExpressionTests {
     static let syntaxErrors: [(String, Int, String)] = [
         ("", 0, "expected a value, found end of expression"),
         ("request.", 8, "expected a field name after '.', found end of expression"),
-        ("(a + b", 6, "expected ')', found end of expression"),
-        ("a ? b", 5, "expected ':' in a conditional, found end of expression"),
+        ("(request.a + request.b", 22, "expected ')', found end of expression"),
+        ("request.a ? request.b", 21, "expected ':' in a conditional, found end of expression"),
         ("'unterminated", 0, "unterminated string"),
-        ("size(x)", 7, "unknown function 'size'"),
-        ("a.lower()", 9, "unknown method 'lower'"),
-        ("a b", 2, "unexpected 'b'"),
+        ("request.host b", 13, "unexpected 'b'"),
+        ("[1, 2", 5, "expected ',' or ']', found end of expression"),
+        ("9223372036854775808", 0, "invalid number"),
+        ("1 + -9223372036854775809", 4, "invalid number"),
+        ("{'a': 1}", 0, "unexpected '{'"),
+        ("1 <", 3, "expected a value, found end of expression"),
+        ("1 index", 2, "unexpected 'i'"),
         ("node.metadata['k'", 17, "expected ']', found end of expression"),
         ("#", 0, "unexpected '#'"),
     ]
@@ -81,6 +128,39 @@ struct ExpressionTests {
     func syntaxErrorsNameThePosition(_ index: Int) {
         let (text, position, reason) = Self.syntaxErrors[index]
         #expect(throws: ExpressionSyntaxError(position: position, reason: reason)) { try Expression.parse(text) }
+    }
+
+    /// Names the evaluator does not have are refused (not dropped), with what is supported.
+    static let unsupported: [(String, Int, String)] = [
+        ("lower(request.host)", 19, "unknown function 'lower' (supported: has, int, size, string)"),
+        ("request.host.lower()", 20, "unknown method 'lower' (supported: contains, endsWith, size, startsWith)"),
+        ("requests.host", 0, "unknown attribute 'requests' (supported: request, response, connection, upstream, source, "
+            + "destination, metadata, filter_state, xds, node, cluster_name, cluster_metadata, route_name, route_metadata, "
+            + "listener_direction, listener_metadata, upstream_host_metadata, plugin_name, plugin_root_id, plugin_vm_id, "
+            + "upstream_peer, downstream_peer, upstream_peer_id, downstream_peer_id)"),
+        ("'a' + xds.cluster", 10, "unknown attribute 'xds.cluster' (supported: node, cluster_name, cluster_metadata, "
+            + "route_name, route_metadata, virtual_host_name, virtual_host_metadata, filter_chain_name, listener_metadata, "
+            + "listener_direction, upstream_host_metadata, upstream_host_locality_metadata)"),
+    ]
+
+    @Test(arguments: unsupported.indices)
+    func unsupportedNamesAreRefusedWithWhatIsSupported(_ index: Int) {
+        let (text, position, reason) = Self.unsupported[index]
+        #expect(throws: ExpressionSyntaxError(position: position, reason: reason, isUnsupported: true)) { try Expression.parse(text) }
+        #expect((try? Expression.parse(text)) == nil)
+    }
+
+    @Test func everyRootAndXDSFieldIsAccepted() throws {
+        for root in UTF8Text.string(AttributeVocabulary.roots).split(separator: ",") {
+            let name = root.trimmingCharacters(in: .whitespaces)
+            #expect(AttributeVocabulary.isRoot(name), "\(name)")
+            _ = try Expression.parse(name + (name == "xds" ? ".node" : ".x"))
+        }
+        for field in UTF8Text.string(AttributeVocabulary.xdsFields).split(separator: ",") {
+            let name = field.trimmingCharacters(in: .whitespaces)
+            #expect(AttributeVocabulary.isXDSField(name), "\(name)")
+            _ = try Expression.parse("xds." + name)
+        }
     }
 
     @Test func nestingIsBounded() {
@@ -94,10 +174,13 @@ struct ExpressionTests {
         Array(repeating: "'a'", count: 500).joined(separator: "+"),  // a 500-deep tree of `+`
         String(repeating: "!", count: 1000) + "true",
         String(repeating: "!", count: 3000) + "true",
-        "x" + String(repeating: "[0]", count: 100),
-        "x" + String(repeating: ".startsWith('a')", count: 60),
+        "request" + String(repeating: "[0]", count: 100),
+        "request.host" + String(repeating: ".startsWith('a')", count: 60),
         String(repeating: "(", count: 40) + "1" + String(repeating: ")", count: 40),
-        Array(repeating: "a == b", count: 200).joined(separator: " || "),
+        Array(repeating: "request.host == 'b'", count: 200).joined(separator: " || "),
+        Array(repeating: "1", count: 40).joined(separator: " * "),
+        String(repeating: "-", count: 40) + "1",
+        String(repeating: "[", count: 40) + String(repeating: "]", count: 40),
         "'" + String(repeating: "x", count: 5000) + "'",
     ]
 
@@ -131,7 +214,7 @@ struct ExpressionTests {
         #expect(sum.evaluate(Attributes()) == .int(32))
         #expect(throws: ExpressionSyntaxError.self) { try Expression.parse(Array(repeating: "1", count: 33).joined(separator: "+")) }
         // Long attribute paths are one node, whatever their length.
-        _ = try Expression.parse("a" + String(repeating: ".b", count: 300))
+        _ = try Expression.parse("request" + String(repeating: ".b", count: 300))
     }
 
     @Test func concatenationIsBoundedAtEvaluation() throws {

@@ -1,0 +1,69 @@
+// Byte-wise text helpers for the plugins. Swift's `String` comparison and
+// `hasSuffix` work on Unicode characters, which links the stdlib's Unicode
+// tables into every module; names, attribute paths and label values are
+// compared as UTF-8 bytes instead (CEL compares strings by code point, and
+// UTF-8 byte order is code point order).
+
+/// Comparisons of text as UTF-8 bytes.
+public enum UTF8Text {
+    /// -1, 0 or 1 as `a` orders before, equal to or after `b`, byte by byte.
+    public static func compare(_ a: String, _ b: String) -> Int {
+        var a = a, b = b
+        return a.withUTF8 { left in
+            b.withUTF8 { right in
+                let common = min(left.count, right.count)
+                for index in 0..<common where left[index] != right[index] {
+                    return left[index] < right[index] ? -1 : 1
+                }
+                return left.count == right.count ? 0 : (left.count < right.count ? -1 : 1)
+            }
+        }
+    }
+
+    /// Whether `text` ends with the bytes of `suffix`.
+    public static func hasSuffix(_ text: String, _ suffix: StaticString) -> Bool {
+        var text = text
+        return text.withUTF8 { bytes in
+            let count = suffix.utf8CodeUnitCount
+            guard bytes.count >= count else { return false }
+            for index in 0..<count where bytes[bytes.count - count + index] != suffix.utf8Start[index] { return false }
+            return true
+        }
+    }
+
+    /// Whether `name` is one of the entries of `list`, a `", "`-separated
+    /// list of names (which doubles as the text of an error message).
+    public static func isListed(_ name: String, in list: StaticString) -> Bool {
+        var name = name
+        return name.withUTF8 { wanted in
+            let entries = list.utf8Start, count = list.utf8CodeUnitCount
+            var start = 0
+            while start < count {
+                var end = start
+                while end < count && entries[end] != UInt8(ascii: ",") { end += 1 }
+                if end - start == wanted.count {
+                    var same = true
+                    for index in 0..<wanted.count where entries[start + index] != wanted[index] { same = false; break }
+                    if same { return true }
+                }
+                start = end + 2
+            }
+            return false
+        }
+    }
+
+    /// The text of a static string.
+    public static func string(_ text: StaticString) -> String {
+        String(decoding: UnsafeBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount), as: UTF8.self)
+    }
+
+    /// Code points of `text` (the bytes that do not continue a UTF-8 sequence).
+    public static func codePointCount(_ text: String) -> Int {
+        var text = text
+        return text.withUTF8 { bytes in
+            var count = 0
+            for byte in bytes where byte & 0xC0 != 0x80 { count += 1 }
+            return count
+        }
+    }
+}
