@@ -82,7 +82,7 @@ struct StatsConfiguration {
         case let .string(string): text = string
         default: throw StatsConfigurationError("field \"\(field)\" must be a number, found \(value.typeName)")
         }
-        // Parsed as UInt32, the width `duration` already parses (one integer parser in the module).
+        // Parsed as UInt32: one integer parser specialisation in the module.
         guard let number = UInt32(text), number >= 1, UInt64(number) <= UInt64(limit) else {
             throw StatsConfigurationError("field \"\(field)\" must be an integer from 1 to \(limit), found \(text)")
         }
@@ -98,20 +98,44 @@ struct StatsConfiguration {
         }
     }
 
-    /// "15s", "1s", "500ms", "2m" (the forms Istio configurations use).
+    /// Milliseconds of a duration: protobuf JSON's `"<seconds>[.<fraction>]s"`
+    /// (`"15s"`, `"0.5s"`, `"1.5s"`, up to nine fraction digits) and the
+    /// `"500ms"` / `"2m"` forms Istio configurations also use. A part below a
+    /// millisecond is dropped, but a non-zero duration is at least 1 ms (a
+    /// tick period of 0 would stop periodic reports altogether).
     static func duration(_ text: String) -> UInt32? {
-        var digits: [UInt8] = []
+        var whole: UInt64 = 0, wholeDigits = 0
+        var fraction: UInt64 = 0, fractionDigits = 0, sawPoint = false, nonZeroFraction = false
         var unit: [UInt8] = []
         for byte in text.utf8 {
-            if unit.isEmpty && (byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9")) { digits.append(byte) } else { unit.append(byte) }
+            let isDigit = byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9")
+            if unit.isEmpty && isDigit && !sawPoint {
+                wholeDigits += 1
+                if wholeDigits > 9 { return nil }
+                whole = whole * 10 + UInt64(byte - UInt8(ascii: "0"))
+            } else if unit.isEmpty && isDigit {
+                fractionDigits += 1
+                if fractionDigits > 9 { return nil }
+                if fractionDigits <= 3 { fraction = fraction * 10 + UInt64(byte - UInt8(ascii: "0")) }
+                if byte != UInt8(ascii: "0") { nonZeroFraction = true }
+            } else if unit.isEmpty && byte == UInt8(ascii: ".") && !sawPoint && wholeDigits > 0 {
+                sawPoint = true
+            } else {
+                unit.append(byte)
+            }
         }
-        guard !digits.isEmpty, digits.count < 9, let value = UInt32(String(decoding: digits, as: UTF8.self)) else { return nil }
-        switch String(decoding: unit, as: UTF8.self) {
-        case "ms": return value
-        case "s": return value.multipliedReportingOverflow(by: 1000).overflow ? nil : value * 1000
-        case "m": return value.multipliedReportingOverflow(by: 60_000).overflow ? nil : value * 60_000
+        guard wholeDigits > 0, !sawPoint || fractionDigits > 0 else { return nil }
+        if fractionDigits == 1 { fraction *= 100 } else if fractionDigits == 2 { fraction *= 10 }
+        let milliseconds: UInt64
+        switch unit.count {
+        case 1 where unit[0] == UInt8(ascii: "s"): milliseconds = whole * 1000 + fraction
+        case 2 where unit[0] == UInt8(ascii: "m") && unit[1] == UInt8(ascii: "s") && !sawPoint: milliseconds = whole
+        case 1 where unit[0] == UInt8(ascii: "m") && !sawPoint: milliseconds = whole * 60_000
         default: return nil
         }
+        guard milliseconds <= UInt64(UInt32.max) else { return nil }
+        if milliseconds == 0 && nonZeroFraction { return 1 }
+        return UInt32(milliseconds)
     }
 
     static func metrics(_ value: JSONValue) throws(StatsConfigurationError) -> [MetricOverride] {

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import time
 from pathlib import Path
@@ -13,7 +14,7 @@ from pathlib import Path
 import certs
 import harness
 import istio_testdata
-from test_metadata_exchange_tcp import ReverseLineServer, exchange_line, mtls_mesh, mx_network_filter, tcp_proxy
+from test_metadata_exchange_tcp import ReverseLineServer, exchange_line, mtls_mesh, mx_network_filter, send_line, tcp_proxy
 from test_stats import NODE_METADATA, SERVICES
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -122,3 +123,55 @@ def test_tcp_stats_count_connections_and_bytes_on_both_sides(tmp_path):
     server_labels = dict(next(labels for (n, labels) in server_samples if n == "istio_tcp_connections_opened_total"))
     assert server_labels["connection_security_policy"] == "mutual_tls"
     assert server_labels["source_principal"] == "spiffe://cluster.local/ns/default/sa/client"
+
+
+def EchoServer() -> harness.TcpApp:  # noqa: N802 (used like a class)
+    """Echoes each line back until the client closes: a connection that stays open."""
+    def echo(rfile, wfile) -> None:
+        for line in iter(rfile.readline, b""):
+            wfile.write(line)
+            wfile.flush()
+    return harness.TcpApp(echo)
+
+
+def test_a_plaintext_connection_without_exchange_is_reported_while_open(tmp_path):
+    """No metadata exchange on the chain (plaintext, out of the mesh): the open connection is
+    reported on ticks once one `tcp_reporting_duration` ("0.5s", protobuf JSON) has passed, with
+    the labels the sidecar knows itself, and the close adds only what is new."""
+    host = os.environ.get("PROXY_WASM_HOST", str(ROOT / ".build/debug/proxy-wasm-host"))
+    generated = json.loads(subprocess.run([host, "envoy-config"], check=True, capture_output=True, text=True).stdout)["stats_config"]
+    node_metadata = json.loads((NODE_METADATA / "server_node_metadata.rendered.json").read_text())
+    port = harness.free_port()
+    with EchoServer() as app:
+        listener = {"name": "plaintext", "address": harness.socket_address(port), "filter_chains": [{"filters": [
+            stats_network_filter("stats_inbound", '{"tcp_reporting_duration": "0.5s"}'),
+            tcp_proxy("app", tmp_path / "server.log", "%RESPONSE_FLAGS%")]}]}
+        config = harness.bootstrap(admin_port=harness.free_port(), listeners=[listener],
+                                   clusters=[harness.static_cluster("app", app.port)],
+                                   node={"id": "server", "cluster": "server", "metadata": node_metadata},
+                                   stats_config=generated)
+        with harness.Envoy(config, name="server") as envoy:
+            with socket.create_connection((harness.LOOPBACK, port), timeout=10) as sock:
+                assert send_line(sock, b"plaintext") == b"plaintext\n"
+                deadline = time.monotonic() + 5
+                while True:
+                    samples = envoy.prometheus()
+                    opened = [(labels, v) for (n, labels), v in samples.items() if n == "istio_tcp_connections_opened_total"]
+                    if opened or time.monotonic() > deadline:
+                        break
+                    time.sleep(0.1)
+                assert [v for _, v in opened] == [1], "the open connection was not reported"
+                labels = dict(opened[0][0])
+                assert labels["reporter"] == "destination" and labels["destination_workload"] == "ratings-v1"
+                assert labels["source_workload"] == "unknown" and labels["connection_security_policy"] == "none"
+                received = sum(v for (n, _), v in samples.items() if n == "istio_tcp_received_bytes_total")
+                assert received == len(b"plaintext\n")
+                assert not any(n == "istio_tcp_connections_closed_total" for (n, _) in samples)
+            [samples] = wait_for_closed([envoy], 1)
+
+    def total(name: str) -> float:
+        return sum(v for (n, _), v in samples.items() if n == name)
+    assert total("istio_tcp_connections_opened_total") == 1
+    assert total("istio_tcp_connections_closed_total") == 1
+    assert total("istio_tcp_received_bytes_total") == len(b"plaintext\n")
+    assert total("istio_tcp_sent_bytes_total") == len(b"plaintext\n")

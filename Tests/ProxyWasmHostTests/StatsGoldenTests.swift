@@ -239,7 +239,8 @@ struct StatsGoldenTests {
     }
 }
 
-/// Periodic TCP reporting: nothing while metadata exchange is undecided, deltas afterwards.
+/// Periodic TCP reporting: nothing while metadata exchange is undecided (for
+/// up to one reporting interval, `StatsTcpWithoutPeerTests`), deltas afterwards.
 @Suite("stats.wasm TCP ticks")
 struct StatsTickTests {
     @Test func connectionsReportOnTicksOnceThePeerIsDecided() throws {
@@ -256,10 +257,10 @@ struct StatsTickTests {
         let connection = TcpConnection(vm: vm, root: root)
         connection.open()
         connection.downstreamData(Array("abcd".utf8))
-        proxy.advanceClock(byMilliseconds: 1500)
+        proxy.advanceClock(byMilliseconds: 999)
         #expect(value("istio_tcp_connections_opened_total") == nil)  // still waiting for the peer
         connection.streamState.filterState["wasm.downstream_peer_id"] = Array("envoy.wasm.metadata_exchange.peer_unknown".utf8)
-        proxy.advanceClock(byMilliseconds: 1000)
+        proxy.advanceClock(byMilliseconds: 1)
         #expect(value("istio_tcp_connections_opened_total") == "1")
         #expect(value("istio_tcp_received_bytes_total") == "4")
         connection.downstreamData(Array("ef".utf8))
