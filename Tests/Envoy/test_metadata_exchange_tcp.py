@@ -33,12 +33,13 @@ def tls_context(paths: dict) -> dict:
     }
 
 
-def mx_network_filter() -> dict:
+def mx_network_filter(configuration: str | None = None) -> dict:
     return {
         "name": "envoy.filters.network.wasm",
         "typed_config": {
             "@type": "type.googleapis.com/envoy.extensions.filters.network.wasm.v3.Wasm",
-            "config": harness.wasm_plugin_config("metadata_exchange_tcp", harness.wasm_module("metadata_exchange")),
+            "config": harness.wasm_plugin_config("metadata_exchange_tcp", harness.wasm_module("metadata_exchange"),
+                                                 configuration=configuration),
         },
     }
 

@@ -175,3 +175,47 @@ def test_a_plaintext_connection_without_exchange_is_reported_while_open(tmp_path
     assert total("istio_tcp_connections_closed_total") == 1
     assert total("istio_tcp_received_bytes_total") == len(b"plaintext\n")
     assert total("istio_tcp_sent_bytes_total") == len(b"plaintext\n")
+
+
+def test_two_sidecars_exchange_over_plaintext_tcp_when_both_opt_in(tmp_path):
+    """`allow_plaintext_tcp` on both sidecars, no TLS anywhere: the exchange runs both ways over
+    plain TCP, each side's stats names the other workload, the application's bytes are intact
+    and counted without the prefixes, and the server records the connection as not mTLS."""
+    host = os.environ.get("PROXY_WASM_HOST", str(ROOT / ".build/debug/proxy-wasm-host"))
+    generated = json.loads(subprocess.run([host, "envoy-config"], check=True, capture_output=True, text=True).stdout)["stats_config"]
+    metadata = {name: json.loads((NODE_METADATA / f"{name}_node_metadata.rendered.json").read_text())
+                for name in ("client", "server")}
+    plaintext = '{"allow_plaintext_tcp": true}'
+    server_port, client_port = harness.free_port(), harness.free_port()
+    connections, payload = 2, b"plain bytes"
+
+    def sidecar(name: str, direction: str, port: int, filters: list[dict], cluster: dict) -> dict:
+        return harness.bootstrap(
+            admin_port=harness.free_port(), stats_config=generated,
+            node={"id": name, "cluster": name, "metadata": metadata[name]},
+            listeners=[{"name": f"{name}_listener", "address": harness.socket_address(port), "traffic_direction": direction,
+                        "filter_chains": [{"filters": filters}]}],
+            clusters=[cluster])
+
+    with ReverseLineServer() as app:
+        server = sidecar("server", "INBOUND", server_port,
+                         [mx_network_filter(plaintext), stats_network_filter("stats_inbound"),
+                          tcp_proxy("app", tmp_path / "server.log", "%RESPONSE_FLAGS%")],
+                         harness.static_cluster("app", app.port))
+        client = sidecar("client", "OUTBOUND", client_port,
+                         [stats_network_filter("stats_outbound"), mx_network_filter(plaintext),
+                          tcp_proxy("server", tmp_path / "client.log", "%RESPONSE_FLAGS%")],
+                         harness.static_cluster("server", server_port))
+        with harness.Envoy(server, name="server") as server_envoy, harness.Envoy(client, name="client") as client_envoy:
+            for _ in range(connections):
+                assert exchange_line(client_port, payload) == payload[::-1] + b"\n"
+            client_samples, server_samples = wait_for_closed([client_envoy, server_envoy], connections)
+    line = len(payload) + 1
+    for side, samples in (("client", client_samples), ("server", server_samples)):
+        opened = [dict(labels) for (n, labels) in samples if n == "istio_tcp_connections_opened_total"]
+        assert len(opened) == 1, (side, opened)
+        assert opened[0]["source_workload"] == "productpage-v1" and opened[0]["destination_workload"] == "ratings-v1", side
+        assert sum(v for (n, _), v in samples.items() if n == "istio_tcp_received_bytes_total") == connections * line, side
+        assert sum(v for (n, _), v in samples.items() if n == "istio_tcp_sent_bytes_total") == connections * line, side
+    server_labels = dict(next(labels for (n, labels) in server_samples if n == "istio_tcp_connections_opened_total"))
+    assert server_labels["connection_security_policy"] == "none"
