@@ -2,8 +2,8 @@ import ProxyWasm
 import TelemetryCore
 
 /// Each upstream cluster's Istio service (`xds.cluster_metadata.filter_metadata.istio.services[0]`
-/// name and host), read once per cluster and tick instead of on every report: Envoy walks and
-/// serializes the cluster's metadata for each of those two reads. istiod names a cluster after
+/// name, host and namespace), read once per cluster and tick instead of on every report: Envoy walks and
+/// serializes the cluster's metadata for each of those reads. istiod names a cluster after
 /// its service (`outbound|9080||reviews.default.svc.cluster.local`), so the service of a cluster
 /// name does not change; the cache is dropped on every tick (`tcp_reporting_duration`, 15 s by
 /// default), so a changed cluster is seen within one tick, and holds at most 1024 clusters.
@@ -11,6 +11,7 @@ final class ClusterServices {
     struct Service {
         var name: [UInt8]?
         var host: [UInt8]?
+        var namespace: [UInt8]?
     }
 
     private var services: [BytesKey: Service] = [:]
@@ -31,6 +32,7 @@ final class ClusterServices {
     func forget() { services.removeAll(keepingCapacity: true) }
 
     static func read(_ xds: XDSAttributes) -> Service {
-        Service(name: xds.bytes(StatsProperty.serviceName), host: xds.bytes(StatsProperty.serviceHost))
+        Service(name: xds.bytes(StatsProperty.serviceName), host: xds.bytes(StatsProperty.serviceHost),
+                namespace: xds.bytes(StatsProperty.serviceNamespace))
     }
 }

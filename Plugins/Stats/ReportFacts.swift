@@ -7,6 +7,7 @@ enum StatsProperty {
     static let clusterName = XDSPropertyName(["cluster_name"])
     static let serviceName = XDSPropertyName(["cluster_metadata", "filter_metadata", "istio", "services", "0", "name"])
     static let serviceHost = XDSPropertyName(["cluster_metadata", "filter_metadata", "istio", "services", "0", "host"])
+    static let serviceNamespace = XDSPropertyName(["cluster_metadata", "filter_metadata", "istio", "services", "0", "namespace"])
     static let endpointWorkload = XDSPropertyName(["upstream_host_metadata", "filter_metadata", "istio", "workload"])
     static let upstreamLocalPrincipal = PropertyName(["upstream", "uri_san_local_certificate"])
     static let upstreamPeerPrincipal = PropertyName(["upstream", "uri_san_peer_certificate"])
@@ -39,6 +40,7 @@ struct ReportFacts {
     var clusterName: [UInt8]?
     var serviceName: [UInt8]?
     var serviceHost: [UInt8]?
+    var serviceNamespace: [UInt8]?
     var sourcePrincipal: [UInt8]?
     var destinationPrincipal: [UInt8]?
     var mtls: Bool?
@@ -54,6 +56,7 @@ struct ReportFacts {
         let service = services.service(ofCluster: facts.clusterName, xds: xds)
         facts.serviceName = service.name
         facts.serviceHost = service.host
+        facts.serviceNamespace = service.namespace
         if outbound {
             facts.sourcePrincipal = Properties.bytes(StatsProperty.upstreamLocalPrincipal)
             facts.destinationPrincipal = Properties.bytes(StatsProperty.upstreamPeerPrincipal)
@@ -78,6 +81,7 @@ struct ReportFacts {
         facts.clusterName = text(clusterName)
         facts.serviceName = text(serviceName)
         facts.serviceHost = text(serviceHost)
+        facts.serviceNamespace = text(serviceNamespace)
         facts.sourcePrincipal = text(sourcePrincipal) ?? ""
         facts.destinationPrincipal = text(destinationPrincipal) ?? ""
         facts.mtls = mtls
@@ -91,7 +95,7 @@ struct ReportFacts {
     /// its length (or a marker for absent), each number in eight bytes.
     func appendKey(to key: inout [UInt8]) {
         key.append((isTCP ? 1 : 0) | (isGRPC ? 2 : 0) | (mtls == nil ? 0 : (mtls! ? 4 : 8)) | (grpcStatus == nil ? 0 : 16))
-        for field in [host, routeName, clusterName, serviceName, serviceHost, sourcePrincipal, destinationPrincipal] {
+        for field in [host, routeName, clusterName, serviceName, serviceHost, serviceNamespace, sourcePrincipal, destinationPrincipal] {
             ReportKey.append(field, to: &key)
         }
         ReportKey.append(UInt64(bitPattern: responseCode), to: &key)

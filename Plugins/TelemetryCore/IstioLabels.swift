@@ -39,6 +39,7 @@ public struct RequestFacts {
     /// `xds.cluster_metadata.filter_metadata.istio.services[0]`.
     public var serviceName: String?
     public var serviceHost: String?
+    public var serviceNamespace: String?
     public var sourcePrincipal = ""
     public var destinationPrincipal = ""
     /// Inbound only: `connection.mtls`, nil when absent.
@@ -130,8 +131,13 @@ public enum IstioStats {
         let source = outbound ? local : peer
         let destination = outbound ? peer : local
         values[IstioLabel.reporter.rawValue] = outbound ? "source" : "destination"
+        // Without a peer, the namespaces it would have given come from what the
+        // proxy knows: the peer certificate's SPIFFE id, the cluster's service.
+        let sourceNamespace = source.namespace.isEmpty ? (SPIFFEID.namespace(facts.sourcePrincipal) ?? "") : source.namespace
+        let destinationNamespace = destination.namespace.isEmpty
+            ? (SPIFFEID.namespace(facts.destinationPrincipal) ?? "") : destination.namespace
         values[IstioLabel.sourceWorkload.rawValue] = source.workload
-        values[IstioLabel.sourceWorkloadNamespace.rawValue] = source.namespace
+        values[IstioLabel.sourceWorkloadNamespace.rawValue] = sourceNamespace
         values[IstioLabel.sourcePrincipal.rawValue] = facts.sourcePrincipal
         values[IstioLabel.sourceApp.rawValue] = source.app
         values[IstioLabel.sourceVersion.rawValue] = source.version
@@ -139,14 +145,15 @@ public enum IstioStats {
         values[IstioLabel.sourceCanonicalRevision.rawValue] = source.canonicalRevision
         values[IstioLabel.sourceCluster.rawValue] = source.cluster
         values[IstioLabel.destinationWorkload.rawValue] = destination.workload
-        values[IstioLabel.destinationWorkloadNamespace.rawValue] = destination.namespace
+        values[IstioLabel.destinationWorkloadNamespace.rawValue] = destinationNamespace
         values[IstioLabel.destinationPrincipal.rawValue] = facts.destinationPrincipal
         values[IstioLabel.destinationApp.rawValue] = destination.app
         values[IstioLabel.destinationVersion.rawValue] = destination.version
         let service = destinationService(facts, outbound: outbound, localCanonicalService: localCanonicalService)
         values[IstioLabel.destinationService.rawValue] = service.service
         values[IstioLabel.destinationServiceName.rawValue] = service.name
-        values[IstioLabel.destinationServiceNamespace.rawValue] = destination.namespace
+        values[IstioLabel.destinationServiceNamespace.rawValue] = destination.namespace.isEmpty
+            ? (facts.serviceNamespace ?? destinationNamespace) : destination.namespace
         values[IstioLabel.destinationCanonicalService.rawValue] = destination.canonicalService
         values[IstioLabel.destinationCanonicalRevision.rawValue] = destination.canonicalRevision
         values[IstioLabel.destinationCluster.rawValue] = destination.cluster

@@ -16,9 +16,11 @@ def _write_key(key, path: Path) -> None:
                                        serialization.NoEncryption()))
 
 
-def make_mesh_certificates(directory: Path, workloads: list[str]) -> dict[str, dict[str, Path]]:
+def make_mesh_certificates(directory: Path, workloads: list[str],
+                           namespaces: dict[str, str] | None = None) -> dict[str, dict[str, Path]]:
     """Writes ca.pem and, per workload, <name>.pem / <name>.key with URI SAN
-    spiffe://cluster.local/ns/default/sa/<name>, usable as client and server."""
+    spiffe://cluster.local/ns/<namespace>/sa/<name> (namespace `default` unless `namespaces`
+    names another), usable as client and server."""
     now = datetime.datetime.now(datetime.timezone.utc)
     ca_key = ec.generate_private_key(ec.SECP256R1())
     ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "test mesh root")])
@@ -36,7 +38,8 @@ def make_mesh_certificates(directory: Path, workloads: list[str]) -> dict[str, d
                 .issuer_name(ca_name).public_key(key.public_key()).serial_number(x509.random_serial_number())
                 .not_valid_before(now - datetime.timedelta(hours=1)).not_valid_after(now + datetime.timedelta(days=1))
                 .add_extension(x509.SubjectAlternativeName(
-                    [x509.UniformResourceIdentifier(f"spiffe://cluster.local/ns/default/sa/{name}")]), critical=False)
+                    [x509.UniformResourceIdentifier(
+                        f"spiffe://cluster.local/ns/{(namespaces or {}).get(name, 'default')}/sa/{name}")]), critical=False)
                 .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH]),
                                critical=False)
                 .sign(ca_key, hashes.SHA256()))

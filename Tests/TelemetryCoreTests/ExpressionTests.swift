@@ -273,6 +273,64 @@ struct IstioLabelTests {
         #expect(result.service == service && result.name == serviceName, "\(name)")
     }
 
+    static let spiffeIDs: [(String, String?)] = [
+        ("spiffe://cluster.local/ns/frontend/sa/web", "frontend"),
+        ("spiffe://td/ns/a-b/sa/x", "a-b"),
+        ("spiffe://cluster.local/ns//sa/web", nil),
+        ("spiffe://cluster.local/ns/frontend/sa/", nil),
+        ("spiffe://cluster.local/ns/frontend", nil),
+        ("spiffe://cluster.local/ns/frontend/sa/web/extra", nil),
+        ("spiffe://cluster.local/nx/frontend/sa/web", nil),
+        ("spiffe:///ns/frontend/sa/web", nil),
+        ("https://cluster.local/ns/frontend/sa/web", nil),
+        ("", nil),
+    ]
+
+    @Test(arguments: spiffeIDs.indices)
+    func spiffeIDsGiveTheirNamespace(_ index: Int) {
+        #expect(SPIFFEID.namespace(Self.spiffeIDs[index].0) == Self.spiffeIDs[index].1, "\(Self.spiffeIDs[index].0)")
+    }
+
+    static func label(_ values: [String], _ name: String) -> String {
+        values[IstioLabel.names.firstIndex(of: name)!]
+    }
+
+    /// Without a peer, the namespaces come from what the proxy knows; a peer's own namespace wins.
+    @Test func namespacesWithoutAPeerComeFromTheCertificateAndTheService() {
+        var local = WorkloadLabels()
+        local.workload = "gateway"
+        local.namespace = "edge"
+        let noPeer = WorkloadLabels()
+        let outbound = IstioStats.labels(outbound: true, local: local, peer: noPeer, facts: Self.facts {
+            $0.serviceNamespace = "shop"
+            $0.serviceName = "cart"
+            $0.destinationPrincipal = "spiffe://cluster.local/ns/payments/sa/cart"
+            $0.responseCode = 503
+        }, localCanonicalService: nil)
+        #expect(Self.label(outbound, "destination_service_namespace") == "shop")
+        #expect(Self.label(outbound, "destination_workload_namespace") == "payments")
+        #expect(Self.label(outbound, "destination_workload") == "unknown")
+        let withoutCertificate = IstioStats.labels(outbound: true, local: local, peer: noPeer, facts: Self.facts {
+            $0.serviceName = "cart"
+        }, localCanonicalService: nil)
+        #expect(Self.label(withoutCertificate, "destination_service_namespace") == "unknown")
+        #expect(Self.label(withoutCertificate, "destination_workload_namespace") == "unknown")
+        let inbound = IstioStats.labels(outbound: false, local: local, peer: noPeer, facts: Self.facts {
+            $0.sourcePrincipal = "spiffe://cluster.local/ns/frontend/sa/web"
+        }, localCanonicalService: nil)
+        #expect(Self.label(inbound, "source_workload_namespace") == "frontend")
+        #expect(Self.label(inbound, "destination_service_namespace") == "edge")
+        var peer = WorkloadLabels()
+        peer.workload = "cart-v1"
+        peer.namespace = "default"
+        let exchanged = IstioStats.labels(outbound: true, local: local, peer: peer, facts: Self.facts {
+            $0.serviceNamespace = "shop"
+            $0.destinationPrincipal = "spiffe://cluster.local/ns/payments/sa/cart"
+        }, localCanonicalService: nil)
+        #expect(Self.label(exchanged, "destination_service_namespace") == "default")
+        #expect(Self.label(exchanged, "destination_workload_namespace") == "default")
+    }
+
     @Test func peersWithoutLabelsGetEmptyAppAndLatestRevision() {
         var node = PeerNode()
         node.workloadName = "w"
