@@ -157,7 +157,7 @@ struct StatsConfiguration {
                         entry.dimensions.append((dimension.key, try string(dimension.value, "metrics[\(index)].dimensions.\(dimension.key)")))
                     }
                     // Istio applies dimensions in sorted key order (a protobuf map).
-                    entry.dimensions.sort { Array($0.key.utf8).lexicographicallyPrecedes(Array($1.key.utf8)) }
+                    StableSort.sort(&entry.dimensions) { UTF8Text.compare($0.key, $1.key) < 0 }
                 case "match": break  // not implemented by Istio either
                 default: throw StatsConfigurationError("unknown field \"\(member.key)\" in metrics[\(index)]")
                 }

@@ -95,7 +95,9 @@ func joinCommas(_ parts: [String]) -> String {
 }
 
 func sortedByKey(_ pairs: [KeyValue]) -> [KeyValue] {
-    pairs.sorted { lexicographicallyLess(Array($0.key.utf8), Array($1.key.utf8)) }
+    var sorted = pairs
+    StableSort.sort(&sorted) { lexicographicallyLess(Array($0.key.utf8), Array($1.key.utf8)) }
+    return sorted
 }
 
 extension PeerNode {

@@ -53,7 +53,7 @@ public struct ProtoStruct: Equatable {
                 unique.append((bytes, field.key, field.value))
             }
         }
-        unique.sort { lexicographicallyLess($0.key, $1.key) }
+        StableSort.sort(&unique) { lexicographicallyLess($0.key, $1.key) }
         return unique.map { (key: $0.text, value: $0.value) }
     }
 }
