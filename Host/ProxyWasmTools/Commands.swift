@@ -215,6 +215,9 @@ public struct EnvoyConfigCommand: ParsableCommand {
     var statsConfigurations: [String] = []
     @Option(name: .long, parsing: .upToNextOption, help: "Histogram bucket bounds for the plugin's histograms.")
     var buckets: [Double] = []
+    @Option(name: .customLong("histogram-buckets"),
+            help: "Per-metric bounds as Istio's sidecar.istio.io/statsHistogramBuckets annotation writes them (JSON: prefix -> bounds).")
+    var histogramBuckets: String?
 
     public init() {}
 
@@ -228,7 +231,9 @@ public struct EnvoyConfigCommand: ParsableCommand {
             texts.append(String(decoding: data, as: UTF8.self))
         }
         do {
-            let config = try EnvoyStatsConfig.statsConfig(pluginConfigurations: texts, histogramBuckets: buckets.isEmpty ? nil : buckets)
+            let rules = try histogramBuckets.map { try EnvoyStatsConfig.histogramBuckets(annotation: $0, pluginConfigurations: texts) } ?? []
+            let config = try EnvoyStatsConfig.statsConfig(pluginConfigurations: texts, histogramBuckets: buckets.isEmpty ? nil : buckets,
+                                                          bucketRules: rules)
             let data = try JSONSerialization.data(withJSONObject: ["stats_config": config], options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
             print(String(decoding: data, as: UTF8.self))
         } catch let problem as EnvoyStatsConfig.Problem {

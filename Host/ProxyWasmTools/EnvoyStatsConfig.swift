@@ -37,17 +37,35 @@ public enum EnvoyStatsConfig {
         return out
     }
 
-    /// The tag rules for plugin configurations given as JSON strings.
-    public static func tagRules(pluginConfigurations: [String]) throws -> [StatsTagRule] {
-        var names = istioTagOrder
-        var fieldSeparator = ";.;", valueSeparator = "=.="
+    /// The plugin configurations given as JSON strings, as objects (empty ones left out).
+    static func objects(_ pluginConfigurations: [String]) throws -> [[String: Any]] {
+        var objects: [[String: Any]] = []
         for (index, text) in pluginConfigurations.enumerated() {
             guard !text.isEmpty else { continue }
             guard let object = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any] else {
                 throw Problem(message: "plugin configuration \(index + 1) is not a JSON object")
             }
+            objects.append(object)
+        }
+        return objects
+    }
+
+    /// The separators the configurations set (the last one that sets each wins).
+    static func separators(_ objects: [[String: Any]]) -> (field: String, value: String) {
+        var fieldSeparator = ";.;", valueSeparator = "=.="
+        for object in objects {
             if let separator = object["field_separator"] as? String { fieldSeparator = separator }
             if let separator = object["value_separator"] as? String { valueSeparator = separator }
+        }
+        return (fieldSeparator, valueSeparator)
+    }
+
+    /// The tag rules for plugin configurations given as JSON strings.
+    public static func tagRules(pluginConfigurations: [String]) throws -> [StatsTagRule] {
+        var names = istioTagOrder
+        let objects = try objects(pluginConfigurations)
+        let (fieldSeparator, valueSeparator) = separators(objects)
+        for object in objects {
             for metric in object["metrics"] as? [[String: Any]] ?? [] {
                 for key in (metric["dimensions"] as? [String: Any] ?? [:]).keys.sorted() where !names.contains(key) {
                     names.append(key)
@@ -68,8 +86,71 @@ public enum EnvoyStatsConfig {
         return rules
     }
 
-    /// The whole `stats_config` object.
-    public static func statsConfig(pluginConfigurations: [String], histogramBuckets: [Double]? = nil) throws -> [String: Any] {
+    /// Per-metric histogram buckets from the JSON of Istio's
+    /// `sidecar.istio.io/statsHistogramBuckets` annotation: a map from a stat
+    /// name prefix to bounds, e.g. `{"istiocustom.istio_request_duration_milliseconds": [1, 5, 10]}`.
+    /// `istiocustom` is Istio's native namespace; the plugin's series live in
+    /// Envoy's `wasmcustom` with their labels before the metric name
+    /// (`wasmcustom.reporter=.=source;.;...;.;istio_request_bytes`), so a key
+    /// `istiocustom.<prefix>` becomes a regex on the metric name after the
+    /// last field separator, `istiocustom` alone the namespace prefix, and
+    /// any other key (Envoy's own stats, `cluster.xds-grpc`) a plain prefix.
+    /// Longer keys come first, so the most specific key wins as in Istio.
+    public static func histogramBuckets(annotation: String, pluginConfigurations: [String] = []) throws -> [HistogramBucketRule] {
+        guard let object = try? JSONSerialization.jsonObject(with: Data(annotation.utf8)) as? [String: Any] else {
+            throw Problem(message: "histogram buckets: expected a JSON object from stat name prefix to a list of bounds")
+        }
+        let fieldSeparator = separators(try objects(pluginConfigurations)).field
+        var rules: [(key: String, rule: HistogramBucketRule)] = []
+        for (key, value) in object {
+            guard let list = value as? [Any], !list.isEmpty else {
+                throw Problem(message: "histogram buckets for \"\(key)\": expected a non-empty list of bounds")
+            }
+            var bounds: [Double] = []
+            for item in list {
+                // JSON booleans are NSNumbers too; their type is the boolean subclass.
+                guard let number = item as? NSNumber, type(of: item) == NSNumber.self || String(cString: number.objCType) != "c",
+                      number.doubleValue > 0, number.doubleValue.isFinite else {
+                    throw Problem(message: "histogram buckets for \"\(key)\": every bound must be a number above 0, found \(item)")
+                }
+                bounds.append(number.doubleValue)
+            }
+            guard !key.isEmpty else { throw Problem(message: "histogram buckets: a stat name prefix is empty") }
+            rules.append((key, HistogramBucketRule(match: match(forKey: key, fieldSeparator: fieldSeparator), buckets: bounds)))
+        }
+        rules.sort { $0.key.count != $1.key.count ? $0.key.count > $1.key.count : $0.key < $1.key }
+        return rules.map(\.rule)
+    }
+
+    static let istioNamespace = "istiocustom"
+
+    static func match(forKey key: String, fieldSeparator: String) -> HistogramBucketRule.Match {
+        if key == istioNamespace { return .prefix("\(StatsStore.namespace).") }
+        guard key.hasPrefix(istioNamespace + ".") else {
+            // Another namespace or Envoy's own stats: Envoy sees the name as written.
+            return .prefix(key)
+        }
+        let metricPrefix = String(key.dropFirst(istioNamespace.count + 1))
+        // The metric name follows the last field separator and never contains
+        // its first character (label values are neutralised, so neither do they).
+        let stop = fieldSeparator.first.map { escape(String($0)) } ?? ";"
+        return .regex("\(escape(StatsStore.namespace))\\.(?:.*\(escape(fieldSeparator)))?\(escape(metricPrefix))[^\(stop)]*")
+    }
+
+    /// Envoy's JSON for bucket rules.
+    static func json(_ rules: [HistogramBucketRule]) -> [[String: Any]] {
+        rules.map { rule in
+            switch rule.match {
+            case let .prefix(prefix): return ["match": ["prefix": prefix], "buckets": rule.buckets]
+            case let .regex(regex): return ["match": ["safe_regex": ["regex": regex]], "buckets": rule.buckets]
+            }
+        }
+    }
+
+    /// The whole `stats_config` object: `histogramBuckets` for every plugin
+    /// histogram, or per-metric `bucketRules` (from `histogramBuckets(annotation:)`).
+    public static func statsConfig(pluginConfigurations: [String], histogramBuckets: [Double]? = nil,
+                                   bucketRules: [HistogramBucketRule] = []) throws -> [String: Any] {
         let rules = try tagRules(pluginConfigurations: pluginConfigurations)
         var patterns: [[String: Any]] = [["prefix": "\(StatsStore.namespace)."]]
         for prefix in requiredEnvoyPrefixes { patterns.append(["prefix": prefix]) }
@@ -78,15 +159,15 @@ public enum EnvoyStatsConfig {
             "stats_tags": rules.map { ["tag_name": $0.name, "regex": $0.pattern] },
             "stats_matcher": ["inclusion_list": ["patterns": patterns]],
         ]
-        if let histogramBuckets {
-            config["histogram_bucket_settings"] = [["match": ["prefix": StatsStore.namespace], "buckets": histogramBuckets]]
-        }
+        let buckets = bucketRules + (histogramBuckets.map { [HistogramBucketRule(prefix: StatsStore.namespace, buckets: $0)] } ?? [])
+        if !buckets.isEmpty { config["histogram_bucket_settings"] = json(buckets) }
         return config
     }
 
     /// The same rules as the host's renderer uses them.
-    public static func statsConfiguration(pluginConfigurations: [String], histogramBuckets: [Double]? = nil) throws -> StatsConfiguration {
+    public static func statsConfiguration(pluginConfigurations: [String], histogramBuckets: [Double]? = nil,
+                                          bucketRules: [HistogramBucketRule] = []) throws -> StatsConfiguration {
         StatsConfiguration(tags: try tagRules(pluginConfigurations: pluginConfigurations),
-                           histogramBuckets: histogramBuckets.map { [HistogramBucketRule(prefix: StatsStore.namespace, buckets: $0)] } ?? [])
+                           histogramBuckets: bucketRules + (histogramBuckets.map { [HistogramBucketRule(prefix: StatsStore.namespace, buckets: $0)] } ?? []))
     }
 }

@@ -14,6 +14,9 @@ import Yams
 ///     listener_direction: outbound # or inbound
 ///     stream_properties: {xds: {cluster_name: "outbound|9080||reviews"}}
 ///     stats_tags: [{tag_name: reporter, regex: "(reporter=\\.=(.*?);\\.;)"}]
+///     histogram_buckets:           # Envoy's histogram_bucket_settings, or {prefix, buckets}
+///       - {match: {safe_regex: {regex: "wasmcustom\\..*istio_request_bytes"}}, buckets: [10, 100]}
+///       - {prefix: wasmcustom., buckets: [1, 5, 10]}
 ///     plugins:
 ///       - {name: stamp, module: build/wasm/header_stamp.wasm, configuration: {value: hi}}
 ///         # optional: fail_open, root_id, vm_id, vm_configuration, kind (http|tcp),
@@ -298,16 +301,7 @@ struct Reader {
         }
         var buckets: [HistogramBucketRule] = []
         for (index, item) in try list(map["histogram_buckets"] ?? [Any](), "\(field).histogram_buckets").enumerated() {
-            let entry = try mapping(item, "\(field).histogram_buckets[\(index)]")
-            try checkKeys(entry, ["prefix", "buckets"], "\(field).histogram_buckets[\(index)]")
-            let values = try list(entry["buckets"], "\(field).histogram_buckets[\(index)].buckets").enumerated().map { offset, bucket in
-                guard let number = (bucket as? Double) ?? (bucket as? Int).map(Double.init) else {
-                    throw fail("\(field).histogram_buckets[\(index)].buckets[\(offset)]", "expected a number, found \(typeName(bucket))")
-                }
-                return number
-            }
-            buckets.append(HistogramBucketRule(prefix: try string(entry["prefix"], "\(field).histogram_buckets[\(index)].prefix"),
-                                               buckets: values))
+            buckets.append(try bucketRule(item, "\(field).histogram_buckets[\(index)]"))
         }
         var plugins: [Scenario.PluginSpec] = []
         for (index, item) in try list(map["plugins"] ?? [Any](), "\(field).plugins").enumerated() {
@@ -397,6 +391,31 @@ struct Reader {
             rest = rest[rest.index(after: end)...]
         }
         return result + rest
+    }
+
+    /// One bucket rule: Envoy's `{match: {prefix | safe_regex: {regex}}, buckets}`
+    /// as `envoy-config` prints it, or the short `{prefix, buckets}`.
+    func bucketRule(_ value: Any?, _ field: String) throws -> HistogramBucketRule {
+        let entry = try mapping(value, field)
+        try checkKeys(entry, ["prefix", "match", "buckets"], field)
+        let values = try list(entry["buckets"], "\(field).buckets").enumerated().map { offset, bucket in
+            guard let number = (bucket as? Double) ?? (bucket as? Int).map(Double.init) else {
+                throw fail("\(field).buckets[\(offset)]", "expected a number, found \(typeName(bucket))")
+            }
+            return number
+        }
+        if entry["match"] == nil {
+            return HistogramBucketRule(prefix: try string(entry["prefix"], "\(field).prefix"), buckets: values)
+        }
+        if entry["prefix"] != nil { throw fail(field, "give prefix or match, not both") }
+        let match = try mapping(entry["match"], "\(field).match")
+        try checkKeys(match, ["prefix", "safe_regex"], "\(field).match")
+        if let regex = match["safe_regex"] {
+            let inner = try mapping(regex, "\(field).match.safe_regex")
+            try checkKeys(inner, ["regex"], "\(field).match.safe_regex")
+            return HistogramBucketRule(match: .regex(try string(inner["regex"], "\(field).match.safe_regex.regex")), buckets: values)
+        }
+        return HistogramBucketRule(prefix: try string(match["prefix"], "\(field).match.prefix"), buckets: values)
     }
 
     func pluginSpec(_ value: Any?, _ field: String) throws -> Scenario.PluginSpec {

@@ -6,15 +6,11 @@ values on both, and the host's must equal Envoy's."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 from pathlib import Path
 
 import harness
-import istio_testdata
+import host_mesh
 import test_stats
-
-ROOT = Path(__file__).resolve().parents[2]
 DIMENSIONS = {
     "code_class": "response.code >= 200 && response.code < 300 ? '2xx' : 'other'",
     # Named like the ends of Istio's labels (`destination_cluster`, `response_code`): the
@@ -36,10 +32,6 @@ def configuration() -> str:
     return json.dumps({"metrics": [{"name": "requests_total", "dimensions": DIMENSIONS}]})
 
 
-def host_binary() -> str:
-    return os.environ.get("PROXY_WASM_HOST", str(ROOT / ".build/debug/proxy-wasm-host"))
-
-
 def custom_labels(samples: dict) -> dict[str, str]:
     [labels] = [dict(labels) for (name, labels) in samples if name == "istio_requests_total"]
     assert labels["response_code"] == "200" and labels["destination_cluster"] != "upstream"
@@ -47,9 +39,7 @@ def custom_labels(samples: dict) -> dict[str, str]:
 
 
 def envoy_labels(tmp_path: Path) -> tuple[dict[str, str], dict[str, str]]:
-    (tmp_path / "stats.json").write_text(configuration())
-    stats_config = json.loads(subprocess.run([host_binary(), "envoy-config", "--stats-config", str(tmp_path / "stats.json")],
-                                             check=True, capture_output=True, text=True).stdout)["stats_config"]
+    stats_config = host_mesh.generated_stats_config(tmp_path, configuration())
     with harness.UpstreamApp() as app:
         client_port, server_envoy, client_envoy = test_stats.mesh(app.port, configuration(), configuration(), stats_config)
         with server_envoy as server, client_envoy as client:
@@ -59,41 +49,9 @@ def envoy_labels(tmp_path: Path) -> tuple[dict[str, str], dict[str, str]]:
 
 
 def host_labels(tmp_path: Path) -> tuple[dict[str, str], dict[str, str]]:
-    """The same two sidecars in the host: node metadata from the same files, the cluster named
-    as in the Envoy bootstrap, the stats_tags the generator emits."""
-    (tmp_path / "stats.json").write_text(configuration())
-    stats_config = json.loads(subprocess.run([host_binary(), "envoy-config", "--stats-config", str(tmp_path / "stats.json")],
-                                             check=True, capture_output=True, text=True).stdout)["stats_config"]
-
-    def proxy(name: str, direction: str, root_id: str) -> dict:
-        return {
-            "name": name,
-            "node": {"id": name, "metadata": test_stats.node(name)["metadata"]},
-            "listener_direction": direction,
-            "stats_tags": stats_config["stats_tags"],
-            "stream_properties": {"xds": {"cluster_name": "upstream",
-                                          "cluster_metadata": {"filter_metadata": test_stats.SERVICES}}},
-            "plugins": [
-                {"name": "metadata_exchange", "module": str(harness.wasm_module("metadata_exchange")),
-                 "configuration": {"max_peer_cache_size": 20}},
-                {"name": "stats", "module": str(harness.wasm_module("stats")), "root_id": root_id,
-                 "configuration": configuration()},
-            ],
-        }
-
-    scenario = {
-        "proxies": [proxy("client", "outbound", "stats_outbound"), proxy("server", "inbound", "stats_inbound")],
-        "traffic": [{"http": {"through": ["client", "server"], "request": {"headers": {":path": "/abcd"}},
-                              "response": {"status": 200}, "repeat": REQUESTS}}],
-    }
-    path = tmp_path / "scenario.json"
-    path.write_text(json.dumps(scenario))  # JSON is YAML
-    result = subprocess.run([host_binary(), "run", str(path), "--prometheus-only"], capture_output=True, text=True, check=True)
-    by_proxy = {}
-    for block in result.stdout.split("# proxy ")[1:]:  # each block starts "NAME: /stats/prometheus"
-        heading, _, text = block.partition("\n")
-        by_proxy[heading.partition(":")[0]] = harness.parse_prometheus(text)
-    return custom_labels(by_proxy["client"]), custom_labels(by_proxy["server"])
+    texts = host_mesh.run(tmp_path, configuration(), host_mesh.generated_stats_config(tmp_path, configuration()), "/abcd", REQUESTS)
+    return (custom_labels(harness.parse_prometheus(texts["client"])),
+            custom_labels(harness.parse_prometheus(texts["server"])))
 
 
 def test_expression_dimensions_give_the_expected_labels_in_envoy_and_the_host(tmp_path):

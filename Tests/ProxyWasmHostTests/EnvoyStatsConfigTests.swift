@@ -1,4 +1,4 @@
-import ProxyWasmHost
+@testable import ProxyWasmHost
 import ProxyWasmTools
 import Testing
 
@@ -25,5 +25,57 @@ struct EnvoyStatsConfigTests {
         let (extracted, tags) = extractor.extract("wasmcustom.reporter==source;;response_code==503;;istio_requests_total")
         #expect(extracted == "wasmcustom.istio_requests_total")
         #expect(tags.map(\.0) == ["reporter", "response_code"] && tags.map(\.1) == ["source", "503"])
+    }
+
+    /// Istio's annotation: the most specific key wins, `istiocustom` is the
+    /// plugin's namespace, other keys are Envoy prefixes.
+    @Test func annotationKeysSelectHistogramsByMetricName() throws {
+        let rules = try EnvoyStatsConfig.histogramBuckets(annotation: #"""
+            {"istiocustom": [3, 2], "istiocustom.istio_request_duration_milliseconds": [1, 5, 10],
+             "istiocustom.istio_request": [7], "cluster.xds-grpc": [9]}
+            """#)
+        let configuration = StatsConfiguration(histogramBuckets: rules)
+        let tags = "wasmcustom.reporter=.=source;.;request_operation=.=istio_request_duration_milliseconds;.;"
+        #expect(configuration.buckets(for: tags + "istio_request_duration_milliseconds") == [1, 5, 10])
+        #expect(configuration.buckets(for: tags + "istio_request_bytes") == [7])
+        #expect(configuration.buckets(for: tags + "istio_response_bytes") == [2, 3])  // sorted, as Envoy does
+        #expect(configuration.buckets(for: "wasmcustom.istio_request_duration_milliseconds") == [1, 5, 10])
+        #expect(configuration.buckets(for: "cluster.xds-grpc.upstream_rq_time") == [9])
+        #expect(configuration.buckets(for: "http.inbound.downstream_rq_time") == StatsConfiguration.envoyDefaultBuckets)
+        // A label value that names a metric does not select the histogram.
+        #expect(configuration.buckets(for: "wasmcustom.x=.=istio_request_duration_milliseconds;.;istio_response_bytes") == [2, 3])
+    }
+
+    @Test func customSeparatorsReachTheMetricNameRegex() throws {
+        let rules = try EnvoyStatsConfig.histogramBuckets(annotation: #"{"istiocustom.istio_request_bytes": [4]}"#,
+                                                          pluginConfigurations: [#"{"field_separator": "|;"}"#])
+        let configuration = StatsConfiguration(histogramBuckets: rules)
+        #expect(configuration.buckets(for: "wasmcustom.reporter=.=source|;istio_request_bytes") == [4])
+        #expect(configuration.buckets(for: "wasmcustom.reporter=.=source;.;istio_request_bytes") == StatsConfiguration.envoyDefaultBuckets)
+    }
+
+    @Test(arguments: [
+        (#"[1, 2]"#, "expected a JSON object"),
+        (#"{"istiocustom": []}"#, "expected a non-empty list of bounds"),
+        (#"{"istiocustom": 5}"#, "expected a non-empty list of bounds"),
+        (#"{"istiocustom": [0]}"#, "every bound must be a number above 0"),
+        (#"{"istiocustom": [-1]}"#, "every bound must be a number above 0"),
+        (#"{"istiocustom": [true]}"#, "every bound must be a number above 0"),
+        (#"{"istiocustom": ["5"]}"#, "every bound must be a number above 0"),
+        (#"{"": [1]}"#, "a stat name prefix is empty"),
+    ])
+    func badAnnotationsAreRefusedWithAReason(_ annotation: String, _ reason: String) {
+        #expect { try EnvoyStatsConfig.histogramBuckets(annotation: annotation) } throws: { error in
+            (error as? EnvoyStatsConfig.Problem)?.message.contains(reason) == true
+        }
+    }
+
+    @Test func theStatsConfigCarriesEnvoysBucketSettingsInOrder() throws {
+        let rules = try EnvoyStatsConfig.histogramBuckets(annotation: #"{"istiocustom": [2], "istiocustom.istio_request_bytes": [1]}"#)
+        let config = try EnvoyStatsConfig.statsConfig(pluginConfigurations: [], bucketRules: rules)
+        let settings = try #require(config["histogram_bucket_settings"] as? [[String: Any]])
+        #expect(settings.count == 2)
+        #expect((settings[0]["match"] as? [String: Any])?["safe_regex"] != nil && settings[0]["buckets"] as? [Double] == [1])
+        #expect((settings[1]["match"] as? [String: String])?["prefix"] == "wasmcustom." && settings[1]["buckets"] as? [Double] == [2])
     }
 }
