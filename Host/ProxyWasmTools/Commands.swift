@@ -9,6 +9,7 @@ public struct ProxyWasmHostCommand: ParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "proxy-wasm-host",
         abstract: "Run proxy-wasm modules in-process, the way Envoy runs them.",
+        version: "proxy-wasm-host \(ProjectVersion.text)",
         subcommands: [ValidateCommand.self, RunCommand.self, TraceCommand.self, EnvoyConfigCommand.self])
 
     public init() {}

@@ -67,6 +67,11 @@ final class ExchangeRoot: RootContext {
 
     override var streamKind: StreamKind { .automatic }
 
+    override func onVmStart(vmConfigurationSize: Int) -> Bool {
+        Log.info("metadata_exchange \(ProjectVersion.text) starting")
+        return true
+    }
+
     override func onConfigure(pluginConfigurationSize: Int) -> Bool {
         let bytes: [UInt8]
         do throws(HostError) {

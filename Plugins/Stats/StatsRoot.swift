@@ -42,6 +42,11 @@ final class StatsRoot: RootContext {
     let xds = XDSAttributes()
     let clusterServices = ClusterServices()
 
+    override func onVmStart(vmConfigurationSize: Int) -> Bool {
+        Log.info("stats \(ProjectVersion.text) starting")
+        return true
+    }
+
     override func onConfigure(pluginConfigurationSize: Int) -> Bool {
         let bytes: [UInt8]
         do throws(HostError) {

@@ -1,0 +1,35 @@
+import Foundation
+import ProxyWasmABI
+@testable import ProxyWasmHost
+import ProxyWasmTools
+import ProxyWasmWasmKit
+import Testing
+
+/// One version, shown by the host, the modules and the changelog.
+@Suite("Version")
+struct VersionTests {
+    static var root: URL { URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent() }
+
+    @Test func theChangelogsNewestHeadingIsTheVersion() throws {
+        let changelog = try String(contentsOf: Self.root.appendingPathComponent("CHANGELOG.md"), encoding: .utf8)
+        let heading = try #require(changelog.split(separator: "\n").first { $0.hasPrefix("## ") })
+        #expect(heading == "## \(ProjectVersion.text)")
+        let parts = ProjectVersion.text.split(separator: ".")
+        #expect(parts.count == 3 && parts.allSatisfy { Int($0) != nil })
+    }
+
+    @Test func theHostPrintsItsVersion() throws {
+        #expect(ProxyWasmHostCommand.configuration.version == "proxy-wasm-host \(ProjectVersion.text)")
+    }
+
+    @Test(arguments: [("stats", "stats_outbound", "stats"), ("metadata_exchange", "mx", "metadata_exchange"),
+                      ("telemetry", "stats_outbound", "stats"), ("telemetry", "mx", "metadata_exchange")])
+    func eachModuleLogsItsVersionWhenItsVMStarts(_ module: String, _ rootID: String, _ plugin: String) throws {
+        let proxy = Proxy(name: "p")
+        let vm = PluginVM(proxy: proxy, vmID: module)
+        _ = try WasmKitGuest.load(try BuiltModules.bytes(module), into: vm)
+        _ = try vm.startPlugin(PluginConfiguration(name: plugin, rootID: rootID, configuration: []))
+        #expect(proxy.logs.contains { $0.level == .info && $0.message == "\(plugin) \(ProjectVersion.text) starting" },
+                "\(proxy.logs.map(\.message))")
+    }
+}
