@@ -3,6 +3,7 @@ import Foundation
 import ProxyWasmABI
 import ProxyWasmHost
 import ProxyWasmWasmKit
+import Yams
 
 /// `proxy-wasm-host`: validate modules like Envoy, run scenarios, read traces.
 public struct ProxyWasmHostCommand: ParsableCommand {
@@ -210,7 +211,14 @@ public struct TraceCommand: ParsableCommand {
 public struct EnvoyConfigCommand: ParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "envoy-config",
-        abstract: "Print the stats_config block Envoy needs for stats.wasm (tag regexes, matcher, buckets).")
+        abstract: "Print the stats_config Envoy needs for stats.wasm (tag regexes, buckets): a fragment for --config-yaml, or merged into a bootstrap.",
+        discussion: """
+            The default output is a YAML fragment `stats_config: ...` that `envoy --config-yaml "$(cat fragment.yaml)"` \
+            merges into the bootstrap given with -c. With --bootstrap, the output is that bootstrap (YAML or JSON) with \
+            stats_config merged in, ready for `envoy -c`.
+            """)
+
+    enum Format: String, ExpressibleByArgument, CaseIterable { case yaml, json }
 
     @Option(name: .customLong("stats-config"), help: "A stats plugin configuration (JSON file); repeat for each plugin.")
     var statsConfigurations: [String] = []
@@ -219,8 +227,25 @@ public struct EnvoyConfigCommand: ParsableCommand {
     @Option(name: .customLong("histogram-buckets"),
             help: "Per-metric bounds as Istio's sidecar.istio.io/statsHistogramBuckets annotation writes them (JSON: prefix -> bounds).")
     var histogramBuckets: String?
+    @Option(name: .long, help: "A bootstrap file (YAML or JSON) to print with stats_config merged in.")
+    var bootstrap: String?
+    @Flag(name: .customLong("plugin-stats-only"),
+          help: "Keep only the plugin's series and the Envoy stats Istio keeps (Istio's inclusion matcher); by default Envoy's own stats stay.")
+    var pluginStatsOnly = false
+    @Option(name: .long, help: "yaml (default) or json.")
+    var format: Format = .yaml
 
     public init() {}
+
+    /// Bucket bounds are doubles; `5` reads better than YAML's `5e+0` and JSON's `5.0`.
+    static func integralNumbersAsIntegers(_ value: Any) -> Any {
+        switch value {
+        case let number as Double where number == number.rounded() && abs(number) < 9_007_199_254_740_992: return Int(number)
+        case let list as [Any]: return list.map(integralNumbersAsIntegers)
+        case let map as [String: Any]: return map.mapValues(integralNumbersAsIntegers)
+        default: return value
+        }
+    }
 
     public func run() throws {
         var texts: [String] = []
@@ -234,12 +259,33 @@ public struct EnvoyConfigCommand: ParsableCommand {
         do {
             let rules = try histogramBuckets.map { try EnvoyStatsConfig.histogramBuckets(annotation: $0, pluginConfigurations: texts) } ?? []
             let config = try EnvoyStatsConfig.statsConfig(pluginConfigurations: texts, histogramBuckets: buckets.isEmpty ? nil : buckets,
-                                                          bucketRules: rules)
-            let data = try JSONSerialization.data(withJSONObject: ["stats_config": config], options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
-            print(String(decoding: data, as: UTF8.self))
+                                                          bucketRules: rules, pluginStatsOnly: pluginStatsOnly)
+            var document: [String: Any] = ["stats_config": config]
+            if let bootstrap {
+                guard let data = FileManager.default.contents(atPath: bootstrap) else {
+                    printError("cannot read \(bootstrap)")
+                    throw ExitCode(2)
+                }
+                guard let base = try Yams.load(yaml: String(decoding: data, as: UTF8.self)) as? [String: Any] else {
+                    printError("\(bootstrap): not a YAML or JSON mapping")
+                    throw ExitCode(2)
+                }
+                document = EnvoyStatsConfig.merged(bootstrap: base, statsConfig: config)
+            }
+            document = Self.integralNumbersAsIntegers(document) as! [String: Any]
+            switch format {
+            case .json:
+                let data = try JSONSerialization.data(withJSONObject: document, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
+                print(String(decoding: data, as: UTF8.self))
+            case .yaml:
+                print(try Yams.dump(object: document, sortKeys: true), terminator: "")
+            }
         } catch let problem as EnvoyStatsConfig.Problem {
             printError(problem.message)
             throw ExitCode(1)
+        } catch let error as YamlError {
+            printError("\(bootstrap ?? "bootstrap"): \(error)")
+            throw ExitCode(2)
         }
     }
 }

@@ -149,19 +149,39 @@ public enum EnvoyStatsConfig {
 
     /// The whole `stats_config` object: `histogramBuckets` for every plugin
     /// histogram, or per-metric `bucketRules` (from `histogramBuckets(annotation:)`).
+    /// Envoy's own stats keep their default tags; `pluginStatsOnly` keeps only
+    /// the plugin's series and the few Envoy stats Istio's bootstrap keeps
+    /// (Istio's inclusion matcher, without Envoy's default tags).
     public static func statsConfig(pluginConfigurations: [String], histogramBuckets: [Double]? = nil,
-                                   bucketRules: [HistogramBucketRule] = []) throws -> [String: Any] {
+                                   bucketRules: [HistogramBucketRule] = [], pluginStatsOnly: Bool = false) throws -> [String: Any] {
         let rules = try tagRules(pluginConfigurations: pluginConfigurations)
-        var patterns: [[String: Any]] = [["prefix": "\(StatsStore.namespace)."]]
-        for prefix in requiredEnvoyPrefixes { patterns.append(["prefix": prefix]) }
         var config: [String: Any] = [
-            "use_all_default_tags": false,
+            "use_all_default_tags": !pluginStatsOnly,
             "stats_tags": rules.map { ["tag_name": $0.name, "regex": $0.pattern] },
-            "stats_matcher": ["inclusion_list": ["patterns": patterns]],
         ]
+        if pluginStatsOnly {
+            var patterns: [[String: Any]] = [["prefix": "\(StatsStore.namespace)."]]
+            for prefix in requiredEnvoyPrefixes { patterns.append(["prefix": prefix]) }
+            config["stats_matcher"] = ["inclusion_list": ["patterns": patterns]]
+        }
         let buckets = bucketRules + (histogramBuckets.map { [HistogramBucketRule(prefix: StatsStore.namespace, buckets: $0)] } ?? [])
         if !buckets.isEmpty { config["histogram_bucket_settings"] = json(buckets) }
         return config
+    }
+
+    /// `bootstrap` with `statsConfig` merged into its `stats_config`: the
+    /// bootstrap's own tag rules stay (before ours) unless ours name the same
+    /// tag; every other key of ours replaces the bootstrap's.
+    public static func merged(bootstrap: [String: Any], statsConfig: [String: Any]) -> [String: Any] {
+        var result = bootstrap
+        var merged = bootstrap["stats_config"] as? [String: Any] ?? [:]
+        let ours = statsConfig["stats_tags"] as? [[String: Any]] ?? []
+        let names = Set(ours.compactMap { $0["tag_name"] as? String })
+        let theirs = (merged["stats_tags"] as? [[String: Any]] ?? []).filter { !names.contains($0["tag_name"] as? String ?? "") }
+        for (key, value) in statsConfig { merged[key] = value }
+        merged["stats_tags"] = theirs + ours
+        result["stats_config"] = merged
+        return result
     }
 
     /// The same rules as the host's renderer uses them.

@@ -7,15 +7,11 @@ generates. Prints each side's Istio series from /stats/prometheus.
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
 import tempfile
 from pathlib import Path
 
 import harness
 
-ROOT = Path(__file__).resolve().parents[2]
 SERVICES = {"istio": {"services": [{"host": "reviews.bookinfo.svc.cluster.local", "name": "reviews", "namespace": "bookinfo"}]}}
 
 
@@ -46,10 +42,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         for name, text in (("outbound", outbound), ("inbound", inbound)):
             (Path(tmp) / f"{name}.json").write_text(text)
-        host = os.environ.get("PROXY_WASM_HOST", str(ROOT / ".build/debug/proxy-wasm-host"))
-        generated = json.loads(subprocess.run(
-            [host, "envoy-config", "--stats-config", f"{tmp}/outbound.json", "--stats-config", f"{tmp}/inbound.json"],
-            check=True, capture_output=True, text=True).stdout)["stats_config"]
+        generated = harness.generated_stats_config("--stats-config", f"{tmp}/outbound.json", "--stats-config", f"{tmp}/inbound.json")
     with harness.UpstreamApp() as app:
         reviews_port, productpage_port = harness.free_port(), harness.free_port()
         reviews = sidecar(node("reviews-v2", "reviews", "v2", "10.44.0.23"), "INBOUND", "stats_inbound", inbound,

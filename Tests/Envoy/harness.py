@@ -33,6 +33,7 @@ from pathlib import Path
 from prometheus_client.parser import text_string_to_metric_families
 
 LOOPBACK = "127.0.0.1"
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def envoy_binary() -> str:
@@ -42,6 +43,18 @@ def envoy_binary() -> str:
         return explicit
     root = Path(__file__).resolve().parents[2]
     return str(root / ".venv" / "bin" / "envoy")
+
+
+def host_binary() -> str:
+    """The `proxy-wasm-host` CLI: $PROXY_WASM_HOST, or the debug build."""
+    return os.environ.get("PROXY_WASM_HOST", str(ROOT / ".build/debug/proxy-wasm-host"))
+
+
+def generated_stats_config(*arguments: str) -> dict:
+    """The `stats_config` that `proxy-wasm-host envoy-config ARGUMENTS` generates."""
+    output = subprocess.run([host_binary(), "envoy-config", "--format", "json", *arguments],
+                            check=True, capture_output=True, text=True).stdout
+    return json.loads(output)["stats_config"]
 
 
 def wasm_module(name: str) -> Path:
@@ -182,13 +195,18 @@ def _write_config(config: dict, directory: Path, name: str) -> Path:
     return path
 
 
-def validate(config: dict, timeout: float = 60) -> ValidationResult:
-    """`envoy --mode validate`: loads every module and runs VM start and configure."""
+def validate(config: dict | str, timeout: float = 60, extra_args: tuple[str, ...] = ()) -> ValidationResult:
+    """`envoy --mode validate`: loads every module and runs VM start and configure. `config` is a
+    bootstrap (a dict, or YAML/JSON text as a user would write it to a file)."""
     with tempfile.TemporaryDirectory(prefix="envoy-validate-") as tmp:
-        path = _write_config(config, Path(tmp), "validate")
+        if isinstance(config, str):
+            path = Path(tmp) / "validate.yaml"
+            path.write_text(config)
+        else:
+            path = _write_config(config, Path(tmp), "validate")
         proc = subprocess.run(
             [envoy_binary(), "--mode", "validate", "-c", str(path), "--disable-hot-restart",
-             "--log-level", "info"],
+             "--log-level", "info", *extra_args],
             capture_output=True, text=True, timeout=timeout,
         )
         return ValidationResult(proc.returncode, proc.stdout + proc.stderr)
@@ -201,6 +219,7 @@ class Envoy:
     config: dict
     name: str = "envoy"
     admin_port: int = 0
+    extra_args: list[str] = field(default_factory=list)  # e.g. ["--config-yaml", fragment]
     workdir: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="envoy-")))
     process: subprocess.Popen | None = None
 
@@ -219,7 +238,7 @@ class Envoy:
         # so the pid we hold is Envoy's own.
         self.process = subprocess.Popen(
             [envoy_binary(), "-c", str(config_path), "--disable-hot-restart", "--concurrency", "1",
-             "--log-level", "info", "--drain-time-s", "0"],
+             "--log-level", "info", "--drain-time-s", "0", *self.extra_args],
             stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
         )
         log.close()

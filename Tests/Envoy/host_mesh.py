@@ -5,25 +5,17 @@ node metadata, a cluster named `upstream` with the server's service metadata) ru
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 from pathlib import Path
 
 import harness
 import test_stats
 
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def host_binary() -> str:
-    return os.environ.get("PROXY_WASM_HOST", str(ROOT / ".build/debug/proxy-wasm-host"))
-
 
 def generated_stats_config(tmp_path: Path, configuration: str, *extra: str) -> dict:
     """`envoy-config --stats-config` for one plugin configuration, plus `extra` arguments."""
     (tmp_path / "stats.json").write_text(configuration)
-    return json.loads(subprocess.run([host_binary(), "envoy-config", "--stats-config", str(tmp_path / "stats.json"), *extra],
-                                     check=True, capture_output=True, text=True).stdout)["stats_config"]
+    return harness.generated_stats_config("--stats-config", str(tmp_path / "stats.json"), *extra)
 
 
 def run(tmp_path: Path, configuration: str, stats_config: dict, path: str, requests: int) -> dict[str, str]:
@@ -54,7 +46,7 @@ def run(tmp_path: Path, configuration: str, stats_config: dict, path: str, reque
     }
     scenario_path = tmp_path / "scenario.json"
     scenario_path.write_text(json.dumps(scenario))  # JSON is YAML
-    result = subprocess.run([host_binary(), "run", str(scenario_path), "--prometheus-only"],
+    result = subprocess.run([harness.host_binary(), "run", str(scenario_path), "--prometheus-only"],
                             capture_output=True, text=True, check=True)
     texts = {}
     for block in result.stdout.split("# proxy ")[1:]:  # each block starts "NAME: /stats/prometheus"

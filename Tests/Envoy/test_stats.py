@@ -5,7 +5,6 @@ Istio's test bootstrap stats_tags; and with the stats_config our generator emits
 from __future__ import annotations
 
 import json
-import subprocess
 import threading
 from pathlib import Path
 
@@ -124,11 +123,7 @@ def test_disabled_host_header_fallback_matches_istios_expected_files():
 def test_generated_stats_config_gives_the_same_series_as_the_host(tmp_path):
     configuration = istio_testdata.plugin_config("client_config.yaml")
     (tmp_path / "client.json").write_text(configuration)
-    host = str(ROOT / ".build/debug/proxy-wasm-host")
-    import os
-    host = os.environ.get("PROXY_WASM_HOST", host)
-    generated = json.loads(subprocess.run([host, "envoy-config", "--stats-config", str(tmp_path / "client.json")],
-                                          check=True, capture_output=True, text=True).stdout)["stats_config"]
+    generated = harness.generated_stats_config("--stats-config", str(tmp_path / "client.json"))
     requests = 120
     with harness.UpstreamApp() as app:
         client_port, server_envoy, client_envoy = mesh(app.port, configuration, istio_testdata.plugin_config("server_config.yaml"),

@@ -7,23 +7,13 @@ endpoint's `istio.workload` metadata."""
 from __future__ import annotations
 
 import http.client
-import json
-import os
 import ssl
-import subprocess
-from pathlib import Path
 
 import certs
 import harness
 import test_stats
 
-ROOT = Path(__file__).resolve().parents[2]
 SHOP = {"istio": {"services": [{"host": "cart.shop.svc.cluster.local", "name": "cart", "namespace": "shop"}]}}
-
-
-def generated_stats_config() -> dict:
-    host = os.environ.get("PROXY_WASM_HOST", str(ROOT / ".build/debug/proxy-wasm-host"))
-    return json.loads(subprocess.run([host, "envoy-config"], check=True, capture_output=True, text=True).stdout)["stats_config"]
 
 
 def requests_total(envoy: harness.Envoy) -> list[dict[str, str]]:
@@ -34,7 +24,7 @@ def client_sidecar(cluster: dict) -> tuple[int, dict]:
     """The client sidecar of test_stats (metadata_exchange + stats_outbound) towards `cluster`."""
     port = harness.free_port()
     config = harness.bootstrap(
-        admin_port=harness.free_port(), node=test_stats.node("client"), stats_config=generated_stats_config(),
+        admin_port=harness.free_port(), node=test_stats.node("client"), stats_config=harness.generated_stats_config(),
         listeners=[harness.http_listener("client_listener", port, cluster["name"],
                                          test_stats.filters("stats_outbound", "{}"), direction="OUTBOUND")],
         clusters=[cluster])
@@ -87,7 +77,7 @@ def test_an_inbound_mtls_request_without_exchange_takes_the_namespace_from_the_c
                                       "private_key": {"filename": str(paths["server"]["key"])}}],
                 "validation_context": {"trusted_ca": {"filename": str(paths["server"]["ca"])}}}}}
         config = harness.bootstrap(admin_port=harness.free_port(), node=test_stats.node("server"),
-                                   stats_config=generated_stats_config(), listeners=[listener],
+                                   stats_config=harness.generated_stats_config(), listeners=[listener],
                                    clusters=[harness.static_cluster("app", app.port)])
         with harness.Envoy(config, name="server") as envoy:
             context = ssl.create_default_context(cafile=str(paths["web"]["ca"]))

@@ -5,11 +5,8 @@ counted exactly with the stats_config our generator emits."""
 from __future__ import annotations
 
 import json
-import os
 import socket
-import subprocess
 import time
-from pathlib import Path
 
 import certs
 import harness
@@ -17,7 +14,6 @@ import istio_testdata
 from test_metadata_exchange_tcp import ReverseLineServer, exchange_line, mtls_mesh, mx_network_filter, send_line, tcp_proxy
 from test_stats import NODE_METADATA, SERVICES
 
-ROOT = Path(__file__).resolve().parents[2]
 TCP_STATS = '{"debug": "false", "field_separator": ";.;", "tcp_reporting_duration": "1s"}'
 FAMILIES = {"connection_open": "istio_tcp_connections_opened_total",
             "connection_close": "istio_tcp_connections_closed_total",
@@ -92,8 +88,7 @@ def test_tcp_series_match_istios_expected_files(tmp_path):
 def test_tcp_stats_count_connections_and_bytes_on_both_sides(tmp_path):
     """With the stats_config our generator emits: connections and bytes counted exactly, the
     prefix of the exchange never counted, principals and mutual_tls from the mTLS session."""
-    host = os.environ.get("PROXY_WASM_HOST", str(ROOT / ".build/debug/proxy-wasm-host"))
-    generated = json.loads(subprocess.run([host, "envoy-config"], check=True, capture_output=True, text=True).stdout)["stats_config"]
+    generated = harness.generated_stats_config()
     paths = certs.make_mesh_certificates(tmp_path, ["client", "server"])
     connections, payload = 3, b"hello over the mesh"
     with ReverseLineServer() as app:
@@ -138,8 +133,7 @@ def test_a_plaintext_connection_without_exchange_is_reported_while_open(tmp_path
     """No metadata exchange on the chain (plaintext, out of the mesh): the open connection is
     reported on ticks once one `tcp_reporting_duration` ("0.5s", protobuf JSON) has passed, with
     the labels the sidecar knows itself, and the close adds only what is new."""
-    host = os.environ.get("PROXY_WASM_HOST", str(ROOT / ".build/debug/proxy-wasm-host"))
-    generated = json.loads(subprocess.run([host, "envoy-config"], check=True, capture_output=True, text=True).stdout)["stats_config"]
+    generated = harness.generated_stats_config()
     node_metadata = json.loads((NODE_METADATA / "server_node_metadata.rendered.json").read_text())
     port = harness.free_port()
     with EchoServer() as app:
@@ -181,8 +175,7 @@ def test_two_sidecars_exchange_over_plaintext_tcp_when_both_opt_in(tmp_path):
     """`allow_plaintext_tcp` on both sidecars, no TLS anywhere: the exchange runs both ways over
     plain TCP, each side's stats names the other workload, the application's bytes are intact
     and counted without the prefixes, and the server records the connection as not mTLS."""
-    host = os.environ.get("PROXY_WASM_HOST", str(ROOT / ".build/debug/proxy-wasm-host"))
-    generated = json.loads(subprocess.run([host, "envoy-config"], check=True, capture_output=True, text=True).stdout)["stats_config"]
+    generated = harness.generated_stats_config()
     metadata = {name: json.loads((NODE_METADATA / f"{name}_node_metadata.rendered.json").read_text())
                 for name in ("client", "server")}
     plaintext = '{"allow_plaintext_tcp": true}'
