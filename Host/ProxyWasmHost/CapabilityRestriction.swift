@@ -40,6 +40,7 @@ extension PluginVM {
         proxy.appendLog(LogLine(level: .error, vmID: vmID, rootID: "", message: message))
         recordEvent(context: activeContext?.id ?? currentContextID, name: "restricted_capability",
                     args: ["function": isWASI ? "\(module).\(name)" : name])
+        answers.record(status: "refused", call: isWASI ? "\(module).\(name)" : name)
         if !isWASI { return .stub(WasmResult.internalFailure.rawValue) }
         return .stub(name == "proc_exit" ? nil : 76)
     }

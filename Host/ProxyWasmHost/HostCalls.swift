@@ -74,12 +74,24 @@ extension PluginVM {
             trace.record(.hostcall, context: activeContext?.id ?? currentContextID, name: name, args: args,
                          result: result, status: status.name)
         }
+        if status == .notFound || status == .unimplemented {
+            answers.record(status: status.name, call: Self.describe(name, args))
+        }
         return status.rawValue
+    }
+
+    /// A call and what it named, for `answers`: the argument that tells calls apart.
+    static func describe(_ name: String, _ args: [String: String]) -> String {
+        for key in ["path", "function", "key", "name", "type", "map"] {
+            if let value = args[key] { return "\(name) \(value.count > 80 ? String(value.prefix(80)) + "..." : value)" }
+        }
+        return name
     }
 
     /// Records a call this host does not implement and answers Envoy's status.
     func unimplemented(_ name: String, _ status: WasmResult) -> UInt32 {
         unimplementedCalls.append(name)
+        answers.record(status: "Unimplemented by this host", call: name)
         return finish(name, status, args: ["unimplemented": "true"])
     }
 

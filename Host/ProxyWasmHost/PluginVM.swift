@@ -138,6 +138,8 @@ public final class PluginVM {
     /// Host calls the guest made that this host does not implement (they
     /// answered Envoy's status, e.g. Unimplemented); strict test kits fail on these.
     public internal(set) var unimplementedCalls: [String] = []
+    /// Calls answered NotFound, Unimplemented or refused, counted (`proxy-wasm-host run`'s summary).
+    public internal(set) var answers = HostAnswerTally()
 
     public internal(set) var contexts: [UInt32: ContextState] = [:]
     var plugins: [UInt32: PluginConfiguration] = [:]

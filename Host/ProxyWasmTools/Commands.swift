@@ -132,6 +132,9 @@ public struct RunCommand: ParsableCommand {
                     for call in Set(plugin.vm.unimplementedCalls).sorted() {
                         print("[\(running.spec.name)] plugin \(plugin.spec.name) called \(call), which this host does not implement")
                     }
+                    if !plugin.vm.answers.isEmpty {
+                        print("[\(running.spec.name)] plugin \(plugin.spec.name) answered: \(plugin.vm.answers.summary)")
+                    }
                 }
             }
         }

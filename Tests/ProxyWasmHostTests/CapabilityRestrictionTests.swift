@@ -68,6 +68,9 @@ struct CapabilityRestrictionTests {
         let refused = vm.trace.events.filter { $0.name == "restricted_capability" }.compactMap { $0.args["function"] }
         #expect(refused == ["proxy_set_tick_period_milliseconds", "wasi_snapshot_preview1.fd_write", "wasi_snapshot_preview1.proc_exit"])
         #expect(!vm.trace.events.contains { $0.kind == .callback && $0.name == "proxy_on_response_headers" })
+        // The run summary counts them too.
+        #expect(vm.answers.summary == "refused 3 (proxy_set_tick_period_milliseconds x1, wasi_snapshot_preview1.fd_write x1, "
+            + "wasi_snapshot_preview1.proc_exit x1)")
     }
 
     @Test func aRestrictedLifecycleCallbackIsSkippedNotFailed() throws {

@@ -1,0 +1,48 @@
+import Foundation
+@testable import ProxyWasmHost
+import ProxyWasmTools
+import ProxyWasmWasmKit
+import Testing
+
+/// The end-of-run summary of calls answered NotFound, Unimplemented or refused.
+@Suite("Host answer summary")
+struct HostAnswerTallyTests {
+    @Test func theMeshNamesTheAttributesItsScenarioLeavesUnset() throws {
+        let runner = try ScenarioRunner(scenario: try meshScenario())
+        runner.run()
+        let stats = try #require(runner.proxies[0].plugins.first { $0.spec.name == "stats" })
+        let summary = stats.vm.answers.summary
+        // mesh.yaml sends 4 requests and sets neither response.flags nor request.duration.
+        #expect(summary.hasPrefix("NotFound "), "\(summary)")
+        #expect(summary.contains("proxy_get_property response.flags x4"), "\(summary)")
+        #expect(summary.contains("proxy_get_property request.duration x4"), "\(summary)")
+        #expect(stats.vm.answers.counts.values.reduce(0, +) == Int(summary.split(separator: " ")[1]))
+    }
+
+    @Test func entriesAreBoundedAndOrderedByCount() {
+        var tally = HostAnswerTally()
+        for index in 0..<(HostAnswerTally.limit + 10) { tally.record(status: "NotFound", call: "proxy_get_property p\(index)") }
+        tally.record(status: "NotFound", call: "proxy_get_property p7")
+        tally.record(status: "Unimplemented", call: "proxy_x")
+        #expect(tally.counts.count == HostAnswerTally.limit)
+        #expect(tally.othersCount == 11)
+        #expect(tally.summary.hasPrefix("NotFound \(HostAnswerTally.limit + 1) (proxy_get_property p7 x2, proxy_get_property p0 x1,"))
+        #expect(tally.summary.hasSuffix("; 11 more of other calls"))
+    }
+
+    @Test func aForeignFunctionThisHostLacksIsNamed() throws {
+        let module = try wasm(HostileModuleTests.module("""
+            (data (i32.const 0x100) "expr_create")
+            (func (export "proxy_on_vm_start") (param i32 i32) (result i32) (i32.const 1))
+            (func (export "proxy_on_configure") (param i32 i32) (result i32)
+              (drop (call $ff (i32.const 0x100) (i32.const 11) (i32.const 0) (i32.const 0) (i32.const 0x200) (i32.const 0x204)))
+              (i32.const 1))
+            (func (export "proxy_on_context_create") (param i32 i32))
+            """, imports: #"(import "env" "proxy_call_foreign_function" (func $ff (param i32 i32 i32 i32 i32 i32) (result i32)))"#))
+        let proxy = Proxy(name: "p")
+        let vm = PluginVM(proxy: proxy, vmID: "v")
+        _ = try WasmKitGuest.load(module, into: vm)
+        _ = try vm.startPlugin(PluginConfiguration(name: "p"))
+        #expect(vm.answers.summary == "NotFound 1 (proxy_call_foreign_function expr_create x1)")
+    }
+}
