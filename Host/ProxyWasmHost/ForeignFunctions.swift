@@ -21,10 +21,32 @@ extension PluginVM {
     func declareProperty(_ arguments: [UInt8]) -> (WasmResult, [UInt8]) {
         guard let fields = ProtobufFields.parse(arguments), let nameBytes = fields[1] else { return (.badArgument, []) }
         let name = String(decoding: nameBytes, as: UTF8.self)
-        guard !name.isEmpty, !declaredProperties.contains(name) else { return (.badArgument, []) }
-        declaredProperties.insert(name)
+        guard !name.isEmpty, declaredProperties[name] == nil else { return (.badArgument, []) }
+        func number(_ field: UInt64) -> UInt64 {
+            guard let bytes = fields[field] else { return 0 }
+            return bytes.enumerated().reduce(0) { $0 | UInt64($1.element) << (8 * UInt64($1.offset)) }
+        }
+        guard let type = DeclaredProperty.ValueType(rawValue: number(3)),
+              let span = DeclaredProperty.LifeSpan(rawValue: number(5)) else { return (.badArgument, []) }
+        declaredProperties[name] = DeclaredProperty(name: name, readonly: number(2) != 0, type: type,
+                                                    schema: fields[4] ?? [], span: span)
         return (.ok, [])
     }
+}
+
+/// One `declare_property` declaration (Envoy's `CelStatePrototype`).
+public struct DeclaredProperty: Equatable, Sendable {
+    /// Envoy's `WasmType`.
+    public enum ValueType: UInt64, Sendable { case bytes = 0, string = 1, flatBuffers = 2, protobuf = 3 }
+    /// Envoy's `LifeSpan` of the filter state entry.
+    public enum LifeSpan: UInt64, Sendable { case filterChain = 0, downstreamRequest = 1, downstreamConnection = 2 }
+
+    public let name: String
+    public let readonly: Bool
+    public let type: ValueType
+    /// The binary FlatBuffers schema (`.bfbs`) or protobuf descriptor, by `type`.
+    public let schema: [UInt8]
+    public let span: LifeSpan
 }
 
 /// Just enough protobuf wire-format reading for foreign-function arguments:

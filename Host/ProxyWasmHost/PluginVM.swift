@@ -158,7 +158,8 @@ public final class PluginVM {
     /// Root contexts whose `proxy_on_done` returned false.
     var pendingDone: Set<UInt32> = []
     var foreignFunctions: [String: ForeignFunction] = [:]
-    var declaredProperties: Set<String> = []
+    /// Properties the plugin declared with `declare_property`, by name.
+    public internal(set) var declaredProperties: [String: DeclaredProperty] = [:]
     var callDepth = 0
     /// Root contexts to delete after the current callback (`proxy_done`).
     var deferredDeletes: [UInt32] = []

@@ -107,8 +107,15 @@ final class ExchangeRoot: RootContext {
         if nodeID.isEmpty && localNode.name == nil {
             Log.warn("metadata_exchange: the node has no id and no metadata NAME; peers will see an empty identity")
         }
+        if !declaredPeers {
+            PeerPropertyDeclaration.declarePeers()
+            declaredPeers = true
+        }
         return true
     }
+
+    /// Whether this root declared the peer properties (once: Envoy keeps declarations per root).
+    private var declaredPeers = false
 
     override func createHttpContext(id: UInt32) -> HttpContext? { HttpExchange(id: id, root: self) }
 

@@ -1,0 +1,62 @@
+"""Peers Envoy can read: metadata_exchange declares `upstream_peer` / `downstream_peer` with
+Istio's FlatNode schema (`declare_property`), so Envoy's own CEL reads the peer's fields. Shown
+with an access log's `%CEL(...)%` on both sidecars of the mesh in test_stats.py."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import harness
+import test_stats
+
+FIELDS = {
+    "upstream_peer": ["workload_name", "namespace", "cluster_id", "labels['app'].value"],
+    "downstream_peer": ["workload_name", "namespace", "cluster_id", "labels['app'].value"],
+}
+
+
+def with_cel_access_log(config: dict, peer: str, path: Path) -> dict:
+    """Adds a file access log to the sidecar's connection manager: one `%CEL(...)%` per field of `peer`."""
+    line = " ".join(f"%CEL(filter_state['wasm.{peer}'].{field})%" for field in FIELDS[peer])
+    hcm = config["static_resources"]["listeners"][0]["filter_chains"][0]["filters"][0]["typed_config"]
+    hcm["access_log"] = [{
+        "name": "envoy.access_loggers.file",
+        "typed_config": {
+            "@type": "type.googleapis.com/envoy.extensions.access_loggers.file.v3.FileAccessLog",
+            "path": str(path),
+            "log_format": {
+                "text_format_source": {"inline_string": line + "\n"},
+                "formatters": [{"name": "envoy.formatter.cel",
+                                "typed_config": {"@type": "type.googleapis.com/envoy.extensions.formatter.cel.v3.Cel"}}],
+            },
+        },
+    }]
+    return config
+
+
+def read_lines(path: Path, count: int, timeout: float = 10) -> list[str]:
+    deadline = time.monotonic() + timeout
+    while True:
+        lines = path.read_text().splitlines() if path.exists() else []
+        if len(lines) >= count or time.monotonic() > deadline:
+            return lines
+        time.sleep(0.1)
+
+
+def test_envoys_cel_reads_the_exchanged_peers_fields(tmp_path):
+    requests = 2
+    with harness.UpstreamApp() as app:
+        server_port, client_port = harness.free_port(), harness.free_port()
+        server = with_cel_access_log(test_stats.sidecar("server", "INBOUND", server_port, app.port, "stats_inbound", "{}", {}),
+                                     "downstream_peer", tmp_path / "server.log")
+        client = with_cel_access_log(test_stats.sidecar("client", "OUTBOUND", client_port, server_port, "stats_outbound", "{}", {}),
+                                     "upstream_peer", tmp_path / "client.log")
+        with harness.Envoy(server, name="server"), harness.Envoy(client, name="client"):
+            for _ in range(requests):
+                assert harness.http_get(client_port, "/")[0] == 200
+            client_lines = read_lines(tmp_path / "client.log", requests)
+            server_lines = read_lines(tmp_path / "server.log", requests)
+    # The client sees the server (Istio's server node metadata), the server sees the client.
+    assert client_lines == ["ratings-v1 default server-cluster ratings"] * requests
+    assert server_lines == ["productpage-v1 default client-cluster productpage"] * requests
