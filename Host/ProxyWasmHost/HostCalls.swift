@@ -262,7 +262,8 @@ extension PluginVM {
         }
         guard let value = resolver.resolve(segments, proxy: proxyTree,
                                            stream: isStream ? (context?.streamProperties ?? .map([])) : nil,
-                                           filterState: isStream ? context?.filterState : nil) else {
+                                           filterState: isStream ? context?.filterState : nil,
+                                           declarations: isStream ? context?.stream.declarations ?? [:] : [:]) else {
             return finish(name, .notFound, args: ["path": display])
         }
         let bytes = value.serialized
@@ -279,6 +280,9 @@ extension PluginVM {
         let args = ["path": PropertyPath.display(path), "value": PluginVM.display(value)]
         guard let context = activeContext, context.kind != .root else { return finish(name, .notFound, args: args) }
         context.filterState[key] = value
+        if context.stream.declarations[key] == nil, let declaration = declaredProperties[String(decoding: path, as: UTF8.self)] {
+            context.stream.declarations[key] = declaration
+        }
         return finish(name, .ok, args: args)
     }
 

@@ -56,6 +56,10 @@ public struct LocalResponse: Equatable, Sendable {
 /// writes `wasm.upstream_peer`, stats reads it).
 public final class StreamState {
     public var filterState: [String: [UInt8]] = [:]
+    /// How each `wasm.<name>` entry was declared by the plugin that set it
+    /// (Envoy keeps the prototype with the filter-state object, so every
+    /// plugin reading it sees the declared type).
+    public var declarations: [String: DeclaredProperty] = [:]
     public init() {}
 }
 

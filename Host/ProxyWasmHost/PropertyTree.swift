@@ -127,7 +127,7 @@ public struct PropertyResolver {
     /// Looks up `segments` in `proxy` (node, plugin facts) and, when a stream
     /// is current, in `stream` and its filter state.
     public func resolve(_ segments: [String], proxy: PropertyNode, stream: PropertyNode?,
-                        filterState: [String: [UInt8]]?) -> PropertyNode? {
+                        filterState: [String: [UInt8]]?, declarations: [String: DeclaredProperty] = [:]) -> PropertyNode? {
         guard let first = segments.first else { return nil }
         var path = segments
         var top = first
@@ -152,7 +152,7 @@ public struct PropertyResolver {
         }
         if let value = walk(path, proxy) { return value }
         if let stream, top == "connection_id", let value = walk(path, stream) { return value }
-        return filterStateValue(path, filterState)
+        return filterStateValue(path, filterState, declarations)
     }
 
     private func walk(_ segments: [String], _ root: PropertyNode) -> PropertyNode? {
@@ -164,9 +164,14 @@ public struct PropertyResolver {
         return node
     }
 
-    /// Envoy's fallback: a filter-state object `wasm.<first segment>` (bytes).
-    private func filterStateValue(_ segments: [String], _ filterState: [String: [UInt8]]?) -> PropertyNode? {
-        guard segments.count == 1, let filterState, let value = filterState["wasm." + segments[0]] else { return nil }
-        return .bytes(value)
+    /// Envoy's fallback: a filter-state object `wasm.<first segment>` (bytes);
+    /// deeper segments are fields of a value declared as FlatBuffers with a schema.
+    private func filterStateValue(_ segments: [String], _ filterState: [String: [UInt8]]?,
+                                  _ declarations: [String: DeclaredProperty] = [:]) -> PropertyNode? {
+        guard let first = segments.first, let filterState, let value = filterState["wasm." + first] else { return nil }
+        if segments.count == 1 { return .bytes(value) }
+        guard let declaration = declarations["wasm." + first], declaration.type == .flatBuffers,
+              let reflection = FlatBuffersReflection(schema: declaration.schema) else { return nil }
+        return reflection.value(in: value, path: Array(segments.dropFirst()))
     }
 }

@@ -4,11 +4,14 @@ with an access log's `%CEL(...)%` on both sidecars of the mesh in test_stats.py.
 
 from __future__ import annotations
 
+import subprocess
 import time
 from pathlib import Path
 
 import harness
 import test_stats
+
+ROOT = Path(__file__).resolve().parents[2]
 
 FIELDS = {
     "upstream_peer": ["workload_name", "namespace", "cluster_id", "labels['app'].value"],
@@ -60,3 +63,26 @@ def test_envoys_cel_reads_the_exchanged_peers_fields(tmp_path):
     # The client sees the server (Istio's server node metadata), the server sees the client.
     assert client_lines == ["ratings-v1 default server-cluster ratings"] * requests
     assert server_lines == ["productpage-v1 default client-cluster productpage"] * requests
+
+
+def test_another_module_reads_the_peers_fields_by_property_path(tmp_path):
+    """Tests/Fixtures/wat/peer_field_reader.wat before metadata_exchange on the client sidecar
+    reads `upstream_peer.workload_name`, `upstream_peer.labels.app.value` and a missing field with
+    proxy_get_property; PeerPropertyDeclarationTests expects the same answers from the host."""
+    reader = tmp_path / "peer_field_reader.wasm"
+    subprocess.run(["wat2wasm", str(ROOT / "Tests/Fixtures/wat/peer_field_reader.wat"), "-o", str(reader)], check=True)
+    with harness.UpstreamApp() as app:
+        server_port, client_port = harness.free_port(), harness.free_port()
+        server = test_stats.sidecar("server", "INBOUND", server_port, app.port, "stats_inbound", "{}", {})
+        client = test_stats.sidecar("client", "OUTBOUND", client_port, server_port, "stats_outbound", "{}", {})
+        filters = client["static_resources"]["listeners"][0]["filter_chains"][0]["filters"][0]["typed_config"]["http_filters"]
+        filters.insert(0, harness.http_wasm_filter(harness.wasm_plugin_config("reader", reader)))
+        with harness.Envoy(server, name="server"), harness.Envoy(client, name="client") as client_envoy:
+            assert harness.http_get(client_port, "/")[0] == 200
+            deadline = time.monotonic() + 10
+            while True:
+                logged = [line.split("reader: ", 1)[1] for line in client_envoy.log().splitlines() if "wasm log reader" in line]
+                if len(logged) >= 3 or time.monotonic() > deadline:
+                    break
+                time.sleep(0.1)
+    assert logged == ["ratings-v1", "ratings", "missing"], logged

@@ -1,6 +1,7 @@
 import Foundation
 import ProxyWasmABI
 @testable import ProxyWasmHost
+import ProxyWasmTools
 import ProxyWasmWasmKit
 import Testing
 
@@ -57,5 +58,33 @@ struct PeerPropertyDeclarationTests {
         let committed = try String(contentsOf: Self.root.appendingPathComponent("Plugins/MetadataExchange/FlatNodeSchema.swift"), encoding: .utf8)
         #expect(try String(contentsOf: generated, encoding: .utf8) == committed,
                 "run scripts/gen-flatnode-schema.sh after changing Schema/node_info.fbs")
+    }
+
+    /// Another module on the client sidecar reads the exchanged peer's fields
+    /// by path, as Envoy answers them once the property is declared
+    /// (test_peer_properties.py runs the same module in Envoy).
+    @Test func anotherPluginReadsThePeersFieldsByPath() throws {
+        let source = Self.root.appendingPathComponent("Tests/Fixtures/wat/peer_field_reader.wat")
+        let reader = try temporaryModuleFile(try wasm(try String(contentsOf: source, encoding: .utf8)))
+        defer { try? FileManager.default.removeItem(atPath: reader) }
+        let module = BuiltModules.directory.appendingPathComponent("metadata_exchange.wasm").path
+        // The response path runs the chain backwards: the reader, first in the chain, sees the response after the exchange.
+        let yaml = """
+            proxies:
+              - name: client
+                node: {id: client}
+                listener_direction: outbound
+                plugins: [{name: reader, module: \(reader)}, {name: mx, module: \(module)}]
+              - {name: server, node: {id: server}, listener_direction: inbound, plugins: [{name: mx, module: \(module)}]}
+            traffic:
+              - http: {through: [client, server]}
+            """
+        var scenario = try Scenario.load(yaml: yaml, file: "mesh.yaml", baseDirectory: URL(fileURLWithPath: "/"))
+        scenario.proxies[0].metadata = MetadataExchangeTests.metadata("client_node_metadata.rendered.json")
+        scenario.proxies[1].metadata = MetadataExchangeTests.metadata("server_node_metadata.rendered.json")
+        let runner = try ScenarioRunner(scenario: scenario)
+        runner.run()
+        let logged = runner.proxies[0].proxy.logs.filter { $0.vmID == runner.proxies[0].plugins[0].vm.vmID }.map(\.message)
+        #expect(logged == ["ratings-v1", "ratings", "missing"], "\(logged)")
     }
 }
