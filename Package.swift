@@ -18,6 +18,9 @@ let package = Package(
         .executable(name: "metadata_exchange", targets: ["MetadataExchangeModule"]),
         .executable(name: "stats", targets: ["StatsModule"]),
         .executable(name: "telemetry", targets: ["TelemetryModule"]),
+        // The SDK for plugins in other packages (Examples/HelloPlugin builds against it).
+        .library(name: "ProxyWasm", targets: ["ProxyWasm"]),
+        .library(name: "PluginJSON", targets: ["PluginJSON"]),
         .library(name: "ProxyWasmHost", targets: ["ProxyWasmHost", "ProxyWasmWasmKit"]),
         .library(name: "ProxyWasmTestKit", targets: ["ProxyWasmTestKit"]),
         .library(name: "ProxyWasmNullVM", targets: ["ProxyWasmNullVM"]),

@@ -1,0 +1,77 @@
+# Building proxy-wasm modules from a Swift package with Embedded Swift for
+# wasm32. This repository's Makefile includes it, and so can a plugin package
+# that depends on the SDK (Examples/HelloPlugin shows one):
+#
+#   PROXY_WASM_SWIFT ?= path/to/this/repository
+#   include $(PROXY_WASM_SWIFT)/wasm.mk
+#   hello.wasm: $(PROXY_WASM_TOOLSET)
+#   	$(call proxy-wasm-build,hello,$@,build/hello.build.log)
+#
+# Needs Swift 6.3 with the Embedded stdlib for wasm32 (`swiftc` on PATH) and
+# Debian's wasi-libc, libclang-rt-dev-wasm32 and binaryen.
+#
+# Compiler flags (a toolset file, because SwiftPM cannot scope flags to the
+# wasm triple in Package.swift):
+#   Embedded, Extern    Embedded Swift; `@_extern(wasm)` imports
+#   -wmo                required by Embedded Swift (SwiftPM debug is not WMO)
+#   -disable-stack-protector   nothing provides __stack_chk_* without libc startup
+#   -nostdlib, --no-wasm-opt   the clang driver must not add crt1.o/-lc or run
+#                       wasm-opt itself; we link exactly what we list and run
+#                       wasm-opt explicitly
+# Linker flags:
+#   --no-entry          a reactor: no _start/main; crt1-reactor.o gives _initialize
+#   --gc-sections       drop unused functions
+#   --strip-all         no name/debug sections in the shipped module
+#   --stack-first       stack below data: an overflow traps instead of
+#                       silently overwriting globals
+#   -lc                 Debian's wasi-libc: mem*, arc4random_buf (-> WASI
+#                       random_get, which Envoy provides); the heap is the SDK's
+#   UnicodeDataTables   String comparison/hashing tables
+#   compiler-rt         __multi3 & co. for 64-bit overflow checks
+# Optimisation: -Osize, then wasm-opt -Oz.
+
+PROXY_WASM_MK     := $(abspath $(lastword $(MAKEFILE_LIST)))
+SWIFT             ?= swift
+PROXY_WASM_SWIFTC := $(shell command -v swiftc 2>/dev/null)
+PROXY_WASM_SWIFT_ROOT := $(abspath $(dir $(realpath $(PROXY_WASM_SWIFTC)))/..)
+WASM_TRIPLE       := wasm32-unknown-none-wasm
+WASM_SCRATCH      ?= .build-wasm
+UNICODE_DATA      := $(PROXY_WASM_SWIFT_ROOT)/lib/swift/embedded/$(WASM_TRIPLE)/libswiftUnicodeDataTables.a
+WASI_LIBC         := /usr/lib/wasm32-wasi
+COMPILER_RT        = $(firstword $(wildcard /usr/lib/llvm-*/lib/clang/*/lib/wasi/libclang_rt.builtins-wasm32.a))
+PROXY_WASM_TOOLSET ?= build/toolset-embedded-wasm32.json
+
+# wasm-ld drops the target_features section with --strip-all, and binaryen 108
+# then assumes MVP; these are the features the Swift/LLVM output uses.
+WASM_OPT_FEATURES := --enable-bulk-memory --enable-sign-ext --enable-mutable-globals \
+                     --enable-nontrapping-float-to-int --enable-multivalue --enable-reference-types
+
+$(PROXY_WASM_TOOLSET): $(PROXY_WASM_MK)
+	@mkdir -p $(dir $@)
+	@[ -f "$(UNICODE_DATA)" ] || { echo "no Embedded Swift stdlib for $(WASM_TRIPLE) under $(PROXY_WASM_SWIFT_ROOT)"; exit 1; }
+	@[ -f "$(WASI_LIBC)/crt1-reactor.o" ] || { echo "no wasi-libc in $(WASI_LIBC) (Debian package wasi-libc)"; exit 1; }
+	@[ -n "$(COMPILER_RT)" ] || { echo "no compiler-rt for wasm32 (Debian package libclang-rt-dev-wasm32)"; exit 1; }
+	@printf '%s\n' \
+	  '{' \
+	  '  "schemaVersion": "1.0",' \
+	  '  "swiftCompiler": { "extraCLIOptions": [' \
+	  '    "-enable-experimental-feature", "Embedded", "-enable-experimental-feature", "Extern",' \
+	  '    "-wmo", "-Xfrontend", "-disable-stack-protector", "-Xcc", "-ffreestanding",' \
+	  '    "-Xclang-linker", "-nostdlib", "-Xclang-linker", "--no-wasm-opt" ] },' \
+	  '  "cCompiler": { "extraCLIOptions": [ "-ffreestanding", "-fno-stack-protector" ] },' \
+	  '  "linker": { "extraCLIOptions": [' \
+	  '    "--no-entry", "--gc-sections", "--strip-all", "--stack-first", "-z", "stack-size=131072",' \
+	  '    "$(WASI_LIBC)/crt1-reactor.o", "$(UNICODE_DATA)", "$(COMPILER_RT)",' \
+	  '    "-L$(WASI_LIBC)", "-lc" ] }' \
+	  '}' > $@
+
+# $(call proxy-wasm-build,PRODUCT,OUTPUT.wasm,BUILD.log): builds the package's
+# executable product PRODUCT for wasm32 and writes the optimised module; the
+# compiler's output goes to BUILD.log, shown only on failure.
+define proxy-wasm-build
+mkdir -p $(dir $(2)) $(dir $(3)); \
+$(SWIFT) build --triple $(WASM_TRIPLE) -c release --product $(1) \
+  --scratch-path $(WASM_SCRATCH) --toolset $(PROXY_WASM_TOOLSET) -Xswiftc -Osize > $(3) 2>&1 \
+  || { cat $(3); exit 1; }; \
+wasm-opt $(WASM_OPT_FEATURES) -Oz $(WASM_SCRATCH)/release/$(1).wasm -o $(2)
+endef
