@@ -92,3 +92,28 @@ def test_an_inbound_mtls_request_without_exchange_takes_the_namespace_from_the_c
     assert labels["source_workload_namespace"] == "frontend" and labels["source_workload"] == "unknown"
     assert labels["connection_security_policy"] == "mutual_tls"
     assert labels["destination_workload"] == "ratings-v1"
+
+
+def test_passthrough_and_blackhole_traffic_is_named_as_istio_names_it():
+    """Istio's outbound catch-alls, as istiod configures them: route `allow_any` to
+    PassthroughCluster, route `block_all` answering 502 itself. stats reads the route and cluster
+    names Envoy gives it and labels the destination service PassthroughCluster / BlackHoleCluster,
+    with the Host header as destination_service."""
+    with harness.UpstreamApp() as app:
+        port, config = client_sidecar(harness.static_cluster("PassthroughCluster", app.port))
+        hcm = config["static_resources"]["listeners"][0]["filter_chains"][0]["filters"][0]["typed_config"]
+        hcm["route_config"] = {"name": "outbound_catch_alls", "virtual_hosts": [
+            {"name": "allow_any", "domains": ["passthrough.example"],
+             "routes": [{"name": "allow_any", "match": {"prefix": "/"}, "route": {"cluster": "PassthroughCluster"}}]},
+            {"name": "block_all", "domains": ["*"],
+             "routes": [{"name": "block_all", "match": {"prefix": "/"}, "direct_response": {"status": 502}}]},
+        ]}
+        with harness.Envoy(config, name="client") as envoy:
+            assert harness.http_get(port, "/", headers={"Host": "passthrough.example"})[0] == 200
+            assert harness.http_get(port, "/", headers={"Host": "blocked.example"})[0] == 502
+            series = {labels["destination_service_name"]: labels for labels in requests_total(envoy)}
+    assert set(series) == {"PassthroughCluster", "BlackHoleCluster"}
+    assert series["PassthroughCluster"]["destination_service"] == "passthrough.example"
+    assert series["PassthroughCluster"]["response_code"] == "200"
+    assert series["BlackHoleCluster"]["destination_service"] == "blocked.example"
+    assert series["BlackHoleCluster"]["response_code"] == "502"
