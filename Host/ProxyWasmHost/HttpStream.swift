@@ -246,7 +246,7 @@ public final class HttpStream {
             context.headerMaps[.httpResponseHeaders] = [HeaderPair(":status", String(reply.statusCode))] + reply.headers
             fillResponseProperties(context.headerMaps[.httpResponseHeaders]!)
         }
-        fillSizeProperties(context)
+        fillLogProperties(context)
         syncProperties(context)
         context.mapAccess = [.httpRequestHeaders: .readOnly, .httpResponseHeaders: .readOnly,
                              .httpResponseTrailers: .readOnly, .httpRequestTrailers: .notFound]
@@ -258,11 +258,15 @@ public final class HttpStream {
 
     // MARK: properties derived from the wire
 
-    /// Envoy's size attributes at log time, unless the caller set them:
+    /// The attributes Envoy has at log time, unless the scenario set them:
     /// `request.size` (content-length if present, else body bytes received),
     /// `request.total_size` (body + request header bytes), `response.size`
-    /// (body bytes sent), `response.total_size` (body + response headers + trailers).
-    private func fillSizeProperties(_ context: ContextState) {
+    /// (body bytes sent), `response.total_size` (body + response headers +
+    /// trailers), `request.duration` (since the request headers, on the
+    /// host's clock), `response.flags` (0: no flag; a scenario sets Envoy's
+    /// bits for UH and the like) and `response.code_details` (`via_upstream`,
+    /// or the local reply's details).
+    private func fillLogProperties(_ context: ContextState) {
         func byteSize(_ pairs: [HeaderPair]?) -> Int64 { Int64((pairs ?? []).reduce(0) { $0 + $1.key.count + $1.value.count }) }
         let tree = PropertyNode.map(properties)
         func missing(_ section: String, _ key: String) -> Bool { tree.child(section)?.child(key) == nil }
@@ -278,6 +282,15 @@ public final class HttpStream {
         if missing("response", "total_size") {
             let total = sent + byteSize(context.headerMaps[.httpResponseHeaders]) + byteSize(context.headerMaps[.httpResponseTrailers])
             setProperty(["response", "total_size"], .int(total))
+        }
+        if missing("request", "duration") {
+            var started = Int64(vm.proxy.clock.nanoseconds)
+            if case let .timestamp(time)? = tree.child("request")?.child("time") { started = time }
+            setProperty(["request", "duration"], .duration(max(0, Int64(vm.proxy.clock.nanoseconds) - started)))
+        }
+        if missing("response", "flags") { setProperty(["response", "flags"], .int(0)) }
+        if missing("response", "code_details") {
+            setProperty(["response", "code_details"], .string(localResponse?.details ?? "via_upstream"))
         }
     }
 

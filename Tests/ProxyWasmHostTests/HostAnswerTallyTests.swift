@@ -1,4 +1,5 @@
 import Foundation
+import ProxyWasmABI
 @testable import ProxyWasmHost
 import ProxyWasmTools
 import ProxyWasmWasmKit
@@ -12,10 +13,12 @@ struct HostAnswerTallyTests {
         runner.run()
         let stats = try #require(runner.proxies[0].plugins.first { $0.spec.name == "stats" })
         let summary = stats.vm.answers.summary
-        // mesh.yaml sends 4 requests and sets neither response.flags nor request.duration.
+        // mesh.yaml sends 4 requests over plaintext: no peer certificate, and its routes have no name.
         #expect(summary.hasPrefix("NotFound "), "\(summary)")
-        #expect(summary.contains("proxy_get_property response.flags x4"), "\(summary)")
-        #expect(summary.contains("proxy_get_property request.duration x4"), "\(summary)")
+        #expect(summary.contains("proxy_get_property upstream.uri_san_peer_certificate x4"), "\(summary)")
+        #expect(summary.contains("proxy_get_property xds.route_name x4"), "\(summary)")
+        // What Envoy always has is answered (LogAttributeTests).
+        #expect(!summary.contains("response.flags") && !summary.contains("request.duration"), "\(summary)")
         #expect(stats.vm.answers.counts.values.reduce(0, +) == Int(summary.split(separator: " ")[1]))
     }
 
@@ -44,5 +47,31 @@ struct HostAnswerTallyTests {
         _ = try WasmKitGuest.load(module, into: vm)
         _ = try vm.startPlugin(PluginConfiguration(name: "p"))
         #expect(vm.answers.summary == "NotFound 1 (proxy_call_foreign_function expr_create x1)")
+    }
+
+    /// Attributes Envoy always has at log time are there unless the scenario sets them.
+    @Test func logTimeAttributesHaveEnvoysDefaults() throws {
+        let sidecar = try StatsSidecar()
+        let stream = HttpStream(vm: sidecar.vm, root: sidecar.root)
+        stream.sendRequestHeaders([HeaderPair(":path", "/"), HeaderPair(":authority", "reviews")])
+        sidecar.proxy.advanceClock(byMilliseconds: 7)
+        stream.sendResponseHeaders([HeaderPair(":status", "200")])
+        stream.complete()
+        let tree = try #require(stream.context?.streamProperties)
+        #expect(tree.child("request")?.child("duration") == .duration(7_000_000))
+        #expect(tree.child("response")?.child("flags") == .int(0))
+        #expect(tree.child("response")?.child("code_details") == .string("via_upstream"))
+
+        let flagged = HttpStream(vm: sidecar.vm, root: sidecar.root, properties: [
+            PropertyEntry("response", .map([PropertyEntry("flags", .int(0x20)), PropertyEntry("code_details", .string("upstream_reset"))])),
+            PropertyEntry("request", .map([PropertyEntry("duration", .duration(42))])),
+        ])
+        flagged.sendRequestHeaders([HeaderPair(":path", "/")])
+        flagged.sendResponseHeaders([HeaderPair(":status", "503")])
+        flagged.complete()
+        let set = try #require(flagged.context?.streamProperties)
+        #expect(set.child("response")?.child("flags") == .int(0x20))
+        #expect(set.child("response")?.child("code_details") == .string("upstream_reset"))
+        #expect(set.child("request")?.child("duration") == .duration(42))
     }
 }
