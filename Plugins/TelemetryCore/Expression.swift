@@ -1,6 +1,7 @@
 // The subset of CEL that stats configurations use, evaluated inside the
 // plugin (Envoy's CEL foreign functions are not built into every proxy):
-// string, integer and boolean literals, list literals `[a, b]`; `+` on strings, integers and lists; `-` `*` `/` `%` and unary `-`
+// string, integer and boolean literals, list `[a, b]` and map `{'k': v}`
+// literals; `+` on strings, integers and lists; `-` `*` `/` `%` and unary `-`
 // on integers (overflow and division by zero give no value, as CEL's errors
 // do); `==` `!=` `<` `<=` `>` `>=` (integers, strings by code point, booleans);
 // `x in list`, `key in map`; `&&` `||` `!`; `cond ? a : b`; `string(x)`,
@@ -132,6 +133,8 @@ public indirect enum Expression: Equatable {
     case negate(Expression)
     case conditional(Expression, Expression, Expression)
     case list([Expression])
+    /// A map literal: keys and values in the order written.
+    case map(keys: [Expression], values: [Expression])
 
     /// Parses `text`; text beyond `ExpressionLimits` is refused with `exceedsLimit` set.
     public static func parse(_ text: String) throws(ExpressionSyntaxError) -> Expression {
@@ -197,6 +200,14 @@ public indirect enum Expression: Equatable {
                 items.append(item)
             }
             return .list(items)
+        case let .map(keys, values):
+            var entries: [(key: String, value: ExpressionValue)] = []
+            for index in keys.indices {
+                guard case let .string(key)? = keys[index].evaluate(environment),
+                      let value = values[index].evaluate(environment) else { return nil }
+                entries.append((key: key, value: value))
+            }
+            return .map(entries)
         }
     }
 
@@ -555,6 +566,7 @@ struct ExpressionParser {
             let (elements, depth) = try parseArguments(closing: UInt8(ascii: "]"))
             return try node(.list(elements), childDepth: depth)
         }
+        if byte == UInt8(ascii: "{") { return try parseMapLiteral() }
         guard isIdentifierStart(byte) else { throw error("unexpected \(describeCurrent())") }
         let name = parseIdentifier()
         if name == "true" { return try node(.literal(.bool(true))) }
@@ -605,6 +617,24 @@ struct ExpressionParser {
             throw error("invalid number")
         }
         return try node(.literal(.int(number)))
+    }
+
+    /// `{key: value, ...}` from the opening brace.
+    mutating func parseMapLiteral() throws(ExpressionSyntaxError) -> ParsedExpression {
+        offset += 1
+        var keys: [Expression] = [], values: [Expression] = []
+        var depth = 0
+        if consume(byte: UInt8(ascii: "}")) { return try node(.map(keys: keys, values: values)) }
+        while true {
+            let key = try parseConditional()
+            guard consume(":") else { throw error("expected ':' after a map key, found \(describeCurrent())") }
+            let value = try parseConditional()
+            keys.append(key.expression)
+            values.append(value.expression)
+            depth = max(depth, max(key.depth, value.depth))
+            if consume(byte: UInt8(ascii: "}")) { return try node(.map(keys: keys, values: values), childDepth: depth) }
+            guard consume(",") else { throw error("expected ',' or '}', found \(describeCurrent())") }
+        }
     }
 
     /// The arguments (or list elements) up to `closing` and the depth of the deepest.
