@@ -55,7 +55,8 @@ let package = Package(
 
         // Host side.
         .systemLibrary(name: "CZlib", path: "Host/CZlib", providers: [.apt(["zlib1g-dev"])]),
-        .target(name: "ProxyWasmHost", dependencies: ["ProxyWasmABI", "CZlib"], path: "Host/ProxyWasmHost"),
+        // TelemetryCore's expression language answers Envoy's CEL foreign functions.
+        .target(name: "ProxyWasmHost", dependencies: ["ProxyWasmABI", "CZlib", "TelemetryCore"], path: "Host/ProxyWasmHost"),
         .target(name: "ProxyWasmWasmKit",
                 dependencies: ["ProxyWasmABI", "ProxyWasmHost",
                                .product(name: "WasmKit", package: "WasmKit"),

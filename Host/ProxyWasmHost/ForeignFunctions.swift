@@ -13,6 +13,7 @@ extension PluginVM {
         registerForeignFunction("clear_route_cache") { _, _ in (.ok, []) }
         registerForeignFunction("compress") { _, arguments in Zlib.compress(arguments) }
         registerForeignFunction("uncompress") { _, arguments in Zlib.uncompress(arguments) }
+        registerCELForeignFunctions()
     }
 
     /// Envoy's `declare_property`: `DeclarePropertyArguments{1: name, 2: readonly,

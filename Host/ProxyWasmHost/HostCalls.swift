@@ -242,13 +242,9 @@ extension PluginVM {
 
     // MARK: properties
 
-    func proxyGetProperty(_ pathPointer: UInt32, _ pathSize: UInt32, _ valueSlot: UInt32, _ sizeSlot: UInt32) throws -> UInt32 {
-        let name = "proxy_get_property"
-        guard let pathBytes = slice(pathPointer, pathSize) else { return finish(name, .invalidMemoryAccess) }
-        let display = PropertyPath.display(pathBytes)
-        guard let segments = try? PropertyPath.decodeStrings(pathBytes) else {
-            return finish(name, .notFound, args: ["path": display])
-        }
+    /// The value at a property path for the active context, as Envoy's
+    /// `Context::getProperty` resolves it (also what CEL expressions read).
+    func propertyValue(_ segments: [String]) -> PropertyNode? {
         let context = activeContext
         let isStream = context.map { $0.kind != .root } ?? false
         let resolver = PropertyResolver(dialect: proxy.dialect)
@@ -260,10 +256,20 @@ extension PluginVM {
                 PropertyEntry("plugin_vm_id", .string(plugin.vmID)),
             ]))
         }
-        guard let value = resolver.resolve(segments, proxy: proxyTree,
-                                           stream: isStream ? (context?.streamProperties ?? .map([])) : nil,
-                                           filterState: isStream ? context?.filterState : nil,
-                                           declarations: isStream ? context?.stream.declarations ?? [:] : [:]) else {
+        return resolver.resolve(segments, proxy: proxyTree,
+                                stream: isStream ? (context?.streamProperties ?? .map([])) : nil,
+                                filterState: isStream ? context?.filterState : nil,
+                                declarations: isStream ? context?.stream.declarations ?? [:] : [:])
+    }
+
+    func proxyGetProperty(_ pathPointer: UInt32, _ pathSize: UInt32, _ valueSlot: UInt32, _ sizeSlot: UInt32) throws -> UInt32 {
+        let name = "proxy_get_property"
+        guard let pathBytes = slice(pathPointer, pathSize) else { return finish(name, .invalidMemoryAccess) }
+        let display = PropertyPath.display(pathBytes)
+        guard let segments = try? PropertyPath.decodeStrings(pathBytes) else {
+            return finish(name, .notFound, args: ["path": display])
+        }
+        guard let value = propertyValue(segments) else {
             return finish(name, .notFound, args: ["path": display])
         }
         let bytes = value.serialized

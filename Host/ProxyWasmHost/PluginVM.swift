@@ -1,4 +1,5 @@
 import ProxyWasmABI
+import TelemetryCore
 
 /// What runs the guest: WasmKit, or (later) the SDK compiled natively.
 public protocol GuestInstance: AnyObject {
@@ -162,6 +163,9 @@ public final class PluginVM {
     /// Root contexts whose `proxy_on_done` returned false.
     var pendingDone: Set<UInt32> = []
     var foreignFunctions: [String: ForeignFunction] = [:]
+    /// Expressions made with `expr_create`, by token.
+    var expressions: [UInt32: Expression] = [:]
+    var nextExpressionToken: UInt32 = 0
     /// Properties the plugin declared with `declare_property`, by name.
     public internal(set) var declaredProperties: [String: DeclaredProperty] = [:]
     var callDepth = 0

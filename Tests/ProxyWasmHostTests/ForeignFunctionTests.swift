@@ -72,3 +72,26 @@ struct ForeignFunctionTests {
         #expect(try callForeign(vm, memory, "reverse", [1, 2, 3]) == (.ok, [3, 2, 1]))
     }
 }
+
+/// Envoy's CEL foreign functions: tokens, deletion and unknown tokens
+/// (Tests/Envoy/test_cel_foreign_functions.py compares the answers with Envoy's).
+@Suite("CEL foreign functions")
+struct CELForeignFunctionTests {
+    @Test func tokensCountFromZeroAndDeletedTokensAreUnknown() throws {
+        let vm = PluginVM(proxy: Proxy(name: "p"), vmID: "v")
+        func call(_ name: String, _ arguments: [UInt8]) -> (WasmResult, [UInt8]) {
+            vm.foreignFunctions[name]!(vm, arguments)
+        }
+        #expect(call("expr_create", Array("1 + 2".utf8)) == (.ok, [0, 0, 0, 0]))
+        #expect(call("expr_create", Array("'a' + 'b'".utf8)) == (.ok, [1, 0, 0, 0]))
+        #expect(call("expr_create", Array("((".utf8)).0 == .badArgument)
+        #expect(call("expr_evaluate", [0, 0, 0, 0]) == (.ok, PropertyValue.encode(int64: 3)))
+        #expect(call("expr_evaluate", [1, 0, 0, 0]) == (.ok, Array("ab".utf8)))
+        #expect(call("expr_evaluate", [7, 0, 0, 0]).0 == .notFound)
+        #expect(call("expr_evaluate", [0, 0]).0 == .notFound)
+        #expect(call("expr_delete", [0, 0, 0, 0]).0 == .ok)
+        #expect(call("expr_evaluate", [0, 0, 0, 0]).0 == .notFound)
+        #expect(call("expr_delete", [0, 0, 0, 0]).0 == .notFound)
+        #expect(call("expr_create", Array("true".utf8)) == (.ok, [2, 0, 0, 0]))  // tokens are not reused
+    }
+}

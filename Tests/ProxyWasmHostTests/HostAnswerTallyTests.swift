@@ -35,10 +35,10 @@ struct HostAnswerTallyTests {
 
     @Test func aForeignFunctionThisHostLacksIsNamed() throws {
         let module = try wasm(HostileModuleTests.module("""
-            (data (i32.const 0x100) "expr_create")
+            (data (i32.const 0x100) "set_envoy_filter_state")
             (func (export "proxy_on_vm_start") (param i32 i32) (result i32) (i32.const 1))
             (func (export "proxy_on_configure") (param i32 i32) (result i32)
-              (drop (call $ff (i32.const 0x100) (i32.const 11) (i32.const 0) (i32.const 0) (i32.const 0x200) (i32.const 0x204)))
+              (drop (call $ff (i32.const 0x100) (i32.const 22) (i32.const 0) (i32.const 0) (i32.const 0x200) (i32.const 0x204)))
               (i32.const 1))
             (func (export "proxy_on_context_create") (param i32 i32))
             """, imports: #"(import "env" "proxy_call_foreign_function" (func $ff (param i32 i32 i32 i32 i32 i32) (result i32)))"#))
@@ -46,7 +46,7 @@ struct HostAnswerTallyTests {
         let vm = PluginVM(proxy: proxy, vmID: "v")
         _ = try WasmKitGuest.load(module, into: vm)
         _ = try vm.startPlugin(PluginConfiguration(name: "p"))
-        #expect(vm.answers.summary == "NotFound 1 (proxy_call_foreign_function expr_create x1)")
+        #expect(vm.answers.summary == "NotFound 1 (proxy_call_foreign_function set_envoy_filter_state x1)")
     }
 
     /// Attributes Envoy always has at log time are there unless the scenario sets them.
