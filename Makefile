@@ -130,11 +130,13 @@ HOST_BIN := .build/debug/proxy-wasm-host
 # The host CLI (debug build; `make bench` uses release).
 host: wasm-deps
 	@mkdir -p build
+	@echo "swift build --product proxy-wasm-host (log: build/host-build.log; a cold build takes a few minutes)"
 	@$(SWIFT) build --product proxy-wasm-host > build/host-build.log 2>&1 || { cat build/host-build.log; exit 1; }
 
 unit-test: wasm-deps
 	@mkdir -p build
-	$(SWIFT) build --build-tests > build/unit-build.log 2>&1 || { cat build/unit-build.log; exit 1; }
+	@echo "swift build --build-tests (log: build/unit-build.log; a cold build takes a few minutes)"
+	@$(SWIFT) build --build-tests > build/unit-build.log 2>&1 || { cat build/unit-build.log; exit 1; }
 	WASM_DIR=$(abspath $(WASM_DIR)) $(SWIFT) test --skip-build
 
 envoy-test: wasm venv host
@@ -165,6 +167,7 @@ FUZZ_MODULES := TelemetryCore PluginJSON ProxyWasmABI
 
 fuzz:
 	@mkdir -p build/fuzz
+	@echo "building the fuzz targets with -sanitize=fuzzer,address (log: build/fuzz/build.log)"
 	@for target in $(FUZZ_TARGETS); do \
 	  PROXY_WASM_FUZZ=1 $(SWIFT) build --scratch-path $(FUZZ_SCRATCH) --target Fuzz$$target \
 	    -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library > build/fuzz/build.log 2>&1 \
