@@ -17,7 +17,7 @@ struct HostAnswerTallyTests {
         #expect(summary.hasPrefix("NotFound "), "\(summary)")
         #expect(summary.contains("proxy_get_property upstream.uri_san_peer_certificate x4"), "\(summary)")
         #expect(summary.contains("proxy_get_property xds.route_name x4"), "\(summary)")
-        // What Envoy always has is answered (LogAttributeTests).
+        // What Envoy always has is answered (logTimeAttributesHaveEnvoysDefaults).
         #expect(!summary.contains("response.flags") && !summary.contains("request.duration"), "\(summary)")
         #expect(stats.vm.answers.counts.values.reduce(0, +) == Int(summary.split(separator: " ")[1]))
     }
