@@ -195,6 +195,15 @@ def _write_config(config: dict, directory: Path, name: str) -> Path:
     return path
 
 
+def validate_outbound_stats(configuration: str) -> ValidationResult:
+    """`envoy --mode validate` of one HTTP listener running stats.wasm (`stats_outbound`) with
+    `configuration`."""
+    stats = wasm_plugin_config("stats_outbound", wasm_module("stats"), root_id="stats_outbound", configuration=configuration)
+    return validate(bootstrap(admin_port=free_port(),
+                              listeners=[http_listener("l", free_port(), "c", [http_wasm_filter(stats)])],
+                              clusters=[static_cluster("c", free_port())]))
+
+
 def validate(config: dict | str, timeout: float = 60, extra_args: tuple[str, ...] = ()) -> ValidationResult:
     """`envoy --mode validate`: loads every module and runs VM start and configure. `config` is a
     bootstrap (a dict, or YAML/JSON text as a user would write it to a file)."""

@@ -119,13 +119,7 @@ def test_validate_refuses_expressions_beyond_the_limits():
                               ("!" * 1000 + "true", "nested deeper than 32 levels"),
                               ("string(" + ",".join(["'a'"] * 300) + ")", "more than 256 terms")):
         configuration = json.dumps({"metrics": [{"name": "requests_total", "dimensions": {"evil": expression}}]})
-        stats = harness.wasm_plugin_config("stats_outbound", harness.wasm_module("stats"), root_id="stats_outbound",
-                                           configuration=configuration)
-        config = harness.bootstrap(
-            admin_port=harness.free_port(),
-            listeners=[harness.http_listener("l", harness.free_port(), "c", [harness.http_wasm_filter(stats)])],
-            clusters=[harness.static_cluster("c", harness.free_port())])
-        result = harness.validate(config)
+        result = harness.validate_outbound_stats(configuration)
         assert not result.ok, expression[:40]
         assert "stats: invalid configuration: dimension evil of requests_total: at position" in result.log
         assert limit in result.log

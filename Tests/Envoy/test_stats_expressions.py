@@ -65,13 +65,7 @@ def test_expression_dimensions_give_the_expected_labels_in_envoy_and_the_host(tm
 
 def test_an_unknown_attribute_refuses_the_configuration_naming_what_is_supported():
     configuration = json.dumps({"metrics": [{"name": "requests_total", "dimensions": {"c": "xds.cluster"}}]})
-    stats = harness.wasm_plugin_config("stats_outbound", harness.wasm_module("stats"), root_id="stats_outbound",
-                                       configuration=configuration)
-    config = harness.bootstrap(
-        admin_port=harness.free_port(),
-        listeners=[harness.http_listener("l", harness.free_port(), "c", [harness.http_wasm_filter(stats)])],
-        clusters=[harness.static_cluster("c", harness.free_port())])
-    result = harness.validate(config)
+    result = harness.validate_outbound_stats(configuration)
     assert not result.ok
     assert "stats: invalid configuration: dimension c of requests_total: at position 4: unknown attribute 'xds.cluster'" in result.log
     assert "(supported: node, cluster_name, cluster_metadata," in result.log

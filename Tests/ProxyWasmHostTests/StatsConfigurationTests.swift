@@ -109,6 +109,20 @@ struct StatsConfigurationTests {
         #expect(logs.contains { $0.level == .warn && $0.message.contains("dimension response_code of requests_total: cannot parse \"request.host +\" at position 14") })
     }
 
+    /// Starts stats.wasm with one dimension `extra` = `expression`, expects the
+    /// configuration refused (not trapped), and returns the error log lines.
+    static func refusedDimension(_ expression: String) throws -> [String] {
+        let proxy = Proxy(name: "client")
+        let vm = PluginVM(proxy: proxy, vmID: "stats")
+        _ = try WasmKitGuest.load(try BuiltModules.bytes("stats"), into: vm)
+        let configuration = #"{"metrics":[{"name":"requests_total","dimensions":{"extra":"\#(expression)"}}]}"#
+        #expect(throws: PluginStartError.self) {
+            try vm.startPlugin(PluginConfiguration(name: "stats", rootID: "stats_outbound", configuration: Array(configuration.utf8)))
+        }
+        #expect(vm.failure == nil)  // refused, not trapped
+        return proxy.logs.filter { $0.level == .error }.map(\.message)
+    }
+
     /// Expressions that would exhaust the guest's stack at request time are
     /// refused at configure time, naming the dimension and the limit.
     @Test(arguments: [
@@ -118,15 +132,7 @@ struct StatsConfigurationTests {
         (String(repeating: "!", count: 3000) + "true", "dimension extra of requests_total: at position", "nested deeper than 32 levels"),
     ])
     func expressionsBeyondTheLimitsRefuseTheConfiguration(_ expression: String, _ names: String, _ limit: String) throws {
-        let proxy = Proxy(name: "client")
-        let vm = PluginVM(proxy: proxy, vmID: "stats")
-        _ = try WasmKitGuest.load(try BuiltModules.bytes("stats"), into: vm)
-        let configuration = #"{"metrics":[{"name":"requests_total","dimensions":{"extra":"\#(expression)"}}]}"#
-        #expect(throws: PluginStartError.self) {
-            try vm.startPlugin(PluginConfiguration(name: "stats", rootID: "stats_outbound", configuration: Array(configuration.utf8)))
-        }
-        #expect(vm.failure == nil)  // refused, not trapped
-        let errors = proxy.logs.filter { $0.level == .error }.map(\.message)
+        let errors = try Self.refusedDimension(expression)
         #expect(errors.contains { $0.hasPrefix("stats: invalid configuration: " + names) && $0.hasSuffix(limit) }, "\(errors)")
     }
 
@@ -178,14 +184,7 @@ struct StatsConfigurationTests {
         ("reqest.host", "unknown attribute 'reqest' (supported: request, response,"),
     ])
     func unsupportedNamesRefuseTheConfiguration(_ expression: String, _ message: String) throws {
-        let proxy = Proxy(name: "client")
-        let vm = PluginVM(proxy: proxy, vmID: "stats")
-        _ = try WasmKitGuest.load(try BuiltModules.bytes("stats"), into: vm)
-        let configuration = #"{"metrics":[{"name":"requests_total","dimensions":{"extra":"\#(expression)"}}]}"#
-        #expect(throws: PluginStartError.self) {
-            try vm.startPlugin(PluginConfiguration(name: "stats", rootID: "stats_outbound", configuration: Array(configuration.utf8)))
-        }
-        let errors = proxy.logs.filter { $0.level == .error }.map(\.message)
+        let errors = try Self.refusedDimension(expression)
         #expect(errors.contains { $0.hasPrefix("stats: invalid configuration: dimension extra of requests_total: at position") && $0.contains(message) },
                 "\(errors)")
     }
