@@ -12,6 +12,31 @@ import Testing
 /// the next connection, change the application's bytes or grow the log.
 @Suite("hostile peers through the wasm32 modules")
 struct HostilePeerTests {
+    /// The peer certificate's URI SAN is whatever the client's certificate
+    /// says: only Istio's exact `spiffe://<domain>/ns/<namespace>/sa/<account>`
+    /// layout gives a namespace, read by the wasm32 module without a trap.
+    @Test(arguments: [
+        ("spiffe://cluster.local/ns/frontend/sa/web", "frontend"),
+        ("spiffe://cluster.local/ns//sa/web", "unknown"),
+        ("spiffe://cluster.local/ns/a/sa/b/c", "unknown"),
+        ("spiffe:/", "unknown"),
+        ("spiffe://" + String(repeating: "/ns/x", count: 10_000) + "/sa/y", "unknown"),
+        ("spiffe://d/ns/" + String(repeating: "n", count: 70_000) + "/sa/y", String(repeating: "n", count: 70_000)),
+    ])
+    func spiffeNamespacesOfHostileCertificates(_ principal: String, _ namespace: String) throws {
+        let sidecar = try StatsSidecar()
+        let stream = HttpStream(vm: sidecar.vm, root: sidecar.root, properties: [
+            PropertyEntry("connection", .map([PropertyEntry("uri_san_peer_certificate", .string(principal)),
+                                              PropertyEntry("mtls", .bool(true))])),
+        ])
+        stream.sendRequestHeaders([HeaderPair(":path", "/"), HeaderPair(":authority", "reviews")])
+        stream.sendResponseHeaders([HeaderPair(":status", "200")])
+        stream.complete()
+        #expect(sidecar.vm.failure == nil)
+        let name = try #require(sidecar.proxy.stats.stats.map(\.name).first { $0.hasSuffix("istio_requests_total") })
+        #expect(name.contains(";.;source_workload_namespace=.=\(namespace);.;"))
+    }
+
     typealias Sidecar = MetadataExchangeTests.Sidecar
 
     static let magic: [UInt8] = [0x3D, 0x23, 0x04, 0x67]

@@ -3,6 +3,7 @@ import ProxyWasmABI
 @testable import ProxyWasmHost
 import ProxyWasmTools
 import ProxyWasmWasmKit
+import TelemetryCore
 import Testing
 
 /// metadata_exchange declares the peers it stores as FlatBuffers of Istio's
@@ -86,5 +87,28 @@ struct PeerPropertyDeclarationTests {
         runner.run()
         let logged = runner.proxies[0].proxy.logs.filter { $0.vmID == runner.proxies[0].plugins[0].vm.vmID }.map(\.message)
         #expect(logged == ["ratings-v1", "ratings", "missing"], "\(logged)")
+    }
+}
+
+/// The reader walks buffers a module stored: anything malformed is no value, never a crash.
+@Suite("FlatBuffers reflection over hostile buffers")
+struct FlatBuffersReflectionTests {
+    @Test func malformedBuffersAndSchemasGiveNoValue() throws {
+        let schema = try PeerPropertyDeclarationTests.compiledSchema()
+        let reflection = try #require(FlatBuffersReflection(schema: schema))
+        var generator = SystemRandomNumberGenerator()
+        let valid = FlatNodeCodec.encode(PeerNode.fromStruct(try StructCodec.decodeStruct(
+            Base64.decode(Array(MetadataExchangeTests.vector("server", "header_b64").utf8))!)))
+        #expect(reflection.value(in: valid, path: ["workload_name"]) == .string("ratings-v1"))
+        for _ in 0..<2000 {
+            var bytes = valid
+            for _ in 0..<4 { bytes[Int.random(in: 0..<bytes.count, using: &generator)] = UInt8.random(in: 0...255, using: &generator) }
+            _ = reflection.value(in: bytes, path: ["labels", "app", "value"])
+            _ = reflection.value(in: Array(bytes.prefix(Int.random(in: 0..<bytes.count, using: &generator))), path: ["workload_name"])
+        }
+        #expect(reflection.value(in: [], path: ["workload_name"]) == nil)
+        #expect(reflection.value(in: [0xFF, 0xFF, 0xFF, 0x7F], path: ["workload_name"]) == nil)
+        #expect(FlatBuffersReflection(schema: Array(schema.prefix(40))) == nil)
+        #expect(FlatBuffersReflection(schema: []) == nil)
     }
 }
