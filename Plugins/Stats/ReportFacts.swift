@@ -49,7 +49,11 @@ struct ReportFacts {
     var grpcStatus: Int64?
 
     /// Reads the facts every report has (not the protocol, host or gRPC status).
-    static func read(outbound: Bool, xds: XDSAttributes, services: ClusterServices) -> ReportFacts {
+    /// The principals come from the connection whose peer each label names:
+    /// a client sidecar's from its upstream connection, a server sidecar's
+    /// from its downstream one; a waypoint's source from downstream and
+    /// destination from upstream.
+    static func read(role: ReporterRole, xds: XDSAttributes, services: ClusterServices) -> ReportFacts {
         var facts = ReportFacts()
         facts.routeName = xds.bytes(StatsProperty.routeName)
         facts.clusterName = xds.bytes(StatsProperty.clusterName)
@@ -57,12 +61,17 @@ struct ReportFacts {
         facts.serviceName = service.name
         facts.serviceHost = service.host
         facts.serviceNamespace = service.namespace
-        if outbound {
+        switch role {
+        case .source:
             facts.sourcePrincipal = Properties.bytes(StatsProperty.upstreamLocalPrincipal)
             facts.destinationPrincipal = Properties.bytes(StatsProperty.upstreamPeerPrincipal)
-        } else {
+        case .destination:
             facts.sourcePrincipal = Properties.bytes(StatsProperty.connectionPeerPrincipal)
             facts.destinationPrincipal = Properties.bytes(StatsProperty.connectionLocalPrincipal)
+            facts.mtls = Properties.bool(StatsProperty.connectionMTLS)
+        case .waypoint:
+            facts.sourcePrincipal = Properties.bytes(StatsProperty.connectionPeerPrincipal)
+            facts.destinationPrincipal = Properties.bytes(StatsProperty.upstreamPeerPrincipal)
             facts.mtls = Properties.bool(StatsProperty.connectionMTLS)
         }
         facts.responseCode = Properties.int64(StatsProperty.responseCode) ?? 0

@@ -19,9 +19,13 @@ struct StatsConfiguration {
         var type: MetricType
     }
 
+    /// Which proxy this plugin runs in (`reporter`).
+    var reporter = ReporterSetting.unspecified
     var fieldSeparator = ";.;"
     var valueSeparator = "=.="
     var disableHostHeaderFallback = false
+    /// Whether `disable_host_header_fallback` was set (a gateway turns the fallback off otherwise).
+    var hostHeaderFallbackIsConfigured = false
     var tcpReportingMilliseconds: UInt32 = 15_000
     /// Distinct label sets one plugin instance defines series for; past it,
     /// new label sets are reported under one overflow series per metric.
@@ -44,7 +48,10 @@ struct StatsConfiguration {
             switch member.key {
             case "field_separator": configuration.fieldSeparator = try string(member.value, member.key)
             case "value_separator": configuration.valueSeparator = try string(member.value, member.key)
-            case "disable_host_header_fallback": configuration.disableHostHeaderFallback = try bool(member.value, member.key)
+            case "disable_host_header_fallback":
+                configuration.disableHostHeaderFallback = try bool(member.value, member.key)
+                configuration.hostHeaderFallbackIsConfigured = true
+            case "reporter": configuration.reporter = try ReporterSetting.parse(member.value)
             case "tcp_reporting_duration":
                 let text = try string(member.value, member.key)
                 if let milliseconds = duration(text) {
@@ -60,6 +67,10 @@ struct StatsConfiguration {
             default:
                 configuration.warnings.append("unknown field \"\(member.key)\" ignored")
             }
+        }
+        if configuration.reporter == .gateway && !configuration.hostHeaderFallbackIsConfigured {
+            // Istio's gateway default: a client's Host header is not a destination service.
+            configuration.disableHostHeaderFallback = true
         }
         if configuration.fieldSeparator.isEmpty || configuration.valueSeparator.isEmpty {
             throw StatsConfigurationError("field_separator and value_separator must not be empty")
@@ -195,6 +206,43 @@ struct StatsConfiguration {
             result.append(Definition(name: name, value: valueText, type: type))
         }
         return result
+    }
+}
+
+/// The `reporter` setting: which kind of proxy the plugin runs in.
+enum ReporterSetting: Equatable {
+    /// From the root id (`stats_outbound`, `stats_inbound`), else the listener direction.
+    case unspecified
+    case clientSidecar
+    case serverSidecar
+    /// An ingress or egress gateway: reports as the source (the gateway
+    /// itself) towards its upstream; the Host header fallback is off unless
+    /// `disable_host_header_fallback` says otherwise.
+    case gateway
+    /// A waypoint, Istio's `SERVER_GATEWAY`: reports as `waypoint`, with the
+    /// downstream peer as source and the upstream peer as destination.
+    case waypoint
+
+    /// The names, in the order of `parse`'s positions (also the error message's list).
+    static let names: StaticString = "UNSPECIFIED, CLIENT_SIDECAR, SERVER_SIDECAR, GATEWAY, SERVER_GATEWAY, WAYPOINT"
+
+    /// A name, or the number of Istio's enum (protobuf JSON allows both:
+    /// 0 UNSPECIFIED, 1 SERVER_GATEWAY).
+    static func parse(_ value: JSONValue) throws(StatsConfigurationError) -> ReporterSetting {
+        switch value {
+        case .number("0"): return .unspecified
+        case .number("1"): return .waypoint
+        case let .string(text):
+            switch UTF8Text.listIndex(of: text, in: names) {
+            case 0: return .unspecified
+            case 1: return .clientSidecar
+            case 2: return .serverSidecar
+            case 3: return .gateway
+            case 4, 5: return .waypoint
+            default: throw StatsConfigurationError("unknown reporter \"\(text)\" (supported: \(names))")
+            }
+        default: throw StatsConfigurationError("field \"reporter\" must be one of \(names), found \(value.typeName)")
+        }
     }
 }
 

@@ -62,12 +62,12 @@ final class StatsConnection: TcpContext {
     override func onDelete() { root.connections[id] = nil }
 
     private func report() {
-        var facts = ReportFacts.read(outbound: root.outbound, xds: root.xds, services: root.clusterServices)
+        var facts = ReportFacts.read(role: root.role, xds: root.xds, services: root.clusterServices)
         facts.isTCP = true
         let opened: UInt64 = openedPending ? 1 : 0
         let closing: UInt64 = closed ? 1 : 0
         let sentDelta = sent, receivedDelta = received
-        root.emit(tcp: true, facts: facts, peer: reporter.reportPeer(), environment: reporter) { source in
+        root.emit(tcp: true, facts: facts, environment: reporter) { source in
             switch source {
             case .tcpSentBytes: return sentDelta
             case .tcpReceivedBytes: return receivedDelta

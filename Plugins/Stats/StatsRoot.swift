@@ -10,7 +10,8 @@ enum PeerKeys {
 /// One stats plugin instance (root id `stats_outbound` or `stats_inbound`).
 final class StatsRoot: RootContext {
     var configuration = StatsConfiguration()
-    var outbound = true
+    /// Whose labels this proxy reports: from `reporter`, else the root id or listener direction.
+    var role = ReporterRole.source
     var metrics: [MetricFactory] = []
     var local = WorkloadLabels()
     var localNode = PeerNode()
@@ -69,15 +70,7 @@ final class StatsRoot: RootContext {
             for error in plan.errors { Log.error("stats: invalid configuration: \(error)") }
             return false
         }
-        let rootID = (try? Properties.string(["plugin_root_id"])) ?? nil
-        switch rootID {
-        case "stats_inbound": outbound = false
-        case "stats_outbound": outbound = true
-        default:
-            let direction = property(["listener_direction"]).flatMap { try? PropertyValue.decodeInt64($0) }
-            outbound = direction != TrafficDirection.inbound.rawValue
-            Log.info("stats: root id \"\(rootID ?? "")\" is neither stats_outbound nor stats_inbound; reporting as \(outbound ? "source" : "destination")")
-        }
+        role = reporterRole()
         localNode = PeerNode.local(strings: { self.nodeString(["metadata", $0]) }, maps: { self.nodeMap(["metadata", $0]) })
         local = WorkloadLabels(localNode)
         localCanonicalService = localNode.label("service.istio.io/canonical-name")
@@ -94,6 +87,27 @@ final class StatsRoot: RootContext {
         }
         try? Clock.setTickPeriod(milliseconds: configuration.tcpReportingMilliseconds)
         return true
+    }
+
+    /// The role the configuration names, or the one the root id (then the
+    /// listener direction) implies.
+    private func reporterRole() -> ReporterRole {
+        switch configuration.reporter {
+        case .clientSidecar, .gateway: return .source
+        case .serverSidecar: return .destination
+        case .waypoint: return .waypoint
+        case .unspecified: break
+        }
+        let rootID = (try? Properties.string(["plugin_root_id"])) ?? nil
+        switch rootID {
+        case "stats_inbound": return .destination
+        case "stats_outbound": return .source
+        default:
+            let direction = property(["listener_direction"]).flatMap { try? PropertyValue.decodeInt64($0) }
+            let role: ReporterRole = direction == TrafficDirection.inbound.rawValue ? .destination : .source
+            Log.info("stats: root id \"\(rootID ?? "")\" is neither stats_outbound nor stats_inbound; reporting as \(role.label)")
+            return role
+        }
     }
 
     override var streamKind: StreamKind { .automatic }
@@ -137,14 +151,21 @@ final class StatsRoot: RootContext {
     /// set seen before (same peer, facts and expression values) records
     /// straight to its defined metrics; a new one has its labels built and
     /// its stat-name prefix encoded once per tag group.
-    func emit(tcp: Bool, facts: ReportFacts, peer: ReportPeer, environment: StreamReporter,
+    func emit(tcp: Bool, facts: ReportFacts, environment: StreamReporter,
               include: (MetricFactory) -> Bool = { _ in true }, value: (MetricValue) -> UInt64?) {
         environment.beginReport()
+        // A waypoint names two peers: the downstream one first, the upstream one as part of the key.
+        let peer = role == .source ? environment.upstreamPeer() : environment.downstreamPeer()
+        let upstream: ReportPeer? = role == .waypoint ? environment.upstreamPeer() : nil
         // Expression tags are evaluated once per report; their values are part of the key.
         var expressionValues: [(source: String, text: String)] = []
         var key: [UInt8] = []
         key.reserveCapacity(1024)
         facts.appendKey(to: &key)
+        var cacheable = peer.slot != nil
+        if let upstream {
+            if let slot = upstream.slot { ReportKey.append(UInt64(slot), to: &key) } else { cacheable = false }
+        }
         for tag in tcp ? expressionTags.tcp : expressionTags.http {
             guard case let .expression(expression, source) = tag.value else { continue }
             let text = expression.evaluate(environment)?.labelText ?? "unknown"
@@ -152,7 +173,7 @@ final class StatsRoot: RootContext {
             ReportKey.append(text, to: &key)
         }
         let known: KnownLabelSet
-        let reportKey = peer.slot.map { ReportKey(peer: $0, facts: BytesKey(key)) }
+        let reportKey = cacheable ? peer.slot.map { ReportKey(peer: $0, facts: BytesKey(key)) } : nil
         if let reportKey, let cached = knownLabelSets[reportKey] {
             known = cached
         } else {
@@ -168,10 +189,7 @@ final class StatsRoot: RootContext {
             guard let recorded = value(metric.value) else { continue }
             let group = metric.tagGroup
             if known.prefixes[group] == nil {
-                if labels == nil {
-                    labels = IstioStats.labels(outbound: outbound, local: local, peer: peer.labels, facts: facts.requestFacts,
-                                               localCanonicalService: localCanonicalService)
-                }
+                if labels == nil { labels = self.labels(peer: peer.labels, upstream: upstream, facts: facts) }
                 resolve(group: group, of: metric, labels: labels!, expressionValues: expressionValues, into: known)
             }
             if known.folded[group] { foldedThisReport = true }
@@ -184,6 +202,23 @@ final class StatsRoot: RootContext {
             }
         }
         if foldedThisReport { try? folded?.increment() }
+    }
+
+    /// The 25 standard label values: which workload is source and which is
+    /// destination depends on the role.
+    private func labels(peer: WorkloadLabels, upstream: ReportPeer?, facts: ReportFacts) -> [String] {
+        let requestFacts = facts.requestFacts
+        switch role {
+        case .source:
+            return IstioStats.labels(role: role, source: local, destination: peer, facts: requestFacts,
+                                     localCanonicalService: localCanonicalService)
+        case .destination:
+            return IstioStats.labels(role: role, source: peer, destination: local, facts: requestFacts,
+                                     localCanonicalService: localCanonicalService)
+        case .waypoint:
+            return IstioStats.labels(role: role, source: peer, destination: upstream?.labels ?? WorkloadLabels(), facts: requestFacts,
+                                     localCanonicalService: localCanonicalService)
+        }
     }
 
     /// Encodes `metric`'s tag group's stat-name prefix for this label set, or
@@ -227,7 +262,7 @@ final class StatsRoot: RootContext {
         var tags: [(String, String)] = []
         for tag in metric.activeTags {
             if case .standard(.reporter) = tag.value {
-                tags.append((tag.name, outbound ? "source" : "destination"))
+                tags.append((tag.name, role.label))
             } else {
                 tags.append((tag.name, Self.overflowValue))
             }
@@ -299,6 +334,8 @@ final class PeerLabelCache {
 /// slow path every time).
 struct ReportPeer {
     static let noPeerSlot = 0
+    /// No peer: empty labels, the no-peer slot.
+    static var none: ReportPeer { ReportPeer(labels: WorkloadLabels(), slot: noPeerSlot) }
     var labels: WorkloadLabels
     var slot: Int?
 }

@@ -80,10 +80,10 @@ final class StatsStream: HttpContext {
         try? StreamControl.setEffectiveContext(id)
         let (requests, responses) = messageDeltas()
         if requests == 0 && responses == 0 { return }
-        var facts = ReportFacts.read(outbound: root.outbound, xds: root.xds, services: root.clusterServices)
+        var facts = ReportFacts.read(role: root.role, xds: root.xds, services: root.clusterServices)
         facts.isGRPC = true
         facts.host = host
-        root.emit(tcp: false, facts: facts, peer: reporter.reportPeer(), environment: reporter,
+        root.emit(tcp: false, facts: facts, environment: reporter,
                   include: { $0.isGRPCMessages }) { source in
             switch source {
             case .grpcRequestMessages: return requests
@@ -94,13 +94,13 @@ final class StatsStream: HttpContext {
     }
 
     private func report() {
-        var facts = ReportFacts.read(outbound: root.outbound, xds: root.xds, services: root.clusterServices)
+        var facts = ReportFacts.read(role: root.role, xds: root.xds, services: root.clusterServices)
         facts.isGRPC = isGRPC
         facts.host = host
         if isGRPC { facts.grpcStatus = Properties.int64(StatsProperty.grpcStatus) }
         let durationNanos = Properties.int64(StatsProperty.requestDuration) ?? 0
         let (requestMessages, responseMessages) = isGRPC ? messageDeltas() : (0, 0)
-        root.emit(tcp: false, facts: facts, peer: reporter.reportPeer(), environment: reporter,
+        root.emit(tcp: false, facts: facts, environment: reporter,
                   include: { !$0.isGRPCMessages || self.isGRPC }) { source in
             switch source {
             case .one: return 1

@@ -10,34 +10,46 @@ final class StreamReporter: ExpressionEnvironment {
 
     init(root: StatsRoot) { self.root = root }
 
-    private var peerIDName: PropertyName { root.outbound ? StatsProperty.upstreamPeerID : StatsProperty.downstreamPeerID }
-    private var peerName: PropertyName { root.outbound ? StatsProperty.upstreamPeer : StatsProperty.downstreamPeer }
-
-    /// Whether metadata exchange has not decided yet (no peer id, no sentinel).
-    var isWaitingForPeer: Bool { Properties.withValue(peerIDName) { $0 == nil } }
+    /// Whether metadata exchange has not decided yet (no peer id, no sentinel)
+    /// on the side whose peer the report waits for: upstream for a source
+    /// reporter, downstream otherwise.
+    var isWaitingForPeer: Bool {
+        Properties.withValue(root.role == .source ? StatsProperty.upstreamPeerID : StatsProperty.downstreamPeerID) { $0 == nil }
+    }
 
     static let unknownPeerID = Array(PeerKeys.unknownPeer.utf8)
 
-    /// The peer this report is for: from metadata exchange's filter state;
-    /// for upstream peers, from the endpoint's `istio.workload` metadata as a
-    /// fallback. Every stream from one peer carries the same metadata-exchange
-    /// bytes, so they are decoded once per peer and served from the root's
-    /// cache while the bytes stay the same (a peer that changes is decoded again).
-    func reportPeer() -> ReportPeer {
-        let exchanged = Properties.withValue(peerIDName) { id -> Bool in
-            guard let id else { return false }
-            return !(id.count == Self.unknownPeerID.count && id.elementsEqual(Self.unknownPeerID))
-        }
-        if exchanged, let bytes = Properties.bytes(peerName) {
-            if let known = root.peers.known(bytes) { return known }
-            if let node = try? FlatNodeCodec.decode(bytes) { return root.peers.remember(bytes, labels: WorkloadLabels(node)) }
-        }
-        if root.outbound, let workload = root.xds.bytes(StatsProperty.endpointWorkload) {
+    /// The downstream peer, from metadata exchange's filter state.
+    func downstreamPeer() -> ReportPeer {
+        exchangedPeer(id: StatsProperty.downstreamPeerID, peer: StatsProperty.downstreamPeer)
+            ?? ReportPeer.none
+    }
+
+    /// The upstream peer: from metadata exchange's filter state, else from
+    /// the endpoint's `istio.workload` metadata.
+    func upstreamPeer() -> ReportPeer {
+        if let exchanged = exchangedPeer(id: StatsProperty.upstreamPeerID, peer: StatsProperty.upstreamPeer) { return exchanged }
+        if let workload = root.xds.bytes(StatsProperty.endpointWorkload) {
             if let known = root.endpointPeers.known(workload) { return known }
             let labels = Self.endpointPeer(String(decoding: workload, as: UTF8.self)).map { WorkloadLabels($0) } ?? WorkloadLabels()
             return root.endpointPeers.remember(workload, labels: labels)
         }
-        return ReportPeer(labels: WorkloadLabels(), slot: ReportPeer.noPeerSlot)
+        return ReportPeer.none
+    }
+
+    /// A peer metadata exchange stored (not the unknown-peer sentinel). Every
+    /// stream from one peer carries the same metadata-exchange bytes, so they
+    /// are decoded once per peer and served from the root's cache while the
+    /// bytes stay the same (a peer that changes is decoded again).
+    private func exchangedPeer(id idName: PropertyName, peer peerName: PropertyName) -> ReportPeer? {
+        let exchanged = Properties.withValue(idName) { id -> Bool in
+            guard let id else { return false }
+            return !(id.count == Self.unknownPeerID.count && id.elementsEqual(Self.unknownPeerID))
+        }
+        guard exchanged, let bytes = Properties.bytes(peerName) else { return nil }
+        if let known = root.peers.known(bytes) { return known }
+        guard let node = try? FlatNodeCodec.decode(bytes) else { return nil }
+        return root.peers.remember(bytes, labels: WorkloadLabels(node))
     }
 
     /// istiod's `workload;namespace;canonical service;canonical revision;cluster`.

@@ -28,6 +28,28 @@ public enum IstioLabel: Int, CaseIterable {
     public static let tcpLabelCount = IstioLabel.connectionSecurityPolicy.rawValue + 1
 }
 
+/// Which proxy reports a request, and so which workloads its labels name
+/// (Istio's `reporter` label).
+public enum ReporterRole: Equatable, Sendable {
+    /// A client sidecar, an ingress or an egress gateway: the proxy itself is
+    /// the source, its upstream peer the destination.
+    case source
+    /// A server sidecar: its downstream peer is the source, the proxy itself the destination.
+    case destination
+    /// A waypoint (Istio's `SERVER_GATEWAY`): it is neither end, so its
+    /// downstream peer is the source and its upstream peer the destination.
+    case waypoint
+
+    /// The `reporter` label value.
+    public var label: String {
+        switch self {
+        case .source: return "source"
+        case .destination: return "destination"
+        case .waypoint: return "waypoint"
+        }
+    }
+}
+
 /// What a stream tells the stats filter, gathered from properties.
 public struct RequestFacts {
     public var isTCP = false
@@ -124,13 +146,21 @@ public enum IstioStats {
     }
 
     /// The 25 label values for one report (empties become `unknown`, then
-    /// `grpc_response_status` is set: empty unless gRPC).
+    /// `grpc_response_status` is set: empty unless gRPC), for a sidecar:
+    /// outbound reports as the source with `local` as source, inbound as the
+    /// destination with `local` as destination.
     public static func labels(outbound: Bool, local: WorkloadLabels, peer: WorkloadLabels, facts: RequestFacts,
                               localCanonicalService: String?) -> [String] {
+        labels(role: outbound ? .source : .destination, source: outbound ? local : peer,
+               destination: outbound ? peer : local, facts: facts, localCanonicalService: localCanonicalService)
+    }
+
+    /// The 25 label values for one report by `role`, with the source and
+    /// destination workloads already chosen (a waypoint's are both peers).
+    public static func labels(role: ReporterRole, source: WorkloadLabels, destination: WorkloadLabels, facts: RequestFacts,
+                              localCanonicalService: String?) -> [String] {
         var values = [String](repeating: "", count: IstioLabel.allCases.count)
-        let source = outbound ? local : peer
-        let destination = outbound ? peer : local
-        values[IstioLabel.reporter.rawValue] = outbound ? "source" : "destination"
+        values[IstioLabel.reporter.rawValue] = role.label
         // Without a peer, the namespaces it would have given come from what the
         // proxy knows: the peer certificate's SPIFFE id, the cluster's service.
         let sourceNamespace = source.namespace.isEmpty ? (SPIFFEID.namespace(facts.sourcePrincipal) ?? "") : source.namespace
@@ -149,7 +179,9 @@ public enum IstioStats {
         values[IstioLabel.destinationPrincipal.rawValue] = facts.destinationPrincipal
         values[IstioLabel.destinationApp.rawValue] = destination.app
         values[IstioLabel.destinationVersion.rawValue] = destination.version
-        let service = destinationService(facts, outbound: outbound, localCanonicalService: localCanonicalService)
+        // Only a server sidecar is the destination itself: the others name it
+        // from the cluster's service or the Host header, never from local labels.
+        let service = destinationService(facts, outbound: role != .destination, localCanonicalService: localCanonicalService)
         values[IstioLabel.destinationService.rawValue] = service.service
         values[IstioLabel.destinationServiceName.rawValue] = service.name
         values[IstioLabel.destinationServiceNamespace.rawValue] = destination.namespace.isEmpty
@@ -159,7 +191,9 @@ public enum IstioStats {
         values[IstioLabel.destinationCluster.rawValue] = destination.cluster
         values[IstioLabel.requestProtocol.rawValue] = facts.isTCP ? "tcp" : (facts.isGRPC ? "grpc" : "http")
         values[IstioLabel.responseFlags.rawValue] = responseFlags(facts.responseFlags)
-        if !outbound, let mtls = facts.mtls {
+        // The security of the connection the request arrived on: known where
+        // that connection is the downstream one (server sidecar, waypoint).
+        if role != .source, let mtls = facts.mtls {
             values[IstioLabel.connectionSecurityPolicy.rawValue] = mtls ? "mutual_tls" : "none"
         }
         values[IstioLabel.responseCode.rawValue] = String(facts.responseCode)

@@ -33,22 +33,26 @@ public enum UTF8Text {
 
     /// Whether `name` is one of the entries of `list`, a `", "`-separated
     /// list of names (which doubles as the text of an error message).
-    public static func isListed(_ name: String, in list: StaticString) -> Bool {
+    public static func isListed(_ name: String, in list: StaticString) -> Bool { listIndex(of: name, in: list) != nil }
+
+    /// The position of `name` among the entries of `list` (a `", "`-separated list), if listed.
+    public static func listIndex(of name: String, in list: StaticString) -> Int? {
         var name = name
-        return name.withUTF8 { wanted in
+        return name.withUTF8 { wanted -> Int? in
             let entries = list.utf8Start, count = list.utf8CodeUnitCount
-            var start = 0
+            var start = 0, position = 0
             while start < count {
                 var end = start
                 while end < count && entries[end] != UInt8(ascii: ",") { end += 1 }
                 if end - start == wanted.count {
                     var same = true
                     for index in 0..<wanted.count where entries[start + index] != wanted[index] { same = false; break }
-                    if same { return true }
+                    if same { return position }
                 }
                 start = end + 2
+                position += 1
             }
-            return false
+            return nil
         }
     }
 
