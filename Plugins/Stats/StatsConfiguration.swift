@@ -31,6 +31,9 @@ struct StatsConfiguration {
     /// new label sets are reported under one overflow series per metric.
     var maxLabelSets = StatsConfiguration.defaultMaxLabelSets
     static let defaultMaxLabelSets = 1000
+    /// How long a label set may go without a report before the plugin
+    /// forgets its metrics (`metric_expiry_duration`); nil: never.
+    var metricExpiryMilliseconds: UInt32?
     var overrides: [MetricOverride] = []
     var definitions: [Definition] = []
     /// Problems that do not reject the configuration (Istio logs and goes on).
@@ -52,6 +55,12 @@ struct StatsConfiguration {
                 configuration.disableHostHeaderFallback = try bool(member.value, member.key)
                 configuration.hostHeaderFallbackIsConfigured = true
             case "reporter": configuration.reporter = try ReporterSetting.parse(member.value)
+            case "metric_expiry_duration":
+                let text = try string(member.value, member.key)
+                guard let milliseconds = duration(text) else {
+                    throw StatsConfigurationError("metric_expiry_duration \"\(text)\" is not a duration (for example \"300s\")")
+                }
+                configuration.metricExpiryMilliseconds = milliseconds == 0 ? nil : milliseconds
             case "tcp_reporting_duration":
                 let text = try string(member.value, member.key)
                 if let milliseconds = duration(text) {

@@ -16,14 +16,12 @@ final class StatsRoot: RootContext {
     var local = WorkloadLabels()
     var localNode = PeerNode()
     var localCanonicalService: String?
-    /// Defined metrics: by stat-name prefix (the encoded tags), one slot per
-    /// configured metric. Envoy hands out a new id per define, so each full
-    /// name is defined once; one lookup per distinct tag set per request.
-    private var metricIDs: [StatNameKey: [Metric?]] = [:]
-    /// Label sets in `metricIDs` other than the overflow ones: bounded by
-    /// `configuration.maxLabelSets`, so no peer or header can grow the series
-    /// (and this plugin's memory) without limit.
-    private var labelSets = 0
+    /// Defined metrics by label set. Bounded by `configuration.maxLabelSets`,
+    /// so no peer or header can grow the series (and this plugin's memory)
+    /// without limit; aged on ticks for `metric_expiry_duration`.
+    let definedSets = DefinedLabelSets()
+    /// What the expiry sweep publishes, when expiry is configured.
+    private var cacheGauges: CacheGauges?
     /// Reports that were folded into an overflow series.
     private var folded: Metric?
     static let overflowValue = "overflow"
@@ -33,7 +31,8 @@ final class StatsRoot: RootContext {
     let endpointPeers = PeerLabelCache()
     /// Label sets worked out before, by what their labels depend on: a warm
     /// report reads its facts, finds its metrics here and records, without
-    /// building a label or a stat name. Bounded; past the bound it starts over.
+    /// building a label or a stat name. Bounded; past the bound it starts
+    /// over. An entry goes with the label sets it points to when they expire.
     private var knownLabelSets: [ReportKey: KnownLabelSet] = [:]
     var knownLabelSetLimit: Int { 2 * configuration.maxLabelSets + 16 }
     /// Distinct tag lists among the metrics (`MetricFactory.tagGroup`).
@@ -74,13 +73,13 @@ final class StatsRoot: RootContext {
         localNode = PeerNode.local(strings: { self.nodeString(["metadata", $0]) }, maps: { self.nodeMap(["metadata", $0]) })
         local = WorkloadLabels(localNode)
         localCanonicalService = localNode.label("service.istio.io/canonical-name")
-        metricIDs.removeAll()
+        definedSets.removeAll()
         knownLabelSets.removeAll()
-        labelSets = 0
         tagGroupCount = (metrics.map { $0.tagGroup }.max() ?? -1) + 1
         expressionTags = (distinctExpressionTags(tcp: false), distinctExpressionTags(tcp: true))
         for index in metrics.indices { metrics[index].overflowPrefix = overflowPrefix(metrics[index]) }
         folded = try? Metric.define(.counter, name: "istio_stats.label_sets_folded")
+        cacheGauges = configuration.metricExpiryMilliseconds == nil ? nil : CacheGauges()
         let version = nodeString(["metadata", "ISTIO_VERSION"]) ?? "unknown"
         if let build = try? Metric.define(.gauge, name: "component.proxy.tag.\(version);.istio_build") {
             try? build.record(1)
@@ -130,6 +129,28 @@ final class StatsRoot: RootContext {
         clusterServices.forget()
         for connection in connections.values { connection.reportPeriodically() }
         for stream in grpcStreams.values { stream.reportMessages() }
+        definedSets.advance()
+        if let expiry = configuration.metricExpiryMilliseconds { forgetIdleLabelSets(expiryMilliseconds: expiry) }
+    }
+
+    /// `metric_expiry_duration`: forgets the label sets no report used for
+    /// that long; when any went, the caches that could point to them (known
+    /// report keys, decoded peers) start over, so they hold no more than what
+    /// later reports bring back. Then publishes the cache sizes. Envoy 1.40
+    /// keeps the series themselves (a Wasm plugin's stats scope is not
+    /// evictable); a label set that comes back is defined again and Envoy
+    /// continues its series from the value it had.
+    private func forgetIdleLabelSets(expiryMilliseconds: UInt32) {
+        let period = max(1, configuration.tcpReportingMilliseconds)
+        let idleTicks = expiryMilliseconds / period + (expiryMilliseconds % period == 0 ? 0 : 1)
+        let expired = definedSets.expire(idleTicks: idleTicks)
+        if expired > 0 {
+            knownLabelSets.removeAll()
+            peers.removeAll()
+            endpointPeers.removeAll()
+        }
+        cacheGauges?.publish(expired: expired, labelSets: definedSets.count, reportKeys: knownLabelSets.count,
+                             peers: peers.count + endpointPeers.count)
     }
 
     /// Each distinct expression-valued tag (by source text) of one kind's metrics.
@@ -183,18 +204,29 @@ final class StatsRoot: RootContext {
                 knownLabelSets[reportKey] = known
             }
         }
+        let tick = definedSets.tick
         var labels: [String]? = nil
         var foldedThisReport = false
+        // Metrics of one tag group are adjacent in the common case: the label
+        // set is looked up (and aged) once per run of a group.
+        var currentGroup = -1
+        var labelSet: DefinedLabelSet? = nil
         for (index, metric) in metrics.enumerated() where metric.isTCP == tcp && include(metric) {
             guard let recorded = value(metric.value) else { continue }
             let group = metric.tagGroup
-            if known.prefixes[group] == nil {
-                if labels == nil { labels = self.labels(peer: peer.labels, upstream: upstream, facts: facts) }
-                resolve(group: group, of: metric, labels: labels!, expressionValues: expressionValues, into: known)
+            if group != currentGroup || labelSet == nil {
+                currentGroup = group
+                if let resolved = known.sets[group] {
+                    labelSet = resolved
+                } else {
+                    if labels == nil { labels = self.labels(peer: peer.labels, upstream: upstream, facts: facts) }
+                    labelSet = resolve(group: group, of: metric, labels: labels!, expressionValues: expressionValues, into: known)
+                }
+                labelSet!.lastUsedTick = tick
+                if labelSet!.isOverflow { foldedThisReport = true }
             }
-            if known.folded[group] { foldedThisReport = true }
             if metric.type == .counter && recorded == 0 { continue }  // Istio never records zeros on counters
-            guard let defined = known.metrics[index] ?? define(index, prefix: known.prefixes[group]!, folded: known.folded[group]) else { continue }
+            guard let defined = known.metrics[index] ?? define(index, in: labelSet!) else { continue }
             known.metrics[index] = defined
             switch metric.type {
             case .counter: try? defined.increment(by: Int64(recorded))
@@ -221,10 +253,11 @@ final class StatsRoot: RootContext {
         }
     }
 
-    /// Encodes `metric`'s tag group's stat-name prefix for this label set, or
-    /// the overflow prefix once the bound on label sets is reached.
+    /// Encodes `metric`'s tag group's stat-name prefix for this label set and
+    /// finds (or creates) its defined label set: the overflow one once the
+    /// bound on label sets is reached.
     private func resolve(group: Int, of metric: MetricFactory, labels: [String],
-                         expressionValues: [(source: String, text: String)], into known: KnownLabelSet) {
+                         expressionValues: [(source: String, text: String)], into known: KnownLabelSet) -> DefinedLabelSet {
         var tags: [(String, String)] = []
         tags.reserveCapacity(metric.activeTags.count)
         for tag in metric.activeTags {
@@ -236,12 +269,14 @@ final class StatsRoot: RootContext {
         }
         let prefix = StatNameKey(IstioStats.statNamePrefixBytes(tags: tags, fieldSeparator: configuration.fieldSeparator,
                                                                 valueSeparator: configuration.valueSeparator))
-        if metricIDs[prefix] == nil && labelSets >= configuration.maxLabelSets {
-            known.prefixes[group] = StatNameKey(metric.overflowPrefix)
-            known.folded[group] = true
+        let labelSet: DefinedLabelSet
+        if !definedSets.contains(prefix) && definedSets.boundedCount >= configuration.maxLabelSets {
+            labelSet = definedSets.labelSet(StatNameKey(metric.overflowPrefix), metricCount: metrics.count, isOverflow: true)
         } else {
-            known.prefixes[group] = prefix
+            labelSet = definedSets.labelSet(prefix, metricCount: metrics.count, isOverflow: false)
         }
+        known.sets[group] = labelSet
+        return labelSet
     }
 
     // MARK: properties, `xds.` first, bare names as fallback
@@ -271,34 +306,56 @@ final class StatsRoot: RootContext {
                                               valueSeparator: configuration.valueSeparator)
     }
 
-    /// The metric `index` under the label set encoded in `prefix`, defined
-    /// once per full name (Envoy hands out a new id per define).
-    func define(_ index: Int, prefix: StatNameKey, folded: Bool) -> Metric? {
-        var slots = metricIDs[prefix]
-        if let known = slots?[index] { return known }
-        let isNewLabelSet = slots == nil
-        if slots == nil { slots = [Metric?](repeating: nil, count: metrics.count) }
+    /// The metric `index` under `labelSet`, defined once per full name while
+    /// the label set lives (Envoy hands out a new id per define).
+    func define(_ index: Int, in labelSet: DefinedLabelSet) -> Metric? {
+        if let known = labelSet.metrics[index] { return known }
         let factory = metrics[index]
-        let name = String(decoding: prefix.bytes, as: UTF8.self) + "istio_" + factory.name
+        let name = String(decoding: labelSet.prefix.bytes, as: UTF8.self) + "istio_" + factory.name
         guard let defined = try? Metric.define(factory.type, name: name) else { return nil }
-        slots![index] = defined
-        metricIDs[prefix] = slots
-        if isNewLabelSet && !folded { labelSets += 1 }
+        labelSet.metrics[index] = defined
         return defined
     }
 }
 
 /// A label set worked out before: its metrics by index as defined so far,
-/// and per tag group the stat-name prefix they are defined under.
+/// and per tag group the label set they are defined under.
 final class KnownLabelSet {
     var metrics: [Metric?]
-    var prefixes: [StatNameKey?]
-    var folded: [Bool]
+    var sets: [DefinedLabelSet?]
 
     init(metricCount: Int, groupCount: Int) {
         metrics = [Metric?](repeating: nil, count: metricCount)
-        prefixes = [StatNameKey?](repeating: nil, count: groupCount)
-        folded = [Bool](repeating: false, count: groupCount)
+        sets = [DefinedLabelSet?](repeating: nil, count: groupCount)
+    }
+}
+
+/// The cache sizes the expiry sweep publishes: gauges moved by deltas, so the
+/// worker VMs of one plugin add up in Envoy's one gauge per name.
+struct CacheGauges {
+    private let expired = try? Metric.define(.counter, name: "istio_stats.label_sets_expired")
+    private var labelSets = PublishedGauge("istio_stats.label_sets_active")
+    private var reportKeys = PublishedGauge("istio_stats.report_keys_cached")
+    private var peers = PublishedGauge("istio_stats.peers_cached")
+
+    mutating func publish(expired count: Int, labelSets active: Int, reportKeys: Int, peers: Int) {
+        if count > 0 { try? expired?.increment(by: Int64(count)) }
+        labelSets.publish(active)
+        self.reportKeys.publish(reportKeys)
+        self.peers.publish(peers)
+    }
+}
+
+/// One gauge this VM adds its share to.
+struct PublishedGauge {
+    private let metric: Metric?
+    private var published = 0
+
+    init(_ name: String) { metric = try? Metric.define(.gauge, name: name) }
+
+    mutating func publish(_ value: Int) {
+        if value != published { try? metric?.increment(by: Int64(value - published)) }
+        published = value
     }
 }
 
@@ -315,6 +372,8 @@ final class PeerLabelCache {
     /// never outlives the meaning of its peer slot.
     nonisolated(unsafe) private static var lastSlot = 0
 
+    var count: Int { peers.count }
+
     /// The peer decoded from exactly `bytes`, if cached.
     func known(_ bytes: [UInt8]) -> ReportPeer? { peers[BytesKey(bytes)] }
 
@@ -327,6 +386,9 @@ final class PeerLabelCache {
         peers[BytesKey(bytes)] = peer
         return peer
     }
+
+    /// Forgets every peer (they are decoded again, under new slots, when next reported).
+    func removeAll() { peers.removeAll() }
 }
 
 /// The peer of one report: its workload labels, and its slot in the root's
