@@ -61,7 +61,9 @@ def test_the_schema_check_catches_a_wrong_field():
 
 def test_the_wasm_plugins_load_the_release_modules_with_their_root_ids():
     plugins = [d for _, _, d in documents() if d["kind"] == "WasmPlugin"]
-    by_name = {(p["spec"]["pluginName"], p["spec"]["type"]): p["spec"] for p in plugins}
+    gateways = [p["spec"] for p in plugins if "istio" in p["spec"].get("selector", {}).get("matchLabels", {})]
+    sidecars = [p["spec"] for p in plugins if p["spec"] not in gateways]
+    by_name = {(p["pluginName"], p["type"]): p for p in sidecars}
     assert set(by_name) == {(root, kind) for root in ("metadata_exchange", "stats_outbound", "stats_inbound")
                             for kind in ("HTTP", "NETWORK")}
     for (root, _), spec in by_name.items():
@@ -70,6 +72,12 @@ def test_the_wasm_plugins_load_the_release_modules_with_their_root_ids():
         assert spec["phase"] == ("AUTHN" if module == "metadata_exchange" else "STATS")
         if module == "stats":
             assert spec["match"] == [{"mode": "CLIENT" if root == "stats_outbound" else "SERVER"}]
+            # Sidecars only: the gateway injection template does not set this label.
+            assert spec["selector"] == {"matchLabels": {"security.istio.io/tlsMode": "istio"}}
+    assert sorted(g["selector"]["matchLabels"]["istio"] for g in gateways) == ["egressgateway", "ingressgateway"]
+    for spec in gateways:
+        assert spec["url"] == "file:///var/local/lib/wasm/stats.wasm" and spec["phase"] == "STATS"
+        assert spec["pluginConfig"] == {"reporter": "GATEWAY"}
 
 
 def istio_stats_config(values: dict) -> dict:
