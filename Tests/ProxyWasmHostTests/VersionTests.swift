@@ -10,10 +10,13 @@ import Testing
 struct VersionTests {
     static var root: URL { URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent() }
 
-    @Test func theChangelogsNewestHeadingIsTheVersion() throws {
+    /// Changes not released yet sit under `## Unreleased`, above the version they will follow.
+    @Test func theChangelogsNewestReleaseHeadingIsTheVersion() throws {
         let changelog = try String(contentsOf: Self.root.appendingPathComponent("CHANGELOG.md"), encoding: .utf8)
-        let heading = try #require(changelog.split(separator: "\n").first { $0.hasPrefix("## ") })
-        #expect(heading == "## \(ProjectVersion.text)")
+        let headings = changelog.split(separator: "\n").filter { $0.hasPrefix("## ") }
+        let released = headings.drop { $0 == "## Unreleased" }
+        #expect(headings.count - released.count <= 1, "one Unreleased section at most, first")
+        #expect(released.first == "## \(ProjectVersion.text)")
         let parts = ProjectVersion.text.split(separator: ".")
         #expect(parts.count == 3 && parts.allSatisfy { Int($0) != nil })
     }
