@@ -19,6 +19,7 @@ import contextlib
 import http.client
 import json
 import os
+import random
 import signal
 import socket
 import socketserver
@@ -67,10 +68,36 @@ def wasm_module(name: str) -> Path:
     return path
 
 
+def _ephemeral_range() -> tuple[int, int]:
+    try:
+        low, high = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()
+        return int(low), int(high)
+    except (OSError, ValueError):
+        return 32768, 60999
+
+
+_handed_out: set[int] = set()
+_port_lock = threading.Lock()
+
+
 def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((LOOPBACK, 0))
-        return sock.getsockname()[1]
+    """A loopback port no one listens on, for an Envoy listener or admin address. Taken below the
+    kernel's ephemeral range: a port the kernel may also give to a `bind(0)` (a test app) or to
+    an outgoing connection could be gone by the time Envoy binds it. Never handed out twice."""
+    low, _ = _ephemeral_range()
+    with _port_lock:
+        for _ in range(1000):
+            port = random.randrange(max(1024, low - 12000), low)
+            if port in _handed_out:
+                continue
+            with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+                try:
+                    sock.bind((LOOPBACK, port))
+                except OSError:
+                    continue
+            _handed_out.add(port)
+            return port
+    raise RuntimeError("no free loopback port below the ephemeral range")
 
 
 # ---------------------------------------------------------------------------
@@ -256,8 +283,9 @@ class Envoy:
             if self.process.poll() is not None:
                 raise RuntimeError(f"{self.name} exited with {self.process.returncode} during startup:\n{self.log()}")
             with contextlib.suppress(OSError):
-                status, _, _ = self.admin_get("/ready", timeout=1)
-                if status == 200:
+                status, _, body = self.admin_get("/ready", timeout=1)
+                # Envoy's own answer, not another server's on a port it failed to bind.
+                if status == 200 and body.strip() == "LIVE":
                     return self
             time.sleep(0.05)
         self.stop()
