@@ -1,0 +1,60 @@
+;; tcp_buffer_probe: a network filter that, on the first data callback of each direction, reads
+;; and writes both directions' buffers and logs what comes back, one value per log line (a
+;; status as one digit, or the first byte of its own buffer after prepending to it):
+;;   on_downstream_data: status(UpstreamData), set(UpstreamData, "U"), get(UpstreamData),
+;;                       set(DownstreamData, "D"), first byte of DownstreamData
+;;   on_upstream_data:   status(DownstreamData), set(DownstreamData, "d"), get(DownstreamData),
+;;                       set(UpstreamData, "u"), first byte of UpstreamData
+;; Tests/Envoy/test_tcp_buffer_directions.py runs it in Envoy and in the host and compares.
+(module
+  (import "env" "proxy_log" (func $log (param i32 i32 i32) (result i32)))
+  (import "env" "proxy_get_buffer_status" (func $status (param i32 i32 i32) (result i32)))
+  (import "env" "proxy_get_buffer_bytes" (func $get (param i32 i32 i32 i32 i32) (result i32)))
+  (import "env" "proxy_set_buffer_bytes" (func $set (param i32 i32 i32 i32 i32) (result i32)))
+  (memory (export "memory") 1)
+  (global $heap (mut i32) (i32.const 8192))
+  (global $downstreamSeen (mut i32) (i32.const 0))
+  (global $upstreamSeen (mut i32) (i32.const 0))
+  (data (i32.const 0x200) "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ")
+  (data (i32.const 0x300) "UDdu")
+  (func (export "proxy_abi_version_0_2_1"))
+  (func (export "proxy_on_memory_allocate") (param $size i32) (result i32)
+    (local $p i32)
+    (local.set $p (global.get $heap))
+    (global.set $heap (i32.add (global.get $heap) (i32.and (i32.add (local.get $size) (i32.const 7)) (i32.const -8))))
+    (local.get $p))
+  (func $digit (param $v i32) (drop (call $log (i32.const 2) (i32.add (i32.const 0x200) (local.get $v)) (i32.const 1))))
+  (func $first (param $type i32)
+    ;; the first byte of a buffer, or '-' when it cannot be read
+    (i32.store (i32.const 0x400) (i32.const 0))
+    (i32.store (i32.const 0x404) (i32.const 0))
+    (if (i32.and (i32.eqz (call $get (local.get $type) (i32.const 0) (i32.const 1) (i32.const 0x400) (i32.const 0x404)))
+                 (i32.eq (i32.load (i32.const 0x404)) (i32.const 1)))
+      (then (drop (call $log (i32.const 2) (i32.load (i32.const 0x400)) (i32.const 1))))
+      (else (i32.store8 (i32.const 0x408) (i32.const 45)) (drop (call $log (i32.const 2) (i32.const 0x408) (i32.const 1))))))
+  ;; other: the other direction's buffer; own: this callback's; mark: the byte written to each
+  (func $probe (param $other i32) (param $own i32) (param $otherMark i32) (param $ownMark i32)
+    (call $digit (call $status (local.get $other) (i32.const 0x410) (i32.const 0x414)))
+    (call $digit (call $set (local.get $other) (i32.const 0) (i32.const 0) (local.get $otherMark) (i32.const 1)))
+    (call $digit (call $get (local.get $other) (i32.const 0) (i32.const 16) (i32.const 0x418) (i32.const 0x41c)))
+    (call $digit (call $set (local.get $own) (i32.const 0) (i32.const 0) (local.get $ownMark) (i32.const 1)))
+    (call $first (local.get $own)))
+  (func (export "proxy_on_vm_start") (param i32 i32) (result i32) (i32.const 1))
+  (func (export "proxy_on_configure") (param i32 i32) (result i32) (i32.const 1))
+  (func (export "proxy_on_context_create") (param i32 i32))
+  (func (export "proxy_on_new_connection") (param i32) (result i32) (i32.const 0))
+  (func (export "proxy_on_downstream_data") (param $ctx i32) (param $size i32) (param $eos i32) (result i32)
+    (if (i32.eqz (global.get $downstreamSeen))
+      (then (global.set $downstreamSeen (i32.const 1))
+            (call $probe (i32.const 3) (i32.const 2) (i32.const 0x300) (i32.const 0x301))))
+    (i32.const 0))
+  (func (export "proxy_on_upstream_data") (param $ctx i32) (param $size i32) (param $eos i32) (result i32)
+    (if (i32.eqz (global.get $upstreamSeen))
+      (then (global.set $upstreamSeen (i32.const 1))
+            (call $probe (i32.const 2) (i32.const 3) (i32.const 0x302) (i32.const 0x303))))
+    (i32.const 0))
+  (func (export "proxy_on_downstream_connection_close") (param i32 i32))
+  (func (export "proxy_on_upstream_connection_close") (param i32 i32))
+  (func (export "proxy_on_log") (param i32))
+  (func (export "proxy_on_done") (param i32) (result i32) (i32.const 1))
+  (func (export "proxy_on_delete") (param i32)))
