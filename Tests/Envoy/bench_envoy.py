@@ -29,8 +29,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import harness
+import mesh
 import istio_testdata
-import test_stats
 
 REQUESTS_PER_ROUND = int(os.environ.get("BENCH_REQUESTS", "3000"))
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
@@ -123,9 +123,9 @@ def variants(passthrough: Path, anchors: tuple[Path, Path] | None) -> dict[str, 
 
 def sidecar(name: str, direction: str, port: int, upstream: int, filters: list[dict]) -> dict:
     cluster = harness.static_cluster("upstream", upstream)
-    cluster["metadata"] = {"filter_metadata": test_stats.SERVICES}
+    cluster["metadata"] = {"filter_metadata": mesh.SERVICES}
     return harness.bootstrap(
-        admin_port=harness.free_port(), node=test_stats.node(name),
+        admin_port=harness.free_port(), node=mesh.node(name),
         listeners=[harness.http_listener(f"{name}_listener", port, "upstream", filters, direction=direction)],
         clusters=[cluster], stats_config={"stats_tags": istio_testdata.stats_tags(), "use_all_default_tags": False})
 

@@ -1,4 +1,4 @@
-"""The two-sidecar mesh of test_stats.py (client outbound, server inbound, both plugins, Istio's
+"""The two-sidecar mesh of mesh.py (client outbound, server inbound, both plugins, Istio's
 node metadata, a cluster named `upstream` with the server's service metadata) run in
 `proxy-wasm-host`, for tests that compare the host's Prometheus text with Envoy's."""
 
@@ -9,7 +9,7 @@ import subprocess
 from pathlib import Path
 
 import harness
-import test_stats
+import mesh
 
 
 def generated_stats_config(tmp_path: Path, configuration: str, *extra: str) -> dict:
@@ -23,14 +23,14 @@ def run(tmp_path: Path, configuration: str, stats_config: dict, path: str, reque
     def proxy(name: str, direction: str, root_id: str) -> dict:
         return {
             "name": name,
-            "node": {"id": name, "metadata": test_stats.node(name)["metadata"]},
+            "node": {"id": name, "metadata": mesh.node(name)["metadata"]},
             "listener_direction": direction,
             "stats_tags": stats_config["stats_tags"],
             "histogram_buckets": stats_config.get("histogram_bucket_settings", []),
             # The Envoy mesh's hop is plaintext, which Envoy reports as connection.mtls false.
             "stream_properties": {"connection": {"mtls": False},
                                   "xds": {"cluster_name": "upstream",
-                                          "cluster_metadata": {"filter_metadata": test_stats.SERVICES}}},
+                                          "cluster_metadata": {"filter_metadata": mesh.SERVICES}}},
             "plugins": [
                 {"name": "metadata_exchange", "module": str(harness.wasm_module("metadata_exchange")),
                  "configuration": {"max_peer_cache_size": 20}},

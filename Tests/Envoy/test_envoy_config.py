@@ -11,7 +11,7 @@ import subprocess
 import yaml
 
 import harness
-import test_stats
+import mesh
 
 REQUESTS = 3
 
@@ -23,8 +23,8 @@ def envoy_config(*arguments: str) -> str:
 def mesh_bootstraps(app_port: int) -> tuple[int, dict, dict]:
     """test_stats' two sidecars without any stats_config: the user's base bootstraps."""
     server_port, client_port = harness.free_port(), harness.free_port()
-    server = test_stats.sidecar("server", "INBOUND", server_port, app_port, "stats_inbound", "{}", {})
-    client = test_stats.sidecar("client", "OUTBOUND", client_port, server_port, "stats_outbound", "{}", {})
+    server = mesh.sidecar("server", "INBOUND", server_port, app_port, "stats_inbound", "{}", {})
+    client = mesh.sidecar("client", "OUTBOUND", client_port, server_port, "stats_outbound", "{}", {})
     for config in (server, client):
         config.pop("stats_config", None)
     return client_port, server, client

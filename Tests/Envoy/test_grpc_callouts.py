@@ -14,7 +14,7 @@ from pathlib import Path
 import grpc
 
 import harness
-from test_stats_grpc import http2
+from mesh import http2
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -11,10 +11,10 @@ import threading
 
 import certs
 import harness
+import mesh
 import istio_testdata
-import test_stats
-from test_metadata_exchange_tcp import ALPN, ReverseLineServer, exchange_line, mtls_mesh, mx_network_filter, send_line, tcp_proxy
-from test_stats_tcp import stats_network_filter, wait_for_closed
+from mesh import ALPN, ReverseLineServer, exchange_line, mtls_mesh, mx_network_filter, send_line, tcp_proxy
+from mesh import stats_network_filter, wait_for_closed
 
 VM_FAILURE_MARKERS = ("Uncaught RuntimeError", "failed: memory access", "Wasm VM failed", "Function: proxy_on")
 
@@ -84,7 +84,7 @@ def test_hostile_label_values_and_hosts_are_counted_in_istio_requests_total():
     25 labels, and Prometheus' own parser reads the whole scrape."""
     stats_config = {"stats_tags": istio_testdata.stats_tags(), "use_all_default_tags": False}
     with harness.UpstreamApp() as app:
-        client_port, server_envoy, client_envoy = test_stats.mesh(
+        client_port, server_envoy, client_envoy = mesh.two_sidecars(
             app.port, istio_testdata.plugin_config("client_config.yaml"), istio_testdata.plugin_config("server_config.yaml"),
             stats_config, services=False)
         client_envoy.config["node"]["metadata"]["LABELS"] = HOSTILE_LABELS
@@ -144,7 +144,7 @@ def test_distinct_hosts_past_the_bound_fold_into_one_overflow_series():
     hosts = [f"tenant-{index}.example" for index in range(2000)]
     with harness.UpstreamApp() as app:
         bound = '{"max_label_sets": 200}'
-        client_port, server_envoy, client_envoy = test_stats.mesh(app.port, bound, bound, stats_config, services=False)
+        client_port, server_envoy, client_envoy = mesh.two_sidecars(app.port, bound, bound, stats_config, services=False)
         with server_envoy as server, client_envoy as client:
             assert harness.http_get(client_port, "/", headers={"Host": "warm-up"})[0] == 200
             before = {"client": allocated_bytes(client), "server": allocated_bytes(server)}
@@ -255,10 +255,10 @@ def test_forged_metadata_under_a_peers_id_does_not_stick_to_that_peer():
     forged metadata is counted as what it claims, but the real client's later requests keep their
     own labels (a cache where the first metadata seen for an id wins would give them the forgery)."""
     stats_config = {"stats_tags": istio_testdata.stats_tags(), "use_all_default_tags": False}
-    forged = (test_stats.NODE_METADATA / "mx_minimal_1.12semantics.txt").read_text()
+    forged = (mesh.NODE_METADATA / "mx_minimal_1.12semantics.txt").read_text()
     forged_header = next(line.split(":", 1)[1].strip() for line in forged.splitlines() if line.startswith("header_b64:"))
     with harness.UpstreamApp() as app:
-        client_port, server_envoy, client_envoy = test_stats.mesh(
+        client_port, server_envoy, client_envoy = mesh.two_sidecars(
             app.port, istio_testdata.plugin_config("client_config.yaml"), istio_testdata.plugin_config("server_config.yaml"),
             stats_config)
         server_port = server_envoy.config["static_resources"]["listeners"][0]["address"]["socket_address"]["port_value"]

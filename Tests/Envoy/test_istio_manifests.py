@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 import harness
-import test_stats
+import mesh
 
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy/istio"
@@ -94,7 +94,7 @@ def istio_stats_config(values: dict) -> dict:
 
 def requests_total(values: dict) -> list[dict]:
     with harness.UpstreamApp() as app:
-        client_port, server_envoy, client_envoy = test_stats.mesh(app.port, "{}", '{"disable_host_header_fallback": true}',
+        client_port, server_envoy, client_envoy = mesh.two_sidecars(app.port, "{}", '{"disable_host_header_fallback": true}',
                                                                   istio_stats_config(values))
         with server_envoy as server, client_envoy as client:
             for _ in range(3):

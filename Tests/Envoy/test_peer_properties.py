@@ -1,6 +1,6 @@
 """Peers Envoy can read: metadata_exchange declares `upstream_peer` / `downstream_peer` with
 Istio's FlatNode schema (`declare_property`), so Envoy's own CEL reads the peer's fields. Shown
-with an access log's `%CEL(...)%` on both sidecars of the mesh in test_stats.py."""
+with an access log's `%CEL(...)%` on both sidecars of the mesh in mesh.py."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 import harness
-import test_stats
+import mesh
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -51,9 +51,9 @@ def test_envoys_cel_reads_the_exchanged_peers_fields(tmp_path):
     requests = 2
     with harness.UpstreamApp() as app:
         server_port, client_port = harness.free_port(), harness.free_port()
-        server = with_cel_access_log(test_stats.sidecar("server", "INBOUND", server_port, app.port, "stats_inbound", "{}", {}),
+        server = with_cel_access_log(mesh.sidecar("server", "INBOUND", server_port, app.port, "stats_inbound", "{}", {}),
                                      "downstream_peer", tmp_path / "server.log")
-        client = with_cel_access_log(test_stats.sidecar("client", "OUTBOUND", client_port, server_port, "stats_outbound", "{}", {}),
+        client = with_cel_access_log(mesh.sidecar("client", "OUTBOUND", client_port, server_port, "stats_outbound", "{}", {}),
                                      "upstream_peer", tmp_path / "client.log")
         with harness.Envoy(server, name="server"), harness.Envoy(client, name="client"):
             for _ in range(requests):
@@ -73,8 +73,8 @@ def test_another_module_reads_the_peers_fields_by_property_path(tmp_path):
     subprocess.run(["wat2wasm", str(ROOT / "Tests/Fixtures/wat/peer_field_reader.wat"), "-o", str(reader)], check=True)
     with harness.UpstreamApp() as app:
         server_port, client_port = harness.free_port(), harness.free_port()
-        server = test_stats.sidecar("server", "INBOUND", server_port, app.port, "stats_inbound", "{}", {})
-        client = test_stats.sidecar("client", "OUTBOUND", client_port, server_port, "stats_outbound", "{}", {})
+        server = mesh.sidecar("server", "INBOUND", server_port, app.port, "stats_inbound", "{}", {})
+        client = mesh.sidecar("client", "OUTBOUND", client_port, server_port, "stats_outbound", "{}", {})
         filters = client["static_resources"]["listeners"][0]["filter_chains"][0]["filters"][0]["typed_config"]["http_filters"]
         filters.insert(0, harness.http_wasm_filter(harness.wasm_plugin_config("reader", reader)))
         with harness.Envoy(server, name="server"), harness.Envoy(client, name="client") as client_envoy:

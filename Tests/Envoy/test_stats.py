@@ -4,77 +4,33 @@ Istio's test bootstrap stats_tags; and with the stats_config our generator emits
 
 from __future__ import annotations
 
-import json
 import threading
-from pathlib import Path
 
 import pytest
 
 import harness
+from mesh import active_vms, series, two_sidecars
 import istio_testdata
 
-ROOT = Path(__file__).resolve().parents[2]
-NODE_METADATA = ROOT / "Tests/Fixtures/istio/computed"
-SERVICES = {"istio": {"services": [{"host": "server.default.svc.cluster.local", "name": "server", "namespace": "default"}]}}
 
 
-def node(name: str) -> dict:
-    return {"id": name, "cluster": name,
-            "metadata": json.loads((NODE_METADATA / f"{name}_node_metadata.rendered.json").read_text())}
 
 
-def filters(root_id: str, stats_configuration: str, one_module: bool = False) -> list[dict]:
-    """The two plugins: from metadata_exchange.wasm and stats.wasm, or (`one_module`) both from
-    telemetry.wasm under one vm_id, so Envoy runs one VM per thread for the pair."""
-    mx_module = harness.wasm_module("telemetry" if one_module else "metadata_exchange")
-    stats_module = harness.wasm_module("telemetry" if one_module else "stats")
-    mx = harness.wasm_plugin_config("metadata_exchange", mx_module, vm_id="telemetry" if one_module else None,
-                                    configuration='{"max_peer_cache_size": 20}')
-    stats = harness.wasm_plugin_config(root_id, stats_module, root_id=root_id, vm_id="telemetry" if one_module else root_id,
-                                       configuration=stats_configuration)
-    return [harness.http_wasm_filter(mx), harness.http_wasm_filter(stats)]
 
 
-def sidecar(name: str, direction: str, port: int, upstream: int, root_id: str, configuration: str, stats_config: dict,
-            services: bool = True, one_module: bool = False) -> dict:
-    """One sidecar; `services: False` leaves out the cluster's istio service metadata (as for a
-    destination outside the mesh registry), so stats falls back to the Host header."""
-    cluster = harness.static_cluster("upstream", upstream)
-    if services:
-        cluster["metadata"] = {"filter_metadata": SERVICES}
-    config = harness.bootstrap(
-        admin_port=harness.free_port(), node=node(name),
-        listeners=[harness.http_listener(f"{name}_listener", port, "upstream", filters(root_id, configuration, one_module),
-                                         direction=direction)],
-        clusters=[cluster], stats_config=stats_config)
-    return config
 
 
-def mesh(app_port: int, client_configuration: str, server_configuration: str, stats_config: dict, services: bool = True,
-         one_module: bool = False):
-    server_port, client_port = harness.free_port(), harness.free_port()
-    server = sidecar("server", "INBOUND", server_port, app_port, "stats_inbound", server_configuration, stats_config, services,
-                     one_module)
-    client = sidecar("client", "OUTBOUND", client_port, server_port, "stats_outbound", client_configuration, stats_config,
-                     services, one_module)
-    return client_port, harness.Envoy(server, name="server"), harness.Envoy(client, name="client")
 
 
-def series(text: str, family: str) -> list[str]:
-    return [line for line in text.splitlines() if line.startswith(family + "{")]
 
 
-def active_vms(envoy: harness.Envoy) -> int:
-    """Envoy's count of live V8 Wasm VMs (one per vm_id per thread)."""
-    _, _, body = envoy.admin_get("/stats?filter=wasm.envoy.wasm.runtime.v8.active$")
-    return int(body.split(":")[1])
 
 
 @pytest.mark.parametrize("one_module", [False, True], ids=["two modules", "telemetry.wasm, one VM"])
 def test_request_totals_match_istios_expected_files(one_module):
     stats_config = {"stats_tags": istio_testdata.stats_tags(), "use_all_default_tags": False}
     with harness.UpstreamApp() as app:
-        client_port, server_envoy, client_envoy = mesh(app.port, istio_testdata.plugin_config("client_config.yaml"),
+        client_port, server_envoy, client_envoy = two_sidecars(app.port, istio_testdata.plugin_config("client_config.yaml"),
                                                        istio_testdata.plugin_config("server_config.yaml"), stats_config,
                                                        one_module=one_module)
         with server_envoy as server, client_envoy as client:
@@ -96,7 +52,7 @@ def ten_requests_without_service_metadata(client_configuration: str, server_conf
     port (part of the Host header) and both sides' istio_requests_total lines."""
     stats_config = {"stats_tags": istio_testdata.stats_tags(), "use_all_default_tags": False}
     with harness.UpstreamApp() as app:
-        client_port, server_envoy, client_envoy = mesh(app.port, istio_testdata.plugin_config(client_configuration),
+        client_port, server_envoy, client_envoy = two_sidecars(app.port, istio_testdata.plugin_config(client_configuration),
                                                        istio_testdata.plugin_config(server_configuration), stats_config,
                                                        services=False)
         with server_envoy as server, client_envoy as client:
@@ -126,7 +82,7 @@ def test_generated_stats_config_gives_the_same_series_as_the_host(tmp_path):
     generated = harness.generated_stats_config("--stats-config", str(tmp_path / "client.json"))
     requests = 120
     with harness.UpstreamApp() as app:
-        client_port, server_envoy, client_envoy = mesh(app.port, configuration, istio_testdata.plugin_config("server_config.yaml"),
+        client_port, server_envoy, client_envoy = two_sidecars(app.port, configuration, istio_testdata.plugin_config("server_config.yaml"),
                                                        generated)
         with server_envoy as server, client_envoy as client:
             def worker(count: int) -> None:

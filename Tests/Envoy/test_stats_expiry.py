@@ -13,8 +13,8 @@ import json
 import time
 
 import harness
+import mesh
 import host_mesh
-import test_stats
 
 # Only requests_total, with the path as a dimension: one series per distinct path.
 CONFIGURATION = json.dumps({
@@ -27,11 +27,11 @@ CONFIGURATION = json.dumps({
 def sidecar(tmp_path, app_port: int) -> tuple[int, dict]:
     port = harness.free_port()
     cluster = harness.static_cluster("app", app_port)
-    cluster["metadata"] = {"filter_metadata": test_stats.SERVICES}
+    cluster["metadata"] = {"filter_metadata": mesh.SERVICES}
     config = harness.bootstrap(
-        admin_port=harness.free_port(), node=test_stats.node("client"),
+        admin_port=harness.free_port(), node=mesh.node("client"),
         stats_config=host_mesh.generated_stats_config(tmp_path, CONFIGURATION),
-        listeners=[harness.http_listener("client_listener", port, "app", test_stats.filters("stats_outbound", CONFIGURATION),
+        listeners=[harness.http_listener("client_listener", port, "app", mesh.filters("stats_outbound", CONFIGURATION),
                                          direction="OUTBOUND")],
         clusters=[cluster])
     return port, config

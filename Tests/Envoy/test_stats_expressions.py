@@ -9,8 +9,8 @@ import json
 from pathlib import Path
 
 import harness
+import mesh
 import host_mesh
-import test_stats
 DIMENSIONS = {
     "code_class": "response.code >= 200 && response.code < 300 ? '2xx' : 'other'",
     # Named like the ends of Istio's labels (`destination_cluster`, `response_code`): the
@@ -41,7 +41,7 @@ def custom_labels(samples: dict) -> dict[str, str]:
 def envoy_labels(tmp_path: Path) -> tuple[dict[str, str], dict[str, str]]:
     stats_config = host_mesh.generated_stats_config(tmp_path, configuration())
     with harness.UpstreamApp() as app:
-        client_port, server_envoy, client_envoy = test_stats.mesh(app.port, configuration(), configuration(), stats_config)
+        client_port, server_envoy, client_envoy = mesh.two_sidecars(app.port, configuration(), configuration(), stats_config)
         with server_envoy as server, client_envoy as client:
             for _ in range(REQUESTS):
                 assert harness.http_get(client_port, "/abcd")[0] == 200

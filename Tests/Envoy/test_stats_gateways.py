@@ -6,9 +6,9 @@ hop. Every hop runs the real metadata_exchange.wasm and stats.wasm."""
 from __future__ import annotations
 
 import harness
-import test_stats
+import mesh
 
-ROOT = test_stats.ROOT
+ROOT = mesh.ROOT
 WAYPOINT_EXPECTED = ROOT / "Tests/Fixtures/istio/proxy-master-86a72d0/metric/server_waypoint_proxy_request_total.yaml.tmpl"
 
 # Istio's waypoint test destination (`BackendMetadata` in istio/proxy's stats_test.go) as node
@@ -28,7 +28,7 @@ def proxy(name: str, node: dict, direction: str, port: int, cluster: dict, root_
     config = harness.bootstrap(
         admin_port=harness.free_port(), node=node, stats_config=harness.generated_stats_config(),
         listeners=[harness.http_listener(f"{name}_listener", port, cluster["name"],
-                                         test_stats.filters(root_id, configuration), direction=direction)],
+                                         mesh.filters(root_id, configuration), direction=direction)],
         clusters=[cluster])
     return harness.Envoy(config, name=name)
 
@@ -58,7 +58,7 @@ def expected_waypoint_labels() -> dict[str, str]:
 
 
 def test_a_waypoint_reports_both_peers_as_istios_waypoint_test_expects():
-    services = test_stats.SERVICES
+    services = mesh.SERVICES
     client_port, waypoint_port, server_port = harness.free_port(), harness.free_port(), harness.free_port()
     waypoint_node = {"id": "waypoint", "cluster": "waypoint", "metadata": {"NAMESPACE": "default", "WORKLOAD_NAME": "waypoint"}}
     with harness.UpstreamApp() as app, \
@@ -66,7 +66,7 @@ def test_a_waypoint_reports_both_peers_as_istios_waypoint_test_expects():
                   "stats_inbound", "{}") as server, \
             proxy("waypoint", waypoint_node, "OUTBOUND", waypoint_port, cluster("server", server_port, services),
                   "stats_inbound", '{"reporter": "SERVER_GATEWAY"}') as waypoint, \
-            proxy("client", test_stats.node("client"), "OUTBOUND", client_port, cluster("waypoint", waypoint_port, services),
+            proxy("client", mesh.node("client"), "OUTBOUND", client_port, cluster("waypoint", waypoint_port, services),
                   "stats_outbound", "{}") as client:
         for _ in range(10):
             assert harness.http_get(client_port, "/", headers={"Host": "server"})[0] == 200
@@ -102,7 +102,7 @@ def test_a_client_sidecar_through_an_egress_gateway_to_an_external_service():
             proxy("egress", gateway_node, "OUTBOUND", gateway_port,
                   cluster("outbound|80||api.example.com", external_service.port, external),
                   "stats_outbound", '{"reporter": "GATEWAY"}') as gateway, \
-            proxy("client", test_stats.node("client"), "OUTBOUND", client_port,
+            proxy("client", mesh.node("client"), "OUTBOUND", client_port,
                   cluster("outbound|80||istio-egressgateway.istio-system.svc.cluster.local", gateway_port, gateway_services),
                   "stats_outbound", "{}") as client:
         for _ in range(3):

@@ -14,8 +14,9 @@ from concurrent import futures
 import grpc
 
 import harness
+import mesh
+from mesh import http2
 import istio_testdata
-import test_stats as http_mesh
 
 SERVICE = "grpc.testing.TestService"
 
@@ -61,11 +62,6 @@ def grpc_stats_filter() -> dict:
         "emit_filter_state": True, "stats_for_all_methods": False}}
 
 
-def http2(cluster: dict) -> dict:
-    cluster["typed_extension_protocol_options"] = {"envoy.extensions.upstreams.http.v3.HttpProtocolOptions": {
-        "@type": "type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions",
-        "explicit_http_config": {"http2_protocol_options": {}}}}
-    return cluster
 
 
 def grpc_mesh(app_port: int, client_configuration: str, server_configuration: str):
@@ -75,7 +71,7 @@ def grpc_mesh(app_port: int, client_configuration: str, server_configuration: st
     for name, direction, port, upstream, root_id, configuration in [
             ("server", "INBOUND", server_port, app_port, "stats_inbound", server_configuration),
             ("client", "OUTBOUND", client_port, server_port, "stats_outbound", client_configuration)]:
-        config = http_mesh.sidecar(name, direction, port, upstream, root_id, configuration, stats_config)
+        config = mesh.sidecar(name, direction, port, upstream, root_id, configuration, stats_config)
         listener = config["static_resources"]["listeners"][0]
         hcm = listener["filter_chains"][0]["filters"][0]["typed_config"]
         hcm["http_filters"].insert(0, grpc_stats_filter())
@@ -99,8 +95,8 @@ def test_unary_calls_match_istios_request_totals():
                     assert error.code() == grpc.StatusCode.PERMISSION_DENIED
             client_text, server_text = client.prometheus_text(), server.prometheus_text()
     variables = {"RequestCount": str(calls), "GrpcResponseStatus": "7"}
-    assert http_mesh.series(client_text, "istio_requests_total") == [istio_testdata.expected_series("client_request_total.yaml.tmpl", variables)]
-    assert http_mesh.series(server_text, "istio_requests_total") == [istio_testdata.expected_series("server_request_total.yaml.tmpl", variables)]
+    assert mesh.series(client_text, "istio_requests_total") == [istio_testdata.expected_series("client_request_total.yaml.tmpl", variables)]
+    assert mesh.series(server_text, "istio_requests_total") == [istio_testdata.expected_series("server_request_total.yaml.tmpl", variables)]
 
 
 def wait_for(envoys, check, timeout: float = 10):
@@ -123,7 +119,7 @@ def test_stream_message_counters_match_istios_files_on_ticks_and_at_the_end():
 
     def matches(requests: int, responses: int):
         def check(client_text: str, server_text: str) -> bool:
-            return all(http_mesh.series(text, family) == lines
+            return all(mesh.series(text, family) == lines
                        for side, text in [("client", client_text), ("server", server_text)]
                        for family, lines in expected(side, requests, responses).items())
         return check

@@ -11,8 +11,8 @@ import json
 import time
 
 import harness
+import mesh
 import host_mesh
-import test_stats
 
 REQUESTS = 5
 ANNOTATION = {
@@ -34,8 +34,8 @@ def bounds(lines: list[str]) -> list[str]:
 def envoy_texts(stats_config: dict) -> dict[str, str]:
     with harness.UpstreamApp() as app:
         server_port, client_port = harness.free_port(), harness.free_port()
-        server = test_stats.sidecar("server", "INBOUND", server_port, app.port, "stats_inbound", "{}", stats_config)
-        client = test_stats.sidecar("client", "OUTBOUND", client_port, server_port, "stats_outbound", "{}", stats_config)
+        server = mesh.sidecar("server", "INBOUND", server_port, app.port, "stats_inbound", "{}", stats_config)
+        client = mesh.sidecar("client", "OUTBOUND", client_port, server_port, "stats_outbound", "{}", stats_config)
         for config in (server, client):
             config["stats_flush_interval"] = "0.2s"  # histograms show their samples after a flush
         with harness.Envoy(server, name="server") as server_envoy, harness.Envoy(client, name="client") as client_envoy:

@@ -11,7 +11,7 @@ import ssl
 
 import certs
 import harness
-import test_stats
+import mesh
 
 SHOP = {"istio": {"services": [{"host": "cart.shop.svc.cluster.local", "name": "cart", "namespace": "shop"}]}}
 
@@ -21,12 +21,12 @@ def requests_total(envoy: harness.Envoy) -> list[dict[str, str]]:
 
 
 def client_sidecar(cluster: dict) -> tuple[int, dict]:
-    """The client sidecar of test_stats (metadata_exchange + stats_outbound) towards `cluster`."""
+    """The client sidecar of mesh.py (metadata_exchange + stats_outbound) towards `cluster`."""
     port = harness.free_port()
     config = harness.bootstrap(
-        admin_port=harness.free_port(), node=test_stats.node("client"), stats_config=harness.generated_stats_config(),
+        admin_port=harness.free_port(), node=mesh.node("client"), stats_config=harness.generated_stats_config(),
         listeners=[harness.http_listener("client_listener", port, cluster["name"],
-                                         test_stats.filters("stats_outbound", "{}"), direction="OUTBOUND")],
+                                         mesh.filters("stats_outbound", "{}"), direction="OUTBOUND")],
         clusters=[cluster])
     return port, config
 
@@ -67,7 +67,7 @@ def test_an_inbound_mtls_request_without_exchange_takes_the_namespace_from_the_c
     paths = certs.make_mesh_certificates(tmp_path, ["server", "web"], namespaces={"web": "frontend"})
     port = harness.free_port()
     with harness.UpstreamApp() as app:
-        listener = harness.http_listener("server_listener", port, "app", test_stats.filters("stats_inbound", "{}"),
+        listener = harness.http_listener("server_listener", port, "app", mesh.filters("stats_inbound", "{}"),
                                          direction="INBOUND")
         listener["filter_chains"][0]["transport_socket"] = {"name": "envoy.transport_sockets.tls", "typed_config": {
             "@type": "type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext",
@@ -76,7 +76,7 @@ def test_an_inbound_mtls_request_without_exchange_takes_the_namespace_from_the_c
                 "tls_certificates": [{"certificate_chain": {"filename": str(paths["server"]["cert"])},
                                       "private_key": {"filename": str(paths["server"]["key"])}}],
                 "validation_context": {"trusted_ca": {"filename": str(paths["server"]["ca"])}}}}}
-        config = harness.bootstrap(admin_port=harness.free_port(), node=test_stats.node("server"),
+        config = harness.bootstrap(admin_port=harness.free_port(), node=mesh.node("server"),
                                    stats_config=harness.generated_stats_config(), listeners=[listener],
                                    clusters=[harness.static_cluster("app", app.port)])
         with harness.Envoy(config, name="server") as envoy:

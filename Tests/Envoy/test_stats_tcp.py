@@ -10,26 +10,14 @@ import time
 
 import certs
 import harness
+from mesh import FAMILIES, stats_network_filter, wait_for_closed
 import istio_testdata
-from test_metadata_exchange_tcp import ReverseLineServer, exchange_line, mtls_mesh, mx_network_filter, send_line, tcp_proxy
-from test_stats import NODE_METADATA, SERVICES
+from mesh import ReverseLineServer, exchange_line, mtls_mesh, mx_network_filter, send_line, tcp_proxy
+from mesh import NODE_METADATA, SERVICES
 
 TCP_STATS = '{"debug": "false", "field_separator": ";.;", "tcp_reporting_duration": "1s"}'
-FAMILIES = {"connection_open": "istio_tcp_connections_opened_total",
-            "connection_close": "istio_tcp_connections_closed_total",
-            "received_bytes": "istio_tcp_received_bytes_total",
-            "sent_bytes": "istio_tcp_sent_bytes_total"}
 
 
-def stats_network_filter(root_id: str, configuration: str = '{"tcp_reporting_duration": "1s"}') -> dict:
-    return {
-        "name": "envoy.filters.network.wasm",
-        "typed_config": {
-            "@type": "type.googleapis.com/envoy.extensions.filters.network.wasm.v3.Wasm",
-            "config": harness.wasm_plugin_config(root_id, harness.wasm_module("stats"), root_id=root_id,
-                                                 vm_id=f"tcp_{root_id}", configuration=configuration),
-        },
-    }
 
 
 def HelloServer() -> harness.TcpApp:  # noqa: N802 (used like a class)
@@ -37,16 +25,6 @@ def HelloServer() -> harness.TcpApp:  # noqa: N802 (used like a class)
     return harness.TcpApp(lambda rfile, wfile: wfile.write(b"hello " + rfile.readline()))
 
 
-def wait_for_closed(envoys, connections: int, timeout: float = 10) -> list[dict]:
-    """Scrapes until every Envoy reports `connections` closed connections (the final report of a
-    connection happens on close), or the timeout passes; returns the last samples of each."""
-    deadline = time.monotonic() + timeout
-    while True:
-        samples = [envoy.prometheus() for envoy in envoys]
-        closed = [sum(v for (n, _), v in s.items() if n == FAMILIES["connection_close"]) for s in samples]
-        if all(c == connections for c in closed) or time.monotonic() > deadline:
-            return samples
-        time.sleep(0.2)
 
 
 def test_tcp_series_match_istios_expected_files(tmp_path):
