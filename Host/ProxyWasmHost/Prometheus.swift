@@ -47,7 +47,7 @@ public struct HistogramBucketRule: Sendable, Equatable {
 }
 
 /// The part of Envoy's `stats_config` that shapes `/stats/prometheus`.
-public struct StatsConfiguration: Sendable, Equatable {
+public struct EnvoyStatsConfiguration: Sendable, Equatable {
     /// Envoy's default histogram buckets.
     public static let envoyDefaultBuckets: [Double] = [
         0.5, 1, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000, 60000, 300000, 600000, 1800000, 3600000,
@@ -134,10 +134,10 @@ public struct TagExtractor {
 /// Histogram buckets and sums follow Envoy's log-linear arithmetic
 /// (`LogLinearHistogram`), so they match Envoy's text, edges included.
 public struct PrometheusRenderer {
-    public let configuration: StatsConfiguration
+    public let configuration: EnvoyStatsConfiguration
     let extractor: TagExtractor
 
-    public init(configuration: StatsConfiguration = StatsConfiguration()) throws {
+    public init(configuration: EnvoyStatsConfiguration = EnvoyStatsConfiguration()) throws {
         self.configuration = configuration
         self.extractor = try TagExtractor(configuration.tags)
     }

@@ -186,8 +186,8 @@ public enum EnvoyStatsConfig {
 
     /// The same rules as the host's renderer uses them.
     public static func statsConfiguration(pluginConfigurations: [String], histogramBuckets: [Double]? = nil,
-                                          bucketRules: [HistogramBucketRule] = []) throws -> StatsConfiguration {
-        StatsConfiguration(tags: try tagRules(pluginConfigurations: pluginConfigurations),
+                                          bucketRules: [HistogramBucketRule] = []) throws -> EnvoyStatsConfiguration {
+        EnvoyStatsConfiguration(tags: try tagRules(pluginConfigurations: pluginConfigurations),
                            histogramBuckets: bucketRules + (histogramBuckets.map { [HistogramBucketRule(prefix: StatsStore.namespace, buckets: $0)] } ?? []))
     }
 }

@@ -106,7 +106,7 @@ public final class ScenarioRunner {
                 ? try EnvoyStatsConfig.tagRules(pluginConfigurations: spec.plugins.map { String(decoding: $0.configuration, as: UTF8.self) }
                     .filter { $0.hasPrefix("{") })
                 : spec.statsTags
-            let renderer = try PrometheusRenderer(configuration: StatsConfiguration(tags: tags, histogramBuckets: spec.histogramBuckets))
+            let renderer = try PrometheusRenderer(configuration: EnvoyStatsConfiguration(tags: tags, histogramBuckets: spec.histogramBuckets))
             proxies.append(RunningProxy(spec: spec, proxy: proxy, plugins: plugins, renderer: renderer))
         }
     }

@@ -34,14 +34,14 @@ struct EnvoyStatsConfigTests {
             {"istiocustom": [3, 2], "istiocustom.istio_request_duration_milliseconds": [1, 5, 10],
              "istiocustom.istio_request": [7], "cluster.xds-grpc": [9]}
             """#)
-        let configuration = StatsConfiguration(histogramBuckets: rules)
+        let configuration = EnvoyStatsConfiguration(histogramBuckets: rules)
         let tags = "wasmcustom.reporter=.=source;.;request_operation=.=istio_request_duration_milliseconds;.;"
         #expect(configuration.buckets(for: tags + "istio_request_duration_milliseconds") == [1, 5, 10])
         #expect(configuration.buckets(for: tags + "istio_request_bytes") == [7])
         #expect(configuration.buckets(for: tags + "istio_response_bytes") == [2, 3])  // sorted, as Envoy does
         #expect(configuration.buckets(for: "wasmcustom.istio_request_duration_milliseconds") == [1, 5, 10])
         #expect(configuration.buckets(for: "cluster.xds-grpc.upstream_rq_time") == [9])
-        #expect(configuration.buckets(for: "http.inbound.downstream_rq_time") == StatsConfiguration.envoyDefaultBuckets)
+        #expect(configuration.buckets(for: "http.inbound.downstream_rq_time") == EnvoyStatsConfiguration.envoyDefaultBuckets)
         // A label value that names a metric does not select the histogram.
         #expect(configuration.buckets(for: "wasmcustom.x=.=istio_request_duration_milliseconds;.;istio_response_bytes") == [2, 3])
     }
@@ -49,9 +49,9 @@ struct EnvoyStatsConfigTests {
     @Test func customSeparatorsReachTheMetricNameRegex() throws {
         let rules = try EnvoyStatsConfig.histogramBuckets(annotation: #"{"istiocustom.istio_request_bytes": [4]}"#,
                                                           pluginConfigurations: [#"{"field_separator": "|;"}"#])
-        let configuration = StatsConfiguration(histogramBuckets: rules)
+        let configuration = EnvoyStatsConfiguration(histogramBuckets: rules)
         #expect(configuration.buckets(for: "wasmcustom.reporter=.=source|;istio_request_bytes") == [4])
-        #expect(configuration.buckets(for: "wasmcustom.reporter=.=source;.;istio_request_bytes") == StatsConfiguration.envoyDefaultBuckets)
+        #expect(configuration.buckets(for: "wasmcustom.reporter=.=source;.;istio_request_bytes") == EnvoyStatsConfiguration.envoyDefaultBuckets)
     }
 
     @Test(arguments: [

@@ -46,7 +46,7 @@ struct PrometheusHistogramTests {
         let store = StatsStore()
         let id = try #require(store.define(MetricType.histogram.rawValue, name: "latency"))
         for sample: UInt64 in [7, 1004] { _ = store.record(id, value: sample) }
-        let text = try PrometheusRenderer(configuration: StatsConfiguration(histogramBuckets: [
+        let text = try PrometheusRenderer(configuration: EnvoyStatsConfiguration(histogramBuckets: [
             HistogramBucketRule(prefix: "wasmcustom.latency", buckets: [5, 1000]),
         ])).render(store)
         #expect(text == """

@@ -158,7 +158,7 @@ struct StatsSidecar {
 
     /// This proxy's `/stats/prometheus` text under Istio's tag rules.
     func prometheus() throws -> String {
-        try PrometheusRenderer(configuration: ProxyWasmHost.StatsConfiguration(tags: LabelNeutralizationTests.rules)).render(proxy.stats)
+        try PrometheusRenderer(configuration: EnvoyStatsConfiguration(tags: LabelNeutralizationTests.rules)).render(proxy.stats)
     }
 
     /// A peer's filter state as metadata_exchange leaves it on an inbound stream.
