@@ -53,6 +53,8 @@ public final class HttpStream {
         }
         let created = vm.createStreamContext(root: root, kind: .http, stream: streamState)
         context = created
+        properties = ConnectionAttributes.apply(ConnectionAttributes.downstream(id: vm.proxy.connectionID(of: streamState)),
+                                                under: properties)
         if vm.isFailed {
             failStream()
             return nil
@@ -323,6 +325,11 @@ public final class HttpStream {
     }
 
     private func fillResponseProperties(_ headers: [HeaderPair]) {
+        if localResponse == nil {
+            // A response from upstream: the upstream connection exists.
+            properties = ConnectionAttributes.apply(ConnectionAttributes.upstream(id: vm.proxy.connectionID(of: streamState)),
+                                                    under: properties)
+        }
         var response: [PropertyEntry] = []
         if let status = header(headers, ":status"), let code = Int64(status) {
             response.append(PropertyEntry("code", .int(code)))

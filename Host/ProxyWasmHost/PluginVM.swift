@@ -61,6 +61,9 @@ public final class StreamState {
     /// (Envoy keeps the prototype with the filter-state object, so every
     /// plugin reading it sees the declared type).
     public var declarations: [String: DeclaredProperty] = [:]
+    /// Envoy's id of the downstream connection (one per stream or connection
+    /// here), shared by every plugin that sees it; given by the proxy on first use.
+    public var connectionID: UInt64?
     public init() {}
 }
 

@@ -22,6 +22,8 @@ public final class Proxy {
     /// Call-out answers waiting for their virtual time.
     var pendingCallouts: [PendingCallout] = []
     var calloutSequence: UInt64 = 0
+    /// Envoy numbers connections from 0 in the order they open.
+    private var connectionCount: UInt64 = 0
     var deliveringCallouts = false
 
     public init(name: String, dialect: PropertyDialect = .current, properties: PropertyNode = .map([]),
@@ -149,5 +151,16 @@ public final class SharedDataStore {
 
     func resolveQueue(vmID: String, name: String) -> UInt32? {
         queues.first(where: { $0.value.vmID == vmID && $0.value.name == name })?.key
+    }
+}
+
+extension Proxy {
+    /// The id of `stream`'s downstream connection, given on first use.
+    func connectionID(of stream: StreamState) -> UInt64 {
+        if let id = stream.connectionID { return id }
+        let id = connectionCount
+        connectionCount += 1
+        stream.connectionID = id
+        return id
     }
 }

@@ -21,6 +21,7 @@ public final class TcpConnection {
     private var pendingDownstream: [UInt8] = []
     private var pendingUpstream: [UInt8] = []
     private var closed = false
+    private var upstreamConnected = false
 
     public init(vm: PluginVM, root: UInt32, properties: [PropertyEntry] = [], streamState: StreamState = StreamState()) {
         self.vm = vm
@@ -41,6 +42,8 @@ public final class TcpConnection {
         }
         let created = vm.createStreamContext(root: root, kind: .tcp, stream: streamState)
         context = created
+        properties = ConnectionAttributes.apply(ConnectionAttributes.downstream(id: vm.proxy.connectionID(of: streamState)),
+                                                under: properties)
         created.streamProperties = .map(properties)
         let raw = vm.invoke("proxy_on_new_connection", context: created.id, [created.id],
                             describe: { $0.flatMap { FilterStatus(rawValue: $0 == 0 ? 0 : 1)?.name } })
@@ -78,6 +81,12 @@ public final class TcpConnection {
         if context == nil && !bypassed && !closedByFailure { open() }
         if bypassed { forwarded += bytes; return .continue }
         guard let context, !closedByFailure else { return .stopIteration }
+        if type == .upstreamData && !upstreamConnected {
+            // Bytes from upstream: the upstream connection exists.
+            upstreamConnected = true
+            properties = ConnectionAttributes.apply(ConnectionAttributes.upstream(id: vm.proxy.connectionID(of: streamState)),
+                                                    under: properties)
+        }
         pending += bytes
         context.buffers[type] = pending
         context.mutableBuffers.insert(type)

@@ -228,3 +228,24 @@ def http2(cluster: dict) -> dict:
         "@type": "type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions",
         "explicit_http_config": {"http2_protocol_options": {}}}}
     return cluster
+
+
+def reverse_line(rfile, wfile) -> None:
+    """Reads one line, answers it reversed."""
+    wfile.write(rfile.readline().rstrip(b"\n")[::-1] + b"\n")
+
+
+def wasm_tcp_listener(port: int, module: Path) -> dict:
+    """A plaintext TCP listener: the module as a network filter, then tcp_proxy to cluster `app`."""
+    return {
+        "name": "probe_listener",
+        "address": harness.socket_address(port),
+        "filter_chains": [{"filters": [
+            {"name": "envoy.filters.network.wasm", "typed_config": {
+                "@type": "type.googleapis.com/envoy.extensions.filters.network.wasm.v3.Wasm",
+                "config": harness.wasm_plugin_config("probe", module)}},
+            {"name": "envoy.filters.network.tcp_proxy", "typed_config": {
+                "@type": "type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy",
+                "stat_prefix": "probe", "cluster": "app"}},
+        ]}],
+    }

@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 import harness
+from mesh import reverse_line, wasm_tcp_listener
 
 ROOT = Path(__file__).resolve().parents[2]
 PROBE_LINES = 10  # five per direction
@@ -24,32 +25,12 @@ def probe_module(tmp_path: Path) -> Path:
     return out
 
 
-def reverse_line(rfile, wfile) -> None:
-    """Reads one line, answers it reversed."""
-    wfile.write(rfile.readline().rstrip(b"\n")[::-1] + b"\n")
-
-
-def tcp_listener(port: int, module: Path) -> dict:
-    return {
-        "name": "probe_listener",
-        "address": harness.socket_address(port),
-        "filter_chains": [{"filters": [
-            {"name": "envoy.filters.network.wasm", "typed_config": {
-                "@type": "type.googleapis.com/envoy.extensions.filters.network.wasm.v3.Wasm",
-                "config": harness.wasm_plugin_config("probe", module)}},
-            {"name": "envoy.filters.network.tcp_proxy", "typed_config": {
-                "@type": "type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy",
-                "stat_prefix": "probe", "cluster": "app"}},
-        ]}],
-    }
-
-
 def envoy_run(module: Path) -> tuple[list[str], bytes]:
     """The probe's log lines in Envoy, and what the client received."""
     port = harness.free_port()
     with harness.TcpApp(reverse_line) as app:
         config = harness.bootstrap(admin_port=harness.free_port(), clusters=[harness.static_cluster("app", app.port)],
-                                   listeners=[tcp_listener(port, module)])
+                                   listeners=[wasm_tcp_listener(port, module)])
         with harness.Envoy(config, name="probe") as envoy:
             with socket.create_connection((harness.LOOPBACK, port), timeout=5) as client:
                 client.sendall(b"hello\n")
