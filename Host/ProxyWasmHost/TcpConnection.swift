@@ -115,11 +115,26 @@ public final class TcpConnection {
         guard !closed else { return }
         closed = true
         guard let context, !vm.isFailed else { return }
+        fillCloseProperties(context)
         vm.invoke("proxy_on_downstream_connection_close", context: context.id, [context.id, peer.rawValue],
                   traceArgs: ["peer": peer.name])
         vm.invoke("proxy_on_done", context: context.id, [context.id], describe: { $0.map { $0 != 0 ? "true" : "false" } })
         vm.invoke("proxy_on_log", context: context.id, [context.id])
         vm.deleteContext(context.id)
         vm.runDeferredActions()
+    }
+
+    /// What Envoy 1.40 has for a connection when it closes, unless the
+    /// scenario set it: `response.flags` (0: no flag), `request.total_size`
+    /// (bytes from downstream) and `response.total_size` (bytes sent to it);
+    /// no `response.code` or `request.duration` (`test_default_attributes.py`).
+    private func fillCloseProperties(_ context: ContextState) {
+        let totals: [PropertyEntry] = [
+            PropertyEntry("request", .map([PropertyEntry("total_size", .int(Int64(forwardedUpstream.count)))])),
+            PropertyEntry("response", .map([PropertyEntry("flags", .int(0)),
+                                            PropertyEntry("total_size", .int(Int64(forwardedDownstream.count)))])),
+        ]
+        properties = ConnectionAttributes.apply(totals, under: properties)
+        context.streamProperties = .map(properties)
     }
 }

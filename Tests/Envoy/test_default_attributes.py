@@ -2,7 +2,8 @@
 host answers them for a scenario that sets none of them, side by side:
 Tests/Fixtures/wat/attribute_probe.wat reads each in the access-log phase and logs its status and
 size (addresses `127.0.0.1:<5-digit port>`, ports and the connection id 8-byte integers,
-`connection.mtls` one byte, no TLS facts)."""
+`connection.mtls` one byte, no TLS facts); and the same for a TCP connection at its close
+(`response.flags` and the byte totals, no response code or duration)."""
 
 from __future__ import annotations
 
@@ -19,7 +20,8 @@ ATTRIBUTES = ["source.address", "source.port", "destination.address", "destinati
               "upstream.port", "connection.id", "connection.mtls", "connection.requested_server_name",
               "connection.tls_version", "upstream.tls_version", "upstream.local_address",
               "connection.termination_details", "upstream.transport_failure_reason", "request.protocol",
-              "response.code_details", "connection.uri_san_peer_certificate", "upstream.uri_san_peer_certificate"]
+              "response.code_details", "connection.uri_san_peer_certificate", "upstream.uri_san_peer_certificate",
+              "response.flags", "request.total_size", "response.total_size", "response.code", "request.duration"]
 STATUS = {"0": "Ok", "1": "NotFound"}
 
 
@@ -105,3 +107,6 @@ def test_a_tcp_connection_gets_the_same_attributes_in_the_host_as_in_envoy(tmp_p
     host = answers(host_lines(module, tmp_path, tcp=True))
     assert host == envoy
     assert envoy["upstream.port"] == ("Ok", 8) and envoy["request.protocol"][0] == "NotFound"
+    # At close a connection has its flags and byte totals, but no response code or duration.
+    assert envoy["response.flags"] == ("Ok", 8) and envoy["request.total_size"] == ("Ok", 8)
+    assert envoy["response.code"][0] == "NotFound" and envoy["request.duration"][0] == "NotFound"

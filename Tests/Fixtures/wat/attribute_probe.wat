@@ -1,6 +1,7 @@
-;; attribute_probe: on_log, reads the attributes Envoy gives a plaintext HTTP/1.1 request and logs
-;; the status and the size (one character of 0-9A-Z each, sizes above 35 as Z) of each, in the
-;; order of Tests/Envoy/test_default_attributes.py ATTRIBUTES, which runs it in Envoy and in the host.
+;; attribute_probe: on_log, reads the attributes Envoy gives a plaintext HTTP/1.1 request or TCP
+;; connection and logs the status and the size (one character of 0-9A-Z each, sizes above 35 as Z)
+;; of each, in the order of Tests/Envoy/test_default_attributes.py ATTRIBUTES, which runs it in Envoy
+;; and in the host.
 (module
   (import "env" "proxy_log" (func $log (param i32 i32 i32) (result i32)))
   (import "env" "proxy_get_property" (func $getProperty (param i32 i32 i32 i32) (result i32)))
@@ -25,6 +26,11 @@
   (data (i32.const 5056) "response\00code_details")  ;; response.code_details
   (data (i32.const 5120) "connection\00uri_san_peer_certificate")  ;; connection.uri_san_peer_certificate
   (data (i32.const 5184) "upstream\00uri_san_peer_certificate")  ;; upstream.uri_san_peer_certificate
+  (data (i32.const 5248) "response\00flags")  ;; response.flags
+  (data (i32.const 5312) "request\00total_size")  ;; request.total_size
+  (data (i32.const 5376) "response\00total_size")  ;; response.total_size
+  (data (i32.const 5440) "response\00code")  ;; response.code
+  (data (i32.const 5504) "request\00duration")  ;; request.duration
   (func (export "proxy_abi_version_0_2_1"))
   (func (export "proxy_on_memory_allocate") (param $size i32) (result i32)
     (local $p i32)
@@ -62,6 +68,11 @@
     (call $probe (i32.const 4992) (i32.const 16))
     (call $probe (i32.const 5056) (i32.const 21))
     (call $probe (i32.const 5120) (i32.const 35))
-    (call $probe (i32.const 5184) (i32.const 33)))
+    (call $probe (i32.const 5184) (i32.const 33))
+    (call $probe (i32.const 5248) (i32.const 14))
+    (call $probe (i32.const 5312) (i32.const 18))
+    (call $probe (i32.const 5376) (i32.const 19))
+    (call $probe (i32.const 5440) (i32.const 13))
+    (call $probe (i32.const 5504) (i32.const 16)))
   (func (export "proxy_on_done") (param i32) (result i32) (i32.const 1))
   (func (export "proxy_on_delete") (param i32)))
