@@ -64,4 +64,29 @@ struct IstioFidelityTests {
         print(report.isEmpty ? "fidelity: every label matches Istio's expected files" : report.joined(separator: "\n"))
         #expect(report.filter { !$0.contains(" answered: ") }.isEmpty, "\(report.joined(separator: "\n"))")
     }
+
+    /// Istio's TCP e2e files through Istio's stats module (with our TCP
+    /// exchange, as Istio 1.12's is native Envoy code).
+    @Test func tcpMetricsOnBothSides() throws {
+        let directory = ProcessInfo.processInfo.environment["ANCHOR_WASM_DIR"] ?? ""
+        let runner = try StatsGoldenTests.tcpScenario(statsModule: "\(directory)/stats-filter.wasm", dialect: "legacy")
+        var report: [String] = []
+        for side in ["client", "server"] {
+            let text = runner.prometheus().first { $0.proxy == side }!.text
+            for (file, family) in [("connection_open", "istio_tcp_connections_opened_total"), ("connection_close", "istio_tcp_connections_closed_total"),
+                                   ("received_bytes", "istio_tcp_received_bytes_total"), ("sent_bytes", "istio_tcp_sent_bytes_total")] {
+                let expected = StatsGoldenTests.expectedLines("tcp_\(side)_\(file).yaml.tmpl",
+                                                              vars: ["ConnectionCount": "10", "ReceivedBytes": "60", "SentBytes": "120"])
+                let actual = text.split(separator: "\n").map(String.init).filter { $0.hasPrefix(family + "{") }
+                report += Self.differences(expected: expected, actual: actual).map { "\(side) tcp_\(side)_\(file): \($0)" }
+            }
+        }
+        for running in runner.proxies {
+            for plugin in running.plugins where !plugin.vm.answers.isEmpty {
+                report.append("\(running.spec.name)/\(plugin.spec.name) answered: \(plugin.vm.answers.summary)")
+            }
+        }
+        print(report.isEmpty ? "fidelity: every TCP label matches Istio's expected files" : report.joined(separator: "\n"))
+        #expect(report.filter { !$0.contains(" answered: ") }.isEmpty, "\(report.joined(separator: "\n"))")
+    }
 }

@@ -129,7 +129,7 @@ struct StatsGoldenTests {
               - name: server
                 node: {id: server}
                 listener_direction: inbound
-                stream_properties: {connection: {mtls: false}, xds: {cluster_name: server-inbound-cluster, cluster_metadata: {filter_metadata: \(services)}}}
+                stream_properties: {xds: {cluster_name: server-inbound-cluster, cluster_metadata: {filter_metadata: \(services)}}}
                 plugins:
                   - {name: mx, module: \(modules.metadataExchange)\(exchangeRoot), configuration: {max_peer_cache_size: 20}}
                   - {name: stats, module: \(modules.stats), root_id: stats_inbound, configuration: '\(serverConfig.replacingOccurrences(of: "'", with: "''"))'}
@@ -212,12 +212,16 @@ struct StatsGoldenTests {
         }
     }
 
-    /// The TCP mesh of Istio's e2e test, run.
-    static func tcpScenario(engine: Engine = .wasm) throws -> ScenarioRunner {
+    /// The TCP mesh of Istio's e2e test, run: with our modules, or with
+    /// `statsModule` (Istio's own, `make fidelity`) beside our TCP exchange
+    /// (Istio 1.12's TCP exchange is native Envoy code, not a module).
+    static func tcpScenario(engine: Engine = .wasm, statsModule: String? = nil, dialect: String = "current") throws -> ScenarioRunner {
         let wasm = BuiltModules.directory.path
+        let stats = statsModule ?? "\(wasm)/stats.wasm"
         let services = "{istio: {services: [{host: server.default.svc.cluster.local, name: server, namespace: default}]}}"
         let tcpStats = #"{"debug": "false", "field_separator": ";.;", "tcp_reporting_duration": "1s"}"#
         let yaml = """
+            dialect: \(dialect)
             proxies:
               - name: client
                 node: {id: client}
@@ -226,7 +230,7 @@ struct StatsGoldenTests {
                   upstream: {uri_san_local_certificate: "spiffe://cluster.local/ns/default/sa/client", uri_san_peer_certificate: "spiffe://cluster.local/ns/default/sa/server"}
                   xds: {cluster_name: "outbound|9080|tcp|server.default.svc.cluster.local", cluster_metadata: {filter_metadata: \(services)}}
                 plugins:
-                  - {name: stats, module: \(wasm)/stats.wasm, root_id: stats_outbound, kind: tcp, configuration: '\(tcpStats)'}
+                  - {name: stats, module: \(stats), root_id: stats_outbound, kind: tcp, configuration: '\(tcpStats)'}
                   - {name: mx, module: \(wasm)/metadata_exchange.wasm, kind: tcp}
               - name: server
                 node: {id: server}
@@ -236,7 +240,7 @@ struct StatsGoldenTests {
                   xds: {cluster_name: "inbound|9080|tcp|server.default.svc.cluster.local", cluster_metadata: {filter_metadata: \(services)}}
                 plugins:
                   - {name: mx, module: \(wasm)/metadata_exchange.wasm, kind: tcp}
-                  - {name: stats, module: \(wasm)/stats.wasm, root_id: stats_inbound, kind: tcp, configuration: '\(tcpStats)'}
+                  - {name: stats, module: \(stats), root_id: stats_inbound, kind: tcp, configuration: '\(tcpStats)'}
             traffic:
               - tcp:
                   through: [client, server]
