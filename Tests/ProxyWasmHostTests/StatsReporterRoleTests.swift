@@ -194,7 +194,8 @@ struct StatsReporterRoleTests {
 
     /// Explicit sidecar roles override the root id; Istio's enum numbers are accepted.
     @Test(arguments: [(#"{"reporter": "SERVER_SIDECAR"}"#, "destination"), (#"{"reporter": "CLIENT_SIDECAR"}"#, "source"),
-                      (#"{"reporter": 1}"#, "waypoint"), (#"{"reporter": "UNSPECIFIED"}"#, "source")])
+                      (#"{"reporter": 1}"#, "waypoint"), (#"{"reporter": "WAYPOINT"}"#, "waypoint"),
+                      (#"{"reporter": "UNSPECIFIED"}"#, "source")])
     func theSettingNamesTheReporter(configuration: String, reporter: String) throws {
         let sidecar = try StatsSidecar(inbound: false, configuration: configuration)
         sidecar.request()
