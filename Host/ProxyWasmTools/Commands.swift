@@ -109,6 +109,12 @@ public struct RunCommand: ParsableCommand {
                 print("tcp #\(index + 1): upstream received \(outcome.receivedByUpstream.count) bytes, downstream received \(outcome.receivedByDownstream.count) bytes")
             }
         }
+        if !prometheusOnly {
+            for (proxy, text) in runner.prometheus() {
+                let summary = TrafficSummary(prometheus: text).text
+                if !summary.isEmpty { print("# proxy \(proxy): traffic\n" + summary, terminator: "") }
+            }
+        }
         for (proxy, text) in runner.prometheus() {
             print("# proxy \(proxy): /stats/prometheus")
             if families.isEmpty {
