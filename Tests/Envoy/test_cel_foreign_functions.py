@@ -5,51 +5,26 @@ by zero and unparsable text."""
 
 from __future__ import annotations
 
-import subprocess
-import time
 from pathlib import Path
 
-import harness
+import probe
 
-ROOT = Path(__file__).resolve().parents[2]
 CONFIGURE_LINES = 6 * 3 + 2  # six expressions (status, size, token), then the unparsable one (status, size)
 
 
 def probe_module(tmp_path: Path) -> Path:
-    out = tmp_path / "cel_probe.wasm"
-    subprocess.run(["wat2wasm", str(ROOT / "Tests/Fixtures/wat/cel_probe.wat"), "-o", str(out)], check=True)
-    return out
+    return probe.compile_probe("cel_probe", tmp_path)
 
 
 def envoy_lines(module: Path) -> list[str]:
-    port = harness.free_port()
-    with harness.UpstreamApp() as app:
-        config = harness.bootstrap(admin_port=harness.free_port(), clusters=[harness.static_cluster("c", app.port)],
-                                   listeners=[harness.http_listener("l", port, "c", [
-                                       harness.http_wasm_filter(harness.wasm_plugin_config("probe", module))])])
-        with harness.Envoy(config, name="probe") as envoy:
-            assert harness.http_get(port, "/", headers={"Host": "reviews:9080"})[0] == 200
-            deadline = time.monotonic() + 10
-            while True:
-                # `wasm log <plugin> <root id>[ <vm id>]: message` (the vm id in stream contexts)
-                lines = [line.split("wasm log ", 1)[1].split(": ", 1)[1] for line in envoy.log().split("\n") if "wasm log probe" in line]
-                if len(lines) % CONFIGURE_LINES != 0 or time.monotonic() > deadline:
-                    return lines
-                time.sleep(0.1)
+    # Envoy configures in each VM: wait until the evaluation lines follow a whole number of configurations.
+    lines, (status, _, _) = probe.envoy_http(module, done=lambda lines: len(lines) % CONFIGURE_LINES != 0)
+    assert status == 200
+    return lines
 
 
 def host_lines(module: Path, tmp_path: Path) -> list[str]:
-    scenario = tmp_path / "probe.yaml"
-    scenario.write_text(f"""
-proxies:
-  - name: edge
-    plugins: [{{name: probe, module: {module}}}]
-traffic:
-  - http: {{through: [edge], request: {{headers: {{":authority": "reviews:9080"}}}}}}
-""")
-    output = subprocess.run([harness.host_binary(), "run", str(scenario)], capture_output=True, check=True).stdout
-    prefix = b"[edge] [info] "
-    return [line[len(prefix):].split(b": ", 1)[1].decode() for line in output.split(b"\n") if line.startswith(prefix)]
+    return probe.host_run(module, tmp_path)[0]
 
 
 def test_the_host_answers_the_cel_foreign_functions_as_envoy_does(tmp_path):

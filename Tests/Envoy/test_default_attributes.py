@@ -7,15 +7,10 @@ size (addresses `127.0.0.1:<5-digit port>`, ports and the connection id 8-byte i
 
 from __future__ import annotations
 
-import socket
-import subprocess
-import time
 from pathlib import Path
 
-import harness
-from mesh import reverse_line, wasm_tcp_listener
+import probe
 
-ROOT = Path(__file__).resolve().parents[2]
 ATTRIBUTES = ["source.address", "source.port", "destination.address", "destination.port", "upstream.address",
               "upstream.port", "connection.id", "connection.mtls", "connection.requested_server_name",
               "connection.tls_version", "upstream.tls_version", "upstream.local_address",
@@ -26,9 +21,7 @@ STATUS = {"0": "Ok", "1": "NotFound"}
 
 
 def probe_module(tmp_path: Path) -> Path:
-    out = tmp_path / "attribute_probe.wasm"
-    subprocess.run(["wat2wasm", str(ROOT / "Tests/Fixtures/wat/attribute_probe.wat"), "-o", str(out)], check=True)
-    return out
+    return probe.compile_probe("attribute_probe", tmp_path)
 
 
 def answers(lines: list[str]) -> dict[str, tuple[str, int]]:
@@ -38,58 +31,25 @@ def answers(lines: list[str]) -> dict[str, tuple[str, int]]:
             for i, name in enumerate(ATTRIBUTES)}
 
 
+def complete(lines: list[str]) -> bool:
+    return len(lines) >= 2 * len(ATTRIBUTES)
+
+
 def envoy_lines(module: Path) -> list[str]:
-    port = harness.free_port()
-    with harness.UpstreamApp() as app:
-        config = harness.bootstrap(admin_port=harness.free_port(), clusters=[harness.static_cluster("c", app.port)],
-                                   listeners=[harness.http_listener("l", port, "c", [
-                                       harness.http_wasm_filter(harness.wasm_plugin_config("probe", module))])])
-        with harness.Envoy(config, name="probe") as envoy:
-            assert harness.http_get(port, "/", headers={"Host": "reviews:9080"})[0] == 200
-            deadline = time.monotonic() + 10
-            while True:
-                lines = [line.split("wasm log ", 1)[1].split(": ", 1)[1]
-                         for line in envoy.log().split("\n") if "wasm log probe" in line]
-                if len(lines) >= 2 * len(ATTRIBUTES) or time.monotonic() > deadline:
-                    return lines
-                time.sleep(0.1)
+    lines, (status, _, _) = probe.envoy_http(module, done=complete)
+    assert status == 200
+    return lines
 
 
 def envoy_tcp_lines(module: Path) -> list[str]:
     """The probe as a network filter: its access-log phase comes when the connection closes."""
-    port = harness.free_port()
-    with harness.TcpApp(reverse_line) as app:
-        config = harness.bootstrap(admin_port=harness.free_port(), clusters=[harness.static_cluster("app", app.port)],
-                                   listeners=[wasm_tcp_listener(port, module)])
-        with harness.Envoy(config, name="probe") as envoy:
-            with socket.create_connection((harness.LOOPBACK, port), timeout=5) as client:
-                client.sendall(b"hello\n")
-                assert client.recv(100) == b"olleh\n"
-            deadline = time.monotonic() + 10
-            while True:
-                lines = [line.split("wasm log ", 1)[1].split(": ", 1)[1]
-                         for line in envoy.log().split("\n") if "wasm log probe" in line]
-                if len(lines) >= 2 * len(ATTRIBUTES) or time.monotonic() > deadline:
-                    return lines
-                time.sleep(0.1)
+    lines, received = probe.envoy_tcp(module, done=complete)
+    assert received == b"olleh\n"
+    return lines
 
 
 def host_lines(module: Path, tmp_path: Path, tcp: bool = False) -> list[str]:
-    scenario = tmp_path / "probe.yaml"
-    if tcp:
-        traffic = 'tcp: {through: [edge], exchanges: [{downstream: "hello\\n"}, {upstream: "olleh\\n", end: true}]}'
-    else:
-        traffic = 'http: {through: [edge], request: {headers: {":authority": "reviews:9080"}}}'
-    scenario.write_text(f"""
-proxies:
-  - name: edge
-    plugins: [{{name: probe, module: {module}{", kind: tcp" if tcp else ""}}}]
-traffic:
-  - {traffic}
-""")
-    output = subprocess.run([harness.host_binary(), "run", str(scenario)], capture_output=True, check=True).stdout
-    prefix = b"[edge] [info] "
-    return [line[len(prefix):].split(b": ", 1)[1].decode() for line in output.split(b"\n") if line.startswith(prefix)]
+    return probe.host_run(module, tmp_path, tcp=tcp)[0]
 
 
 def test_the_host_gives_envoys_default_attributes_with_envoys_encodings(tmp_path):

@@ -7,62 +7,26 @@ not."""
 
 from __future__ import annotations
 
-import socket
-import subprocess
-import time
 from pathlib import Path
 
-import harness
-from mesh import reverse_line, wasm_tcp_listener
+import probe
 
-ROOT = Path(__file__).resolve().parents[2]
 PROBE_LINES = 10  # five per direction
 
 
 def probe_module(tmp_path: Path) -> Path:
-    out = tmp_path / "tcp_buffer_probe.wasm"
-    subprocess.run(["wat2wasm", str(ROOT / "Tests/Fixtures/wat/tcp_buffer_probe.wat"), "-o", str(out)], check=True)
-    return out
+    return probe.compile_probe("tcp_buffer_probe", tmp_path)
 
 
 def envoy_run(module: Path) -> tuple[list[str], bytes]:
     """The probe's log lines in Envoy, and what the client received."""
-    port = harness.free_port()
-    with harness.TcpApp(reverse_line) as app:
-        config = harness.bootstrap(admin_port=harness.free_port(), clusters=[harness.static_cluster("app", app.port)],
-                                   listeners=[wasm_tcp_listener(port, module)])
-        with harness.Envoy(config, name="probe") as envoy:
-            with socket.create_connection((harness.LOOPBACK, port), timeout=5) as client:
-                client.sendall(b"hello\n")
-                received = b""
-                while not received.endswith(b"\n"):
-                    chunk = client.recv(100)
-                    if not chunk:
-                        break
-                    received += chunk
-            deadline = time.monotonic() + 10
-            while True:
-                lines = [line.split("wasm log ", 1)[1].split(": ", 1)[1]
-                         for line in envoy.log().split("\n") if "wasm log probe" in line]
-                if len(lines) >= PROBE_LINES or time.monotonic() > deadline:
-                    return lines, received
-                time.sleep(0.1)
+    return probe.envoy_tcp(module, done=lambda lines: len(lines) >= PROBE_LINES)
 
 
 def host_run(module: Path, tmp_path: Path) -> tuple[list[str], str]:
     """The probe's log lines in the host, and its line on what each end received."""
-    scenario = tmp_path / "probe.yaml"
-    scenario.write_text(f"""
-proxies:
-  - name: edge
-    plugins: [{{name: probe, module: {module}, kind: tcp}}]
-traffic:
-  - tcp: {{through: [edge], exchanges: [{{downstream: "hello\\n"}}, {{upstream: "olleh\\n", end: true}}]}}
-""")
-    output = subprocess.run([harness.host_binary(), "run", str(scenario)], capture_output=True, check=True).stdout
-    prefix = b"[edge] [info] "
-    lines = [line[len(prefix):].split(b": ", 1)[1].decode() for line in output.split(b"\n") if line.startswith(prefix)]
-    [outcome] = [line.decode() for line in output.split(b"\n") if line.startswith(b"tcp #1: ")]
+    lines, other = probe.host_run(module, tmp_path, tcp=True)
+    [outcome] = [line for line in other if line.startswith("tcp #1: ")]
     return lines, outcome
 
 
