@@ -109,13 +109,14 @@ public struct RunCommand: ParsableCommand {
                 print("tcp #\(index + 1): upstream received \(outcome.receivedByUpstream.count) bytes, downstream received \(outcome.receivedByDownstream.count) bytes")
             }
         }
+        let texts = runner.prometheus()
         if !prometheusOnly {
-            for (proxy, text) in runner.prometheus() {
+            for (proxy, text) in texts {
                 let summary = TrafficSummary(prometheus: text).text
                 if !summary.isEmpty { print("# proxy \(proxy): traffic\n" + summary, terminator: "") }
             }
         }
-        for (proxy, text) in runner.prometheus() {
+        for (proxy, text) in texts {
             print("# proxy \(proxy): /stats/prometheus")
             if families.isEmpty {
                 print(text, terminator: "")
