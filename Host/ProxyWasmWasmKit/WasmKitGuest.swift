@@ -75,6 +75,11 @@ public final class WasmKitGuest: GuestInstance {
     let allocator: Function
     private var exportCache: [String: Function?] = [:]
     private var depth = 0
+    /// Guest stacks not in use. WasmKit allocates (and the C allocator maps and
+    /// unmaps) a 512 KiB stack per `invoke` otherwise; one per nesting level is
+    /// kept, as a host call may run the guest's allocator while a callback runs.
+    private var spareStacks: [GuestStack] = []
+    private let engine: Engine
     /// Fuel used by all outermost callbacks so far (≈ wasm operators executed).
     public private(set) var fuelConsumed: UInt64 = 0
     /// Fuel by outermost export (`proxy_on_request_headers`, `_initialize`, ...):
@@ -139,7 +144,7 @@ public final class WasmKitGuest: GuestInstance {
             report.problems.append("Bad function signature for the allocator, want: i32 -> i32")
         }
         guard report.isValid else { throw ModuleLoadError(report: report, message: "Wasm VM failed") }
-        let guest = WasmKitGuest(report: report, limits: limits, store: store, instance: instance,
+        let guest = WasmKitGuest(report: report, limits: limits, engine: engine, store: store, instance: instance,
                                  memory: wasmMemory, allocator: allocator)
         guest.profile = profile
         vm.attach(guest, abiVersion: version)
@@ -147,9 +152,11 @@ public final class WasmKitGuest: GuestInstance {
         return guest
     }
 
-    private init(report: ModuleReport, limits: GuestLimits, store: Store, instance: Instance, memory: Memory, allocator: Function) {
+    private init(report: ModuleReport, limits: GuestLimits, engine: Engine, store: Store, instance: Instance,
+                 memory: Memory, allocator: Function) {
         self.report = report
         self.limits = limits
+        self.engine = engine
         self.store = store
         self.instance = instance
         self.wasmMemory = memory
@@ -189,8 +196,10 @@ public final class WasmKitGuest: GuestInstance {
                 costs[name, default: CallbackCost()].add(used)
             }
         }
+        let stack = spareStacks.popLast() ?? GuestStack(engine: engine)
+        defer { spareStacks.append(stack) }
         do {
-            let results = try function.invoke(arguments)
+            let results = try function.invoke(arguments, on: &stack.stack)
             return results.first?.i32
         } catch let error as RestrictedCallback {
             throw GuestTrap(message: error.description)
