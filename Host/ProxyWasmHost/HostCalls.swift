@@ -68,15 +68,19 @@ extension PluginVM {
         memory?.read(pointer, size)
     }
 
-    /// Records a host call and returns its status as the raw result.
-    func finish(_ name: String, _ status: WasmResult, args: [String: String] = [:], result: String? = nil) -> UInt32 {
+    /// Records a host call and returns its status as the raw result. The arguments and the result
+    /// are described only when a trace or the NotFound tally needs them: a host call without
+    /// tracing should cost no strings.
+    func finish(_ name: String, _ status: WasmResult, args: @autoclosure () -> [String: String] = [:],
+                result: @autoclosure () -> String? = nil) -> UInt32 {
+        let tallied = status == .notFound || status == .unimplemented
+        guard trace.isEnabled || tallied else { return status.rawValue }
+        let described = args()
         if trace.isEnabled {
-            trace.record(.hostcall, context: activeContext?.id ?? currentContextID, name: name, args: args,
-                         result: result, status: status.name)
+            trace.record(.hostcall, context: activeContext?.id ?? currentContextID, name: name, args: described,
+                         result: result(), status: status.name)
         }
-        if status == .notFound || status == .unimplemented {
-            answers.record(status: status.name, call: Self.describe(name, args))
-        }
+        if tallied { answers.record(status: status.name, call: Self.describe(name, described)) }
         return status.rawValue
     }
 
@@ -265,16 +269,16 @@ extension PluginVM {
     func proxyGetProperty(_ pathPointer: UInt32, _ pathSize: UInt32, _ valueSlot: UInt32, _ sizeSlot: UInt32) throws -> UInt32 {
         let name = "proxy_get_property"
         guard let pathBytes = slice(pathPointer, pathSize) else { return finish(name, .invalidMemoryAccess) }
-        let display = PropertyPath.display(pathBytes)
+        let args = { ["path": PropertyPath.display(pathBytes)] }
         guard let segments = try? PropertyPath.decodeStrings(pathBytes) else {
-            return finish(name, .notFound, args: ["path": display])
+            return finish(name, .notFound, args: args())
         }
         guard let value = propertyValue(segments) else {
-            return finish(name, .notFound, args: ["path": display])
+            return finish(name, .notFound, args: args())
         }
         let bytes = value.serialized
         let status = try copyOut(bytes, valueSlot, sizeSlot)
-        return finish(name, status, args: ["path": display], result: "\(value.typeName) \(PluginVM.display(bytes))")
+        return finish(name, status, args: args(), result: "\(value.typeName) \(PluginVM.display(bytes))")
     }
 
     func proxySetProperty(_ pathPointer: UInt32, _ pathSize: UInt32, _ valuePointer: UInt32, _ valueSize: UInt32) -> UInt32 {
@@ -283,13 +287,13 @@ extension PluginVM {
             return finish(name, .invalidMemoryAccess)
         }
         let key = "wasm." + String(decoding: path, as: UTF8.self)
-        let args = ["path": PropertyPath.display(path), "value": PluginVM.display(value)]
-        guard let context = activeContext, context.kind != .root else { return finish(name, .notFound, args: args) }
+        let args = { ["path": PropertyPath.display(path), "value": PluginVM.display(value)] }
+        guard let context = activeContext, context.kind != .root else { return finish(name, .notFound, args: args()) }
         context.filterState[key] = value
         if context.stream.declarations[key] == nil, let declaration = declaredProperties[String(decoding: path, as: UTF8.self)] {
             context.stream.declarations[key] = declaration
         }
-        return finish(name, .ok, args: args)
+        return finish(name, .ok, args: args())
     }
 
     // MARK: buffers
@@ -297,14 +301,14 @@ extension PluginVM {
     func proxyGetBufferBytes(_ type: UInt32, _ start: UInt32, _ maxSize: UInt32, _ valueSlot: UInt32, _ sizeSlot: UInt32) throws -> UInt32 {
         let name = "proxy_get_buffer_bytes"
         guard let bufferType = BufferType(rawValue: type) else { return finish(name, .badArgument, args: ["type": String(type)]) }
-        let args = ["type": bufferType.name, "start": String(start), "max_size": String(maxSize)]
-        guard let buffer = buffer(bufferType) else { return finish(name, .notFound, args: args) }
+        let args = { ["type": bufferType.name, "start": String(start), "max_size": String(maxSize)] }
+        guard let buffer = buffer(bufferType) else { return finish(name, .notFound, args: args()) }
         let begin = Int(start)
         var length = Int(maxSize)
         if begin > buffer.count { length = 0 } else if begin + length > buffer.count { length = buffer.count - begin }
         let bytes = length == 0 ? [] : Array(buffer[begin..<begin + length])
         let status = try copyOut(bytes, valueSlot, sizeSlot)
-        return finish(name, status, args: args, result: PluginVM.display(bytes))
+        return finish(name, status, args: args(), result: PluginVM.display(bytes))
     }
 
     func proxyGetBufferStatus(_ type: UInt32, _ lengthSlot: UInt32, _ flagsSlot: UInt32) -> UInt32 {
@@ -322,9 +326,9 @@ extension PluginVM {
         guard let bufferType = BufferType(rawValue: type) else { return finish(name, .badArgument, args: ["type": String(type)]) }
         guard let current = buffer(bufferType) else { return finish(name, .notFound, args: ["type": bufferType.name]) }
         guard let data = slice(dataPointer, dataSize) else { return finish(name, .invalidMemoryAccess) }
-        let args = ["type": bufferType.name, "start": String(start), "length": String(length), "data": PluginVM.display(data)]
+        let args = { ["type": bufferType.name, "start": String(start), "length": String(length), "data": PluginVM.display(data)] }
         guard let context = activeContext, context.mutableBuffers.contains(bufferType) else {
-            return finish(name, .badArgument, args: args)
+            return finish(name, .badArgument, args: args())
         }
         var updated = current
         if start == 0 {
@@ -333,10 +337,10 @@ extension PluginVM {
         } else if Int(start) >= updated.count {
             updated.append(contentsOf: data)
         } else {
-            return finish(name, .badArgument, args: args)
+            return finish(name, .badArgument, args: args())
         }
         context.buffers[bufferType] = updated
-        return finish(name, .ok, args: args)
+        return finish(name, .ok, args: args())
     }
 
     /// What a buffer call sees: configuration buffers from the plugin, stream
@@ -364,19 +368,19 @@ extension PluginVM {
         let name = "proxy_get_header_map_value"
         guard let mapType = HeaderMapType(rawValue: type) else { return finish(name, .badArgument, args: ["map": String(type)]) }
         guard let key = slice(keyPointer, keySize) else { return finish(name, .invalidMemoryAccess) }
-        let args = ["map": mapType.name, "key": PluginVM.display(key)]
-        guard let context = activeContext else { return finish(name, .badArgument, args: args) }
+        let args = { ["map": mapType.name, "key": PluginVM.display(key)] }
+        guard let context = activeContext else { return finish(name, .badArgument, args: args()) }
         switch context.access(mapType) {
-        case .unavailable: return finish(name, .badArgument, args: args)
-        case .notFound: return finish(name, .notFound, args: args)
+        case .unavailable: return finish(name, .badArgument, args: args())
+        case .notFound: return finish(name, .notFound, args: args())
         case .readOnly, .mutable: break
         }
         let lowered = PluginVM.lowercased(key)
         guard let pair = context.headerMaps[mapType, default: []].first(where: { $0.key == lowered }) else {
-            return finish(name, .notFound, args: args)
+            return finish(name, .notFound, args: args())
         }
         let status = try copyOut(pair.value, valueSlot, sizeSlot)
-        return finish(name, status, args: args, result: pair.valueString)
+        return finish(name, status, args: args(), result: pair.valueString)
     }
 
     func proxyMutateHeaderMap(_ name: String, _ type: UInt32, _ keyPointer: UInt32, _ keySize: UInt32,
@@ -385,10 +389,12 @@ extension PluginVM {
         guard let key = slice(keyPointer, keySize), let value = slice(valuePointer, valueSize) else {
             return finish(name, .invalidMemoryAccess)
         }
-        var args = ["map": mapType.name, "key": PluginVM.display(key)]
-        if name != "proxy_remove_header_map_value" { args["value"] = PluginVM.display(value) }
+        let args = {
+            name == "proxy_remove_header_map_value" ? ["map": mapType.name, "key": PluginVM.display(key)]
+                : ["map": mapType.name, "key": PluginVM.display(key), "value": PluginVM.display(value)]
+        }
         guard let context = activeContext, context.access(mapType) == .mutable else {
-            return finish(name, .badArgument, args: args)
+            return finish(name, .badArgument, args: args())
         }
         let lowered = PluginVM.lowercased(key)
         var pairs = context.headerMaps[mapType, default: []]
@@ -406,7 +412,7 @@ extension PluginVM {
             pairs.removeAll { $0.key == lowered }
         }
         context.headerMaps[mapType] = pairs
-        return finish(name, .ok, args: args)
+        return finish(name, .ok, args: args())
     }
 
     func proxyGetHeaderMapPairs(_ type: UInt32, _ valueSlot: UInt32, _ sizeSlot: UInt32) throws -> UInt32 {
@@ -471,14 +477,14 @@ extension PluginVM {
         let headers = (try? HeaderPairs.decode(headerBytes)) ?? []
         // Envoy replaces whitespace in details with '_'.
         let cleanDetails = String(decoding: details.map { $0 == 0x20 || $0 == 0x09 || $0 == 0x0A ? 0x5F : $0 }, as: UTF8.self)
-        let args = ["status": String(code), "details": cleanDetails, "body": PluginVM.display(body),
-                    "headers": PluginVM.displayPairs(headers), "grpc_status": grpcStatus <= 16 ? String(grpcStatus) : "none"]
+        let args = { ["status": String(code), "details": cleanDetails, "body": PluginVM.display(body),
+                      "headers": PluginVM.displayPairs(headers), "grpc_status": grpcStatus <= 16 ? String(grpcStatus) : "none"] }
         if let context = activeContext, context.kind == .http {
             context.localResponse = LocalResponse(statusCode: code, details: cleanDetails, body: body, headers: headers,
                                                   grpcStatus: grpcStatus <= 16 ? grpcStatus : nil)
             stopNextIteration = true
         }
-        return finish(name, .ok, args: args)
+        return finish(name, .ok, args: args())
     }
 
     func proxySetEffectiveContext(_ id: UInt32) -> UInt32 {
@@ -591,10 +597,10 @@ extension PluginVM {
 
     func proxyGetMetric(_ id: UInt32, _ slot: UInt32) -> UInt32 {
         let (status, value) = proxy.stats.get(id)
-        let args = ["metric": proxy.stats.name(of: id) ?? String(id)]
-        guard status == .ok else { return finish("proxy_get_metric", status, args: args) }
+        let args = { [self] in ["metric": proxy.stats.name(of: id) ?? String(id)] }
+        guard status == .ok else { return finish("proxy_get_metric", status, args: args()) }
         guard memory?.writeUInt64(slot, value) == true else { return finish("proxy_get_metric", .invalidMemoryAccess) }
-        return finish("proxy_get_metric", .ok, args: args, result: String(value))
+        return finish("proxy_get_metric", .ok, args: args(), result: String(value))
     }
 
     // MARK: foreign functions

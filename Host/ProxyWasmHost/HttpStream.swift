@@ -87,7 +87,7 @@ public final class HttpStream {
 
     /// Runs one callback with `maps` made accessible, then applies Envoy's
     /// deferred actions and the stop-iteration override.
-    private func run(_ name: String, _ arguments: [UInt32], traceArgs: [String: String], open maps: [HeaderMapType: MapAccess],
+    private func run(_ name: String, _ arguments: [UInt32], traceArgs: @autoclosure () -> [String: String], open maps: [HeaderMapType: MapAccess],
                      buffer: (BufferType, [UInt8])? = nil, describe: @escaping (UInt32?) -> String?) -> UInt32? {
         guard let context = ensureContext() else { return nil }
         syncProperties(context)
@@ -97,7 +97,7 @@ public final class HttpStream {
             context.mutableBuffers.insert(type)
         }
         absorbAsynchronousActions()
-        let result = vm.invoke(name, context: context.id, arguments, traceArgs: traceArgs, describe: describe)
+        let result = vm.invoke(name, context: context.id, arguments, traceArgs: traceArgs(), describe: describe)
         if vm.isFailed {
             failStream()
             return nil

@@ -108,7 +108,7 @@ public final class PluginVM {
     /// save/restore of the current and effective context. Missing optional
     /// callbacks and failed VMs return `nil` without calling.
     @discardableResult
-    func invoke(_ name: String, context: UInt32, _ arguments: [UInt32], traceArgs: [String: String] = [:],
+    func invoke(_ name: String, context: UInt32, _ arguments: [UInt32], traceArgs: @autoclosure () -> [String: String] = [:],
                 describe: ((UInt32?) -> String?)? = nil) -> UInt32? {
         guard failure == nil, let guest, guest.hasExport(name), callbackAllowed(name) else { return nil }
         let savedCurrent = currentContextID
@@ -117,7 +117,7 @@ public final class PluginVM {
         trace.source = traceSource
         currentContextID = context
         effectiveContextID = 0
-        let event = trace.record(.callback, context: context, name: name, args: traceArgs)
+        let event = trace.record(.callback, context: context, name: name, args: traceArgs())
         trace.depth += 1
         callDepth += 1
         defer {

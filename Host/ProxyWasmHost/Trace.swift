@@ -60,9 +60,11 @@ public final class TraceRecorder {
     public init(enabled: Bool = true) { isEnabled = enabled }
 
     @discardableResult
-    public func record(_ kind: TraceEvent.Kind, context: UInt32, name: String, args: [String: String] = [:],
-                       result: String? = nil, status: String? = nil) -> Int {
+    public func record(_ kind: TraceEvent.Kind, context: UInt32, name: String,
+                       args: @autoclosure () -> [String: String] = [:],
+                       result: @autoclosure () -> String? = nil, status: String? = nil) -> Int {
         guard isEnabled else { return -1 }
+        let args = args(), result = result()
         let wall: UInt64? = recordsWallTime ? UInt64(Date().timeIntervalSince1970 * 1e9) : nil
         events.append(TraceEvent(seq: events.count, kind: kind, depth: depth, source: source, context: context, name: name,
                                  args: args, result: result, status: status, wallNanos: wall))
@@ -70,9 +72,9 @@ public final class TraceRecorder {
     }
 
     /// Fills in the result of an event recorded before the call ran.
-    public func complete(_ index: Int, result: String?) {
+    public func complete(_ index: Int, result: @autoclosure () -> String?) {
         guard index >= 0, index < events.count else { return }
-        events[index].result = result
+        events[index].result = result()
     }
 
     public func clear() { events.removeAll() }
