@@ -103,7 +103,7 @@ for p in mesh.proxies.indices {
         mesh.proxies[p].plugins[q].module = URL(fileURLWithPath: wasmDirectory).appendingPathComponent(name)
     }
 }
-let meshRunner = try ScenarioRunner(scenario: mesh)
+let meshRunner = try ScenarioRunner(scenario: mesh, trace: TraceRecorder(enabled: false))
 guard case let .http(meshRequest)? = mesh.traffic.first else {
     print("\(meshPath) has no HTTP traffic")
     exit(1)
