@@ -22,31 +22,33 @@ public final class StatsStore {
     /// Envoy's custom stat namespace for Wasm metrics.
     public static let namespace = "wasmcustom"
 
-    private var statsByName: [String: Stat] = [:]
+    /// Keyed by the name's UTF-8 bytes, as Envoy's stat store keys them:
+    /// String equality would merge canonically equivalent names (a label
+    /// value precomposed and decomposed) that Envoy and Prometheus keep apart.
+    private var statsByName: [[UInt8]: Stat] = [:]
     private var statsByID: [UInt32: Stat] = [:]
     private var nextIndex: UInt32 = 1
-    /// Names in definition order, for stable output.
-    public private(set) var definitionOrder: [String] = []
 
     public init() {}
 
-    /// Every stat, in definition order.
-    public var stats: [Stat] { definitionOrder.compactMap { statsByName[$0] } }
+    /// Every stat, in definition order (stable output).
+    public private(set) var stats: [Stat] = []
 
     /// The stat called `wasmcustom.<name>`.
-    public func stat(named name: String) -> Stat? { statsByName[Self.namespace + "." + name] }
+    public func stat(named name: String) -> Stat? { statsByName[Array((Self.namespace + "." + name).utf8)] }
 
     /// `proxy_define_metric`: `nil` for an invalid type (BadArgument).
     public func define(_ rawType: UInt32, name: String) -> UInt32? {
         guard let type = MetricType(rawValue: rawType) else { return nil }
         let fullName = Self.namespace + "." + name
         let stat: Stat
-        if let existing = statsByName[fullName] {
+        let key = Array(fullName.utf8)
+        if let existing = statsByName[key] {
             stat = existing
         } else {
             stat = Stat(name: fullName, type: type)
-            statsByName[fullName] = stat
-            definitionOrder.append(fullName)
+            statsByName[key] = stat
+            stats.append(stat)
         }
         let id = nextIndex << 2 | type.rawValue
         nextIndex += 1

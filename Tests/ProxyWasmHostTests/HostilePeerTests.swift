@@ -266,4 +266,23 @@ struct HostilePeerTests {
         cache.insert(id: Array("huge".utf8), metadata: [UInt8](repeating: 7, count: 20_000), node: [1])
         #expect(cache.lookup(id: Array("huge".utf8), metadata: [UInt8](repeating: 7, count: 20_000)) == nil)
     }
+
+    /// Envoy and Prometheus tell label values apart by their bytes, so a peer's
+    /// "café" written precomposed (U+00E9) and decomposed ("e" + U+0301) is
+    /// two series, each counting its own requests (Swift's String would call
+    /// the two equal and merge them into whichever came first).
+    @Test func canonicallyEquivalentValuesStayTwoSeries() throws {
+        let sidecar = try StatsSidecar()
+        let composed = "caf\u{E9}", decomposed = "cafe\u{301}"
+        sidecar.request(authority: Array(composed.utf8))
+        for _ in 0..<2 { sidecar.request(authority: Array(decomposed.utf8)) }
+        let series = sidecar.proxy.stats.stats.filter { $0.name.hasSuffix("istio_requests_total") }
+        func requests(_ host: String) -> [UInt64] {
+            series.filter { LabelNeutralizationTests.contains($0.name, "destination_service=.=\(host);.;") }.map(\.value)
+        }
+        #expect(series.count == 2, "\(series.map(\.name))")
+        #expect(requests(composed) == [1])
+        #expect(requests(decomposed) == [2])
+        #expect(sidecar.vm.failure == nil)
+    }
 }
