@@ -26,7 +26,9 @@
 #                       silently overwriting globals
 #   -lc                 Debian's wasi-libc: mem*, arc4random_buf (-> WASI
 #                       random_get, which Envoy provides); the heap is the SDK's
-#   UnicodeDataTables   String comparison/hashing tables
+#   (no UnicodeDataTables: the SDK's runtime answers String's table lookups
+#   so that strings compare and hash by their UTF-8 bytes, as Envoy compares
+#   them; Plugins/ProxyWasmRuntime/unicode_bytes.c says how)
 #   compiler-rt         __multi3 & co. for 64-bit overflow checks
 # Optimisation: -Osize, then wasm-opt -Oz.
 
@@ -36,7 +38,7 @@ PROXY_WASM_SWIFTC := $(shell command -v swiftc 2>/dev/null)
 PROXY_WASM_SWIFT_ROOT := $(abspath $(dir $(realpath $(PROXY_WASM_SWIFTC)))/..)
 WASM_TRIPLE       := wasm32-unknown-none-wasm
 WASM_SCRATCH      ?= .build-wasm
-UNICODE_DATA      := $(PROXY_WASM_SWIFT_ROOT)/lib/swift/embedded/$(WASM_TRIPLE)/libswiftUnicodeDataTables.a
+EMBEDDED_STDLIB   := $(PROXY_WASM_SWIFT_ROOT)/lib/swift/embedded/$(WASM_TRIPLE)
 WASI_LIBC         := /usr/lib/wasm32-wasi
 COMPILER_RT        = $(firstword $(wildcard /usr/lib/llvm-*/lib/clang/*/lib/wasi/libclang_rt.builtins-wasm32.a))
 PROXY_WASM_TOOLSET ?= build/toolset-embedded-wasm32.json
@@ -48,7 +50,7 @@ WASM_OPT_FEATURES := --enable-bulk-memory --enable-sign-ext --enable-mutable-glo
 
 $(PROXY_WASM_TOOLSET): $(PROXY_WASM_MK)
 	@mkdir -p $(dir $@)
-	@[ -f "$(UNICODE_DATA)" ] || { echo "no Embedded Swift stdlib for $(WASM_TRIPLE) under $(PROXY_WASM_SWIFT_ROOT)"; exit 1; }
+	@[ -d "$(EMBEDDED_STDLIB)" ] || { echo "no Embedded Swift stdlib for $(WASM_TRIPLE) under $(PROXY_WASM_SWIFT_ROOT)"; exit 1; }
 	@[ -f "$(WASI_LIBC)/crt1-reactor.o" ] || { echo "no wasi-libc in $(WASI_LIBC) (Debian package wasi-libc)"; exit 1; }
 	@[ -n "$(COMPILER_RT)" ] || { echo "no compiler-rt for wasm32 (Debian package libclang-rt-dev-wasm32)"; exit 1; }
 	@printf '%s\n' \
@@ -61,7 +63,7 @@ $(PROXY_WASM_TOOLSET): $(PROXY_WASM_MK)
 	  '  "cCompiler": { "extraCLIOptions": [ "-ffreestanding", "-fno-stack-protector" ] },' \
 	  '  "linker": { "extraCLIOptions": [' \
 	  '    "--no-entry", "--gc-sections", "--strip-all", "--stack-first", "-z", "stack-size=131072",' \
-	  '    "$(WASI_LIBC)/crt1-reactor.o", "$(UNICODE_DATA)", "$(COMPILER_RT)",' \
+	  '    "$(WASI_LIBC)/crt1-reactor.o", "$(COMPILER_RT)",' \
 	  '    "-L$(WASI_LIBC)", "-lc" ] }' \
 	  '}' > $@
 

@@ -204,6 +204,28 @@ struct StatsConfigurationTests {
         #expect(throws: PluginStartError.self) { _ = try Self.run(#"{"disable_host_header_fallback": 3}"#) }
         #expect(throws: PluginStartError.self) { _ = try Self.run(#"{"metrics": {}}"#) }
     }
+
+    /// Configuration strings are compared by their bytes, as Istio's JSON
+    /// parser and Envoy compare them: two dimension names that differ only
+    /// in Unicode normalization ("café" precomposed and decomposed) are two
+    /// dimensions, and a non-ASCII name equal to no label is appended, not
+    /// taken for one. wasm32: the Embedded stdlib's String answers these
+    /// comparisons from the runtime's tables (Plugins/ProxyWasmRuntime).
+    @Test func dimensionNamesAreComparedByTheirBytes() throws {
+        let composed = "caf\u{E9}", decomposed = "cafe\u{301}"
+        let configuration = #"{"metrics":[{"name":"requests_total","dimensions":{"# + "\"\(composed)\":\"'one'\",\"\(decomposed)\":\"'two'\","
+            + #""request_protocol":"'caf\#u{E9}'"}}]}"#
+        let sidecar = try StatsSidecar(inbound: false, configuration: configuration)
+        sidecar.request()
+        let name = try #require(sidecar.proxy.stats.stats.map(\.name).first { $0.hasSuffix("istio_requests_total") })
+        let tags = name.dropFirst("wasmcustom.".count).components(separatedBy: ";.;").dropLast()
+        func has(_ tag: String) -> Bool { tags.contains { Array($0.utf8) == Array(tag.utf8) } }
+        #expect(has("\(composed)=.=one"), "\(tags.suffix(3))")
+        #expect(has("\(decomposed)=.=two"), "\(tags.suffix(3))")
+        #expect(has("request_protocol=.=\(composed)"))
+        #expect(tags.count == IstioLabelNames.all.count + 2)
+        #expect(sidecar.vm.failure == nil)
+    }
 }
 
 enum IstioLabelNames {
