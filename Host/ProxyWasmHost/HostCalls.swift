@@ -109,13 +109,11 @@ extension PluginVM {
         return try memory.copyOut(bytes, pointerSlot: pointerSlot, sizeSlot: sizeSlot)
     }
 
-    static func display(_ bytes: [UInt8]) -> String {
-        if bytes.count > 256 { return String(decoding: bytes.prefix(256), as: UTF8.self) + "...(\(bytes.count) bytes)" }
-        return String(decoding: bytes, as: UTF8.self)
-    }
+    /// Guest or peer bytes for a trace: escaped, at most `TraceText.recordedBytes`.
+    static func display(_ bytes: [UInt8]) -> String { TraceText.bytes(bytes) }
 
     static func displayPairs(_ pairs: [HeaderPair]) -> String {
-        "{" + pairs.map { "\($0.keyString): \($0.valueString)" }.joined(separator: ", ") + "}"
+        "{" + pairs.map { "\(TraceText.bytes($0.key)): \(TraceText.bytes($0.value))" }.joined(separator: ", ") + "}"
     }
 
     static func lowercased(_ bytes: [UInt8]) -> [UInt8] {
@@ -278,7 +276,7 @@ extension PluginVM {
         }
         let bytes = value.serialized
         let status = try copyOut(bytes, valueSlot, sizeSlot)
-        return finish(name, status, args: args(), result: "\(value.typeName) \(PluginVM.display(bytes))")
+        return finish(name, status, args: args(), result: "\(value.typeName) \(TraceText.value(value))")
     }
 
     func proxySetProperty(_ pathPointer: UInt32, _ pathSize: UInt32, _ valuePointer: UInt32, _ valueSize: UInt32) -> UInt32 {

@@ -19,6 +19,8 @@ public struct TraceEvent: Codable, Equatable, Sendable {
     public var depth: Int
     /// Which VM the crossing belongs to (`proxy/plugin` in scenarios), if several share a trace.
     public var source: String?
+    /// The traffic it belongs to (`request 3`, `connection 1` in scenarios), across proxies and plugins.
+    public var exchange: String?
     /// The context the crossing happened on (0: the VM context).
     public var context: UInt32
     public var name: String
@@ -32,10 +34,11 @@ public struct TraceEvent: Codable, Equatable, Sendable {
     /// Wall-clock time in nanoseconds since the epoch (ignored by `diff`).
     public var wallNanos: UInt64?
 
-    public init(seq: Int, kind: Kind, depth: Int, source: String? = nil, context: UInt32, name: String,
+    public init(seq: Int, kind: Kind, depth: Int, source: String? = nil, exchange: String? = nil, context: UInt32, name: String,
                 args: [String: String] = [:], result: String? = nil, status: String? = nil, wallNanos: UInt64? = nil) {
         self.seq = seq
         self.source = source
+        self.exchange = exchange
         self.kind = kind
         self.depth = depth
         self.context = context
@@ -56,6 +59,8 @@ public final class TraceRecorder {
     var depth = 0
     /// Stamped on every event recorded while set (the VM currently running).
     public var source: String?
+    /// Stamped on every event recorded while set (the request or connection being driven).
+    public var exchange: String?
 
     public init(enabled: Bool = true) { isEnabled = enabled }
 
@@ -66,7 +71,8 @@ public final class TraceRecorder {
         guard isEnabled else { return -1 }
         let args = args(), result = result()
         let wall: UInt64? = recordsWallTime ? UInt64(Date().timeIntervalSince1970 * 1e9) : nil
-        events.append(TraceEvent(seq: events.count, kind: kind, depth: depth, source: source, context: context, name: name,
+        events.append(TraceEvent(seq: events.count, kind: kind, depth: depth, source: source, exchange: exchange,
+                                 context: context, name: name,
                                  args: args, result: result, status: status, wallNanos: wall))
         return events.count - 1
     }
@@ -119,28 +125,39 @@ public enum TraceFormat {
     }
 
     /// One line per event, indented by depth:
-    /// `#12    ctx 2  -> proxy_on_request_headers(headers: 5, end_of_stream: false) = Continue`
-    public static func render(_ events: [TraceEvent]) -> String {
+    /// `#12    ctx 2  -> proxy_on_request_headers(headers: 5, end_of_stream: false) = Continue`;
+    /// a line `--- request 3 ---` where the traffic changes. Values longer than
+    /// `valueLimit` characters are shortened; control characters are always escaped.
+    public static func render(_ events: [TraceEvent], valueLimit: Int? = nil) -> String {
         var text = ""
-        for event in events { text += render(event) + "\n" }
+        var exchange: String?
+        for event in events {
+            if event.exchange != exchange, let next = event.exchange { text += "--- \(TraceText.escaped(next)) ---\n" }
+            exchange = event.exchange
+            text += render(event, valueLimit: valueLimit) + "\n"
+        }
         return text
     }
 
-    public static func render(_ event: TraceEvent) -> String {
+    public static func render(_ event: TraceEvent, valueLimit: Int? = nil) -> String {
         let arrow: String
         switch event.kind {
         case .callback: arrow = "->"
         case .hostcall: arrow = "<-"
         case .event: arrow = "**"
         }
+        func shown(_ value: String) -> String {
+            let text = TraceText.controlsEscaped(value)
+            return valueLimit.map { TraceText.shortened(text, limit: $0) } ?? text
+        }
         let indent = String(repeating: "  ", count: event.depth)
-        let arguments = event.args.keys.sorted().map { "\($0): \(event.args[$0]!)" }.joined(separator: ", ")
+        let arguments = event.args.keys.sorted().map { "\($0): \(shown(event.args[$0]!))" }.joined(separator: ", ")
         var line = "#\(event.seq)".padding(toLength: 6, withPad: " ", startingAt: 0)
         if let source = event.source { line += source.padding(toLength: max(source.count + 1, 16), withPad: " ", startingAt: 0) }
         line += "ctx \(event.context)".padding(toLength: 7, withPad: " ", startingAt: 0)
         line += indent + arrow + " " + event.name + "(" + arguments + ")"
         if let status = event.status { line += " -> " + status }
-        if let result = event.result { line += " = " + result }
+        if let result = event.result { line += " = " + shown(result) }
         return line
     }
 
@@ -162,27 +179,10 @@ public enum TraceFormat {
         }
     }
 
-    /// Differences between two traces, ignoring what must differ (sequence
-    /// numbers and wall time; guest addresses are never recorded). Empty when
-    /// equal.
-    public static func diff(_ expected: [TraceEvent], _ actual: [TraceEvent]) -> [String] {
-        func normalized(_ event: TraceEvent) -> TraceEvent {
-            var copy = event
-            copy.seq = 0
-            copy.wallNanos = nil
-            return copy
-        }
-        var differences: [String] = []
-        let count = max(expected.count, actual.count)
-        for index in 0..<count {
-            let left = index < expected.count ? normalized(expected[index]) : nil
-            let right = index < actual.count ? normalized(actual[index]) : nil
-            if left == right { continue }
-            var message = "event \(index):"
-            if let left { message += "\n  - " + render(left) } else { message += "\n  - (none)" }
-            if let right { message += "\n  + " + render(right) } else { message += "\n  + (none)" }
-            differences.append(message)
-        }
-        return differences
+    /// Differences between two traces, aligned (`TraceDiff`): one entry per
+    /// deleted, inserted or changed event, ignoring what must differ (sequence
+    /// numbers and wall time; guest addresses are never recorded). Empty when equal.
+    public static func diff(_ expected: [TraceEvent], _ actual: [TraceEvent], valueLimit: Int? = nil) -> [String] {
+        TraceDiff.compare(expected, actual).map { TraceDiff.describe($0, expected, actual, valueLimit: valueLimit) }
     }
 }

@@ -182,37 +182,77 @@ public struct TraceCommand: ParsableCommand {
     }
 
     public struct Show: ParsableCommand {
-        public static let configuration = CommandConfiguration(abstract: "Render a trace, one crossing per line.")
+        public static let configuration = CommandConfiguration(
+            abstract: "Render a trace, one crossing per line.",
+            discussion: """
+                Values are decoded by type when the trace was recorded (integers, booleans, durations, maps, \
+                strings); control bytes are always escaped. Values longer than --width characters are shortened \
+                unless --full is given. --request N or --connection N follows one request or connection of a \
+                scenario across every proxy and plugin it crossed.
+                """)
         @Argument(help: "A JSON-lines trace.") var trace: String
         @Option(help: "Only events whose name contains this.") var filter: String?
+        @Option(help: "Only the crossings of this request of the scenario (1 is the first).") var request: Int?
+        @Option(help: "Only the crossings of this TCP connection of the scenario (1 is the first).") var connection: Int?
+        @Option(help: "Only events of VMs whose source (proxy/plugin) contains this.") var source: String?
+        @Option(help: "Shorten values longer than this many characters.") var width = 120
+        @Flag(help: "Show values in full.") var full = false
 
         public init() {}
+
+        public func validate() throws {
+            if request != nil && connection != nil { throw ValidationError("give --request or --connection, not both") }
+            if width < 1 { throw ValidationError("--width must be at least 1") }
+        }
 
         public func run() throws {
             var events = try TraceCommand.read(trace)
             if let filter { events = events.filter { $0.name.contains(filter) } }
-            print(TraceFormat.render(events), terminator: "")
+            if let source { events = events.filter { $0.source?.contains(source) == true } }
+            if let exchange = request.map({ "request \($0)" }) ?? connection.map({ "connection \($0)" }) {
+                events = events.filter { $0.exchange == exchange }
+                if events.isEmpty {
+                    printError("\(trace): no crossings of \(exchange)")
+                    throw ExitCode(1)
+                }
+            }
+            print(TraceFormat.render(events, valueLimit: full ? nil : width), terminator: "")
         }
     }
 
     public struct Diff: ParsableCommand {
         public static let configuration = CommandConfiguration(
-            abstract: "Compare two traces, ignoring what must differ (sequence numbers, wall time, context numbering).")
+            abstract: "Compare two traces, ignoring what must differ (sequence numbers, wall time, context numbering).",
+            discussion: """
+                The traces are aligned crossing by crossing (kind, VM, function, depth): `-` marks an event only \
+                in EXPECTED, `+` one only in ACTUAL, `~` an event in both whose fields differ, followed by one \
+                line per differing field. Exit status 1 when they differ.
+                """)
         @Argument var expected: String
         @Argument var actual: String
+        @Option(help: "Shorten values longer than this many characters.") var width = 120
+        @Flag(help: "Show values in full.") var full = false
 
         public init() {}
 
         public func run() throws {
             let left = TraceFormat.normalizingContextIDs(try TraceCommand.read(expected))
             let right = TraceFormat.normalizingContextIDs(try TraceCommand.read(actual))
-            let differences = TraceFormat.diff(left, right)
-            if differences.isEmpty {
+            let changes = TraceDiff.compare(left, right)
+            if changes.isEmpty {
                 print("traces match (\(left.count) events)")
                 return
             }
-            print(differences.joined(separator: "\n"))
-            print("\(differences.count) differing events")
+            for change in changes { print(TraceDiff.describe(change, left, right, valueLimit: full ? nil : width)) }
+            var deleted = 0, inserted = 0, changed = 0
+            for change in changes {
+                switch change {
+                case .deleted: deleted += 1
+                case .inserted: inserted += 1
+                case .changed: changed += 1
+                }
+            }
+            print("\(deleted) deleted, \(inserted) inserted, \(changed) changed (\(left.count) expected events, \(right.count) actual)")
             throw ExitCode(1)
         }
     }

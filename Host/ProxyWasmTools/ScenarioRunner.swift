@@ -122,16 +122,24 @@ public final class ScenarioRunner {
 
     func proxy(named name: String) -> RunningProxy { proxies.first { $0.spec.name == name }! }
 
-    /// Drives all traffic of the scenario.
+    /// Drives all traffic of the scenario; trace events are stamped with the
+    /// request (`request 1`, ...) or connection (`connection 1`, ...) they belong to.
     public func run() {
         for item in scenario.traffic {
             switch item {
             case let .http(exchange):
-                for _ in 0..<exchange.repeatCount { httpOutcomes.append(runHTTP(exchange)) }
+                for _ in 0..<exchange.repeatCount {
+                    trace.exchange = "request \(httpOutcomes.count + 1)"
+                    httpOutcomes.append(runHTTP(exchange))
+                }
             case let .tcp(exchange):
-                for _ in 0..<exchange.repeatCount { tcpOutcomes.append(runTCP(exchange)) }
+                for _ in 0..<exchange.repeatCount {
+                    trace.exchange = "connection \(tcpOutcomes.count + 1)"
+                    tcpOutcomes.append(runTCP(exchange))
+                }
             }
         }
+        trace.exchange = nil
     }
 
     /// One request through the listed proxies and back.
