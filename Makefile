@@ -24,7 +24,7 @@ include wasm.mk
 TOOLSET      := $(PROXY_WASM_TOOLSET)
 
 # Every proxy-wasm module the project builds (SwiftPM executable products).
-PLUGINS      := header_stamp metadata_exchange stats telemetry
+PLUGINS      := header_stamp callout_check metadata_exchange stats telemetry
 WASM_DIR     := build/wasm
 WASM_OUT     := $(addprefix $(WASM_DIR)/,$(addsuffix .wasm,$(PLUGINS)))
 

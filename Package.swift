@@ -15,6 +15,7 @@ let package = Package(
     name: "istio-telemetry-swift",
     products: [
         .executable(name: "header_stamp", targets: ["HeaderStamp"]),
+        .executable(name: "callout_check", targets: ["CalloutCheck"]),
         .executable(name: "metadata_exchange", targets: ["MetadataExchangeModule"]),
         .executable(name: "stats", targets: ["StatsModule"]),
         .executable(name: "telemetry", targets: ["TelemetryModule"]),
@@ -52,6 +53,8 @@ let package = Package(
                           path: "Plugins/Modules/Telemetry"),
         .executableTarget(name: "HeaderStamp", dependencies: ["ProxyWasm", "PluginJSON"],
                           path: "Plugins/Examples/HeaderStamp"),
+        .executableTarget(name: "CalloutCheck", dependencies: ["ProxyWasm", "PluginJSON"],
+                          path: "Plugins/Examples/CalloutCheck"),
 
         // Host side.
         .systemLibrary(name: "CZlib", path: "Host/CZlib", providers: [.apt(["zlib1g-dev"])]),
@@ -88,7 +91,7 @@ let package = Package(
         .testTarget(name: "ProxyWasmHostTests",
                     dependencies: ["ProxyWasmHost", "ProxyWasmWasmKit", "ProxyWasmTools", "TelemetryCore",
                                    // The plugins themselves, natively, for the null VM.
-                                   "ProxyWasmNullVM", "HeaderStamp", "MetadataExchange", "Stats",
+                                   "ProxyWasmNullVM", "HeaderStamp", "CalloutCheck", "MetadataExchange", "Stats",
                                    .product(name: "WAT", package: "WasmKit"), .product(name: "Yams", package: "Yams"),
                                    .product(name: "ArgumentParser", package: "swift-argument-parser")],
                     path: "Tests/ProxyWasmHostTests"),

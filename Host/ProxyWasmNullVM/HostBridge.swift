@@ -195,6 +195,28 @@ final class HostBridge: NativeProxyHost {
     func recordMetric(id: UInt32, value: UInt64) -> UInt32 {
         call("proxy_record_metric") { $0.value(id); $0.value64(value) }
     }
+    func httpCall(upstream: Bytes, headers: Bytes, body: Bytes, trailers: Bytes, timeoutMilliseconds: UInt32,
+                  _ token: UnsafeMutablePointer<UInt32>?) -> UInt32 {
+        call("proxy_http_call") {
+            $0.bytes(upstream); $0.bytes(headers); $0.bytes(body); $0.bytes(trailers); $0.value(timeoutMilliseconds); $0.word(token)
+        }
+    }
+    func grpcCall(service: Bytes, serviceName: Bytes, method: Bytes, initialMetadata: Bytes, message: Bytes,
+                  timeoutMilliseconds: UInt32, _ token: UnsafeMutablePointer<UInt32>?) -> UInt32 {
+        call("proxy_grpc_call") {
+            $0.bytes(service); $0.bytes(serviceName); $0.bytes(method); $0.bytes(initialMetadata); $0.bytes(message)
+            $0.value(timeoutMilliseconds); $0.word(token)
+        }
+    }
+    func grpcStream(service: Bytes, serviceName: Bytes, method: Bytes, initialMetadata: Bytes,
+                    _ token: UnsafeMutablePointer<UInt32>?) -> UInt32 {
+        call("proxy_grpc_stream") { $0.bytes(service); $0.bytes(serviceName); $0.bytes(method); $0.bytes(initialMetadata); $0.word(token) }
+    }
+    func grpcSend(token: UInt32, message: Bytes, endOfStream: UInt32) -> UInt32 {
+        call("proxy_grpc_send") { $0.value(token); $0.bytes(message); $0.value(endOfStream) }
+    }
+    func grpcCancel(token: UInt32) -> UInt32 { call("proxy_grpc_cancel") { $0.value(token) } }
+    func grpcClose(token: UInt32) -> UInt32 { call("proxy_grpc_close") { $0.value(token) } }
     func getMetric(id: UInt32, _ value: UnsafeMutablePointer<UInt64>?) -> UInt32 {
         call("proxy_get_metric") { $0.value(id); $0.long(value) }
     }

@@ -27,6 +27,9 @@ public final class Dispatcher {
 
     var rootFactory: ((UInt32) -> RootContext)?
     private var contexts = ContextTable()
+    /// Routes call-out answers to their handlers; installed by the first
+    /// call-out (`Callouts`), so a module that never calls out links none of it.
+    var callouts: CalloutHooks?
     private var registered = false
 
     init() {}
@@ -48,6 +51,7 @@ public final class Dispatcher {
     /// Drops every context and the factory (native tests between cases).
     public func reset() {
         contexts = ContextTable()
+        callouts = nil
         rootFactory = nil
         registered = true
     }
@@ -156,6 +160,7 @@ public final class Dispatcher {
     }
 
     public func onDelete(_ contextID: UInt32) {
+        callouts?.abandonAll(contextID)
         switch contexts.remove(contextID) {
         case let .http(context)?: context.onDelete()
         case let .tcp(context)?: context.onDelete()
@@ -196,9 +201,39 @@ public final class Dispatcher {
         return context.onResponseTrailers(trailerCount: Int(count)).rawValue
     }
 
+    /// A call-out made with `dispatchHttpCall` goes to its handler (on the
+    /// context that made it, which is made effective again first); any other
+    /// token to the root's `onHttpCallResponse`.
     public func onHttpCallResponse(_ rootID: UInt32, _ token: UInt32, _ headers: UInt32, _ body: UInt32, _ trailers: UInt32) {
+        if let callouts, callouts.deliverHttp(token, Int(headers), Int(body), Int(trailers), self) { return }
         root(rootID)?.onHttpCallResponse(token: token, headerCount: Int(headers), bodySize: Int(body),
                                           trailerCount: Int(trailers))
+    }
+
+    // MARK: gRPC call-outs (made with `dispatchGrpcCall` or `openGrpcStream`)
+
+    public func onGrpcReceiveInitialMetadata(_ contextID: UInt32, _ token: UInt32, _ count: UInt32) {
+        callouts?.deliverGrpc(token, .initialMetadata(count: Int(count)), self)
+    }
+
+    /// A unary call's reply is its last callback; a stream's messages are not.
+    public func onGrpcReceive(_ contextID: UInt32, _ token: UInt32, _ size: UInt32) {
+        callouts?.deliverGrpc(token, .message(size: Int(size)), self)
+    }
+
+    public func onGrpcReceiveTrailingMetadata(_ contextID: UInt32, _ token: UInt32, _ count: UInt32) {
+        callouts?.deliverGrpc(token, .trailingMetadata(count: Int(count)), self)
+    }
+
+    /// The last callback of a gRPC call or stream.
+    public func onGrpcClose(_ contextID: UInt32, _ token: UInt32, _ status: UInt32) {
+        callouts?.deliverGrpc(token, .close(code: status), self)
+    }
+
+    /// Answers arrive on the root context; a stream's handler acts on its stream.
+    func makeEffective(_ contextID: UInt32) {
+        if case .root? = contexts[contextID] { return }
+        _ = proxy_set_effective_context(contextID)
     }
 
     public func onForeignFunction(_ rootID: UInt32, _ functionID: UInt32, _ size: UInt32) {

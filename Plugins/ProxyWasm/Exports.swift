@@ -102,6 +102,30 @@ func proxyOnHttpCallResponse(_ rootID: UInt32, _ token: UInt32, _ headers: UInt3
     Dispatcher.shared.onHttpCallResponse(rootID, token, headers, body, trailers)
 }
 
+@_expose(wasm, "proxy_on_grpc_receive_initial_metadata")
+@_cdecl("proxy_on_grpc_receive_initial_metadata")
+func proxyOnGrpcReceiveInitialMetadata(_ contextID: UInt32, _ token: UInt32, _ count: UInt32) {
+    Dispatcher.shared.onGrpcReceiveInitialMetadata(contextID, token, count)
+}
+
+@_expose(wasm, "proxy_on_grpc_receive")
+@_cdecl("proxy_on_grpc_receive")
+func proxyOnGrpcReceive(_ contextID: UInt32, _ token: UInt32, _ size: UInt32) {
+    Dispatcher.shared.onGrpcReceive(contextID, token, size)
+}
+
+@_expose(wasm, "proxy_on_grpc_receive_trailing_metadata")
+@_cdecl("proxy_on_grpc_receive_trailing_metadata")
+func proxyOnGrpcReceiveTrailingMetadata(_ contextID: UInt32, _ token: UInt32, _ count: UInt32) {
+    Dispatcher.shared.onGrpcReceiveTrailingMetadata(contextID, token, count)
+}
+
+@_expose(wasm, "proxy_on_grpc_close")
+@_cdecl("proxy_on_grpc_close")
+func proxyOnGrpcClose(_ contextID: UInt32, _ token: UInt32, _ status: UInt32) {
+    Dispatcher.shared.onGrpcClose(contextID, token, status)
+}
+
 @_expose(wasm, "proxy_on_foreign_function")
 @_cdecl("proxy_on_foreign_function")
 func proxyOnForeignFunction(_ rootID: UInt32, _ functionID: UInt32, _ size: UInt32) {

@@ -66,6 +66,16 @@ public protocol NativeProxyHost: AnyObject {
     func callForeignFunction(name: UnsafeBufferPointer<UInt8>, arguments: UnsafeBufferPointer<UInt8>,
                              _ result: UnsafeMutablePointer<UnsafeMutablePointer<UInt8>?>?,
                              _ resultSize: UnsafeMutablePointer<Int>?) -> UInt32
+    func httpCall(upstream: UnsafeBufferPointer<UInt8>, headers: UnsafeBufferPointer<UInt8>, body: UnsafeBufferPointer<UInt8>,
+                  trailers: UnsafeBufferPointer<UInt8>, timeoutMilliseconds: UInt32, _ token: UnsafeMutablePointer<UInt32>?) -> UInt32
+    func grpcCall(service: UnsafeBufferPointer<UInt8>, serviceName: UnsafeBufferPointer<UInt8>, method: UnsafeBufferPointer<UInt8>,
+                  initialMetadata: UnsafeBufferPointer<UInt8>, message: UnsafeBufferPointer<UInt8>,
+                  timeoutMilliseconds: UInt32, _ token: UnsafeMutablePointer<UInt32>?) -> UInt32
+    func grpcStream(service: UnsafeBufferPointer<UInt8>, serviceName: UnsafeBufferPointer<UInt8>, method: UnsafeBufferPointer<UInt8>,
+                    initialMetadata: UnsafeBufferPointer<UInt8>, _ token: UnsafeMutablePointer<UInt32>?) -> UInt32
+    func grpcSend(token: UInt32, message: UnsafeBufferPointer<UInt8>, endOfStream: UInt32) -> UInt32
+    func grpcCancel(token: UInt32) -> UInt32
+    func grpcClose(token: UInt32) -> UInt32
 }
 
 private let unimplemented = WasmResult.unimplemented.rawValue
@@ -125,6 +135,16 @@ public extension NativeProxyHost {
     func callForeignFunction(name: UnsafeBufferPointer<UInt8>, arguments: UnsafeBufferPointer<UInt8>,
                              _ result: UnsafeMutablePointer<UnsafeMutablePointer<UInt8>?>?,
                              _ resultSize: UnsafeMutablePointer<Int>?) -> UInt32 { unimplemented }
+    func httpCall(upstream: UnsafeBufferPointer<UInt8>, headers: UnsafeBufferPointer<UInt8>, body: UnsafeBufferPointer<UInt8>,
+                  trailers: UnsafeBufferPointer<UInt8>, timeoutMilliseconds: UInt32, _ token: UnsafeMutablePointer<UInt32>?) -> UInt32 { unimplemented }
+    func grpcCall(service: UnsafeBufferPointer<UInt8>, serviceName: UnsafeBufferPointer<UInt8>, method: UnsafeBufferPointer<UInt8>,
+                  initialMetadata: UnsafeBufferPointer<UInt8>, message: UnsafeBufferPointer<UInt8>,
+                  timeoutMilliseconds: UInt32, _ token: UnsafeMutablePointer<UInt32>?) -> UInt32 { unimplemented }
+    func grpcStream(service: UnsafeBufferPointer<UInt8>, serviceName: UnsafeBufferPointer<UInt8>, method: UnsafeBufferPointer<UInt8>,
+                    initialMetadata: UnsafeBufferPointer<UInt8>, _ token: UnsafeMutablePointer<UInt32>?) -> UInt32 { unimplemented }
+    func grpcSend(token: UInt32, message: UnsafeBufferPointer<UInt8>, endOfStream: UInt32) -> UInt32 { unimplemented }
+    func grpcCancel(token: UInt32) -> UInt32 { unimplemented }
+    func grpcClose(token: UInt32) -> UInt32 { unimplemented }
 }
 
 /// A value bound to one task for the duration of a native callback (task

@@ -17,6 +17,8 @@ public final class NativeModule {
         "proxy_on_request_headers", "proxy_on_request_body", "proxy_on_request_trailers",
         "proxy_on_response_headers", "proxy_on_response_body", "proxy_on_response_trailers",
         "proxy_on_http_call_response", "proxy_on_foreign_function",
+        "proxy_on_grpc_receive_initial_metadata", "proxy_on_grpc_receive",
+        "proxy_on_grpc_receive_trailing_metadata", "proxy_on_grpc_close",
         "proxy_on_new_connection", "proxy_on_downstream_data", "proxy_on_upstream_data",
         "proxy_on_downstream_connection_close", "proxy_on_upstream_connection_close",
     ]
@@ -67,6 +69,10 @@ public final class NativeModule {
             case "proxy_on_response_trailers": return d.onResponseTrailers(arg(0), arg(1))
             case "proxy_on_http_call_response": d.onHttpCallResponse(arg(0), arg(1), arg(2), arg(3), arg(4)); return .some(nil)
             case "proxy_on_foreign_function": d.onForeignFunction(arg(0), arg(1), arg(2)); return .some(nil)
+            case "proxy_on_grpc_receive_initial_metadata": d.onGrpcReceiveInitialMetadata(arg(0), arg(1), arg(2)); return .some(nil)
+            case "proxy_on_grpc_receive": d.onGrpcReceive(arg(0), arg(1), arg(2)); return .some(nil)
+            case "proxy_on_grpc_receive_trailing_metadata": d.onGrpcReceiveTrailingMetadata(arg(0), arg(1), arg(2)); return .some(nil)
+            case "proxy_on_grpc_close": d.onGrpcClose(arg(0), arg(1), arg(2)); return .some(nil)
             case "proxy_on_new_connection": return d.onNewConnection(arg(0))
             case "proxy_on_downstream_data": return d.onDownstreamData(arg(0), arg(1), arg(2))
             case "proxy_on_upstream_data": return d.onUpstreamData(arg(0), arg(1), arg(2))

@@ -143,6 +143,37 @@ func proxy_call_foreign_function(_ name: UnsafePointer<UInt8>?, _ nameSize: Int,
                                  _ result: UnsafeMutablePointer<UnsafeMutablePointer<UInt8>?>?,
                                  _ resultSize: UnsafeMutablePointer<Int>?) -> UInt32
 
+@_extern(wasm, module: "env", name: "proxy_http_call") @_extern(c)
+func proxy_http_call(_ upstream: UnsafePointer<UInt8>?, _ upstreamSize: Int,
+                     _ headers: UnsafePointer<UInt8>?, _ headersSize: Int,
+                     _ body: UnsafePointer<UInt8>?, _ bodySize: Int,
+                     _ trailers: UnsafePointer<UInt8>?, _ trailersSize: Int,
+                     _ timeoutMilliseconds: UInt32, _ token: UnsafeMutablePointer<UInt32>?) -> UInt32
+
+@_extern(wasm, module: "env", name: "proxy_grpc_call") @_extern(c)
+func proxy_grpc_call(_ service: UnsafePointer<UInt8>?, _ serviceSize: Int,
+                     _ serviceName: UnsafePointer<UInt8>?, _ serviceNameSize: Int,
+                     _ method: UnsafePointer<UInt8>?, _ methodSize: Int,
+                     _ initialMetadata: UnsafePointer<UInt8>?, _ initialMetadataSize: Int,
+                     _ message: UnsafePointer<UInt8>?, _ messageSize: Int,
+                     _ timeoutMilliseconds: UInt32, _ token: UnsafeMutablePointer<UInt32>?) -> UInt32
+
+@_extern(wasm, module: "env", name: "proxy_grpc_stream") @_extern(c)
+func proxy_grpc_stream(_ service: UnsafePointer<UInt8>?, _ serviceSize: Int,
+                       _ serviceName: UnsafePointer<UInt8>?, _ serviceNameSize: Int,
+                       _ method: UnsafePointer<UInt8>?, _ methodSize: Int,
+                       _ initialMetadata: UnsafePointer<UInt8>?, _ initialMetadataSize: Int,
+                       _ token: UnsafeMutablePointer<UInt32>?) -> UInt32
+
+@_extern(wasm, module: "env", name: "proxy_grpc_send") @_extern(c)
+func proxy_grpc_send(_ token: UInt32, _ message: UnsafePointer<UInt8>?, _ messageSize: Int, _ endOfStream: UInt32) -> UInt32
+
+@_extern(wasm, module: "env", name: "proxy_grpc_cancel") @_extern(c)
+func proxy_grpc_cancel(_ token: UInt32) -> UInt32
+
+@_extern(wasm, module: "env", name: "proxy_grpc_close") @_extern(c)
+func proxy_grpc_close(_ token: UInt32) -> UInt32
+
 #else
 
 // Native forwarding: identical signatures, served by the installed host.
@@ -312,5 +343,50 @@ func proxy_call_foreign_function(_ name: UnsafePointer<UInt8>?, _ nameSize: Int,
                                arguments: UnsafeBufferPointer(start: arguments, count: argumentsSize),
                                result, resultSize)
 }
+
+func proxy_http_call(_ upstream: UnsafePointer<UInt8>?, _ upstreamSize: Int,
+                     _ headers: UnsafePointer<UInt8>?, _ headersSize: Int,
+                     _ body: UnsafePointer<UInt8>?, _ bodySize: Int,
+                     _ trailers: UnsafePointer<UInt8>?, _ trailersSize: Int,
+                     _ timeoutMilliseconds: UInt32, _ token: UnsafeMutablePointer<UInt32>?) -> UInt32 {
+    native.httpCall(upstream: UnsafeBufferPointer(start: upstream, count: upstreamSize),
+                    headers: UnsafeBufferPointer(start: headers, count: headersSize),
+                    body: UnsafeBufferPointer(start: body, count: bodySize),
+                    trailers: UnsafeBufferPointer(start: trailers, count: trailersSize),
+                    timeoutMilliseconds: timeoutMilliseconds, token)
+}
+
+func proxy_grpc_call(_ service: UnsafePointer<UInt8>?, _ serviceSize: Int,
+                     _ serviceName: UnsafePointer<UInt8>?, _ serviceNameSize: Int,
+                     _ method: UnsafePointer<UInt8>?, _ methodSize: Int,
+                     _ initialMetadata: UnsafePointer<UInt8>?, _ initialMetadataSize: Int,
+                     _ message: UnsafePointer<UInt8>?, _ messageSize: Int,
+                     _ timeoutMilliseconds: UInt32, _ token: UnsafeMutablePointer<UInt32>?) -> UInt32 {
+    native.grpcCall(service: UnsafeBufferPointer(start: service, count: serviceSize),
+                    serviceName: UnsafeBufferPointer(start: serviceName, count: serviceNameSize),
+                    method: UnsafeBufferPointer(start: method, count: methodSize),
+                    initialMetadata: UnsafeBufferPointer(start: initialMetadata, count: initialMetadataSize),
+                    message: UnsafeBufferPointer(start: message, count: messageSize),
+                    timeoutMilliseconds: timeoutMilliseconds, token)
+}
+
+func proxy_grpc_stream(_ service: UnsafePointer<UInt8>?, _ serviceSize: Int,
+                       _ serviceName: UnsafePointer<UInt8>?, _ serviceNameSize: Int,
+                       _ method: UnsafePointer<UInt8>?, _ methodSize: Int,
+                       _ initialMetadata: UnsafePointer<UInt8>?, _ initialMetadataSize: Int,
+                       _ token: UnsafeMutablePointer<UInt32>?) -> UInt32 {
+    native.grpcStream(service: UnsafeBufferPointer(start: service, count: serviceSize),
+                      serviceName: UnsafeBufferPointer(start: serviceName, count: serviceNameSize),
+                      method: UnsafeBufferPointer(start: method, count: methodSize),
+                      initialMetadata: UnsafeBufferPointer(start: initialMetadata, count: initialMetadataSize), token)
+}
+
+func proxy_grpc_send(_ token: UInt32, _ message: UnsafePointer<UInt8>?, _ messageSize: Int, _ endOfStream: UInt32) -> UInt32 {
+    native.grpcSend(token: token, message: UnsafeBufferPointer(start: message, count: messageSize), endOfStream: endOfStream)
+}
+
+func proxy_grpc_cancel(_ token: UInt32) -> UInt32 { native.grpcCancel(token: token) }
+
+func proxy_grpc_close(_ token: UInt32) -> UInt32 { native.grpcClose(token: token) }
 
 #endif
