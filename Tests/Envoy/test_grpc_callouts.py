@@ -5,7 +5,6 @@ a reply lets the request through, a failure answers 400 + the gRPC status with t
 
 from __future__ import annotations
 
-import os
 import re
 import subprocess
 from concurrent import futures
@@ -92,7 +91,7 @@ def envoy_outcomes(module: Path) -> dict[str, tuple[int, str]]:
 
 def host_outcomes(module: Path, tmp_path: Path) -> dict[str, tuple[int, str]]:
     """The same module and behaviours in the host (`proxy-wasm-host run`)."""
-    host = os.environ.get("PROXY_WASM_HOST", str(ROOT / ".build/debug/proxy-wasm-host"))
+    host = harness.host_binary()
     replies = {"ok": "{messages: [ok]}", "deny": "{status: 7, status_message: not allowed}",
                "slow": "{messages: [ok], latency_ms: 1500}", "drained": None}
     results: dict[str, tuple[int, str]] = {}

@@ -10,7 +10,6 @@ log-linear binning, which the host reproduces.
 
 from __future__ import annotations
 
-import os
 import subprocess
 import time
 from pathlib import Path
@@ -26,10 +25,6 @@ STATS_TAGS = [
 ]
 REQUESTS = 3
 SAMPLES_PER_REQUEST = 10
-
-
-def host_binary() -> str:
-    return os.environ.get("PROXY_WASM_HOST", str(ROOT / ".build" / "debug" / "proxy-wasm-host"))
 
 
 def families(text: str) -> dict[str, str]:
@@ -93,7 +88,7 @@ proxies:
 traffic:
   - http: {{through: [probe], repeat: {REQUESTS}}}
 """)
-    result = subprocess.run([host_binary(), "run", str(scenario), "--prometheus-only"],
+    result = subprocess.run([harness.host_binary(), "run", str(scenario), "--prometheus-only"],
                             capture_output=True, text=True, check=True)
     return families(result.stdout)
 
