@@ -43,61 +43,83 @@ let package = Package(
         .target(name: "PluginJSON", path: "Plugins/JSON"),
         .target(name: "TelemetryCore", path: "Plugins/TelemetryCore"),
         .target(name: "Stats", dependencies: ["ProxyWasm", "PluginJSON", "TelemetryCore"], path: "Plugins/Stats"),
-        .target(name: "MetadataExchange", dependencies: ["ProxyWasm", "PluginJSON", "TelemetryCore"],
-                path: "Plugins/MetadataExchange"),
+        .target(
+            name: "MetadataExchange", dependencies: ["ProxyWasm", "PluginJSON", "TelemetryCore"],
+            path: "Plugins/MetadataExchange"),
         // The modules: each plugin alone, and both in one (Plugins/Modules/<Name>/main.swift).
         .executableTarget(name: "StatsModule", dependencies: ["Stats"], path: "Plugins/Modules/Stats"),
-        .executableTarget(name: "MetadataExchangeModule", dependencies: ["MetadataExchange"],
-                          path: "Plugins/Modules/MetadataExchange"),
-        .executableTarget(name: "TelemetryModule", dependencies: ["MetadataExchange", "Stats", "ProxyWasm"],
-                          path: "Plugins/Modules/Telemetry"),
-        .executableTarget(name: "HeaderStamp", dependencies: ["ProxyWasm", "PluginJSON"],
-                          path: "Plugins/Examples/HeaderStamp"),
-        .executableTarget(name: "CalloutCheck", dependencies: ["ProxyWasm", "PluginJSON"],
-                          path: "Plugins/Examples/CalloutCheck"),
+        .executableTarget(
+            name: "MetadataExchangeModule", dependencies: ["MetadataExchange"],
+            path: "Plugins/Modules/MetadataExchange"),
+        .executableTarget(
+            name: "TelemetryModule", dependencies: ["MetadataExchange", "Stats", "ProxyWasm"],
+            path: "Plugins/Modules/Telemetry"),
+        .executableTarget(
+            name: "HeaderStamp", dependencies: ["ProxyWasm", "PluginJSON"],
+            path: "Plugins/Examples/HeaderStamp"),
+        .executableTarget(
+            name: "CalloutCheck", dependencies: ["ProxyWasm", "PluginJSON"],
+            path: "Plugins/Examples/CalloutCheck"),
 
         // Host side.
         .systemLibrary(name: "CZlib", path: "Host/CZlib", providers: [.apt(["zlib1g-dev"])]),
         // TelemetryCore's expression language answers Envoy's CEL foreign functions.
         .target(name: "ProxyWasmHost", dependencies: ["ProxyWasmABI", "CZlib", "TelemetryCore"], path: "Host/ProxyWasmHost"),
-        .target(name: "ProxyWasmWasmKit",
-                dependencies: ["ProxyWasmABI", "ProxyWasmHost",
-                               .product(name: "WasmKit", package: "WasmKit"),
-                               .product(name: "WasmParser", package: "WasmKit")],
-                path: "Host/ProxyWasmWasmKit"),
+        .target(
+            name: "ProxyWasmWasmKit",
+            dependencies: [
+                "ProxyWasmABI", "ProxyWasmHost",
+                .product(name: "WasmKit", package: "WasmKit"),
+                .product(name: "WasmParser", package: "WasmKit"),
+            ],
+            path: "Host/ProxyWasmWasmKit"),
         // The null VM: plugins built on the SDK, compiled natively, driven by the same host.
-        .target(name: "ProxyWasmNullVM", dependencies: ["ProxyWasm", "ProxyWasmABI", "ProxyWasmHost"],
-                path: "Host/ProxyWasmNullVM"),
-        .target(name: "ProxyWasmTools",
-                dependencies: ["ProxyWasmABI", "ProxyWasmHost", "ProxyWasmWasmKit",
-                               .product(name: "ArgumentParser", package: "swift-argument-parser"),
-                               .product(name: "Yams", package: "Yams")],
-                path: "Host/ProxyWasmTools"),
+        .target(
+            name: "ProxyWasmNullVM", dependencies: ["ProxyWasm", "ProxyWasmABI", "ProxyWasmHost"],
+            path: "Host/ProxyWasmNullVM"),
+        .target(
+            name: "ProxyWasmTools",
+            dependencies: [
+                "ProxyWasmABI", "ProxyWasmHost", "ProxyWasmWasmKit",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Yams", package: "Yams"),
+            ],
+            path: "Host/ProxyWasmTools"),
         .executableTarget(name: "proxy-wasm-host", dependencies: ["ProxyWasmTools"], path: "Host/proxy-wasm-host"),
-        .executableTarget(name: "proxy-wasm-bench",
-                          dependencies: ["ProxyWasmABI", "ProxyWasmHost", "ProxyWasmWasmKit", "ProxyWasmTools",
-                                         .product(name: "WAT", package: "WasmKit")],
-                          path: "Host/proxy-wasm-bench"),
-        .target(name: "ProxyWasmTestKit", dependencies: ["ProxyWasmABI", "ProxyWasmHost", "ProxyWasmWasmKit", "ProxyWasmNullVM"],
-                path: "Host/ProxyWasmTestKit"),
+        .executableTarget(
+            name: "proxy-wasm-bench",
+            dependencies: [
+                "ProxyWasmABI", "ProxyWasmHost", "ProxyWasmWasmKit", "ProxyWasmTools",
+                .product(name: "WAT", package: "WasmKit"),
+            ],
+            path: "Host/proxy-wasm-bench"),
+        .target(
+            name: "ProxyWasmTestKit", dependencies: ["ProxyWasmABI", "ProxyWasmHost", "ProxyWasmWasmKit", "ProxyWasmNullVM"],
+            path: "Host/ProxyWasmTestKit"),
 
         // Tests.
-        .testTarget(name: "TelemetryCoreTests",
-                    dependencies: ["TelemetryCore", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
-                    path: "Tests/TelemetryCoreTests"),
+        .testTarget(
+            name: "TelemetryCoreTests",
+            dependencies: ["TelemetryCore", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
+            path: "Tests/TelemetryCoreTests"),
         .testTarget(name: "ProxyWasmABITests", dependencies: ["ProxyWasmABI"], path: "Tests/ProxyWasmABITests"),
-        .testTarget(name: "ProxyWasmTests", dependencies: ["ProxyWasm", "PluginJSON", "HeaderStamp"],
-                    path: "Tests/ProxyWasmTests"),
-        .testTarget(name: "ProxyWasmHostTests",
-                    dependencies: ["ProxyWasmHost", "ProxyWasmWasmKit", "ProxyWasmTools", "TelemetryCore",
-                                   // The plugins themselves, natively, for the null VM.
-                                   "ProxyWasmNullVM", "HeaderStamp", "CalloutCheck", "MetadataExchange", "Stats",
-                                   .product(name: "WAT", package: "WasmKit"), .product(name: "Yams", package: "Yams"),
-                                   .product(name: "ArgumentParser", package: "swift-argument-parser")],
-                    path: "Tests/ProxyWasmHostTests"),
-        .testTarget(name: "ProxyWasmTestKitTests",
-                    dependencies: ["ProxyWasmTestKit", "ProxyWasmABI", "HeaderStamp", .product(name: "WAT", package: "WasmKit")],
-                    path: "Tests/ProxyWasmTestKitTests"),
+        .testTarget(
+            name: "ProxyWasmTests", dependencies: ["ProxyWasm", "PluginJSON", "HeaderStamp"],
+            path: "Tests/ProxyWasmTests"),
+        .testTarget(
+            name: "ProxyWasmHostTests",
+            dependencies: [
+                "ProxyWasmHost", "ProxyWasmWasmKit", "ProxyWasmTools", "TelemetryCore",
+                // The plugins themselves, natively, for the null VM.
+                "ProxyWasmNullVM", "HeaderStamp", "CalloutCheck", "MetadataExchange", "Stats",
+                .product(name: "WAT", package: "WasmKit"), .product(name: "Yams", package: "Yams"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "Tests/ProxyWasmHostTests"),
+        .testTarget(
+            name: "ProxyWasmTestKitTests",
+            dependencies: ["ProxyWasmTestKit", "ProxyWasmABI", "HeaderStamp", .product(name: "WAT", package: "WasmKit")],
+            path: "Tests/ProxyWasmTestKitTests"),
     ]
 )
 

@@ -48,8 +48,10 @@ public struct ABIFunction: Sendable {
     /// Last ABI version that has it (`nil`: still present in 0.2.1).
     public let until: ABIVersion?
 
-    public init(module: String, name: String, signature: WasmSignature,
-                since: ABIVersion = .v0_1_0, until: ABIVersion? = nil) {
+    public init(
+        module: String, name: String, signature: WasmSignature,
+        since: ABIVersion = .v0_1_0, until: ABIVersion? = nil
+    ) {
         self.module = module
         self.name = name
         self.signature = signature

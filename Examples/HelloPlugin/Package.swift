@@ -24,6 +24,6 @@ let package = Package(
                 .product(name: "ProxyWasm", package: sdkIdentity),
                 .product(name: "PluginJSON", package: sdkIdentity),
             ],
-            path: "Sources/Hello"),
+            path: "Sources/Hello")
     ]
 )

@@ -21,8 +21,9 @@ public struct HttpCalloutRequest: Equatable, Sendable {
 public enum HttpCalloutReply: Equatable, Sendable {
     /// A response after `latencyMilliseconds` of virtual time. `:status` is
     /// added in front of `headers`.
-    case response(status: Int, headers: [HeaderPair] = [], body: [UInt8] = [], trailers: [HeaderPair] = [],
-                  latencyMilliseconds: UInt64 = 0)
+    case response(
+        status: Int, headers: [HeaderPair] = [], body: [UInt8] = [], trailers: [HeaderPair] = [],
+        latencyMilliseconds: UInt64 = 0)
     /// The connection resets: the plugin sees `(0, 0, 0)` and status (11, "reset").
     case reset(latencyMilliseconds: UInt64 = 0)
 

@@ -25,8 +25,10 @@ extension Proxy {
     /// Queues an answer for `due` (virtual nanoseconds).
     func schedule(_ delivery: PendingCallout.Delivery, vm: PluginVM, root: UInt32, token: UInt32, afterMilliseconds: UInt64) {
         calloutSequence += 1
-        pendingCallouts.append(PendingCallout(due: clock.nanoseconds + afterMilliseconds * 1_000_000, sequence: calloutSequence,
-                                              vm: vm, root: root, token: token, delivery: delivery))
+        pendingCallouts.append(
+            PendingCallout(
+                due: clock.nanoseconds + afterMilliseconds * 1_000_000, sequence: calloutSequence,
+                vm: vm, root: root, token: token, delivery: delivery))
     }
 
     /// The earliest pending answer due at or before `time`.

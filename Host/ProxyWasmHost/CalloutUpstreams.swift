@@ -6,8 +6,10 @@ public struct CalloutCluster {
     public var http: ((HttpCalloutRequest) -> HttpCalloutReply)?
     public var grpc: ((GrpcCalloutRequest, GrpcCalloutInput) -> GrpcCalloutReply)?
 
-    public init(http: ((HttpCalloutRequest) -> HttpCalloutReply)? = nil,
-                grpc: ((GrpcCalloutRequest, GrpcCalloutInput) -> GrpcCalloutReply)? = nil) {
+    public init(
+        http: ((HttpCalloutRequest) -> HttpCalloutReply)? = nil,
+        grpc: ((GrpcCalloutRequest, GrpcCalloutInput) -> GrpcCalloutReply)? = nil
+    ) {
         self.http = http
         self.grpc = grpc
     }
@@ -38,14 +40,22 @@ public final class CalloutUpstreams {
     /// Envoy's reply when the router gives up waiting (the async client's timeout).
     static func timeoutResponse() -> HttpCalloutReply {
         let body = Array("upstream request timeout".utf8)
-        return .response(status: 504, headers: [HeaderPair("content-length", String(body.count)),
-                                                HeaderPair("content-type", "text/plain")], body: body)
+        return .response(
+            status: 504,
+            headers: [
+                HeaderPair("content-length", String(body.count)),
+                HeaderPair("content-type", "text/plain"),
+            ], body: body)
     }
 
     /// Envoy's reply from a cluster with no healthy host.
     static func noHealthyUpstream() -> HttpCalloutReply {
         let body = Array("no healthy upstream".utf8)
-        return .response(status: 503, headers: [HeaderPair("content-length", String(body.count)),
-                                                HeaderPair("content-type", "text/plain")], body: body)
+        return .response(
+            status: 503,
+            headers: [
+                HeaderPair("content-length", String(body.count)),
+                HeaderPair("content-type", "text/plain"),
+            ], body: body)
     }
 }

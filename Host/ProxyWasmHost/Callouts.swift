@@ -19,7 +19,8 @@ extension PluginVM {
     func proxyHttpCall(_ a: HostCallArguments) -> UInt32 {
         let name = "proxy_http_call"
         guard let clusterBytes = slice(a.i32(0), a.i32(1)), let headerBytes = slice(a.i32(2), a.i32(3)),
-              let body = slice(a.i32(4), a.i32(5)), let trailerBytes = slice(a.i32(6), a.i32(7)) else {
+            let body = slice(a.i32(4), a.i32(5)), let trailerBytes = slice(a.i32(6), a.i32(7))
+        else {
             return finish(name, .invalidMemoryAccess)
         }
         let tokenSlot = a.i32(9)
@@ -46,8 +47,9 @@ extension PluginVM {
             sent.removeAll { $0.key == Array("content-length".utf8) }
             sent.append(HeaderPair("content-length", String(body.count)))
         }
-        let request = HttpCalloutRequest(cluster: cluster, headers: sent, body: body, trailers: trailers,
-                                         timeoutMilliseconds: timeout)
+        let request = HttpCalloutRequest(
+            cluster: cluster, headers: sent, body: body, trailers: trailers,
+            timeoutMilliseconds: timeout)
         proxy.upstreams.httpRequests.append(request)
         nextHttpCallToken += 4
         let token = nextHttpCallToken
@@ -66,7 +68,8 @@ extension PluginVM {
     func proxyGrpcOpen(_ a: HostCallArguments, isStream: Bool) -> UInt32 {
         let name = isStream ? "proxy_grpc_stream" : "proxy_grpc_call"
         guard let upstreamBytes = slice(a.i32(0), a.i32(1)), let service = slice(a.i32(2), a.i32(3)),
-              let method = slice(a.i32(4), a.i32(5)), let metadataBytes = slice(a.i32(6), a.i32(7)) else {
+            let method = slice(a.i32(4), a.i32(5)), let metadataBytes = slice(a.i32(6), a.i32(7))
+        else {
             return finish(name, .invalidMemoryAccess)
         }
         var message: [UInt8]?
@@ -77,9 +80,14 @@ extension PluginVM {
         let tokenSlot = isStream ? a.i32(8) : a.i32(11)
         let timeout = isStream ? 0 : a.i32(10)
         let metadata = PluginVM.headerMap(metadataBytes)
-        var args = ["service": String(decoding: service, as: UTF8.self), "method": String(decoding: method, as: UTF8.self),
-                    "metadata": PluginVM.displayPairs(metadata)]
-        if let message { args["message"] = PluginVM.display(message); args["timeout_ms"] = String(timeout) }
+        var args = [
+            "service": String(decoding: service, as: UTF8.self), "method": String(decoding: method, as: UTF8.self),
+            "metadata": PluginVM.displayPairs(metadata),
+        ]
+        if let message {
+            args["message"] = PluginVM.display(message)
+            args["timeout_ms"] = String(timeout)
+        }
         let cluster: String
         switch PluginVM.grpcCluster(upstreamBytes) {
         case .cluster(let named):
@@ -93,8 +101,9 @@ extension PluginVM {
             args["error"] = "unknown cluster"
             return finish(name, .parseFailure, args: args)
         }
-        let request = GrpcCalloutRequest(cluster: cluster, serviceName: args["service"]!, method: args["method"]!,
-                                         initialMetadata: metadata, message: message, timeoutMilliseconds: timeout)
+        let request = GrpcCalloutRequest(
+            cluster: cluster, serviceName: args["service"]!, method: args["method"]!,
+            initialMetadata: metadata, message: message, timeoutMilliseconds: timeout)
         let token: UInt32
         if isStream {
             nextGrpcStreamToken += 4
@@ -107,9 +116,11 @@ extension PluginVM {
         grpcExchanges[token] = GrpcExchange(request: request)
         let input: GrpcCalloutInput = isStream ? .streamOpened : .call
         proxy.upstreams.grpcExchanges.append((request, input))
-        var reply = upstream.grpc.map { PluginVM.viaUpstream($0(request, input)) }
-            ?? .failure(status: GrpcStatus.unavailable.rawValue,
-                        message: PluginVM.grpcMessage("no healthy upstream", details: "no_healthy_upstream"))
+        var reply =
+            upstream.grpc.map { PluginVM.viaUpstream($0(request, input)) }
+            ?? .failure(
+                status: GrpcStatus.unavailable.rawValue,
+                message: PluginVM.grpcMessage("no healthy upstream", details: "no_healthy_upstream"))
         if !isStream { reply = PluginVM.unaryOutcome(reply, timeout: timeout) }
         scheduleGrpc(reply, token: token)
         return finish(name, .ok, args: args, result: String(token))
@@ -158,7 +169,10 @@ extension PluginVM {
         }
     }
 
-    enum GrpcUpstream { case cluster(String), unsupportedService }
+    enum GrpcUpstream {
+        case cluster(String)
+        case unsupportedService
+    }
 
     /// Envoy first reads the upstream as a serialized `GrpcService`
     /// (`envoy_grpc.cluster_name` = field 1.1); bytes that are not one are a cluster name.
@@ -178,9 +192,10 @@ extension PluginVM {
     /// 1.40 in Tests/Envoy/test_grpc_callouts.py).
     static func unaryOutcome(_ reply: GrpcCalloutReply, timeout: UInt32) -> GrpcCalloutReply {
         if timeout > 0 && reply.latencyMilliseconds > UInt64(timeout) {
-            return .failure(status: GrpcStatus.unavailable.rawValue,
-                            message: grpcMessage("upstream request timeout", details: "response_timeout"),
-                            latencyMilliseconds: UInt64(timeout))
+            return .failure(
+                status: GrpcStatus.unavailable.rawValue,
+                message: grpcMessage("upstream request timeout", details: "response_timeout"),
+                latencyMilliseconds: UInt64(timeout))
         }
         for event in reply.events {
             switch event {
@@ -236,15 +251,19 @@ extension PluginVM {
                 root.mapAccess[.httpCallResponseHeaders] = .readOnly
                 root.mapAccess[.httpCallResponseTrailers] = .readOnly
                 root.buffers[.httpCallResponseBody] = body
-                invoke("proxy_on_http_call_response", context: root.id,
-                       [root.id, token, UInt32(headers.count + 1), UInt32(body.count), UInt32(trailers.count)],
-                       traceArgs: ["token": String(token), "headers": PluginVM.displayPairs(root.headerMaps[.httpCallResponseHeaders]!),
-                                   "body": PluginVM.display(body), "trailers": PluginVM.displayPairs(trailers)])
+                invoke(
+                    "proxy_on_http_call_response", context: root.id,
+                    [root.id, token, UInt32(headers.count + 1), UInt32(body.count), UInt32(trailers.count)],
+                    traceArgs: [
+                        "token": String(token), "headers": PluginVM.displayPairs(root.headerMaps[.httpCallResponseHeaders]!),
+                        "body": PluginVM.display(body), "trailers": PluginVM.displayPairs(trailers),
+                    ])
             case .reset:
                 root.statusCode = WasmResult.brokenConnection.rawValue
                 root.statusMessage = Array("reset".utf8)
-                invoke("proxy_on_http_call_response", context: root.id, [root.id, token, 0, 0, 0],
-                       traceArgs: ["token": String(token), "failure": "reset"])
+                invoke(
+                    "proxy_on_http_call_response", context: root.id, [root.id, token, 0, 0, 0],
+                    traceArgs: ["token": String(token), "failure": "reset"])
             }
             root.headerMaps[.httpCallResponseHeaders] = nil
             root.headerMaps[.httpCallResponseTrailers] = nil
@@ -266,22 +285,25 @@ extension PluginVM {
             let map: HeaderMapType = isInitial ? .grpcCallInitialMetadata : .grpcCallTrailingMetadata
             root.headerMaps[map] = PluginVM.lowercasedKeys(pairs)
             root.mapAccess[map] = .readOnly
-            invoke(isInitial ? "proxy_on_grpc_receive_initial_metadata" : "proxy_on_grpc_receive_trailing_metadata",
-                   context: root.id, [root.id, token, UInt32(pairs.count)],
-                   traceArgs: ["token": tokenArg, "metadata": PluginVM.displayPairs(pairs)])
+            invoke(
+                isInitial ? "proxy_on_grpc_receive_initial_metadata" : "proxy_on_grpc_receive_trailing_metadata",
+                context: root.id, [root.id, token, UInt32(pairs.count)],
+                traceArgs: ["token": tokenArg, "metadata": PluginVM.displayPairs(pairs)])
             root.headerMaps[map] = nil
             root.mapAccess[map] = nil
         case let .message(bytes):
             root.buffers[.grpcReceiveBuffer] = bytes
-            invoke("proxy_on_grpc_receive", context: root.id, [root.id, token, UInt32(bytes.count)],
-                   traceArgs: ["token": tokenArg, "message": PluginVM.display(bytes)])
+            invoke(
+                "proxy_on_grpc_receive", context: root.id, [root.id, token, UInt32(bytes.count)],
+                traceArgs: ["token": tokenArg, "message": PluginVM.display(bytes)])
             root.buffers[.grpcReceiveBuffer] = nil
             if CalloutToken.isGrpcCall(token) { forgetGrpc(token) }
         case let .close(status, message):
             root.statusCode = status
             root.statusMessage = Array(message.utf8)
-            invoke("proxy_on_grpc_close", context: root.id, [root.id, token, status],
-                   traceArgs: ["token": tokenArg, "status": String(status), "message": message])
+            invoke(
+                "proxy_on_grpc_close", context: root.id, [root.id, token, status],
+                traceArgs: ["token": tokenArg, "status": String(status), "message": message])
             root.statusMessage = []
             forgetGrpc(token)
         }

@@ -38,8 +38,9 @@ extension PluginVM {
         let isWASI = module != "env"
         let message = "Attempted call to restricted \(isWASI ? "WASI" : "proxy-wasm") capability: \(name)"
         proxy.appendLog(LogLine(level: .error, vmID: vmID, rootID: "", message: message))
-        recordEvent(context: activeContext?.id ?? currentContextID, name: "restricted_capability",
-                    args: ["function": isWASI ? "\(module).\(name)" : name])
+        recordEvent(
+            context: activeContext?.id ?? currentContextID, name: "restricted_capability",
+            args: ["function": isWASI ? "\(module).\(name)" : name])
         answers.record(status: "refused", call: isWASI ? "\(module).\(name)" : name)
         if !isWASI { return .stub(WasmResult.internalFailure.rawValue) }
         return .stub(name == "proc_exit" ? nil : 76)

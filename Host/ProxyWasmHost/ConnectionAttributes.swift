@@ -21,21 +21,33 @@ public enum ConnectionAttributes {
         let port = 50000 + Int64(id % 10000)
         return [
             PropertyEntry("source", .map([PropertyEntry("address", .string("127.0.0.1:\(port)")), PropertyEntry("port", .int(port))])),
-            PropertyEntry("destination", .map([PropertyEntry("address", .string(listenerAddress)),
-                                               PropertyEntry("port", .int(listenerPort))])),
-            PropertyEntry("connection", .map([PropertyEntry("id", .int(Int64(bitPattern: id))), PropertyEntry("mtls", .bool(false)),
-                                              PropertyEntry("requested_server_name", .string(""))])),
+            PropertyEntry(
+                "destination",
+                .map([
+                    PropertyEntry("address", .string(listenerAddress)),
+                    PropertyEntry("port", .int(listenerPort)),
+                ])),
+            PropertyEntry(
+                "connection",
+                .map([
+                    PropertyEntry("id", .int(Int64(bitPattern: id))), PropertyEntry("mtls", .bool(false)),
+                    PropertyEntry("requested_server_name", .string("")),
+                ])),
         ]
     }
 
     /// `upstream.*` once the upstream connection of downstream connection `id` exists.
     public static func upstream(id: UInt64) -> [PropertyEntry] {
         let localPort = 40000 + Int64(id % 10000)
-        return [PropertyEntry("upstream", .map([
-            PropertyEntry("address", .string(upstreamAddress)), PropertyEntry("port", .int(upstreamPort)),
-            PropertyEntry("local_address", .string("127.0.0.1:\(localPort)")),
-            PropertyEntry("transport_failure_reason", .string("")),
-        ]))]
+        return [
+            PropertyEntry(
+                "upstream",
+                .map([
+                    PropertyEntry("address", .string(upstreamAddress)), PropertyEntry("port", .int(upstreamPort)),
+                    PropertyEntry("local_address", .string("127.0.0.1:\(localPort)")),
+                    PropertyEntry("transport_failure_reason", .string("")),
+                ]))
+        ]
     }
 
     /// `defaults` under `properties`: what the scenario set wins.

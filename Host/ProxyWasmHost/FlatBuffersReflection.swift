@@ -8,8 +8,18 @@
 public struct FlatBuffersReflection {
     /// `reflection.BaseType` values this reader handles.
     enum BaseType: UInt8 {
-        case bool = 2, byte = 3, ubyte = 4, short = 5, ushort = 6, int = 7, uint = 8, long = 9, ulong = 10
-        case string = 13, vector = 14, object = 15
+        case bool = 2
+        case byte = 3
+        case ubyte = 4
+        case short = 5
+        case ushort = 6
+        case int = 7
+        case uint = 8
+        case long = 9
+        case ulong = 10
+        case string = 13
+        case vector = 14
+        case object = 15
     }
 
     struct Field {
@@ -39,16 +49,19 @@ public struct FlatBuffersReflection {
             var fields: [Field] = []
             for fieldPosition in reader.tables(fieldsVector) {
                 guard let fieldName = reader.string(fieldPosition, field: 0), let type = reader.table(fieldPosition, field: 1) else { return nil }
-                fields.append(Field(name: fieldName, type: reader.scalar(type, field: 0, UInt8.self) ?? 0,
-                                    element: reader.scalar(type, field: 1, UInt8.self) ?? 0,
-                                    index: reader.scalar(type, field: 2, Int32.self) ?? -1,
-                                    vtableOffset: reader.scalar(fieldPosition, field: 3, UInt16.self) ?? 0,
-                                    isKey: (reader.scalar(fieldPosition, field: 8, UInt8.self) ?? 0) != 0))
+                fields.append(
+                    Field(
+                        name: fieldName, type: reader.scalar(type, field: 0, UInt8.self) ?? 0,
+                        element: reader.scalar(type, field: 1, UInt8.self) ?? 0,
+                        index: reader.scalar(type, field: 2, Int32.self) ?? -1,
+                        vtableOffset: reader.scalar(fieldPosition, field: 3, UInt16.self) ?? 0,
+                        isKey: (reader.scalar(fieldPosition, field: 8, UInt8.self) ?? 0) != 0))
             }
             objects.append(Object(name: name, fields: fields))
         }
         guard let rootTable = reader.table(root, field: 4), let rootName = reader.string(rootTable, field: 0),
-              let index = objects.firstIndex(where: { $0.name == rootName }) else { return nil }
+            let index = objects.firstIndex(where: { $0.name == rootName })
+        else { return nil }
         self.objects = objects
         rootIndex = index
     }
@@ -80,7 +93,8 @@ public struct FlatBuffersReflection {
             case .vector:
                 // A vector of tables with a key field, indexed by key.
                 guard field.element == BaseType.object.rawValue, field.index >= 0, Int(field.index) < objects.count,
-                      let key = segments.popFirst(), let vector = reader.vector(table, field: slot) else { return nil }
+                    let key = segments.popFirst(), let vector = reader.vector(table, field: slot)
+                else { return nil }
                 let element = objects[Int(field.index)]
                 guard let keyField = element.fields.first(where: { $0.isKey && $0.type == BaseType.string.rawValue }) else { return nil }
                 let keySlot = Int(keyField.vtableOffset) / 2 - 2

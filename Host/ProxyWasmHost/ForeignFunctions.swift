@@ -28,9 +28,11 @@ extension PluginVM {
             return bytes.enumerated().reduce(0) { $0 | UInt64($1.element) << (8 * UInt64($1.offset)) }
         }
         guard let type = DeclaredProperty.ValueType(rawValue: number(3)),
-              let span = DeclaredProperty.LifeSpan(rawValue: number(5)) else { return (.badArgument, []) }
-        declaredProperties[name] = DeclaredProperty(name: name, readonly: number(2) != 0, type: type,
-                                                    schema: fields[4] ?? [], span: span)
+            let span = DeclaredProperty.LifeSpan(rawValue: number(5))
+        else { return (.badArgument, []) }
+        declaredProperties[name] = DeclaredProperty(
+            name: name, readonly: number(2) != 0, type: type,
+            schema: fields[4] ?? [], span: span)
         return (.ok, [])
     }
 }
@@ -38,9 +40,18 @@ extension PluginVM {
 /// One `declare_property` declaration (Envoy's `CelStatePrototype`).
 public struct DeclaredProperty: Equatable, Sendable {
     /// Envoy's `WasmType`.
-    public enum ValueType: UInt64, Sendable { case bytes = 0, string = 1, flatBuffers = 2, protobuf = 3 }
+    public enum ValueType: UInt64, Sendable {
+        case bytes = 0
+        case string = 1
+        case flatBuffers = 2
+        case protobuf = 3
+    }
     /// Envoy's `LifeSpan` of the filter state entry.
-    public enum LifeSpan: UInt64, Sendable { case filterChain = 0, downstreamRequest = 1, downstreamConnection = 2 }
+    public enum LifeSpan: UInt64, Sendable {
+        case filterChain = 0
+        case downstreamRequest = 1
+        case downstreamConnection = 2
+    }
 
     public let name: String
     public let readonly: Bool
@@ -81,10 +92,12 @@ enum ProtobufFields {
                 index += Int(length)
             case 1:
                 guard bytes.count - index >= 8 else { return nil }
-                fields[number] = Array(bytes[index..<index + 8]); index += 8
+                fields[number] = Array(bytes[index..<index + 8])
+                index += 8
             case 5:
                 guard bytes.count - index >= 4 else { return nil }
-                fields[number] = Array(bytes[index..<index + 4]); index += 4
+                fields[number] = Array(bytes[index..<index + 4])
+                index += 4
             default:
                 return nil
             }

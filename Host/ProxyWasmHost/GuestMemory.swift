@@ -30,8 +30,12 @@ extension GuestMemory {
 
     /// Writes a little-endian u32 (proxy-wasm-cpp-host `setWord`).
     public func writeUInt32(_ address: UInt32, _ value: UInt32) -> Bool {
-        write(address, [UInt8(truncatingIfNeeded: value), UInt8(truncatingIfNeeded: value >> 8),
-                        UInt8(truncatingIfNeeded: value >> 16), UInt8(truncatingIfNeeded: value >> 24)])
+        write(
+            address,
+            [
+                UInt8(truncatingIfNeeded: value), UInt8(truncatingIfNeeded: value >> 8),
+                UInt8(truncatingIfNeeded: value >> 16), UInt8(truncatingIfNeeded: value >> 24),
+            ])
     }
 
     /// Writes a little-endian u64.

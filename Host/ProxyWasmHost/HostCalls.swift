@@ -41,13 +41,16 @@ extension PluginVM {
 
     /// `dispatchHostCall` with the handler resolved once, when the import was linked (an engine
     /// binding calls this on every host call, so the name is not looked up each time).
-    public func dispatchHostCall(module: String, name: String, handler: HostCallHandler?,
-                                 _ arguments: HostCallArguments) throws -> UInt32? {
+    public func dispatchHostCall(
+        module: String, name: String, handler: HostCallHandler?,
+        _ arguments: HostCallArguments
+    ) throws -> UInt32? {
         switch restriction {
         case .none: break
         case .startup:
             if !(module == "env" && (name == "proxy_log" || name == "emscripten_notify_memory_growth"))
-                && !wasiModuleNames.contains(module) {
+                && !wasiModuleNames.contains(module)
+            {
                 throw RestrictedCallback(name: name)
             }
         case .allocator:
@@ -71,14 +74,17 @@ extension PluginVM {
     /// Records a host call and returns its status as the raw result. The arguments and the result
     /// are described only when a trace or the NotFound tally needs them: a host call without
     /// tracing should cost no strings.
-    func finish(_ name: String, _ status: WasmResult, args: @autoclosure () -> [String: String] = [:],
-                result: @autoclosure () -> String? = nil) -> UInt32 {
+    func finish(
+        _ name: String, _ status: WasmResult, args: @autoclosure () -> [String: String] = [:],
+        result: @autoclosure () -> String? = nil
+    ) -> UInt32 {
         let tallied = status == .notFound || status == .unimplemented
         guard trace.isEnabled || tallied else { return status.rawValue }
         let described = args()
         if trace.isEnabled {
-            trace.record(.hostcall, context: activeContext?.id ?? currentContextID, name: name, args: described,
-                         result: result(), status: status.name)
+            trace.record(
+                .hostcall, context: activeContext?.id ?? currentContextID, name: name, args: described,
+                result: result(), status: status.name)
         }
         if tallied { answers.record(status: status.name, call: Self.describe(name, described)) }
         return status.rawValue
@@ -252,16 +258,18 @@ extension PluginVM {
         let resolver = PropertyResolver(dialect: proxy.dialect)
         var proxyTree = proxy.properties
         if let context, let plugin = plugins[context.rootID] {
-            proxyTree = proxyTree.merged(with: .map([
-                PropertyEntry("plugin_name", .string(plugin.name)),
-                PropertyEntry("plugin_root_id", .string(plugin.rootID)),
-                PropertyEntry("plugin_vm_id", .string(plugin.vmID)),
-            ]))
+            proxyTree = proxyTree.merged(
+                with: .map([
+                    PropertyEntry("plugin_name", .string(plugin.name)),
+                    PropertyEntry("plugin_root_id", .string(plugin.rootID)),
+                    PropertyEntry("plugin_vm_id", .string(plugin.vmID)),
+                ]))
         }
-        return resolver.resolve(segments, proxy: proxyTree,
-                                stream: isStream ? (context?.streamProperties ?? .map([])) : nil,
-                                filterState: isStream ? context?.filterState : nil,
-                                declarations: isStream ? context?.stream.declarations ?? [:] : [:])
+        return resolver.resolve(
+            segments, proxy: proxyTree,
+            stream: isStream ? (context?.streamProperties ?? .map([])) : nil,
+            filterState: isStream ? context?.filterState : nil,
+            declarations: isStream ? context?.stream.declarations ?? [:] : [:])
     }
 
     func proxyGetProperty(_ pathPointer: UInt32, _ pathSize: UInt32, _ valueSlot: UInt32, _ sizeSlot: UInt32) throws -> UInt32 {
@@ -381,14 +389,17 @@ extension PluginVM {
         return finish(name, status, args: args(), result: pair.valueString)
     }
 
-    func proxyMutateHeaderMap(_ name: String, _ type: UInt32, _ keyPointer: UInt32, _ keySize: UInt32,
-                              _ valuePointer: UInt32, _ valueSize: UInt32) -> UInt32 {
+    func proxyMutateHeaderMap(
+        _ name: String, _ type: UInt32, _ keyPointer: UInt32, _ keySize: UInt32,
+        _ valuePointer: UInt32, _ valueSize: UInt32
+    ) -> UInt32 {
         guard let mapType = HeaderMapType(rawValue: type) else { return finish(name, .badArgument, args: ["map": String(type)]) }
         guard let key = slice(keyPointer, keySize), let value = slice(valuePointer, valueSize) else {
             return finish(name, .invalidMemoryAccess)
         }
         let args = {
-            name == "proxy_remove_header_map_value" ? ["map": mapType.name, "key": PluginVM.display(key)]
+            name == "proxy_remove_header_map_value"
+                ? ["map": mapType.name, "key": PluginVM.display(key)]
                 : ["map": mapType.name, "key": PluginVM.display(key), "value": PluginVM.display(value)]
         }
         guard let context = activeContext, context.access(mapType) == .mutable else {
@@ -465,21 +476,29 @@ extension PluginVM {
         return finish("proxy_get_configuration", status, result: PluginVM.display(bytes))
     }
 
-    func proxySendLocalResponse(_ code: UInt32, _ detailsPointer: UInt32, _ detailsSize: UInt32, _ bodyPointer: UInt32,
-                                _ bodySize: UInt32, _ headersPointer: UInt32, _ headersSize: UInt32, _ grpcStatus: UInt32) -> UInt32 {
+    func proxySendLocalResponse(
+        _ code: UInt32, _ detailsPointer: UInt32, _ detailsSize: UInt32, _ bodyPointer: UInt32,
+        _ bodySize: UInt32, _ headersPointer: UInt32, _ headersSize: UInt32, _ grpcStatus: UInt32
+    ) -> UInt32 {
         let name = "proxy_send_local_response"
         guard let details = slice(detailsPointer, detailsSize), let body = slice(bodyPointer, bodySize),
-              let headerBytes = slice(headersPointer, headersSize) else {
+            let headerBytes = slice(headersPointer, headersSize)
+        else {
             return finish(name, .invalidMemoryAccess)
         }
         let headers = (try? HeaderPairs.decode(headerBytes)) ?? []
         // Envoy replaces whitespace in details with '_'.
         let cleanDetails = String(decoding: details.map { $0 == 0x20 || $0 == 0x09 || $0 == 0x0A ? 0x5F : $0 }, as: UTF8.self)
-        let args = { ["status": String(code), "details": cleanDetails, "body": PluginVM.display(body),
-                      "headers": PluginVM.displayPairs(headers), "grpc_status": grpcStatus <= 16 ? String(grpcStatus) : "none"] }
+        let args = {
+            [
+                "status": String(code), "details": cleanDetails, "body": PluginVM.display(body),
+                "headers": PluginVM.displayPairs(headers), "grpc_status": grpcStatus <= 16 ? String(grpcStatus) : "none",
+            ]
+        }
         if let context = activeContext, context.kind == .http {
-            context.localResponse = LocalResponse(statusCode: code, details: cleanDetails, body: body, headers: headers,
-                                                  grpcStatus: grpcStatus <= 16 ? grpcStatus : nil)
+            context.localResponse = LocalResponse(
+                statusCode: code, details: cleanDetails, body: body, headers: headers,
+                grpcStatus: grpcStatus <= 16 ? grpcStatus : nil)
             stopNextIteration = true
         }
         return finish(name, .ok, args: args())
@@ -603,8 +622,10 @@ extension PluginVM {
 
     // MARK: foreign functions
 
-    func proxyCallForeignFunction(_ namePointer: UInt32, _ nameSize: UInt32, _ argumentsPointer: UInt32,
-                                  _ argumentsSize: UInt32, _ resultSlot: UInt32, _ sizeSlot: UInt32) throws -> UInt32 {
+    func proxyCallForeignFunction(
+        _ namePointer: UInt32, _ nameSize: UInt32, _ argumentsPointer: UInt32,
+        _ argumentsSize: UInt32, _ resultSlot: UInt32, _ sizeSlot: UInt32
+    ) throws -> UInt32 {
         let name = "proxy_call_foreign_function"
         guard let functionName = slice(namePointer, nameSize) else { return finish(name, .invalidMemoryAccess) }
         guard let arguments = slice(argumentsPointer, argumentsSize) else { return finish(name, .invalidMemoryAccess) }

@@ -53,8 +53,9 @@ public final class HttpStream {
         }
         let created = vm.createStreamContext(root: root, kind: .http, stream: streamState)
         context = created
-        properties = ConnectionAttributes.apply(ConnectionAttributes.downstream(id: vm.proxy.connectionID(of: streamState)),
-                                                under: properties)
+        properties = ConnectionAttributes.apply(
+            ConnectionAttributes.downstream(id: vm.proxy.connectionID(of: streamState)),
+            under: properties)
         if vm.isFailed {
             failStream()
             return nil
@@ -68,8 +69,9 @@ public final class HttpStream {
             bypassed = true
             return
         }
-        localResponse = LocalResponse(statusCode: 503, details: "wasm_fail_stream", body: [], headers: [],
-                                      grpcStatus: GrpcStatus.unavailable.rawValue)
+        localResponse = LocalResponse(
+            statusCode: 503, details: "wasm_fail_stream", body: [], headers: [],
+            grpcStatus: GrpcStatus.unavailable.rawValue)
         vm.recordEvent(context: context?.id ?? 0, name: "local_reply", args: ["status": "503", "details": "wasm_fail_stream"])
     }
 
@@ -87,8 +89,10 @@ public final class HttpStream {
 
     /// Runs one callback with `maps` made accessible, then applies Envoy's
     /// deferred actions and the stop-iteration override.
-    private func run(_ name: String, _ arguments: [UInt32], traceArgs: @autoclosure () -> [String: String], open maps: [HeaderMapType: MapAccess],
-                     buffer: (BufferType, [UInt8])? = nil, describe: @escaping (UInt32?) -> String?) -> UInt32? {
+    private func run(
+        _ name: String, _ arguments: [UInt32], traceArgs: @autoclosure () -> [String: String], open maps: [HeaderMapType: MapAccess],
+        buffer: (BufferType, [UInt8])? = nil, describe: @escaping (UInt32?) -> String?
+    ) -> UInt32? {
         guard let context = ensureContext() else { return nil }
         syncProperties(context)
         for (map, access) in maps { context.mapAccess[map] = access }
@@ -114,8 +118,9 @@ public final class HttpStream {
         guard let context else { return }
         if let reply = context.localResponse, localResponse == nil {
             localResponse = reply
-            vm.recordEvent(context: context.id, name: "local_reply",
-                           args: ["status": String(reply.statusCode), "details": reply.details])
+            vm.recordEvent(
+                context: context.id, name: "local_reply",
+                args: ["status": String(reply.statusCode), "details": reply.details])
         }
         for action in context.streamActions where action.action == "continue" {
             // Headers edited while the stream was held leave the filter now.
@@ -158,11 +163,15 @@ public final class HttpStream {
     @discardableResult
     public func sendRequestHeaders(_ headers: [HeaderPair], endOfStream: Bool = true) -> FilterHeadersStatus {
         fillRequestProperties(headers)
-        guard let context = ensureContext() else { requestHeaders = headers; return .continue }
+        guard let context = ensureContext() else {
+            requestHeaders = headers
+            return .continue
+        }
         context.headerMaps[.httpRequestHeaders] = PluginVM.lowercasedKeys(headers)
-        let raw = run("proxy_on_request_headers", [context.id, UInt32(headers.count), endOfStream ? 1 : 0],
-                      traceArgs: ["headers": PluginVM.displayPairs(headers), "end_of_stream": String(endOfStream)],
-                      open: [.httpRequestHeaders: .mutable], describe: { $0.flatMap { FilterHeadersStatus(rawValue: $0)?.name } })
+        let raw = run(
+            "proxy_on_request_headers", [context.id, UInt32(headers.count), endOfStream ? 1 : 0],
+            traceArgs: ["headers": PluginVM.displayPairs(headers), "end_of_stream": String(endOfStream)],
+            open: [.httpRequestHeaders: .mutable], describe: { $0.flatMap { FilterHeadersStatus(rawValue: $0)?.name } })
         let status = vm.convertHeadersResult(raw)
         requestHeaders = context.headerMaps[.httpRequestHeaders] ?? headers
         requestPaused = status != .continue && localResponse == nil
@@ -173,10 +182,14 @@ public final class HttpStream {
     @discardableResult
     public func sendRequestBody(_ body: [UInt8], endOfStream: Bool = true) -> FilterDataStatus {
         requestBytesReceived += body.count
-        guard let context = ensureContext(), localResponse == nil else { requestBody += body; return .continue }
-        let raw = run("proxy_on_request_body", [context.id, UInt32(body.count), endOfStream ? 1 : 0],
-                      traceArgs: ["body": PluginVM.display(body), "end_of_stream": String(endOfStream)],
-                      open: [:], buffer: (.httpRequestBody, body), describe: { $0.flatMap { FilterDataStatus(rawValue: $0)?.name } })
+        guard let context = ensureContext(), localResponse == nil else {
+            requestBody += body
+            return .continue
+        }
+        let raw = run(
+            "proxy_on_request_body", [context.id, UInt32(body.count), endOfStream ? 1 : 0],
+            traceArgs: ["body": PluginVM.display(body), "end_of_stream": String(endOfStream)],
+            open: [:], buffer: (.httpRequestBody, body), describe: { $0.flatMap { FilterDataStatus(rawValue: $0)?.name } })
         let status = vm.convertDataResult(raw)
         requestBody += context.buffers[.httpRequestBody] ?? body
         context.buffers[.httpRequestBody] = nil
@@ -188,9 +201,10 @@ public final class HttpStream {
     public func sendRequestTrailers(_ trailers: [HeaderPair]) -> FilterTrailersStatus {
         guard let context = ensureContext(), localResponse == nil else { return .continue }
         context.headerMaps[.httpRequestTrailers] = trailers
-        let raw = run("proxy_on_request_trailers", [context.id, UInt32(trailers.count)],
-                      traceArgs: ["trailers": PluginVM.displayPairs(trailers)], open: [.httpRequestTrailers: .mutable],
-                      describe: { $0.flatMap { FilterTrailersStatus(rawValue: $0)?.name } })
+        let raw = run(
+            "proxy_on_request_trailers", [context.id, UInt32(trailers.count)],
+            traceArgs: ["trailers": PluginVM.displayPairs(trailers)], open: [.httpRequestTrailers: .mutable],
+            describe: { $0.flatMap { FilterTrailersStatus(rawValue: $0)?.name } })
         context.mapAccess[.httpRequestTrailers] = .unavailable
         return vm.convertTrailersResult(raw)
     }
@@ -200,12 +214,16 @@ public final class HttpStream {
     @discardableResult
     public func sendResponseHeaders(_ headers: [HeaderPair], endOfStream: Bool = true) -> FilterHeadersStatus {
         fillResponseProperties(headers)
-        guard let context = ensureContext(), localResponse == nil else { responseHeaders = headers; return .continue }
+        guard let context = ensureContext(), localResponse == nil else {
+            responseHeaders = headers
+            return .continue
+        }
         context.headerMaps[.httpResponseHeaders] = PluginVM.lowercasedKeys(headers)
-        let raw = run("proxy_on_response_headers", [context.id, UInt32(headers.count), endOfStream ? 1 : 0],
-                      traceArgs: ["headers": PluginVM.displayPairs(headers), "end_of_stream": String(endOfStream)],
-                      open: [.httpResponseHeaders: .mutable, .httpRequestHeaders: requestPaused ? .mutable : .unavailable],
-                      describe: { $0.flatMap { FilterHeadersStatus(rawValue: $0)?.name } })
+        let raw = run(
+            "proxy_on_response_headers", [context.id, UInt32(headers.count), endOfStream ? 1 : 0],
+            traceArgs: ["headers": PluginVM.displayPairs(headers), "end_of_stream": String(endOfStream)],
+            open: [.httpResponseHeaders: .mutable, .httpRequestHeaders: requestPaused ? .mutable : .unavailable],
+            describe: { $0.flatMap { FilterHeadersStatus(rawValue: $0)?.name } })
         let status = vm.convertHeadersResult(raw)
         responseHeaders = context.headerMaps[.httpResponseHeaders] ?? headers
         responsePaused = status != .continue
@@ -215,10 +233,14 @@ public final class HttpStream {
 
     @discardableResult
     public func sendResponseBody(_ body: [UInt8], endOfStream: Bool = true) -> FilterDataStatus {
-        guard let context = ensureContext(), localResponse == nil else { responseBody += body; return .continue }
-        let raw = run("proxy_on_response_body", [context.id, UInt32(body.count), endOfStream ? 1 : 0],
-                      traceArgs: ["body": PluginVM.display(body), "end_of_stream": String(endOfStream)],
-                      open: [:], buffer: (.httpResponseBody, body), describe: { $0.flatMap { FilterDataStatus(rawValue: $0)?.name } })
+        guard let context = ensureContext(), localResponse == nil else {
+            responseBody += body
+            return .continue
+        }
+        let raw = run(
+            "proxy_on_response_body", [context.id, UInt32(body.count), endOfStream ? 1 : 0],
+            traceArgs: ["body": PluginVM.display(body), "end_of_stream": String(endOfStream)],
+            open: [:], buffer: (.httpResponseBody, body), describe: { $0.flatMap { FilterDataStatus(rawValue: $0)?.name } })
         let status = vm.convertDataResult(raw)
         responseBody += context.buffers[.httpResponseBody] ?? body
         context.buffers[.httpResponseBody] = nil
@@ -230,9 +252,10 @@ public final class HttpStream {
     public func sendResponseTrailers(_ trailers: [HeaderPair]) -> FilterTrailersStatus {
         guard let context = ensureContext(), localResponse == nil else { return .continue }
         context.headerMaps[.httpResponseTrailers] = trailers
-        let raw = run("proxy_on_response_trailers", [context.id, UInt32(trailers.count)],
-                      traceArgs: ["trailers": PluginVM.displayPairs(trailers)], open: [.httpResponseTrailers: .mutable],
-                      describe: { $0.flatMap { FilterTrailersStatus(rawValue: $0)?.name } })
+        let raw = run(
+            "proxy_on_response_trailers", [context.id, UInt32(trailers.count)],
+            traceArgs: ["trailers": PluginVM.displayPairs(trailers)], open: [.httpResponseTrailers: .mutable],
+            describe: { $0.flatMap { FilterTrailersStatus(rawValue: $0)?.name } })
         context.mapAccess[.httpResponseTrailers] = .unavailable
         return vm.convertTrailersResult(raw)
     }
@@ -250,8 +273,10 @@ public final class HttpStream {
         }
         fillLogProperties(context)
         syncProperties(context)
-        context.mapAccess = [.httpRequestHeaders: .readOnly, .httpResponseHeaders: .readOnly,
-                             .httpResponseTrailers: .readOnly, .httpRequestTrailers: .notFound]
+        context.mapAccess = [
+            .httpRequestHeaders: .readOnly, .httpResponseHeaders: .readOnly,
+            .httpResponseTrailers: .readOnly, .httpRequestTrailers: .notFound,
+        ]
         vm.invoke("proxy_on_log", context: context.id, [context.id])
         vm.invoke("proxy_on_done", context: context.id, [context.id], describe: { $0.map { $0 != 0 ? "true" : "false" } })
         vm.deleteContext(context.id)
@@ -327,8 +352,9 @@ public final class HttpStream {
     private func fillResponseProperties(_ headers: [HeaderPair]) {
         if localResponse == nil {
             // A response from upstream: the upstream connection exists.
-            properties = ConnectionAttributes.apply(ConnectionAttributes.upstream(id: vm.proxy.connectionID(of: streamState)),
-                                                    under: properties)
+            properties = ConnectionAttributes.apply(
+                ConnectionAttributes.upstream(id: vm.proxy.connectionID(of: streamState)),
+                under: properties)
         }
         var response: [PropertyEntry] = []
         if let status = header(headers, ":status"), let code = Int64(status) {

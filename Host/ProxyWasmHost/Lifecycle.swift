@@ -22,7 +22,9 @@ extension PluginVM {
         defer { restriction = .none }
         if guest.hasExport("_initialize") {
             invoke("_initialize", context: 0, [])
-            if guest.hasExport("main") { invoke("main", context: 0, [0, 0]) } else if guest.hasExport("__main_void") {
+            if guest.hasExport("main") {
+                invoke("main", context: 0, [0, 0])
+            } else if guest.hasExport("__main_void") {
                 invoke("__main_void", context: 0, [])
             }
         } else if guest.hasExport("_start") {
@@ -46,18 +48,20 @@ extension PluginVM {
         pluginConfigurationReadable = root
         invoke("proxy_on_context_create", context: root, [root, 0], traceArgs: ["parent": "0", "root_id": configuration.rootID])
         pluginConfigurationReadable = nil
-        let started = invoke("proxy_on_vm_start", context: root, [root, UInt32(configuration.vmConfiguration.count)],
-                             traceArgs: ["vm_configuration_size": String(configuration.vmConfiguration.count)],
-                             describe: { $0.map { $0 != 0 ? "true" : "false" } })
+        let started = invoke(
+            "proxy_on_vm_start", context: root, [root, UInt32(configuration.vmConfiguration.count)],
+            traceArgs: ["vm_configuration_size": String(configuration.vmConfiguration.count)],
+            describe: { $0.map { $0 != 0 ? "true" : "false" } })
         if let failure { throw PluginStartError(message: "Failed to start base Wasm: \(failure.message)") }
         if started == 0 {
             fail(.startFailed, callback: "proxy_on_vm_start", message: "returned false")
             throw PluginStartError(message: "Failed to start base Wasm (proxy_on_vm_start returned false)")
         }
         pluginConfigurationReadable = root
-        let configured = invoke("proxy_on_configure", context: root, [root, UInt32(configuration.configuration.count)],
-                                traceArgs: ["configuration": PluginVM.display(configuration.configuration)],
-                                describe: { $0.map { $0 != 0 ? "true" : "false" } })
+        let configured = invoke(
+            "proxy_on_configure", context: root, [root, UInt32(configuration.configuration.count)],
+            traceArgs: ["configuration": PluginVM.display(configuration.configuration)],
+            describe: { $0.map { $0 != 0 ? "true" : "false" } })
         pluginConfigurationReadable = nil
         if let failure { throw PluginStartError(message: "Failed to configure base Wasm plugin: \(failure.message)") }
         if configured == 0 {

@@ -63,7 +63,8 @@ struct LogLinearHistogram {
             for _ in 0..<scale {
                 let (next, overflow) = scaled.multipliedReportingOverflow(by: 10)
                 guard !overflow, next < 1 << 53 else {
-                    let lower = lowerEdge, upper = lower + Self.powerOfTen(exponent) / 10.0
+                    let lower = lowerEdge
+                    let upper = lower + Self.powerOfTen(exponent) / 10.0
                     return 2 * lower * upper / (lower + upper)
                 }
                 scaled = next

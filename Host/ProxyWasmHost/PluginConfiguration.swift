@@ -11,8 +11,10 @@ public struct PluginConfiguration: Sendable {
     /// Envoy `failure_policy: FAIL_OPEN`: a failed VM is bypassed instead of answering 503.
     public var failOpen: Bool
 
-    public init(name: String, rootID: String? = nil, vmID: String? = nil, configuration: [UInt8] = [],
-                vmConfiguration: [UInt8] = [], failOpen: Bool = false) {
+    public init(
+        name: String, rootID: String? = nil, vmID: String? = nil, configuration: [UInt8] = [],
+        vmConfiguration: [UInt8] = [], failOpen: Bool = false
+    ) {
         self.name = name
         self.rootID = rootID ?? name
         self.vmID = vmID ?? name

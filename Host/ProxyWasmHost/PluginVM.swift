@@ -90,10 +90,13 @@ public final class PluginVM {
         guard failure == nil else { return }
         currentContextIDAtFailure = currentContextID
         failure = VMFailure(state: state, callback: callback, message: message)
-        recordEvent(context: currentContextID, name: "vm_failed",
-                    args: ["state": state.name, "callback": callback, "message": message])
-        proxy.appendLog(LogLine(level: .error, vmID: vmID, rootID: "",
-                                message: "Function: \(callback) failed: \(message)"))
+        recordEvent(
+            context: currentContextID, name: "vm_failed",
+            args: ["state": state.name, "callback": callback, "message": message])
+        proxy.appendLog(
+            LogLine(
+                level: .error, vmID: vmID, rootID: "",
+                message: "Function: \(callback) failed: \(message)"))
     }
 
     /// Records a host-side event, stamped with this VM's source.
@@ -108,8 +111,10 @@ public final class PluginVM {
     /// save/restore of the current and effective context. Missing optional
     /// callbacks and failed VMs return `nil` without calling.
     @discardableResult
-    func invoke(_ name: String, context: UInt32, _ arguments: [UInt32], traceArgs: @autoclosure () -> [String: String] = [:],
-                describe: ((UInt32?) -> String?)? = nil) -> UInt32? {
+    func invoke(
+        _ name: String, context: UInt32, _ arguments: [UInt32], traceArgs: @autoclosure () -> [String: String] = [:],
+        describe: ((UInt32?) -> String?)? = nil
+    ) -> UInt32? {
         guard failure == nil, let guest, guest.hasExport(name), callbackAllowed(name) else { return nil }
         let savedCurrent = currentContextID
         let savedEffective = effectiveContextID

@@ -73,10 +73,11 @@ public struct PrometheusRenderer {
     }
 
     static func sanitize(_ name: String) -> String {
-        String(decoding: name.utf8.map { byte in
-            (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A) || byte == 0x5F
-                ? byte : 0x5F
-        }, as: UTF8.self)
+        String(
+            decoding: name.utf8.map { byte in
+                (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A) || byte == 0x5F
+                    ? byte : 0x5F
+            }, as: UTF8.self)
     }
 
     static func formattedTags(_ tags: [(String, String)]) -> String {

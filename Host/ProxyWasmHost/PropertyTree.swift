@@ -126,8 +126,10 @@ public struct PropertyResolver {
 
     /// Looks up `segments` in `proxy` (node, plugin facts) and, when a stream
     /// is current, in `stream` and its filter state.
-    public func resolve(_ segments: [String], proxy: PropertyNode, stream: PropertyNode?,
-                        filterState: [String: [UInt8]]?, declarations: [String: DeclaredProperty] = [:]) -> PropertyNode? {
+    public func resolve(
+        _ segments: [String], proxy: PropertyNode, stream: PropertyNode?,
+        filterState: [String: [UInt8]]?, declarations: [String: DeclaredProperty] = [:]
+    ) -> PropertyNode? {
         guard let first = segments.first else { return nil }
         var path = segments
         var top = first
@@ -166,12 +168,15 @@ public struct PropertyResolver {
 
     /// Envoy's fallback: a filter-state object `wasm.<first segment>` (bytes);
     /// deeper segments are fields of a value declared as FlatBuffers with a schema.
-    private func filterStateValue(_ segments: [String], _ filterState: [String: [UInt8]]?,
-                                  _ declarations: [String: DeclaredProperty] = [:]) -> PropertyNode? {
+    private func filterStateValue(
+        _ segments: [String], _ filterState: [String: [UInt8]]?,
+        _ declarations: [String: DeclaredProperty] = [:]
+    ) -> PropertyNode? {
         guard let first = segments.first, let filterState, let value = filterState["wasm." + first] else { return nil }
         if segments.count == 1 { return .bytes(value) }
         guard let declaration = declarations["wasm." + first], declaration.type == .flatBuffers,
-              let reflection = FlatBuffersReflection(schema: declaration.schema) else { return nil }
+            let reflection = FlatBuffersReflection(schema: declaration.schema)
+        else { return nil }
         return reflection.value(in: value, path: Array(segments.dropFirst()))
     }
 }

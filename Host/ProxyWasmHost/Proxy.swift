@@ -26,8 +26,10 @@ public final class Proxy {
     private var connectionCount: UInt64 = 0
     var deliveringCallouts = false
 
-    public init(name: String, dialect: PropertyDialect = .current, properties: PropertyNode = .map([]),
-                clock: VirtualClock = VirtualClock()) {
+    public init(
+        name: String, dialect: PropertyDialect = .current, properties: PropertyNode = .map([]),
+        clock: VirtualClock = VirtualClock()
+    ) {
         self.name = name
         self.dialect = dialect
         self.properties = properties
@@ -36,10 +38,12 @@ public final class Proxy {
 
     /// Envoy's node as properties: `xds.node.id`, `.cluster`, `.metadata`.
     public func setNode(id: String, cluster: String = "", metadata: [PropertyEntry]) {
-        let node = PropertyNode.message(serialized: [], fields: [
-            PropertyEntry("id", .string(id)), PropertyEntry("cluster", .string(cluster)),
-            PropertyEntry("metadata", .map(metadata)),
-        ])
+        let node = PropertyNode.message(
+            serialized: [],
+            fields: [
+                PropertyEntry("id", .string(id)), PropertyEntry("cluster", .string(cluster)),
+                PropertyEntry("metadata", .map(metadata)),
+            ])
         setXDS("node", node)
     }
 

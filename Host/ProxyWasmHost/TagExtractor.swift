@@ -33,7 +33,8 @@ public struct TagExtractor {
         var taken: Set<String> = []
         for rule in rules where !taken.contains(rule.name) {
             guard let match = name.firstMatch(of: rule.regex), match.output.count >= 2,
-                  let cut = match.output[1].range else { continue }
+                let cut = match.output[1].range
+            else { continue }
             let valueIndex = match.output.count >= 3 ? 2 : 1
             let value = match.output[valueIndex].substring.map(String.init) ?? ""
             tags.append((rule.name, value))

@@ -42,12 +42,17 @@ public final class TcpConnection {
         }
         let created = vm.createStreamContext(root: root, kind: .tcp, stream: streamState)
         context = created
-        properties = ConnectionAttributes.apply(ConnectionAttributes.downstream(id: vm.proxy.connectionID(of: streamState)),
-                                                under: properties)
+        properties = ConnectionAttributes.apply(
+            ConnectionAttributes.downstream(id: vm.proxy.connectionID(of: streamState)),
+            under: properties)
         created.streamProperties = .map(properties)
-        let raw = vm.invoke("proxy_on_new_connection", context: created.id, [created.id],
-                            describe: { $0.flatMap { FilterStatus(rawValue: $0 == 0 ? 0 : 1)?.name } })
-        if vm.isFailed { fail(); return .stopIteration }
+        let raw = vm.invoke(
+            "proxy_on_new_connection", context: created.id, [created.id],
+            describe: { $0.flatMap { FilterStatus(rawValue: $0 == 0 ? 0 : 1)?.name } })
+        if vm.isFailed {
+            fail()
+            return .stopIteration
+        }
         vm.runDeferredActions()
         return raw == 0 || raw == nil ? .continue : .stopIteration
     }
@@ -59,43 +64,59 @@ public final class TcpConnection {
     /// Bytes from the downstream peer.
     @discardableResult
     public func downstreamData(_ bytes: [UInt8], endOfStream: Bool = false) -> FilterStatus {
-        data(bytes, endOfStream: endOfStream, type: .downstreamData, callback: "proxy_on_downstream_data",
-             pending: &pendingDownstream, forwarded: &forwardedUpstream)
+        data(
+            bytes, endOfStream: endOfStream, type: .downstreamData, callback: "proxy_on_downstream_data",
+            pending: &pendingDownstream, forwarded: &forwardedUpstream)
     }
 
     /// Bytes from the upstream peer. With end of stream, Envoy also reports
     /// `proxy_on_upstream_connection_close(Unknown)`.
     @discardableResult
     public func upstreamData(_ bytes: [UInt8], endOfStream: Bool = false) -> FilterStatus {
-        let status = data(bytes, endOfStream: endOfStream, type: .upstreamData, callback: "proxy_on_upstream_data",
-                          pending: &pendingUpstream, forwarded: &forwardedDownstream)
+        let status = data(
+            bytes, endOfStream: endOfStream, type: .upstreamData, callback: "proxy_on_upstream_data",
+            pending: &pendingUpstream, forwarded: &forwardedDownstream)
         if endOfStream, let context, !vm.isFailed {
-            vm.invoke("proxy_on_upstream_connection_close", context: context.id, [context.id, PeerType.unknown.rawValue],
-                      traceArgs: ["peer": PeerType.unknown.name])
+            vm.invoke(
+                "proxy_on_upstream_connection_close", context: context.id, [context.id, PeerType.unknown.rawValue],
+                traceArgs: ["peer": PeerType.unknown.name])
         }
         return status
     }
 
-    private func data(_ bytes: [UInt8], endOfStream: Bool, type: BufferType, callback: String,
-                      pending: inout [UInt8], forwarded: inout [UInt8]) -> FilterStatus {
+    private func data(
+        _ bytes: [UInt8], endOfStream: Bool, type: BufferType, callback: String,
+        pending: inout [UInt8], forwarded: inout [UInt8]
+    ) -> FilterStatus {
         if context == nil && !bypassed && !closedByFailure { open() }
-        if bypassed { forwarded += bytes; return .continue }
+        if bypassed {
+            forwarded += bytes
+            return .continue
+        }
         guard let context, !closedByFailure else { return .stopIteration }
         if type == .upstreamData && !upstreamConnected {
             // Bytes from upstream: the upstream connection exists.
             upstreamConnected = true
-            properties = ConnectionAttributes.apply(ConnectionAttributes.upstream(id: vm.proxy.connectionID(of: streamState)),
-                                                    under: properties)
+            properties = ConnectionAttributes.apply(
+                ConnectionAttributes.upstream(id: vm.proxy.connectionID(of: streamState)),
+                under: properties)
         }
         pending += bytes
         context.buffers[type] = pending
         context.mutableBuffers.insert(type)
         context.streamProperties = .map(properties)
-        let raw = vm.invoke(callback, context: context.id, [context.id, UInt32(pending.count), endOfStream ? 1 : 0],
-                            traceArgs: ["data": PluginVM.display(bytes), "buffered": String(pending.count),
-                                        "end_of_stream": String(endOfStream)],
-                            describe: { $0.map { $0 == 0 ? "Continue" : "StopIteration" } })
-        if vm.isFailed { fail(); context.buffers[type] = nil; return .stopIteration }
+        let raw = vm.invoke(
+            callback, context: context.id, [context.id, UInt32(pending.count), endOfStream ? 1 : 0],
+            traceArgs: [
+                "data": PluginVM.display(bytes), "buffered": String(pending.count),
+                "end_of_stream": String(endOfStream),
+            ],
+            describe: { $0.map { $0 == 0 ? "Continue" : "StopIteration" } })
+        if vm.isFailed {
+            fail()
+            context.buffers[type] = nil
+            return .stopIteration
+        }
         let current = context.buffers[type] ?? pending
         context.buffers[type] = nil
         context.mutableBuffers.remove(type)
@@ -116,8 +137,9 @@ public final class TcpConnection {
         closed = true
         guard let context, !vm.isFailed else { return }
         fillCloseProperties(context)
-        vm.invoke("proxy_on_downstream_connection_close", context: context.id, [context.id, peer.rawValue],
-                  traceArgs: ["peer": peer.name])
+        vm.invoke(
+            "proxy_on_downstream_connection_close", context: context.id, [context.id, peer.rawValue],
+            traceArgs: ["peer": peer.name])
         vm.invoke("proxy_on_done", context: context.id, [context.id], describe: { $0.map { $0 != 0 ? "true" : "false" } })
         vm.invoke("proxy_on_log", context: context.id, [context.id])
         vm.deleteContext(context.id)
@@ -131,8 +153,12 @@ public final class TcpConnection {
     private func fillCloseProperties(_ context: ContextState) {
         let totals: [PropertyEntry] = [
             PropertyEntry("request", .map([PropertyEntry("total_size", .int(Int64(forwardedUpstream.count)))])),
-            PropertyEntry("response", .map([PropertyEntry("flags", .int(0)),
-                                            PropertyEntry("total_size", .int(Int64(forwardedDownstream.count)))])),
+            PropertyEntry(
+                "response",
+                .map([
+                    PropertyEntry("flags", .int(0)),
+                    PropertyEntry("total_size", .int(Int64(forwardedDownstream.count))),
+                ])),
         ]
         properties = ConnectionAttributes.apply(totals, under: properties)
         context.streamProperties = .map(properties)

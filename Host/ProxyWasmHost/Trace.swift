@@ -34,8 +34,10 @@ public struct TraceEvent: Codable, Equatable, Sendable {
     /// Wall-clock time in nanoseconds since the epoch (ignored by `diff`).
     public var wallNanos: UInt64?
 
-    public init(seq: Int, kind: Kind, depth: Int, source: String? = nil, exchange: String? = nil, context: UInt32, name: String,
-                args: [String: String] = [:], result: String? = nil, status: String? = nil, wallNanos: UInt64? = nil) {
+    public init(
+        seq: Int, kind: Kind, depth: Int, source: String? = nil, exchange: String? = nil, context: UInt32, name: String,
+        args: [String: String] = [:], result: String? = nil, status: String? = nil, wallNanos: UInt64? = nil
+    ) {
         self.seq = seq
         self.source = source
         self.exchange = exchange
@@ -65,15 +67,20 @@ public final class TraceRecorder {
     public init(enabled: Bool = true) { isEnabled = enabled }
 
     @discardableResult
-    public func record(_ kind: TraceEvent.Kind, context: UInt32, name: String,
-                       args: @autoclosure () -> [String: String] = [:],
-                       result: @autoclosure () -> String? = nil, status: String? = nil) -> Int {
+    public func record(
+        _ kind: TraceEvent.Kind, context: UInt32, name: String,
+        args: @autoclosure () -> [String: String] = [:],
+        result: @autoclosure () -> String? = nil, status: String? = nil
+    ) -> Int {
         guard isEnabled else { return -1 }
-        let args = args(), result = result()
+        let args = args()
+        let result = result()
         let wall: UInt64? = recordsWallTime ? UInt64(Date().timeIntervalSince1970 * 1e9) : nil
-        events.append(TraceEvent(seq: events.count, kind: kind, depth: depth, source: source, exchange: exchange,
-                                 context: context, name: name,
-                                 args: args, result: result, status: status, wallNanos: wall))
+        events.append(
+            TraceEvent(
+                seq: events.count, kind: kind, depth: depth, source: source, exchange: exchange,
+                context: context, name: name,
+                args: args, result: result, status: status, wallNanos: wall))
         return events.count - 1
     }
 

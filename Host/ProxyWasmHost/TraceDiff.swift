@@ -56,11 +56,19 @@ public enum TraceDiff {
     public static func compare(_ expected: [TraceEvent], _ actual: [TraceEvent]) -> [Change] {
         let (deleted, inserted) = offsets(of: actual.map(comparable).difference(from: expected.map(comparable)))
         var changes: [Change] = []
-        var left = 0, right = 0
+        var left = 0
+        var right = 0
         while left < expected.count || right < actual.count {
-            var hunkLeft: [Int] = [], hunkRight: [Int] = []
-            while left < expected.count, deleted.contains(left) { hunkLeft.append(left); left += 1 }
-            while right < actual.count, inserted.contains(right) { hunkRight.append(right); right += 1 }
+            var hunkLeft: [Int] = []
+            var hunkRight: [Int] = []
+            while left < expected.count, deleted.contains(left) {
+                hunkLeft.append(left)
+                left += 1
+            }
+            while right < actual.count, inserted.contains(right) {
+                hunkRight.append(right)
+                right += 1
+            }
             if hunkLeft.isEmpty && hunkRight.isEmpty {
                 left += 1  // the same event on both sides
                 right += 1
@@ -72,7 +80,8 @@ public enum TraceDiff {
     }
 
     static func offsets<Element>(of difference: CollectionDifference<Element>) -> (removed: Set<Int>, inserted: Set<Int>) {
-        var removed = Set<Int>(), inserted = Set<Int>()
+        var removed = Set<Int>()
+        var inserted = Set<Int>()
         for change in difference {
             switch change {
             case let .remove(offset, _, _): removed.insert(offset)
@@ -86,7 +95,8 @@ public enum TraceDiff {
     static func pair(_ left: [Int], _ right: [Int], _ expected: [TraceEvent], _ actual: [TraceEvent]) -> [Change] {
         let (deleted, inserted) = offsets(of: right.map { Crossing(actual[$0]) }.difference(from: left.map { Crossing(expected[$0]) }))
         var changes: [Change] = []
-        var i = 0, j = 0
+        var i = 0
+        var j = 0
         while i < left.count || j < right.count {
             if i < left.count, deleted.contains(i) {
                 changes.append(.deleted(expected: left[i]))
@@ -122,8 +132,10 @@ public enum TraceDiff {
     /// A change as text: `- #12 ...` (only expected), `+ #13 ...` (only
     /// actual), `~ #14 -> #15 ...` with one `    field: old -> new` line per
     /// differing field, long values cut around where they start to differ.
-    public static func describe(_ change: Change, _ expected: [TraceEvent], _ actual: [TraceEvent],
-                                valueLimit: Int? = nil) -> String {
+    public static func describe(
+        _ change: Change, _ expected: [TraceEvent], _ actual: [TraceEvent],
+        valueLimit: Int? = nil
+    ) -> String {
         switch change {
         case let .deleted(index):
             return "- " + TraceFormat.render(expected[index], valueLimit: valueLimit)

@@ -34,7 +34,8 @@ public enum TraceText {
             }
             let length = byte >= 0xF0 ? 4 : byte >= 0xE0 ? 3 : byte >= 0xC0 ? 2 : 1
             if length > 1, index + length <= bytes.count,
-               let scalar = String(validating: bytes[index..<index + length], as: UTF8.self)?.unicodeScalars.first {
+                let scalar = String(validating: bytes[index..<index + length], as: UTF8.self)?.unicodeScalars.first
+            {
                 text += isControl(scalar) ? "\\u{\(String(scalar.value, radix: 16))}" : String(scalar)
                 index += length
             } else {
@@ -110,7 +111,8 @@ public enum TraceText {
         let sign = nanos < 0 ? "-" : ""
         let units: [(UInt64, String)] = [(1_000_000_000, "s"), (1_000_000, "ms"), (1_000, "us")]
         for (size, unit) in units where magnitude >= size {
-            let whole = magnitude / size, fraction = magnitude % size
+            let whole = magnitude / size
+            let fraction = magnitude % size
             guard fraction > 0 else { return "\(sign)\(whole)\(unit)" }
             var digits = String(fraction)
             digits = String(repeating: "0", count: String(size).count - 1 - digits.count) + digits
@@ -126,9 +128,13 @@ public enum TraceText {
         let fraction = nanos - seconds * 1_000_000_000
         var calendar = Calendar(identifier: .gregorian)
         calendar.timeZone = TimeZone(identifier: "UTC")!
-        let parts = calendar.dateComponents([.year, .month, .day, .hour, .minute, .second],
-                                            from: Date(timeIntervalSince1970: TimeInterval(seconds)))
-        func two(_ value: Int?) -> String { let text = String(value ?? 0); return text.count < 2 ? "0" + text : text }
+        let parts = calendar.dateComponents(
+            [.year, .month, .day, .hour, .minute, .second],
+            from: Date(timeIntervalSince1970: TimeInterval(seconds)))
+        func two(_ value: Int?) -> String {
+            let text = String(value ?? 0)
+            return text.count < 2 ? "0" + text : text
+        }
         let nanosText = String(fraction)
         return "\(parts.year ?? 1970)-\(two(parts.month))-\(two(parts.day))T\(two(parts.hour)):\(two(parts.minute)):\(two(parts.second))."
             + String(repeating: "0", count: 9 - nanosText.count) + nanosText + "Z"

@@ -17,8 +17,14 @@ enum WASI {
         table["fd_pwrite"] = { vm, a in vm.wasiWrite("fd_pwrite", a.i32(0), a.i32(1), a.i32(2), a.i32(4)) }
         constant("fd_read", nosys)
         constant("fd_pread", nosys)
-        table["fd_seek"] = { vm, _ in vm.wasiLog("wasi_unstable fd_seek"); return vm.wasiResult("fd_seek", success) }
-        table["fd_close"] = { vm, _ in vm.wasiLog("wasi_unstable fd_close"); return vm.wasiResult("fd_close", success) }
+        table["fd_seek"] = { vm, _ in
+            vm.wasiLog("wasi_unstable fd_seek")
+            return vm.wasiResult("fd_seek", success)
+        }
+        table["fd_close"] = { vm, _ in
+            vm.wasiLog("wasi_unstable fd_close")
+            return vm.wasiResult("fd_close", success)
+        }
         table["fd_fdstat_get"] = { vm, a in
             let fd = a.i32(0)
             guard fd == 1 || fd == 2 else { return vm.wasiResult("fd_fdstat_get", badf) }
@@ -37,7 +43,10 @@ enum WASI {
         stdio("fd_filestat_set_times")
         constant("fd_prestat_get", badf)
         constant("fd_prestat_dir_name", nosys)
-        table["fd_readdir"] = { vm, a in _ = vm.memory?.writeUInt32(a.i32(4), 0); return vm.wasiResult("fd_readdir", notdir) }
+        table["fd_readdir"] = { vm, a in
+            _ = vm.memory?.writeUInt32(a.i32(4), 0)
+            return vm.wasiResult("fd_readdir", notdir)
+        }
         table["fd_renumber"] = { vm, a in
             let both = [a.i32(0), a.i32(1)].allSatisfy { $0 == 1 || $0 == 2 }
             return vm.wasiResult("fd_renumber", both ? notsup : badf)
@@ -48,18 +57,29 @@ enum WASI {
             return vm.wasiResult("fd_tell", success)
         }
         constant("path_open", noent)
-        for name in ["path_filestat_get", "path_create_directory", "path_remove_directory", "path_unlink_file",
-                     "path_filestat_set_times", "path_link", "path_rename", "path_symlink", "sock_shutdown"] {
+        for name in [
+            "path_filestat_get", "path_create_directory", "path_remove_directory", "path_unlink_file",
+            "path_filestat_set_times", "path_link", "path_rename", "path_symlink", "sock_shutdown",
+        ] {
             constant(name, notsup)
         }
-        table["path_readlink"] = { vm, a in _ = vm.memory?.writeUInt32(a.i32(5), 0); return vm.wasiResult("path_readlink", notsup) }
-        table["sock_accept"] = { vm, a in _ = vm.memory?.writeUInt64(a.i32(2), 0); return vm.wasiResult("sock_accept", notsup) }
+        table["path_readlink"] = { vm, a in
+            _ = vm.memory?.writeUInt32(a.i32(5), 0)
+            return vm.wasiResult("path_readlink", notsup)
+        }
+        table["sock_accept"] = { vm, a in
+            _ = vm.memory?.writeUInt64(a.i32(2), 0)
+            return vm.wasiResult("sock_accept", notsup)
+        }
         table["sock_recv"] = { vm, a in
             _ = vm.memory?.writeUInt32(a.i32(4), 0)
             _ = vm.memory?.write(a.i32(5), [0, 0])
             return vm.wasiResult("sock_recv", notsup)
         }
-        table["sock_send"] = { vm, a in _ = vm.memory?.writeUInt32(a.i32(4), 0); return vm.wasiResult("sock_send", notsup) }
+        table["sock_send"] = { vm, a in
+            _ = vm.memory?.writeUInt32(a.i32(4), 0)
+            return vm.wasiResult("sock_send", notsup)
+        }
         table["environ_sizes_get"] = { vm, a in
             guard vm.memory?.writeUInt32(a.i32(0), 0) == true, vm.memory?.writeUInt32(a.i32(1), 0) == true else {
                 return vm.wasiResult("environ_sizes_get", fault)
@@ -99,7 +119,10 @@ enum WASI {
             return vm.wasiResult("random_get", success)
         }
         constant("sched_yield", success)
-        table["poll_oneoff"] = { vm, a in _ = vm.memory?.writeUInt32(a.i32(3), 0); return vm.wasiResult("poll_oneoff", success) }
+        table["poll_oneoff"] = { vm, a in
+            _ = vm.memory?.writeUInt32(a.i32(3), 0)
+            return vm.wasiResult("poll_oneoff", success)
+        }
         table["proc_exit"] = { vm, a in
             vm.wasiLog("wasi_unstable proc_exit")
             _ = vm.wasiResult("proc_exit", UInt32(truncatingIfNeeded: a.i32(0)))
@@ -128,7 +151,8 @@ extension PluginVM {
         var text: [UInt8] = []
         for index in 0..<count {
             guard let base = memory.readUInt32(iovecs &+ index &* 8), let length = memory.readUInt32(iovecs &+ index &* 8 &+ 4),
-                  let bytes = memory.read(base, length) else {
+                let bytes = memory.read(base, length)
+            else {
                 return wasiResult(name, WASI.fault)
             }
             text += bytes
@@ -136,8 +160,10 @@ extension PluginVM {
         let written = UInt32(text.count)
         if text.last == 0x0A { text.removeLast() }
         if !text.isEmpty {
-            proxy.appendLog(LogLine(level: fd == 1 ? .info : .error, vmID: vmID, rootID: "",
-                                    message: String(decoding: text, as: UTF8.self)))
+            proxy.appendLog(
+                LogLine(
+                    level: fd == 1 ? .info : .error, vmID: vmID, rootID: "",
+                    message: String(decoding: text, as: UTF8.self)))
         }
         guard memory.writeUInt32(writtenSlot, written) else { return wasiResult(name, WASI.fault) }
         return wasiResult(name, WASI.success)

@@ -42,8 +42,10 @@ public final class ProxyWasmTestHost {
     private var reportedFailure = false
 
     /// `allowedCapabilities` is Envoy's capability allow-list (empty: unrestricted).
-    public init(module bytes: [UInt8], dialect: PropertyDialect = .current, strict: Bool = true,
-                limits: GuestLimits = GuestLimits(), allowedCapabilities: Set<String> = []) throws {
+    public init(
+        module bytes: [UInt8], dialect: PropertyDialect = .current, strict: Bool = true,
+        limits: GuestLimits = GuestLimits(), allowedCapabilities: Set<String> = []
+    ) throws {
         proxy = Proxy(name: "test", dialect: dialect)
         vm = PluginVM(proxy: proxy, vmID: "test", trace: TraceRecorder())
         vm.allowedCapabilities = allowedCapabilities
@@ -53,8 +55,10 @@ public final class ProxyWasmTestHost {
 
     /// The plugin compiled natively (the null VM): `register` is its
     /// registration, e.g. `HeaderStampPlugin.register`.
-    public init(native register: () -> Void, dialect: PropertyDialect = .current, strict: Bool = true,
-                allowedCapabilities: Set<String> = []) throws {
+    public init(
+        native register: () -> Void, dialect: PropertyDialect = .current, strict: Bool = true,
+        allowedCapabilities: Set<String> = []
+    ) throws {
         proxy = Proxy(name: "test", dialect: dialect)
         vm = PluginVM(proxy: proxy, vmID: "test", trace: TraceRecorder())
         vm.allowedCapabilities = allowedCapabilities
@@ -62,8 +66,10 @@ public final class ProxyWasmTestHost {
         guest = try NullVMGuest.load(into: vm, register: register)
     }
 
-    public convenience init(modulePath: String, dialect: PropertyDialect = .current, strict: Bool = true,
-                            allowedCapabilities: Set<String> = []) throws {
+    public convenience init(
+        modulePath: String, dialect: PropertyDialect = .current, strict: Bool = true,
+        allowedCapabilities: Set<String> = []
+    ) throws {
         guard let data = FileManager.default.contents(atPath: modulePath) else {
             throw CocoaError(.fileReadNoSuchFile, userInfo: [NSFilePathErrorKey: modulePath])
         }
@@ -80,8 +86,10 @@ public final class ProxyWasmTestHost {
 
     /// Starts the plugin (context create, VM start, configure).
     @discardableResult
-    public func start(configuration: String = "", name: String = "plugin", rootID: String? = nil,
-                      sourceLocation: SourceLocation = #_sourceLocation) throws -> UInt32 {
+    public func start(
+        configuration: String = "", name: String = "plugin", rootID: String? = nil,
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) throws -> UInt32 {
         let id = try vm.startPlugin(PluginConfiguration(name: name, rootID: rootID, configuration: Array(configuration.utf8)))
         root = id
         checkStrict(sourceLocation)
@@ -90,9 +98,11 @@ public final class ProxyWasmTestHost {
 
     /// One complete request/response through the plugin.
     @discardableResult
-    public func request(path: String = "/", method: String = "GET", headers: [HeaderPair] = [],
-                        status: Int = 200, responseHeaders: [HeaderPair] = [], streamProperties: [PropertyEntry] = [],
-                        sourceLocation: SourceLocation = #_sourceLocation) -> HttpStream {
+    public func request(
+        path: String = "/", method: String = "GET", headers: [HeaderPair] = [],
+        status: Int = 200, responseHeaders: [HeaderPair] = [], streamProperties: [PropertyEntry] = [],
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) -> HttpStream {
         let stream = HttpStream(vm: vm, root: root ?? 1, properties: streamProperties)
         stream.sendRequestHeaders([HeaderPair(":method", method), HeaderPair(":path", path)] + headers)
         stream.sendResponseHeaders([HeaderPair(":status", String(status))] + responseHeaders)
@@ -145,8 +155,9 @@ public final class ProxyWasmTestHost {
         }
         let tolerated = Set(["Ok", "NotFound", "Empty"]).union(allowedStatuses)
         for event in vm.trace.events.dropFirst(checkedEvents) where event.kind == .event && event.name == "restricted_capability" {
-            Issue.record("the plugin called \(event.args["function"] ?? "?"), which the capability allow-list refuses",
-                         sourceLocation: sourceLocation)
+            Issue.record(
+                "the plugin called \(event.args["function"] ?? "?"), which the capability allow-list refuses",
+                sourceLocation: sourceLocation)
         }
         for event in vm.trace.events.dropFirst(checkedEvents) where event.kind == .hostcall {
             if let status = event.status, !status.hasPrefix("errno"), !tolerated.contains(status) {

@@ -72,8 +72,11 @@ public struct RunCommand: ParsableCommand {
     @Option(name: .customLong("family"), help: "Print only these metric families (repeatable).") var families: [String] = []
     @Option(name: .long, help: FuelOption.help) var fuel: UInt64 = FuelOption.defaultFuel
     @Flag(name: .long, help: "Print the wasm operators each plugin ran, by callback and per request or connection.") var cost = false
-    @Option(name: .long, help: ArgumentHelp("Print each plugin's N costliest guest functions during the traffic (wasm operators, own and inclusive).",
-                                            valueName: "N")) var profile: Int?
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Print each plugin's N costliest guest functions during the traffic (wasm operators, own and inclusive).",
+            valueName: "N")) var profile: Int?
 
     public init() {}
 
@@ -88,8 +91,9 @@ public struct RunCommand: ParsableCommand {
         let recorder = TraceRecorder(enabled: trace != nil)
         let runner: ScenarioRunner
         do {
-            runner = try ScenarioRunner(scenario: parsed, trace: recorder,
-                                        limits: GuestLimits(fuelPerCallback: fuel, profilesFunctions: profile != nil))
+            runner = try ScenarioRunner(
+                scenario: parsed, trace: recorder,
+                limits: GuestLimits(fuelPerCallback: fuel, profilesFunctions: profile != nil))
         } catch {
             printError("\(error)")
             throw ExitCode(1)
@@ -101,12 +105,15 @@ public struct RunCommand: ParsableCommand {
         if let profile { print(CostReport.profileText(runner, top: profile), terminator: "") }
         if !prometheusOnly {
             for (index, outcome) in runner.httpOutcomes.enumerated() {
-                let detail = outcome.heldBy.map { " (held by \($0): no call-out answer left to wait for)" }
+                let detail =
+                    outcome.heldBy.map { " (held by \($0): no call-out answer left to wait for)" }
                     ?? outcome.localReplyDetails.map { " (local reply: \($0))" } ?? ""
                 print("http #\(index + 1): \(outcome.status)\(detail)")
             }
             for (index, outcome) in runner.tcpOutcomes.enumerated() {
-                print("tcp #\(index + 1): upstream received \(outcome.receivedByUpstream.count) bytes, downstream received \(outcome.receivedByDownstream.count) bytes")
+                print(
+                    "tcp #\(index + 1): upstream received \(outcome.receivedByUpstream.count) bytes, downstream received \(outcome.receivedByDownstream.count) bytes"
+                )
             }
         }
         let texts = runner.prometheus()
@@ -154,7 +161,8 @@ public struct RunCommand: ParsableCommand {
         for running in runner.proxies {
             for plugin in running.plugins {
                 guard let failure = plugin.vm.failure else { continue }
-                printError("proxy-wasm-host: plugin \(plugin.spec.name) on proxy \(running.spec.name) failed in \(failure.callback): \(failure.message)")
+                printError(
+                    "proxy-wasm-host: plugin \(plugin.spec.name) on proxy \(running.spec.name) failed in \(failure.callback): \(failure.message)")
                 failed = true
             }
         }
@@ -246,7 +254,8 @@ public struct TraceCommand: ParsableCommand {
             let events = try TraceCommand.read(trace)
             var selected = events
             var title = "\(trace): all crossings"
-            let exchange = request.map { "request \($0)" } ?? connection.map { "connection \($0)" }
+            let exchange =
+                request.map { "request \($0)" } ?? connection.map { "connection \($0)" }
                 ?? (all ? nil : events.compactMap(\.exchange).first)
             if let exchange {
                 selected = events.filter { $0.exchange == exchange }
@@ -286,7 +295,9 @@ public struct TraceCommand: ParsableCommand {
                 return
             }
             for change in changes { print(TraceDiff.describe(change, left, right, valueLimit: full ? nil : width)) }
-            var deleted = 0, inserted = 0, changed = 0
+            var deleted = 0
+            var inserted = 0
+            var changed = 0
             for change in changes {
                 switch change {
                 case .deleted: deleted += 1
@@ -303,7 +314,8 @@ public struct TraceCommand: ParsableCommand {
 public struct EnvoyConfigCommand: ParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "envoy-config",
-        abstract: "Print the stats_config Envoy needs for stats.wasm (tag regexes, buckets): a fragment for --config-yaml, or merged into a bootstrap.",
+        abstract:
+            "Print the stats_config Envoy needs for stats.wasm (tag regexes, buckets): a fragment for --config-yaml, or merged into a bootstrap.",
         discussion: """
             The default output is a YAML fragment `stats_config: ...` that `envoy --config-yaml "$(cat fragment.yaml)"` \
             merges into the bootstrap given with -c. With --bootstrap, the output is that bootstrap (YAML or JSON) with \
@@ -316,13 +328,15 @@ public struct EnvoyConfigCommand: ParsableCommand {
     var statsConfigurations: [String] = []
     @Option(name: .long, parsing: .upToNextOption, help: "Histogram bucket bounds for the plugin's histograms.")
     var buckets: [Double] = []
-    @Option(name: .customLong("histogram-buckets"),
-            help: "Per-metric bounds as Istio's sidecar.istio.io/statsHistogramBuckets annotation writes them (JSON: prefix -> bounds).")
+    @Option(
+        name: .customLong("histogram-buckets"),
+        help: "Per-metric bounds as Istio's sidecar.istio.io/statsHistogramBuckets annotation writes them (JSON: prefix -> bounds).")
     var histogramBuckets: String?
     @Option(name: .long, help: "A bootstrap file (YAML or JSON) to print with stats_config merged in.")
     var bootstrap: String?
-    @Flag(name: .customLong("plugin-stats-only"),
-          help: "Keep only the plugin's series and the Envoy stats Istio keeps (Istio's inclusion matcher); by default Envoy's own stats stay.")
+    @Flag(
+        name: .customLong("plugin-stats-only"),
+        help: "Keep only the plugin's series and the Envoy stats Istio keeps (Istio's inclusion matcher); by default Envoy's own stats stay.")
     var pluginStatsOnly = false
     @Option(name: .long, help: "yaml (default) or json.")
     var format: Format = .yaml
@@ -350,8 +364,9 @@ public struct EnvoyConfigCommand: ParsableCommand {
         }
         do {
             let rules = try histogramBuckets.map { try EnvoyStatsConfig.histogramBuckets(annotation: $0, pluginConfigurations: texts) } ?? []
-            let config = try EnvoyStatsConfig.statsConfig(pluginConfigurations: texts, histogramBuckets: buckets.isEmpty ? nil : buckets,
-                                                          bucketRules: rules, pluginStatsOnly: pluginStatsOnly)
+            let config = try EnvoyStatsConfig.statsConfig(
+                pluginConfigurations: texts, histogramBuckets: buckets.isEmpty ? nil : buckets,
+                bucketRules: rules, pluginStatsOnly: pluginStatsOnly)
             var document: [String: Any] = ["stats_config": config]
             if let bootstrap {
                 guard let data = FileManager.default.contents(atPath: bootstrap) else {

@@ -57,9 +57,11 @@ public struct CostReport {
                     let cost = guest.costs[export]!.since(before[export])
                     return cost.calls == 0 ? nil : (export, cost)
                 }
-                plugins.append(PluginCost(proxy: running.spec.name, plugin: plugin.spec.name,
-                                          startup: before.values.reduce(0) { $0 + $1.operators },
-                                          traffic: traffic, exchanges: exchanges))
+                plugins.append(
+                    PluginCost(
+                        proxy: running.spec.name, plugin: plugin.spec.name,
+                        startup: before.values.reduce(0) { $0 + $1.operators },
+                        traffic: traffic, exchanges: exchanges))
             }
         }
         self.plugins = plugins

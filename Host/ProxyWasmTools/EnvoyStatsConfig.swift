@@ -52,7 +52,8 @@ public enum EnvoyStatsConfig {
 
     /// The separators the configurations set (the last one that sets each wins).
     static func separators(_ objects: [[String: Any]]) -> (field: String, value: String) {
-        var fieldSeparator = ";.;", valueSeparator = "=.="
+        var fieldSeparator = ";.;"
+        var valueSeparator = "=.="
         for object in objects {
             if let separator = object["field_separator"] as? String { fieldSeparator = separator }
             if let separator = object["value_separator"] as? String { valueSeparator = separator }
@@ -110,7 +111,8 @@ public enum EnvoyStatsConfig {
             for item in list {
                 // JSON booleans are NSNumbers too; their type is the boolean subclass.
                 guard let number = item as? NSNumber, type(of: item) == NSNumber.self || String(cString: number.objCType) != "c",
-                      number.doubleValue > 0, number.doubleValue.isFinite else {
+                    number.doubleValue > 0, number.doubleValue.isFinite
+                else {
                     throw Problem(message: "histogram buckets for \"\(key)\": every bound must be a number above 0, found \(item)")
                 }
                 bounds.append(number.doubleValue)
@@ -152,8 +154,10 @@ public enum EnvoyStatsConfig {
     /// Envoy's own stats keep their default tags; `pluginStatsOnly` keeps only
     /// the plugin's series and the few Envoy stats Istio's bootstrap keeps
     /// (Istio's inclusion matcher, without Envoy's default tags).
-    public static func statsConfig(pluginConfigurations: [String], histogramBuckets: [Double]? = nil,
-                                   bucketRules: [HistogramBucketRule] = [], pluginStatsOnly: Bool = false) throws -> [String: Any] {
+    public static func statsConfig(
+        pluginConfigurations: [String], histogramBuckets: [Double]? = nil,
+        bucketRules: [HistogramBucketRule] = [], pluginStatsOnly: Bool = false
+    ) throws -> [String: Any] {
         let rules = try tagRules(pluginConfigurations: pluginConfigurations)
         var config: [String: Any] = [
             "use_all_default_tags": !pluginStatsOnly,
@@ -185,9 +189,12 @@ public enum EnvoyStatsConfig {
     }
 
     /// The same rules as the host's renderer uses them.
-    public static func statsConfiguration(pluginConfigurations: [String], histogramBuckets: [Double]? = nil,
-                                          bucketRules: [HistogramBucketRule] = []) throws -> EnvoyStatsConfiguration {
-        EnvoyStatsConfiguration(tags: try tagRules(pluginConfigurations: pluginConfigurations),
-                           histogramBuckets: bucketRules + (histogramBuckets.map { [HistogramBucketRule(prefix: StatsStore.namespace, buckets: $0)] } ?? []))
+    public static func statsConfiguration(
+        pluginConfigurations: [String], histogramBuckets: [Double]? = nil,
+        bucketRules: [HistogramBucketRule] = []
+    ) throws -> EnvoyStatsConfiguration {
+        EnvoyStatsConfiguration(
+            tags: try tagRules(pluginConfigurations: pluginConfigurations),
+            histogramBuckets: bucketRules + (histogramBuckets.map { [HistogramBucketRule(prefix: StatsStore.namespace, buckets: $0)] } ?? []))
     }
 }

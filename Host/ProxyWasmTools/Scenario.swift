@@ -127,8 +127,9 @@ extension Scenario {
         guard let data = FileManager.default.contents(atPath: url.path) else {
             throw ScenarioError(file: path, field: "(file)", message: "cannot be read")
         }
-        return try load(yaml: String(decoding: data, as: UTF8.self), file: path,
-                        baseDirectory: url.deletingLastPathComponent())
+        return try load(
+            yaml: String(decoding: data, as: UTF8.self), file: path,
+            baseDirectory: url.deletingLastPathComponent())
     }
 }
 
@@ -260,10 +261,15 @@ struct Reader {
 
     func proxySpec(_ value: Any?, _ field: String) throws -> Scenario.ProxySpec {
         let map = try mapping(value, field)
-        try checkKeys(map, ["name", "node", "listener_direction", "stream_properties", "stats_tags", "histogram_buckets", "plugins",
-                            "upstreams"], field)
+        try checkKeys(
+            map,
+            [
+                "name", "node", "listener_direction", "stream_properties", "stats_tags", "histogram_buckets", "plugins",
+                "upstreams",
+            ], field)
         let name = try string(map["name"], "\(field).name")
-        var nodeID = "sidecar~127.0.0.1~\(name).default~cluster.local", cluster = name
+        var nodeID = "sidecar~127.0.0.1~\(name).default~cluster.local"
+        var cluster = name
         var metadata: [PropertyEntry] = []
         if let nodeValue = map["node"] {
             let node = try mapping(nodeValue, "\(field).node")
@@ -296,8 +302,10 @@ struct Reader {
         for (index, item) in try list(map["stats_tags"] ?? [Any](), "\(field).stats_tags").enumerated() {
             let entry = try mapping(item, "\(field).stats_tags[\(index)]")
             try checkKeys(entry, ["tag_name", "regex"], "\(field).stats_tags[\(index)]")
-            tags.append(StatsTagRule(name: try string(entry["tag_name"], "\(field).stats_tags[\(index)].tag_name"),
-                                     pattern: try string(entry["regex"], "\(field).stats_tags[\(index)].regex")))
+            tags.append(
+                StatsTagRule(
+                    name: try string(entry["tag_name"], "\(field).stats_tags[\(index)].tag_name"),
+                    pattern: try string(entry["regex"], "\(field).stats_tags[\(index)].regex")))
         }
         var buckets: [HistogramBucketRule] = []
         for (index, item) in try list(map["histogram_buckets"] ?? [Any](), "\(field).histogram_buckets").enumerated() {
@@ -311,9 +319,10 @@ struct Reader {
         for (cluster, item) in try mapping(map["upstreams"] ?? [String: Any](), "\(field).upstreams") {
             upstreams[cluster] = try upstreamSpec(item, "\(field).upstreams.\(cluster)")
         }
-        return Scenario.ProxySpec(name: name, nodeID: nodeID, cluster: cluster, metadata: metadata, listenerDirection: direction,
-                                  streamProperties: streamProperties, statsTags: tags, histogramBuckets: buckets, plugins: plugins,
-                                  upstreams: upstreams)
+        return Scenario.ProxySpec(
+            name: name, nodeID: nodeID, cluster: cluster, metadata: metadata, listenerDirection: direction,
+            streamProperties: streamProperties, statsTags: tags, histogramBuckets: buckets, plugins: plugins,
+            upstreams: upstreams)
     }
 
     func upstreamSpec(_ value: Any?, _ field: String) throws -> Scenario.UpstreamSpec {
@@ -330,16 +339,18 @@ struct Reader {
                 }
                 spec.http = .reset(latencyMilliseconds: latency)
             } else {
-                spec.http = .response(status: try http["status"].map { try int($0, "\(field).http.status", minimum: 100) } ?? 200,
-                                      headers: try headers(http["headers"], "\(field).http.headers"),
-                                      body: try bytes(http["body"], "\(field).http.body"),
-                                      trailers: try headers(http["trailers"], "\(field).http.trailers"), latencyMilliseconds: latency)
+                spec.http = .response(
+                    status: try http["status"].map { try int($0, "\(field).http.status", minimum: 100) } ?? 200,
+                    headers: try headers(http["headers"], "\(field).http.headers"),
+                    body: try bytes(http["body"], "\(field).http.body"),
+                    trailers: try headers(http["trailers"], "\(field).http.trailers"), latencyMilliseconds: latency)
             }
         }
         if let value = map["grpc"] {
             let grpc = try mapping(value, "\(field).grpc")
-            try checkKeys(grpc, ["initial_metadata", "messages", "trailing_metadata", "status", "status_message", "latency_ms"],
-                          "\(field).grpc")
+            try checkKeys(
+                grpc, ["initial_metadata", "messages", "trailing_metadata", "status", "status_message", "latency_ms"],
+                "\(field).grpc")
             var events: [GrpcCalloutEvent] = []
             if let metadata = grpc["initial_metadata"] { events.append(.initialMetadata(try headers(metadata, "\(field).grpc.initial_metadata"))) }
             for (index, message) in try list(grpc["messages"] ?? [Any](), "\(field).grpc.messages").enumerated() {
@@ -351,10 +362,13 @@ struct Reader {
             if let status = grpc["status"] {
                 let code = try int(status, "\(field).grpc.status")
                 guard code <= 16 else { throw fail("\(field).grpc.status", "expected a gRPC status 0...16, found \(code)") }
-                events.append(.close(status: UInt32(code),
-                                     message: try grpc["status_message"].map { try string($0, "\(field).grpc.status_message") } ?? ""))
+                events.append(
+                    .close(
+                        status: UInt32(code),
+                        message: try grpc["status_message"].map { try string($0, "\(field).grpc.status_message") } ?? ""))
             }
-            spec.grpc = GrpcCalloutReply(events, latencyMilliseconds: UInt64(try grpc["latency_ms"].map { try int($0, "\(field).grpc.latency_ms") } ?? 0))
+            spec.grpc = GrpcCalloutReply(
+                events, latencyMilliseconds: UInt64(try grpc["latency_ms"].map { try int($0, "\(field).grpc.latency_ms") } ?? 0))
         }
         return spec
     }
@@ -365,7 +379,8 @@ struct Reader {
         case let text as String: return Array(text.utf8)
         case is [String: Any], is [Any]:
             guard JSONSerialization.isValidJSONObject(value!),
-                  let data = try? JSONSerialization.data(withJSONObject: value!, options: [.sortedKeys, .withoutEscapingSlashes]) else {
+                let data = try? JSONSerialization.data(withJSONObject: value!, options: [.sortedKeys, .withoutEscapingSlashes])
+            else {
                 throw fail(field, "cannot be written as JSON")
             }
             return [UInt8](data)
@@ -420,8 +435,12 @@ struct Reader {
 
     func pluginSpec(_ value: Any?, _ field: String) throws -> Scenario.PluginSpec {
         let map = try mapping(value, field)
-        try checkKeys(map, ["name", "module", "root_id", "vm_id", "configuration", "vm_configuration", "kind", "fail_open",
-                             "allowed_capabilities"], field)
+        try checkKeys(
+            map,
+            [
+                "name", "module", "root_id", "vm_id", "configuration", "vm_configuration", "kind", "fail_open",
+                "allowed_capabilities",
+            ], field)
         let name = try string(map["name"], "\(field).name")
         let modulePath = try expandingEnvironment(try string(map["module"], "\(field).module"), "\(field).module")
         let module = modulePath.hasPrefix("/") ? URL(fileURLWithPath: modulePath) : base.appendingPathComponent(modulePath)
@@ -438,11 +457,12 @@ struct Reader {
             configuration: try configurationBytes(map["configuration"], "\(field).configuration"),
             vmConfiguration: try configurationBytes(map["vm_configuration"], "\(field).vm_configuration"),
             kind: kind, failOpen: try map["fail_open"].map { try bool($0, "\(field).fail_open") } ?? false,
-            allowedCapabilities: Set(try map["allowed_capabilities"].map { value in
-                try list(value, "\(field).allowed_capabilities").enumerated().map {
-                    try string($0.element, "\(field).allowed_capabilities[\($0.offset)]")
-                }
-            } ?? []))
+            allowedCapabilities: Set(
+                try map["allowed_capabilities"].map { value in
+                    try list(value, "\(field).allowed_capabilities").enumerated().map {
+                        try string($0.element, "\(field).allowed_capabilities[\($0.offset)]")
+                    }
+                } ?? []))
     }
 
     func through(_ map: [String: Any], _ field: String, proxies: [String]) throws -> [String] {
@@ -472,12 +492,13 @@ struct Reader {
             where !requestHeaders.contains(where: { $0.keyString == key }) {
                 requestHeaders.append(HeaderPair(key, value))
             }
-            return .http(Scenario.HTTPExchange(
-                through: try through(spec, "\(field).http", proxies: proxies), requestHeaders: requestHeaders,
-                requestBody: try bytes(request["body"], "\(field).http.request.body"), responseHeaders: responseHeaders,
-                responseBody: try bytes(response["body"], "\(field).http.response.body"),
-                repeatCount: try spec["repeat"].map { try int($0, "\(field).http.repeat", minimum: 1) } ?? 1,
-                durationMilliseconds: UInt64(try spec["duration_ms"].map { try int($0, "\(field).http.duration_ms") } ?? 0)))
+            return .http(
+                Scenario.HTTPExchange(
+                    through: try through(spec, "\(field).http", proxies: proxies), requestHeaders: requestHeaders,
+                    requestBody: try bytes(request["body"], "\(field).http.request.body"), responseHeaders: responseHeaders,
+                    responseBody: try bytes(response["body"], "\(field).http.response.body"),
+                    repeatCount: try spec["repeat"].map { try int($0, "\(field).http.repeat", minimum: 1) } ?? 1,
+                    durationMilliseconds: UInt64(try spec["duration_ms"].map { try int($0, "\(field).http.duration_ms") } ?? 0)))
         }
         if let tcp = map["tcp"] {
             let spec = try mapping(tcp, "\(field).tcp")
@@ -495,8 +516,10 @@ struct Reader {
                     throw fail("\(field).tcp.exchanges[\(index)]", "expected downstream or upstream bytes")
                 }
             }
-            return .tcp(Scenario.TCPExchange(through: try through(spec, "\(field).tcp", proxies: proxies), steps: steps,
-                                             repeatCount: try spec["repeat"].map { try int($0, "\(field).tcp.repeat", minimum: 1) } ?? 1))
+            return .tcp(
+                Scenario.TCPExchange(
+                    through: try through(spec, "\(field).tcp", proxies: proxies), steps: steps,
+                    repeatCount: try spec["repeat"].map { try int($0, "\(field).tcp.repeat", minimum: 1) } ?? 1))
         }
         throw fail(field, "expected http or tcp")
     }

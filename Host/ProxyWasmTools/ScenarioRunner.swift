@@ -52,8 +52,10 @@ public final class ScenarioRunner {
     /// Loads every plugin; throws `ModuleLoadError`, `PluginStartError` or a
     /// file error naming the plugin. `loader` replaces loading the plugin's
     /// module file into WasmKit (the null VM runs natively compiled plugins).
-    public init(scenario: Scenario, trace: TraceRecorder = TraceRecorder(), limits: GuestLimits = GuestLimits(),
-                loader: GuestLoader? = nil) throws {
+    public init(
+        scenario: Scenario, trace: TraceRecorder = TraceRecorder(), limits: GuestLimits = GuestLimits(),
+        loader: GuestLoader? = nil
+    ) throws {
         self.scenario = scenario
         self.trace = trace
         for spec in scenario.proxies {
@@ -92,9 +94,10 @@ public final class ScenarioRunner {
                 }
                 let root: UInt32
                 do {
-                    root = try vm.startPlugin(PluginConfiguration(
-                        name: plugin.name, rootID: plugin.rootID, vmID: plugin.vmID, configuration: plugin.configuration,
-                        vmConfiguration: plugin.vmConfiguration, failOpen: plugin.failOpen))
+                    root = try vm.startPlugin(
+                        PluginConfiguration(
+                            name: plugin.name, rootID: plugin.rootID, vmID: plugin.vmID, configuration: plugin.configuration,
+                            vmConfiguration: plugin.vmConfiguration, failOpen: plugin.failOpen))
                 } catch {
                     let logs = proxy.logs.filter { $0.level >= .warn }.map { "  [\($0.level.name)] \($0.message)" }
                     throw RunError(message: (["proxy \(spec.name), plugin \(plugin.name): \(error)"] + logs).joined(separator: "\n"))
@@ -102,9 +105,11 @@ public final class ScenarioRunner {
                 plugins.append(RunningPlugin(spec: plugin, vm: vm, guest: guest, root: root))
             }
             // Without explicit stats_tags, render with what `envoy-config` would generate for these plugins.
-            let tags = spec.statsTags.isEmpty
-                ? try EnvoyStatsConfig.tagRules(pluginConfigurations: spec.plugins.map { String(decoding: $0.configuration, as: UTF8.self) }
-                    .filter { $0.hasPrefix("{") })
+            let tags =
+                spec.statsTags.isEmpty
+                ? try EnvoyStatsConfig.tagRules(
+                    pluginConfigurations: spec.plugins.map { String(decoding: $0.configuration, as: UTF8.self) }
+                        .filter { $0.hasPrefix("{") })
                 : spec.statsTags
             let renderer = try PrometheusRenderer(configuration: EnvoyStatsConfiguration(tags: tags, histogramBuckets: spec.histogramBuckets))
             proxies.append(RunningProxy(spec: spec, proxy: proxy, plugins: plugins, renderer: renderer))
@@ -152,8 +157,9 @@ public final class ScenarioRunner {
             let running = proxy(named: name)
             let shared = StreamState()  // one Envoy stream per proxy: its filters share filter state
             for plugin in running.plugins where plugin.spec.kind == .http {
-                let stream = HttpStream(vm: plugin.vm, root: plugin.root, properties: running.spec.streamProperties,
-                                        streamState: shared)
+                let stream = HttpStream(
+                    vm: plugin.vm, root: plugin.root, properties: running.spec.streamProperties,
+                    streamState: shared)
                 streams.append(stream)
                 stream.sendRequestHeaders(headers, endOfStream: exchange.requestBody.isEmpty)
                 if !exchange.requestBody.isEmpty { stream.sendRequestBody(exchange.requestBody) }
@@ -196,8 +202,9 @@ public final class ScenarioRunner {
             stream.complete()
         }
         let status = response.first { $0.keyString == ":status" }.flatMap { UInt32($0.valueString) } ?? 0
-        return HTTPOutcome(status: status, responseHeaders: response, upstreamRequestHeaders: upstreamHeaders,
-                           localReplyDetails: reply?.details)
+        return HTTPOutcome(
+            status: status, responseHeaders: response, upstreamRequestHeaders: upstreamHeaders,
+            localReplyDetails: reply?.details)
     }
 
     /// One connection through the listed proxies: each step's bytes cross
@@ -209,8 +216,9 @@ public final class ScenarioRunner {
             let running = proxy(named: name)
             let shared = StreamState()
             for plugin in running.plugins where plugin.spec.kind == .tcp {
-                let connection = TcpConnection(vm: plugin.vm, root: plugin.root, properties: running.spec.streamProperties,
-                                               streamState: shared)
+                let connection = TcpConnection(
+                    vm: plugin.vm, root: plugin.root, properties: running.spec.streamProperties,
+                    streamState: shared)
                 connection.open()
                 connections.append(connection)
             }

@@ -49,13 +49,15 @@ public enum TraceDiagram {
         var exchange: String?
         for event in shown {
             if event.exchange != exchange, let next = event.exchange {
-                rows.append(#"<g class="exchange"><rect x="0" y="\#(y)" width="\#(margin * 2 + lanes.count * laneWidth)" height="\#(rowHeight)"/>"#
-                    + #"<text x="\#(margin)" y="\#(y + 16)">\#(escaped(next))</text></g>"#)
+                rows.append(
+                    #"<g class="exchange"><rect x="0" y="\#(y)" width="\#(margin * 2 + lanes.count * laneWidth)" height="\#(rowHeight)"/>"#
+                        + #"<text x="\#(margin)" y="\#(y + 16)">\#(escaped(next))</text></g>"#)
                 y += rowHeight
             }
             exchange = event.exchange
             let (proxy, plugin) = split(event.source)
-            let host = center(Lane(proxy: proxy, plugin: nil)), guest = center(Lane(proxy: proxy, plugin: plugin))
+            let host = center(Lane(proxy: proxy, plugin: nil))
+            let guest = center(Lane(proxy: proxy, plugin: plugin))
             rows.append(row(event, host: host, guest: guest, y: y))
             y += rowHeight
         }
@@ -63,15 +65,17 @@ public enum TraceDiagram {
             rows.append(#"<text class="note" x="\#(margin)" y="\#(y + 16)">\#(events.count - shown.count) more events not drawn</text>"#)
             y += rowHeight
         }
-        let width = margin * 2 + max(1, lanes.count) * laneWidth, height = y + margin
+        let width = margin * 2 + max(1, lanes.count) * laneWidth
+        let height = y + margin
         var laneMarks: [String] = []
         for lane in lanes {
             let x = center(lane)
-            laneMarks.append(#"<g class="lane \#(lane.plugin == nil ? "host" : "plugin")" data-lane="\#(escaped(lane.title))">"#
-                + #"<rect x="\#(x - laneWidth / 2 + 6)" y="6" width="\#(laneWidth - 12)" height="40" rx="4"/>"#
-                + #"<text x="\#(x)" y="22" text-anchor="middle">\#(escaped(lane.proxy))</text>"#
-                + #"<text class="role" x="\#(x)" y="38" text-anchor="middle">\#(escaped(lane.plugin ?? "host"))</text>"#
-                + #"<line x1="\#(x)" y1="46" x2="\#(x)" y2="\#(height - margin)"/></g>"#)
+            laneMarks.append(
+                #"<g class="lane \#(lane.plugin == nil ? "host" : "plugin")" data-lane="\#(escaped(lane.title))">"#
+                    + #"<rect x="\#(x - laneWidth / 2 + 6)" y="6" width="\#(laneWidth - 12)" height="40" rx="4"/>"#
+                    + #"<text x="\#(x)" y="22" text-anchor="middle">\#(escaped(lane.proxy))</text>"#
+                    + #"<text class="role" x="\#(x)" y="38" text-anchor="middle">\#(escaped(lane.plugin ?? "host"))</text>"#
+                    + #"<line x1="\#(x)" y1="46" x2="\#(x)" y2="\#(height - margin)"/></g>"#)
         }
         return """
             <!DOCTYPE html>
@@ -137,7 +141,8 @@ public enum TraceDiagram {
         }
         let textX = min(from, to) + 8
         let visible = TraceText.shortened(label, limit: 110)
-        let shape = from == to
+        let shape =
+            from == to
             ? #"<circle cx="\#(from)" cy="\#(lineY)" r="4"/>"#
             : #"<line x1="\#(from)" y1="\#(lineY)" x2="\#(to)" y2="\#(lineY)" marker-end="url(#head)"/>"#
         return #"<g class="\#(classes)" data-seq="\#(event.seq)"><title>\#(escaped(TraceText.controlsEscaped(full)))</title>"#

@@ -32,13 +32,18 @@ public struct TrafficSummary {
         for line in text.split(separator: "\n") where !line.hasPrefix("#") {
             guard let sample = Self.sample(line) else { continue }
             let labels = sample.labels
-            let destination = labels["destination_workload"].flatMap { $0 == "unknown" ? nil : $0 }
+            let destination =
+                labels["destination_workload"].flatMap { $0 == "unknown" ? nil : $0 }
                 ?? labels["destination_service_name"] ?? "unknown"
-            let row = Row(reporter: labels["reporter"] ?? "unknown", source: labels["source_workload"] ?? "unknown",
-                          destination: destination, code: labels["response_code"] ?? "unknown", requests: 0, percentiles: nil)
+            let row = Row(
+                reporter: labels["reporter"] ?? "unknown", source: labels["source_workload"] ?? "unknown",
+                destination: destination, code: labels["response_code"] ?? "unknown", requests: 0, percentiles: nil)
             let key = Self.rowKey(row)
             if sample.name == "istio_requests_total" {
-                if rows[key] == nil { order.append(key); rows[key] = row }
+                if rows[key] == nil {
+                    order.append(key)
+                    rows[key] = row
+                }
                 rows[key]!.requests += sample.value
             } else if sample.name == "istio_request_duration_milliseconds_bucket", let bound = labels["le"] {
                 buckets[key, default: [:]][bound == "+Inf" ? .infinity : Double(bound) ?? .infinity, default: 0] += sample.value
@@ -65,14 +70,17 @@ public struct TrafficSummary {
         var table = [["reporter", "source -> destination", "code", "requests", "p50 ms", "p90 ms", "p99 ms"]]
         for row in rows {
             let p = row.percentiles
-            table.append([row.reporter, "\(row.source) -> \(row.destination)", row.code, number(row.requests),
-                          p.map { "≤" + number($0.p50) } ?? "-", p.map { "≤" + number($0.p90) } ?? "-", p.map { "≤" + number($0.p99) } ?? "-"])
+            table.append([
+                row.reporter, "\(row.source) -> \(row.destination)", row.code, number(row.requests),
+                p.map { "≤" + number($0.p50) } ?? "-", p.map { "≤" + number($0.p90) } ?? "-", p.map { "≤" + number($0.p99) } ?? "-",
+            ])
         }
         let widths = (0..<table[0].count).map { column in table.map { $0[column].count }.max() ?? 0 }
         return table.map { cells in
-            "  " + cells.enumerated().map { index, cell in
-                index == cells.count - 1 ? cell : cell + String(repeating: " ", count: widths[index] - cell.count)
-            }.joined(separator: "  ")
+            "  "
+                + cells.enumerated().map { index, cell in
+                    index == cells.count - 1 ? cell : cell + String(repeating: " ", count: widths[index] - cell.count)
+                }.joined(separator: "  ")
         }.joined(separator: "\n") + "\n"
     }
 

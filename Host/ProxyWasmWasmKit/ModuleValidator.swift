@@ -88,12 +88,14 @@ public enum ModuleValidator {
                 let shown = type.map(signature) ?? "?"
                 report.imports.append(.init(module: entry.module, name: entry.name, kind: "func " + shown))
                 guard let row = provided.first(where: { $0.module == entry.module && $0.name == entry.name }) else {
-                    report.problems.append("missing import: \(entry.module).\(entry.name) (\(shown)) is not provided by Envoy for ABI \(version.name)")
+                    report.problems.append(
+                        "missing import: \(entry.module).\(entry.name) (\(shown)) is not provided by Envoy for ABI \(version.name)")
                     continue
                 }
                 let want = FunctionType(parameters: valueTypes(row.signature.parameters), results: valueTypes(row.signature.results))
                 if let type, type != want {
-                    report.problems.append("import type mismatch: \(entry.module).\(entry.name), want: \(shown), but host exports: \(signature(want))")
+                    report.problems.append(
+                        "import type mismatch: \(entry.module).\(entry.name), want: \(shown), but host exports: \(signature(want))")
                 }
             case .memory:
                 hasImportedMemory = true
@@ -124,7 +126,8 @@ public enum ModuleValidator {
             guard let function = instance.exports[function: row.name] else { continue }
             let want = FunctionType(parameters: valueTypes(row.signature.parameters), results: valueTypes(row.signature.results))
             if function.type != want {
-                report.problems.append("Bad function signature for: \(row.name), want: \(signature(want)), but the module exports: \(signature(function.type))")
+                report.problems.append(
+                    "Bad function signature for: \(row.name), want: \(signature(want)), but the module exports: \(signature(function.type))")
             }
         }
     }

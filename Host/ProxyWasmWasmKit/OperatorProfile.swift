@@ -67,7 +67,7 @@ public final class OperatorProfile {
     /// The JSON string value after `key` (names are symbolicated, already escaped).
     static func field(_ line: String, _ key: String) -> String? {
         guard let start = line.range(of: key)?.upperBound,
-              let end = line[start...].range(of: "\",\"")?.lowerBound ?? line[start...].range(of: "\"}")?.lowerBound
+            let end = line[start...].range(of: "\",\"")?.lowerBound ?? line[start...].range(of: "\"}")?.lowerBound
         else { return nil }
         return String(line[start..<end])
     }

@@ -98,19 +98,23 @@ public final class WasmKitGuest: GuestInstance {
             throw ModuleLoadError(report: report, message: "Failed to load Wasm module")
         }
         let profile = limits.profilesFunctions ? OperatorProfile() : nil
-        let engine = Engine(configuration: EngineConfiguration(memoryBoundsChecking: .software, fuelMetering: true),
-                            interceptor: profile.map { OperatorProfile.interceptor(for: $0) })
+        let engine = Engine(
+            configuration: EngineConfiguration(memoryBoundsChecking: .software, fuelMetering: true),
+            interceptor: profile.map { OperatorProfile.interceptor(for: $0) })
         let store = Store(engine: engine)
         profile?.attach(store)
         store.resourceLimiter = MemoryCap(maxBytes: limits.maxMemoryBytes)
         var imports = Imports()
         for row in hostFunctions(for: version) {
             guard module.imports.contains(where: { $0.module == row.module && $0.name == row.name }) else { continue }
-            let moduleName = row.module, name = row.name
+            let moduleName = row.module
+            let name = row.name
             let hasResult = !row.signature.results.isEmpty
             let handler = PluginVM.handler(module: moduleName, name: name)
-            let function = Function(store: store, parameters: ModuleValidator.valueTypes(row.signature.parameters),
-                                    results: ModuleValidator.valueTypes(row.signature.results)) { [unowned vm] _, parameters, results in
+            let function = Function(
+                store: store, parameters: ModuleValidator.valueTypes(row.signature.parameters),
+                results: ModuleValidator.valueTypes(row.signature.results)
+            ) { [unowned vm] _, parameters, results in
                 let value = try vm.dispatchHostCall(module: moduleName, name: name, handler: handler, ValueArguments(values: parameters))
                 if hasResult { results[0] = .i32(value ?? 0) }
             }
@@ -124,14 +128,16 @@ public final class WasmKitGuest: GuestInstance {
             instance = try module.instantiate(store: store, imports: imports)
         } catch {
             let text = "\(error)"
-            report.problems.append(text.contains("out of fuel")
-                ? "the start function ran out of fuel (\(limits.fuelPerCallback) wasm operators)"
-                : "instantiation failed: \(error)")
+            report.problems.append(
+                text.contains("out of fuel")
+                    ? "the start function ran out of fuel (\(limits.fuelPerCallback) wasm operators)"
+                    : "instantiation failed: \(error)")
             throw ModuleLoadError(report: report, message: "Failed to load Wasm module")
         }
         ModuleValidator.checkExports(instance, version: version, into: &report)
         guard let memory = instance.exports.first(where: { if case .memory = $0.value { return true } else { return false } }),
-              case let .memory(wasmMemory) = memory.value else {
+            case let .memory(wasmMemory) = memory.value
+        else {
             report.problems.append("the module exports no memory")
             throw ModuleLoadError(report: report, message: "Failed to load Wasm module")
         }
@@ -144,16 +150,19 @@ public final class WasmKitGuest: GuestInstance {
             report.problems.append("Bad function signature for the allocator, want: i32 -> i32")
         }
         guard report.isValid else { throw ModuleLoadError(report: report, message: "Wasm VM failed") }
-        let guest = WasmKitGuest(report: report, limits: limits, engine: engine, store: store, instance: instance,
-                                 memory: wasmMemory, allocator: allocator)
+        let guest = WasmKitGuest(
+            report: report, limits: limits, engine: engine, store: store, instance: instance,
+            memory: wasmMemory, allocator: allocator)
         guest.profile = profile
         vm.attach(guest, abiVersion: version)
         try vm.runStartFunctions()
         return guest
     }
 
-    private init(report: ModuleReport, limits: GuestLimits, engine: Engine, store: Store, instance: Instance,
-                 memory: Memory, allocator: Function) {
+    private init(
+        report: ModuleReport, limits: GuestLimits, engine: Engine, store: Store, instance: Instance,
+        memory: Memory, allocator: Function
+    ) {
         self.report = report
         self.limits = limits
         self.engine = engine
@@ -207,8 +216,9 @@ public final class WasmKitGuest: GuestInstance {
             throw error
         } catch {
             let text = "\(error)"
-            throw GuestTrap(message: text.hasPrefix("Trap: ") ? String(text.dropFirst(6)) : text,
-                            isOutOfFuel: text.contains("out of fuel"))
+            throw GuestTrap(
+                message: text.hasPrefix("Trap: ") ? String(text.dropFirst(6)) : text,
+                isOutOfFuel: text.contains("out of fuel"))
         }
     }
 

@@ -69,8 +69,10 @@ func streams(tracing: Bool) throws -> (perSecond: Double, fuelPerStream: UInt64)
     let root = try vm.startPlugin(PluginConfiguration(name: "stamp", configuration: Array(#"{"deny_path_prefix": "/admin"}"#.utf8)))
     func one() {
         let stream = HttpStream(vm: vm, root: root)
-        stream.sendRequestHeaders([HeaderPair(":method", "GET"), HeaderPair(":path", "/reviews/1"),
-                                   HeaderPair(":authority", "reviews:9080"), HeaderPair("user-agent", "bench")])
+        stream.sendRequestHeaders([
+            HeaderPair(":method", "GET"), HeaderPair(":path", "/reviews/1"),
+            HeaderPair(":authority", "reviews:9080"), HeaderPair("user-agent", "bench"),
+        ])
         stream.sendResponseHeaders([HeaderPair(":status", "200"), HeaderPair("content-type", "text/plain")])
         stream.complete()
         if tracing { vm.trace.clear() }

@@ -65,8 +65,10 @@ public struct JSONParser {
     public static let defaultMaxDepth = 64
     public static let defaultMaxBytes = 1 << 20
 
-    public static func parse(_ bytes: [UInt8], maxDepth: Int = defaultMaxDepth,
-                             maxBytes: Int = defaultMaxBytes) throws(JSONError) -> JSONValue {
+    public static func parse(
+        _ bytes: [UInt8], maxDepth: Int = defaultMaxDepth,
+        maxBytes: Int = defaultMaxBytes
+    ) throws(JSONError) -> JSONValue {
         if bytes.count > maxBytes {
             throw JSONError(offset: 0, reason: "document of \(bytes.count) bytes exceeds the limit of \(maxBytes)")
         }
@@ -129,7 +131,10 @@ public struct JSONParser {
         offset += 1
         var members: [(key: String, value: JSONValue)] = []
         skipWhitespace()
-        if current == UInt8(ascii: "}") { offset += 1; return .object(members) }
+        if current == UInt8(ascii: "}") {
+            offset += 1
+            return .object(members)
+        }
         while true {
             skipWhitespace()
             guard current == UInt8(ascii: "\"") else { throw error("expected a member name in quotes") }
@@ -144,7 +149,10 @@ public struct JSONParser {
             guard let byte = current else { throw error("unterminated object") }
             offset += 1
             if byte == UInt8(ascii: "}") { return .object(members) }
-            if byte != UInt8(ascii: ",") { offset -= 1; throw error("expected ',' or '}' in an object") }
+            if byte != UInt8(ascii: ",") {
+                offset -= 1
+                throw error("expected ',' or '}' in an object")
+            }
         }
     }
 
@@ -153,7 +161,10 @@ public struct JSONParser {
         offset += 1
         var elements: [JSONValue] = []
         skipWhitespace()
-        if current == UInt8(ascii: "]") { offset += 1; return .array(elements) }
+        if current == UInt8(ascii: "]") {
+            offset += 1
+            return .array(elements)
+        }
         while true {
             skipWhitespace()
             elements.append(try parseValue(depth: depth))
@@ -161,7 +172,10 @@ public struct JSONParser {
             guard let byte = current else { throw error("unterminated array") }
             offset += 1
             if byte == UInt8(ascii: "]") { return .array(elements) }
-            if byte != UInt8(ascii: ",") { offset -= 1; throw error("expected ',' or ']' in an array") }
+            if byte != UInt8(ascii: ",") {
+                offset -= 1
+                throw error("expected ',' or ']' in an array")
+            }
         }
     }
 
@@ -224,7 +238,8 @@ public struct JSONParser {
                     if scalar >= 0xD800 && scalar < 0xDC00 {
                         // A high surrogate must be followed by an escaped low one.
                         guard current == UInt8(ascii: "\\"), offset + 1 < bytes.count,
-                              bytes[offset + 1] == UInt8(ascii: "u") else {
+                            bytes[offset + 1] == UInt8(ascii: "u")
+                        else {
                             throw error("unpaired surrogate")
                         }
                         offset += 2
@@ -240,7 +255,10 @@ public struct JSONParser {
                     throw error("invalid escape")
                 }
             default:
-                if byte < 0x20 { offset -= 1; throw error("control character in a string") }
+                if byte < 0x20 {
+                    offset -= 1
+                    throw error("control character in a string")
+                }
                 out.append(byte)
             }
         }

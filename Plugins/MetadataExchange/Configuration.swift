@@ -36,7 +36,9 @@ public struct ExchangeConfiguration: Equatable {
             case "skip_external_clusters":
                 configuration.skipExternalClusters = try bool(member.value, field: member.key)
             default:
-                throw ExchangeConfigurationError("unknown field \"\(member.key)\" (known: max_peer_cache_size, allow_plaintext_tcp, exchange_instance_ips, skip_external_clusters)")
+                throw ExchangeConfigurationError(
+                    "unknown field \"\(member.key)\" (known: max_peer_cache_size, allow_plaintext_tcp, exchange_instance_ips, skip_external_clusters)"
+                )
             }
         }
         return configuration

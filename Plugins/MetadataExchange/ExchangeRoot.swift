@@ -89,9 +89,10 @@ final class ExchangeRoot: RootContext {
         cache = PeerCache(capacity: configuration.maxPeerCacheSize)
         loggedProblems = [Bool](repeating: false, count: ExchangeProblem.allCases.count)
         nodeID = nodeString(["id"]) ?? ""
-        localNode = PeerNode.local(strings: { self.nodeString(["metadata", $0]) },
-                                   maps: { self.nodeMap(["metadata", $0]) },
-                                   includeInstanceIPs: configuration.exchangeInstanceIPs)
+        localNode = PeerNode.local(
+            strings: { self.nodeString(["metadata", $0]) },
+            maps: { self.nodeMap(["metadata", $0]) },
+            includeInstanceIPs: configuration.exchangeInstanceIPs)
         headerValue = Base64.encode(StructCodec.encode(localNode.exchangeStruct()))
         nodeIDBytes = Array(nodeID.utf8)
         tcpPrefix = TCPPrefix.encode(node: localNode.tcpExchangeStruct(), id: nodeID)

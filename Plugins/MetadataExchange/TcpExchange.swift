@@ -62,8 +62,9 @@ final class TcpExchange: TcpContext {
                 // tcp_proxy reads downstream bytes only once the upstream is
                 // connected, so its TLS facts are known on the first data.
                 if !upstreamTakesPart() {
-                    giveUp("connection \(id): the upstream is not an mTLS peer with a SPIFFE id (set allow_plaintext_tcp to exchange anyway)",
-                           kind: .notAMeshUpstream)
+                    giveUp(
+                        "connection \(id): the upstream is not an mTLS peer with a SPIFFE id (set allow_plaintext_tcp to exchange anyway)",
+                        kind: .notAMeshUpstream)
                     role = .none
                     return .continue
                 }
@@ -141,7 +142,8 @@ final class TcpExchange: TcpContext {
         case let .complete(range, consumed):
             // A peer's connections carry the same payload: decode it once per peer.
             let payload = Array(bytes[range])
-            let node: [UInt8], peerID: [UInt8]
+            let node: [UInt8]
+            let peerID: [UInt8]
             // (Keyed by the whole payload with no metadata: an HTTP entry, keyed
             // by a peer id and checked against a non-empty header, never matches.)
             if let known = root.cache.lookupPeer(id: payload, metadata: []) {

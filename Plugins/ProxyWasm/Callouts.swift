@@ -60,8 +60,10 @@ public struct GrpcHandlers {
     /// The call or stream ended with this status.
     public var onClose: ((GrpcCallStatus) -> Void)?
 
-    public init(onInitialMetadata: (([HeaderPair]) -> Void)? = nil, onMessage: (([UInt8]) -> Void)? = nil,
-                onTrailingMetadata: (([HeaderPair]) -> Void)? = nil, onClose: ((GrpcCallStatus) -> Void)? = nil) {
+    public init(
+        onInitialMetadata: (([HeaderPair]) -> Void)? = nil, onMessage: (([UInt8]) -> Void)? = nil,
+        onTrailingMetadata: (([HeaderPair]) -> Void)? = nil, onClose: ((GrpcCallStatus) -> Void)? = nil
+    ) {
         self.onInitialMetadata = onInitialMetadata
         self.onMessage = onMessage
         self.onTrailingMetadata = onTrailingMetadata
@@ -126,60 +128,72 @@ enum Callouts {
         return hooks
     }
 
-    static func http(from contextID: UInt32, cluster: String, headers: [HeaderPair], body: [UInt8], trailers: [HeaderPair],
-                     timeoutMilliseconds: UInt32, onResponse: @escaping (HttpCalloutResponse) -> Void) throws(HostError) -> UInt32 {
+    static func http(
+        from contextID: UInt32, cluster: String, headers: [HeaderPair], body: [UInt8], trailers: [HeaderPair],
+        timeoutMilliseconds: UInt32, onResponse: @escaping (HttpCalloutResponse) -> Void
+    ) throws(HostError) -> UInt32 {
         let encodedHeaders = HeaderPairs.encode(headers)
         let encodedTrailers = trailers.isEmpty ? [] : HeaderPairs.encode(trailers)
         var token: UInt32 = 0
-        try check(withUTF8Bytes(cluster) { c in
-            withBytes(encodedHeaders) { h in
-                withBytes(body) { b in
-                    withBytes(encodedTrailers) { t in
-                        proxy_http_call(c.baseAddress, c.count, h.baseAddress, h.count, b.baseAddress, b.count,
-                                        t.baseAddress, t.count, timeoutMilliseconds, &token)
+        try check(
+            withUTF8Bytes(cluster) { c in
+                withBytes(encodedHeaders) { h in
+                    withBytes(body) { b in
+                        withBytes(encodedTrailers) { t in
+                            proxy_http_call(
+                                c.baseAddress, c.count, h.baseAddress, h.count, b.baseAddress, b.count,
+                                t.baseAddress, t.count, timeoutMilliseconds, &token)
+                        }
                     }
                 }
-            }
-        })
+            })
         router().add(token, contextID, .http(onResponse))
         return token
     }
 
-    static func grpc(from contextID: UInt32, service: GrpcService, serviceName: String, method: String,
-                     initialMetadata: [HeaderPair], message: [UInt8], timeoutMilliseconds: UInt32,
-                     handlers: GrpcHandlers) throws(HostError) -> UInt32 {
+    static func grpc(
+        from contextID: UInt32, service: GrpcService, serviceName: String, method: String,
+        initialMetadata: [HeaderPair], message: [UInt8], timeoutMilliseconds: UInt32,
+        handlers: GrpcHandlers
+    ) throws(HostError) -> UInt32 {
         let metadata = initialMetadata.isEmpty ? [] : HeaderPairs.encode(initialMetadata)
         var token: UInt32 = 0
-        try check(withBytes(service.bytes) { s in
-            withUTF8Bytes(serviceName) { n in
-                withUTF8Bytes(method) { m in
-                    withBytes(metadata) { h in
-                        withBytes(message) { b in
-                            proxy_grpc_call(s.baseAddress, s.count, n.baseAddress, n.count, m.baseAddress, m.count,
-                                            h.baseAddress, h.count, b.baseAddress, b.count, timeoutMilliseconds, &token)
+        try check(
+            withBytes(service.bytes) { s in
+                withUTF8Bytes(serviceName) { n in
+                    withUTF8Bytes(method) { m in
+                        withBytes(metadata) { h in
+                            withBytes(message) { b in
+                                proxy_grpc_call(
+                                    s.baseAddress, s.count, n.baseAddress, n.count, m.baseAddress, m.count,
+                                    h.baseAddress, h.count, b.baseAddress, b.count, timeoutMilliseconds, &token)
+                            }
                         }
                     }
                 }
-            }
-        })
+            })
         router().add(token, contextID, .grpc(isUnary: true, handlers))
         return token
     }
 
-    static func grpcStream(from contextID: UInt32, service: GrpcService, serviceName: String, method: String,
-                           initialMetadata: [HeaderPair], handlers: GrpcHandlers) throws(HostError) -> GrpcStream {
+    static func grpcStream(
+        from contextID: UInt32, service: GrpcService, serviceName: String, method: String,
+        initialMetadata: [HeaderPair], handlers: GrpcHandlers
+    ) throws(HostError) -> GrpcStream {
         let metadata = initialMetadata.isEmpty ? [] : HeaderPairs.encode(initialMetadata)
         var token: UInt32 = 0
-        try check(withBytes(service.bytes) { s in
-            withUTF8Bytes(serviceName) { n in
-                withUTF8Bytes(method) { m in
-                    withBytes(metadata) { h in
-                        proxy_grpc_stream(s.baseAddress, s.count, n.baseAddress, n.count, m.baseAddress, m.count,
-                                          h.baseAddress, h.count, &token)
+        try check(
+            withBytes(service.bytes) { s in
+                withUTF8Bytes(serviceName) { n in
+                    withUTF8Bytes(method) { m in
+                        withBytes(metadata) { h in
+                            proxy_grpc_stream(
+                                s.baseAddress, s.count, n.baseAddress, n.count, m.baseAddress, m.count,
+                                h.baseAddress, h.count, &token)
+                        }
                     }
                 }
-            }
-        })
+            })
         router().add(token, contextID, .grpc(isUnary: false, handlers))
         return GrpcStream(token: token)
     }
@@ -190,27 +204,36 @@ extension RootContext {
     /// `:path` and `:authority`); `onResponse` runs with the answer or the
     /// failure. Returns the call's token.
     @discardableResult
-    public final func dispatchHttpCall(cluster: String, headers: [HeaderPair], body: [UInt8] = [], trailers: [HeaderPair] = [],
-                                       timeoutMilliseconds: UInt32,
-                                       onResponse: @escaping (HttpCalloutResponse) -> Void) throws(HostError) -> UInt32 {
-        try Callouts.http(from: id, cluster: cluster, headers: headers, body: body, trailers: trailers,
-                          timeoutMilliseconds: timeoutMilliseconds, onResponse: onResponse)
+    public final func dispatchHttpCall(
+        cluster: String, headers: [HeaderPair], body: [UInt8] = [], trailers: [HeaderPair] = [],
+        timeoutMilliseconds: UInt32,
+        onResponse: @escaping (HttpCalloutResponse) -> Void
+    ) throws(HostError) -> UInt32 {
+        try Callouts.http(
+            from: id, cluster: cluster, headers: headers, body: body, trailers: trailers,
+            timeoutMilliseconds: timeoutMilliseconds, onResponse: onResponse)
     }
 
     /// Calls `serviceName/method` once with `message`; the answer arrives through `handlers`.
     @discardableResult
-    public final func dispatchGrpcCall(service: GrpcService, serviceName: String, method: String,
-                                       initialMetadata: [HeaderPair] = [], message: [UInt8], timeoutMilliseconds: UInt32,
-                                       handlers: GrpcHandlers) throws(HostError) -> UInt32 {
-        try Callouts.grpc(from: id, service: service, serviceName: serviceName, method: method, initialMetadata: initialMetadata,
-                          message: message, timeoutMilliseconds: timeoutMilliseconds, handlers: handlers)
+    public final func dispatchGrpcCall(
+        service: GrpcService, serviceName: String, method: String,
+        initialMetadata: [HeaderPair] = [], message: [UInt8], timeoutMilliseconds: UInt32,
+        handlers: GrpcHandlers
+    ) throws(HostError) -> UInt32 {
+        try Callouts.grpc(
+            from: id, service: service, serviceName: serviceName, method: method, initialMetadata: initialMetadata,
+            message: message, timeoutMilliseconds: timeoutMilliseconds, handlers: handlers)
     }
 
     /// Opens a gRPC stream to `serviceName/method`.
-    public final func openGrpcStream(service: GrpcService, serviceName: String, method: String,
-                                     initialMetadata: [HeaderPair] = [], handlers: GrpcHandlers) throws(HostError) -> GrpcStream {
-        try Callouts.grpcStream(from: id, service: service, serviceName: serviceName, method: method,
-                                initialMetadata: initialMetadata, handlers: handlers)
+    public final func openGrpcStream(
+        service: GrpcService, serviceName: String, method: String,
+        initialMetadata: [HeaderPair] = [], handlers: GrpcHandlers
+    ) throws(HostError) -> GrpcStream {
+        try Callouts.grpcStream(
+            from: id, service: service, serviceName: serviceName, method: method,
+            initialMetadata: initialMetadata, handlers: handlers)
     }
 }
 
@@ -218,26 +241,35 @@ extension HttpContext {
     /// As `RootContext.dispatchHttpCall`; the handler runs with this stream effective,
     /// so it can resume the request it paused or answer it locally.
     @discardableResult
-    public final func dispatchHttpCall(cluster: String, headers: [HeaderPair], body: [UInt8] = [], trailers: [HeaderPair] = [],
-                                       timeoutMilliseconds: UInt32,
-                                       onResponse: @escaping (HttpCalloutResponse) -> Void) throws(HostError) -> UInt32 {
-        try Callouts.http(from: id, cluster: cluster, headers: headers, body: body, trailers: trailers,
-                          timeoutMilliseconds: timeoutMilliseconds, onResponse: onResponse)
+    public final func dispatchHttpCall(
+        cluster: String, headers: [HeaderPair], body: [UInt8] = [], trailers: [HeaderPair] = [],
+        timeoutMilliseconds: UInt32,
+        onResponse: @escaping (HttpCalloutResponse) -> Void
+    ) throws(HostError) -> UInt32 {
+        try Callouts.http(
+            from: id, cluster: cluster, headers: headers, body: body, trailers: trailers,
+            timeoutMilliseconds: timeoutMilliseconds, onResponse: onResponse)
     }
 
     /// As `RootContext.dispatchGrpcCall`, with this stream effective in the handlers.
     @discardableResult
-    public final func dispatchGrpcCall(service: GrpcService, serviceName: String, method: String,
-                                       initialMetadata: [HeaderPair] = [], message: [UInt8], timeoutMilliseconds: UInt32,
-                                       handlers: GrpcHandlers) throws(HostError) -> UInt32 {
-        try Callouts.grpc(from: id, service: service, serviceName: serviceName, method: method, initialMetadata: initialMetadata,
-                          message: message, timeoutMilliseconds: timeoutMilliseconds, handlers: handlers)
+    public final func dispatchGrpcCall(
+        service: GrpcService, serviceName: String, method: String,
+        initialMetadata: [HeaderPair] = [], message: [UInt8], timeoutMilliseconds: UInt32,
+        handlers: GrpcHandlers
+    ) throws(HostError) -> UInt32 {
+        try Callouts.grpc(
+            from: id, service: service, serviceName: serviceName, method: method, initialMetadata: initialMetadata,
+            message: message, timeoutMilliseconds: timeoutMilliseconds, handlers: handlers)
     }
 
     /// As `RootContext.openGrpcStream`, with this stream effective in the handlers.
-    public final func openGrpcStream(service: GrpcService, serviceName: String, method: String,
-                                     initialMetadata: [HeaderPair] = [], handlers: GrpcHandlers) throws(HostError) -> GrpcStream {
-        try Callouts.grpcStream(from: id, service: service, serviceName: serviceName, method: method,
-                                initialMetadata: initialMetadata, handlers: handlers)
+    public final func openGrpcStream(
+        service: GrpcService, serviceName: String, method: String,
+        initialMetadata: [HeaderPair] = [], handlers: GrpcHandlers
+    ) throws(HostError) -> GrpcStream {
+        try Callouts.grpcStream(
+            from: id, service: service, serviceName: serviceName, method: method,
+            initialMetadata: initialMetadata, handlers: handlers)
     }
 }

@@ -206,8 +206,9 @@ public final class Dispatcher {
     /// token to the root's `onHttpCallResponse`.
     public func onHttpCallResponse(_ rootID: UInt32, _ token: UInt32, _ headers: UInt32, _ body: UInt32, _ trailers: UInt32) {
         if let callouts, callouts.deliverHttp(token, Int(headers), Int(body), Int(trailers), self) { return }
-        root(rootID)?.onHttpCallResponse(token: token, headerCount: Int(headers), bodySize: Int(body),
-                                          trailerCount: Int(trailers))
+        root(rootID)?.onHttpCallResponse(
+            token: token, headerCount: Int(headers), bodySize: Int(body),
+            trailerCount: Int(trailers))
     }
 
     // MARK: gRPC call-outs (made with `dispatchGrpcCall` or `openGrpcStream`)

@@ -16,9 +16,10 @@ public struct HeaderMap: Sendable {
     public func valueBytes(_ key: String) throws(HostError) -> [UInt8]? {
         let result: Result<[UInt8], HostError> = withUTF8Bytes(key) { keyBuffer in
             do throws(HostError) {
-                return .success(try hostBytes {
-                    proxy_get_header_map_value(type.rawValue, keyBuffer.baseAddress, keyBuffer.count, $0, $1)
-                })
+                return .success(
+                    try hostBytes {
+                        proxy_get_header_map_value(type.rawValue, keyBuffer.baseAddress, keyBuffer.count, $0, $1)
+                    })
             } catch {
                 return .failure(error)
             }
@@ -41,11 +42,12 @@ public struct HeaderMap: Sendable {
 
     /// Sets the header named by the bytes `name` to `value`, replacing every existing value.
     public func replace(name: [UInt8], value: [UInt8]) throws(HostError) {
-        try check(name.withUnsafeBufferPointer { k in
-            value.withUnsafeBufferPointer { v in
-                proxy_replace_header_map_value(type.rawValue, k.baseAddress, k.count, v.baseAddress, v.count)
-            }
-        })
+        try check(
+            name.withUnsafeBufferPointer { k in
+                value.withUnsafeBufferPointer { v in
+                    proxy_replace_header_map_value(type.rawValue, k.baseAddress, k.count, v.baseAddress, v.count)
+                }
+            })
     }
 
     /// Removes every value of the header named by the bytes `name`.
@@ -61,36 +63,40 @@ public struct HeaderMap: Sendable {
 
     /// Appends a value (duplicates allowed).
     public func add(_ key: String, _ value: String) throws(HostError) {
-        try check(withUTF8Bytes(key) { k in
-            withUTF8Bytes(value) { v in
-                proxy_add_header_map_value(type.rawValue, k.baseAddress, k.count, v.baseAddress, v.count)
-            }
-        })
+        try check(
+            withUTF8Bytes(key) { k in
+                withUTF8Bytes(value) { v in
+                    proxy_add_header_map_value(type.rawValue, k.baseAddress, k.count, v.baseAddress, v.count)
+                }
+            })
     }
 
     /// Appends a value given as raw bytes.
     public func add(_ key: String, bytes value: [UInt8]) throws(HostError) {
-        try check(withUTF8Bytes(key) { k in
-            withBytes(value) { v in
-                proxy_add_header_map_value(type.rawValue, k.baseAddress, k.count, v.baseAddress, v.count)
-            }
-        })
+        try check(
+            withUTF8Bytes(key) { k in
+                withBytes(value) { v in
+                    proxy_add_header_map_value(type.rawValue, k.baseAddress, k.count, v.baseAddress, v.count)
+                }
+            })
     }
 
     /// Sets `key` to `value`, replacing every existing value (adds if absent).
     public func replace(_ key: String, _ value: String) throws(HostError) {
-        try check(withUTF8Bytes(key) { k in
-            withUTF8Bytes(value) { v in
-                proxy_replace_header_map_value(type.rawValue, k.baseAddress, k.count, v.baseAddress, v.count)
-            }
-        })
+        try check(
+            withUTF8Bytes(key) { k in
+                withUTF8Bytes(value) { v in
+                    proxy_replace_header_map_value(type.rawValue, k.baseAddress, k.count, v.baseAddress, v.count)
+                }
+            })
     }
 
     /// Removes every value of `key` (no error if absent).
     public func remove(_ key: String) throws(HostError) {
-        try check(withUTF8Bytes(key) { k in
-            proxy_remove_header_map_value(type.rawValue, k.baseAddress, k.count)
-        })
+        try check(
+            withUTF8Bytes(key) { k in
+                proxy_remove_header_map_value(type.rawValue, k.baseAddress, k.count)
+            })
     }
 
     /// All entries, in the host's order (pseudo-headers included).

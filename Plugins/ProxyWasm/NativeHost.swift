@@ -14,65 +14,93 @@
 public protocol NativeProxyHost: AnyObject {
     func log(level: UInt32, message: UnsafeBufferPointer<UInt8>) -> UInt32
     func getLogLevel(_ level: UnsafeMutablePointer<UInt32>?) -> UInt32
-    func getStatus(_ code: UnsafeMutablePointer<UInt32>?,
-                   _ message: UnsafeMutablePointer<UnsafeMutablePointer<UInt8>?>?,
-                   _ messageSize: UnsafeMutablePointer<Int>?) -> UInt32
+    func getStatus(
+        _ code: UnsafeMutablePointer<UInt32>?,
+        _ message: UnsafeMutablePointer<UnsafeMutablePointer<UInt8>?>?,
+        _ messageSize: UnsafeMutablePointer<Int>?
+    ) -> UInt32
     func setTickPeriod(milliseconds: UInt32) -> UInt32
     func getCurrentTimeNanoseconds(_ time: UnsafeMutablePointer<UInt64>?) -> UInt32
-    func getProperty(_ path: UnsafeBufferPointer<UInt8>,
-                     _ value: UnsafeMutablePointer<UnsafeMutablePointer<UInt8>?>?,
-                     _ valueSize: UnsafeMutablePointer<Int>?) -> UInt32
+    func getProperty(
+        _ path: UnsafeBufferPointer<UInt8>,
+        _ value: UnsafeMutablePointer<UnsafeMutablePointer<UInt8>?>?,
+        _ valueSize: UnsafeMutablePointer<Int>?
+    ) -> UInt32
     func setProperty(_ path: UnsafeBufferPointer<UInt8>, _ value: UnsafeBufferPointer<UInt8>) -> UInt32
-    func getBufferBytes(type: UInt32, start: Int, maxSize: Int,
-                        _ value: UnsafeMutablePointer<UnsafeMutablePointer<UInt8>?>?,
-                        _ valueSize: UnsafeMutablePointer<Int>?) -> UInt32
-    func getBufferStatus(type: UInt32, _ length: UnsafeMutablePointer<Int>?,
-                         _ flags: UnsafeMutablePointer<UInt32>?) -> UInt32
+    func getBufferBytes(
+        type: UInt32, start: Int, maxSize: Int,
+        _ value: UnsafeMutablePointer<UnsafeMutablePointer<UInt8>?>?,
+        _ valueSize: UnsafeMutablePointer<Int>?
+    ) -> UInt32
+    func getBufferStatus(
+        type: UInt32, _ length: UnsafeMutablePointer<Int>?,
+        _ flags: UnsafeMutablePointer<UInt32>?
+    ) -> UInt32
     func setBufferBytes(type: UInt32, start: Int, length: Int, _ data: UnsafeBufferPointer<UInt8>) -> UInt32
-    func getHeaderMapValue(map: UInt32, _ key: UnsafeBufferPointer<UInt8>,
-                           _ value: UnsafeMutablePointer<UnsafeMutablePointer<UInt8>?>?,
-                           _ valueSize: UnsafeMutablePointer<Int>?) -> UInt32
+    func getHeaderMapValue(
+        map: UInt32, _ key: UnsafeBufferPointer<UInt8>,
+        _ value: UnsafeMutablePointer<UnsafeMutablePointer<UInt8>?>?,
+        _ valueSize: UnsafeMutablePointer<Int>?
+    ) -> UInt32
     func addHeaderMapValue(map: UInt32, _ key: UnsafeBufferPointer<UInt8>, _ value: UnsafeBufferPointer<UInt8>) -> UInt32
     func replaceHeaderMapValue(map: UInt32, _ key: UnsafeBufferPointer<UInt8>, _ value: UnsafeBufferPointer<UInt8>) -> UInt32
     func removeHeaderMapValue(map: UInt32, _ key: UnsafeBufferPointer<UInt8>) -> UInt32
-    func getHeaderMapPairs(map: UInt32,
-                           _ value: UnsafeMutablePointer<UnsafeMutablePointer<UInt8>?>?,
-                           _ valueSize: UnsafeMutablePointer<Int>?) -> UInt32
+    func getHeaderMapPairs(
+        map: UInt32,
+        _ value: UnsafeMutablePointer<UnsafeMutablePointer<UInt8>?>?,
+        _ valueSize: UnsafeMutablePointer<Int>?
+    ) -> UInt32
     func setHeaderMapPairs(map: UInt32, _ pairs: UnsafeBufferPointer<UInt8>) -> UInt32
     func getHeaderMapSize(map: UInt32, _ size: UnsafeMutablePointer<Int>?) -> UInt32
     func continueStream(_ stream: UInt32) -> UInt32
     func closeStream(_ stream: UInt32) -> UInt32
-    func sendLocalResponse(statusCode: UInt32, details: UnsafeBufferPointer<UInt8>,
-                           body: UnsafeBufferPointer<UInt8>, headers: UnsafeBufferPointer<UInt8>,
-                           grpcStatus: UInt32) -> UInt32
-    func getSharedData(_ key: UnsafeBufferPointer<UInt8>,
-                       _ value: UnsafeMutablePointer<UnsafeMutablePointer<UInt8>?>?,
-                       _ valueSize: UnsafeMutablePointer<Int>?,
-                       _ cas: UnsafeMutablePointer<UInt32>?) -> UInt32
+    func sendLocalResponse(
+        statusCode: UInt32, details: UnsafeBufferPointer<UInt8>,
+        body: UnsafeBufferPointer<UInt8>, headers: UnsafeBufferPointer<UInt8>,
+        grpcStatus: UInt32
+    ) -> UInt32
+    func getSharedData(
+        _ key: UnsafeBufferPointer<UInt8>,
+        _ value: UnsafeMutablePointer<UnsafeMutablePointer<UInt8>?>?,
+        _ valueSize: UnsafeMutablePointer<Int>?,
+        _ cas: UnsafeMutablePointer<UInt32>?
+    ) -> UInt32
     func setSharedData(_ key: UnsafeBufferPointer<UInt8>, _ value: UnsafeBufferPointer<UInt8>, cas: UInt32) -> UInt32
     func registerSharedQueue(_ name: UnsafeBufferPointer<UInt8>, _ token: UnsafeMutablePointer<UInt32>?) -> UInt32
-    func resolveSharedQueue(vmID: UnsafeBufferPointer<UInt8>, name: UnsafeBufferPointer<UInt8>,
-                            _ token: UnsafeMutablePointer<UInt32>?) -> UInt32
+    func resolveSharedQueue(
+        vmID: UnsafeBufferPointer<UInt8>, name: UnsafeBufferPointer<UInt8>,
+        _ token: UnsafeMutablePointer<UInt32>?
+    ) -> UInt32
     func enqueueSharedQueue(token: UInt32, _ data: UnsafeBufferPointer<UInt8>) -> UInt32
-    func dequeueSharedQueue(token: UInt32,
-                            _ value: UnsafeMutablePointer<UnsafeMutablePointer<UInt8>?>?,
-                            _ valueSize: UnsafeMutablePointer<Int>?) -> UInt32
+    func dequeueSharedQueue(
+        token: UInt32,
+        _ value: UnsafeMutablePointer<UnsafeMutablePointer<UInt8>?>?,
+        _ valueSize: UnsafeMutablePointer<Int>?
+    ) -> UInt32
     func defineMetric(type: UInt32, name: UnsafeBufferPointer<UInt8>, _ id: UnsafeMutablePointer<UInt32>?) -> UInt32
     func incrementMetric(id: UInt32, delta: Int64) -> UInt32
     func recordMetric(id: UInt32, value: UInt64) -> UInt32
     func getMetric(id: UInt32, _ value: UnsafeMutablePointer<UInt64>?) -> UInt32
     func setEffectiveContext(_ contextID: UInt32) -> UInt32
     func done() -> UInt32
-    func callForeignFunction(name: UnsafeBufferPointer<UInt8>, arguments: UnsafeBufferPointer<UInt8>,
-                             _ result: UnsafeMutablePointer<UnsafeMutablePointer<UInt8>?>?,
-                             _ resultSize: UnsafeMutablePointer<Int>?) -> UInt32
-    func httpCall(upstream: UnsafeBufferPointer<UInt8>, headers: UnsafeBufferPointer<UInt8>, body: UnsafeBufferPointer<UInt8>,
-                  trailers: UnsafeBufferPointer<UInt8>, timeoutMilliseconds: UInt32, _ token: UnsafeMutablePointer<UInt32>?) -> UInt32
-    func grpcCall(service: UnsafeBufferPointer<UInt8>, serviceName: UnsafeBufferPointer<UInt8>, method: UnsafeBufferPointer<UInt8>,
-                  initialMetadata: UnsafeBufferPointer<UInt8>, message: UnsafeBufferPointer<UInt8>,
-                  timeoutMilliseconds: UInt32, _ token: UnsafeMutablePointer<UInt32>?) -> UInt32
-    func grpcStream(service: UnsafeBufferPointer<UInt8>, serviceName: UnsafeBufferPointer<UInt8>, method: UnsafeBufferPointer<UInt8>,
-                    initialMetadata: UnsafeBufferPointer<UInt8>, _ token: UnsafeMutablePointer<UInt32>?) -> UInt32
+    func callForeignFunction(
+        name: UnsafeBufferPointer<UInt8>, arguments: UnsafeBufferPointer<UInt8>,
+        _ result: UnsafeMutablePointer<UnsafeMutablePointer<UInt8>?>?,
+        _ resultSize: UnsafeMutablePointer<Int>?
+    ) -> UInt32
+    func httpCall(
+        upstream: UnsafeBufferPointer<UInt8>, headers: UnsafeBufferPointer<UInt8>, body: UnsafeBufferPointer<UInt8>,
+        trailers: UnsafeBufferPointer<UInt8>, timeoutMilliseconds: UInt32, _ token: UnsafeMutablePointer<UInt32>?
+    ) -> UInt32
+    func grpcCall(
+        service: UnsafeBufferPointer<UInt8>, serviceName: UnsafeBufferPointer<UInt8>, method: UnsafeBufferPointer<UInt8>,
+        initialMetadata: UnsafeBufferPointer<UInt8>, message: UnsafeBufferPointer<UInt8>,
+        timeoutMilliseconds: UInt32, _ token: UnsafeMutablePointer<UInt32>?
+    ) -> UInt32
+    func grpcStream(
+        service: UnsafeBufferPointer<UInt8>, serviceName: UnsafeBufferPointer<UInt8>, method: UnsafeBufferPointer<UInt8>,
+        initialMetadata: UnsafeBufferPointer<UInt8>, _ token: UnsafeMutablePointer<UInt32>?
+    ) -> UInt32
     func grpcSend(token: UInt32, message: UnsafeBufferPointer<UInt8>, endOfStream: UInt32) -> UInt32
     func grpcCancel(token: UInt32) -> UInt32
     func grpcClose(token: UInt32) -> UInt32
@@ -83,65 +111,93 @@ private let unimplemented = WasmResult.unimplemented.rawValue
 public extension NativeProxyHost {
     func log(level: UInt32, message: UnsafeBufferPointer<UInt8>) -> UInt32 { unimplemented }
     func getLogLevel(_ level: UnsafeMutablePointer<UInt32>?) -> UInt32 { unimplemented }
-    func getStatus(_ code: UnsafeMutablePointer<UInt32>?,
-                   _ message: UnsafeMutablePointer<UnsafeMutablePointer<UInt8>?>?,
-                   _ messageSize: UnsafeMutablePointer<Int>?) -> UInt32 { unimplemented }
+    func getStatus(
+        _ code: UnsafeMutablePointer<UInt32>?,
+        _ message: UnsafeMutablePointer<UnsafeMutablePointer<UInt8>?>?,
+        _ messageSize: UnsafeMutablePointer<Int>?
+    ) -> UInt32 { unimplemented }
     func setTickPeriod(milliseconds: UInt32) -> UInt32 { unimplemented }
     func getCurrentTimeNanoseconds(_ time: UnsafeMutablePointer<UInt64>?) -> UInt32 { unimplemented }
-    func getProperty(_ path: UnsafeBufferPointer<UInt8>,
-                     _ value: UnsafeMutablePointer<UnsafeMutablePointer<UInt8>?>?,
-                     _ valueSize: UnsafeMutablePointer<Int>?) -> UInt32 { unimplemented }
+    func getProperty(
+        _ path: UnsafeBufferPointer<UInt8>,
+        _ value: UnsafeMutablePointer<UnsafeMutablePointer<UInt8>?>?,
+        _ valueSize: UnsafeMutablePointer<Int>?
+    ) -> UInt32 { unimplemented }
     func setProperty(_ path: UnsafeBufferPointer<UInt8>, _ value: UnsafeBufferPointer<UInt8>) -> UInt32 { unimplemented }
-    func getBufferBytes(type: UInt32, start: Int, maxSize: Int,
-                        _ value: UnsafeMutablePointer<UnsafeMutablePointer<UInt8>?>?,
-                        _ valueSize: UnsafeMutablePointer<Int>?) -> UInt32 { unimplemented }
-    func getBufferStatus(type: UInt32, _ length: UnsafeMutablePointer<Int>?,
-                         _ flags: UnsafeMutablePointer<UInt32>?) -> UInt32 { unimplemented }
+    func getBufferBytes(
+        type: UInt32, start: Int, maxSize: Int,
+        _ value: UnsafeMutablePointer<UnsafeMutablePointer<UInt8>?>?,
+        _ valueSize: UnsafeMutablePointer<Int>?
+    ) -> UInt32 { unimplemented }
+    func getBufferStatus(
+        type: UInt32, _ length: UnsafeMutablePointer<Int>?,
+        _ flags: UnsafeMutablePointer<UInt32>?
+    ) -> UInt32 { unimplemented }
     func setBufferBytes(type: UInt32, start: Int, length: Int, _ data: UnsafeBufferPointer<UInt8>) -> UInt32 { unimplemented }
-    func getHeaderMapValue(map: UInt32, _ key: UnsafeBufferPointer<UInt8>,
-                           _ value: UnsafeMutablePointer<UnsafeMutablePointer<UInt8>?>?,
-                           _ valueSize: UnsafeMutablePointer<Int>?) -> UInt32 { unimplemented }
+    func getHeaderMapValue(
+        map: UInt32, _ key: UnsafeBufferPointer<UInt8>,
+        _ value: UnsafeMutablePointer<UnsafeMutablePointer<UInt8>?>?,
+        _ valueSize: UnsafeMutablePointer<Int>?
+    ) -> UInt32 { unimplemented }
     func addHeaderMapValue(map: UInt32, _ key: UnsafeBufferPointer<UInt8>, _ value: UnsafeBufferPointer<UInt8>) -> UInt32 { unimplemented }
     func replaceHeaderMapValue(map: UInt32, _ key: UnsafeBufferPointer<UInt8>, _ value: UnsafeBufferPointer<UInt8>) -> UInt32 { unimplemented }
     func removeHeaderMapValue(map: UInt32, _ key: UnsafeBufferPointer<UInt8>) -> UInt32 { unimplemented }
-    func getHeaderMapPairs(map: UInt32,
-                           _ value: UnsafeMutablePointer<UnsafeMutablePointer<UInt8>?>?,
-                           _ valueSize: UnsafeMutablePointer<Int>?) -> UInt32 { unimplemented }
+    func getHeaderMapPairs(
+        map: UInt32,
+        _ value: UnsafeMutablePointer<UnsafeMutablePointer<UInt8>?>?,
+        _ valueSize: UnsafeMutablePointer<Int>?
+    ) -> UInt32 { unimplemented }
     func setHeaderMapPairs(map: UInt32, _ pairs: UnsafeBufferPointer<UInt8>) -> UInt32 { unimplemented }
     func getHeaderMapSize(map: UInt32, _ size: UnsafeMutablePointer<Int>?) -> UInt32 { unimplemented }
     func continueStream(_ stream: UInt32) -> UInt32 { unimplemented }
     func closeStream(_ stream: UInt32) -> UInt32 { unimplemented }
-    func sendLocalResponse(statusCode: UInt32, details: UnsafeBufferPointer<UInt8>,
-                           body: UnsafeBufferPointer<UInt8>, headers: UnsafeBufferPointer<UInt8>,
-                           grpcStatus: UInt32) -> UInt32 { unimplemented }
-    func getSharedData(_ key: UnsafeBufferPointer<UInt8>,
-                       _ value: UnsafeMutablePointer<UnsafeMutablePointer<UInt8>?>?,
-                       _ valueSize: UnsafeMutablePointer<Int>?,
-                       _ cas: UnsafeMutablePointer<UInt32>?) -> UInt32 { unimplemented }
+    func sendLocalResponse(
+        statusCode: UInt32, details: UnsafeBufferPointer<UInt8>,
+        body: UnsafeBufferPointer<UInt8>, headers: UnsafeBufferPointer<UInt8>,
+        grpcStatus: UInt32
+    ) -> UInt32 { unimplemented }
+    func getSharedData(
+        _ key: UnsafeBufferPointer<UInt8>,
+        _ value: UnsafeMutablePointer<UnsafeMutablePointer<UInt8>?>?,
+        _ valueSize: UnsafeMutablePointer<Int>?,
+        _ cas: UnsafeMutablePointer<UInt32>?
+    ) -> UInt32 { unimplemented }
     func setSharedData(_ key: UnsafeBufferPointer<UInt8>, _ value: UnsafeBufferPointer<UInt8>, cas: UInt32) -> UInt32 { unimplemented }
     func registerSharedQueue(_ name: UnsafeBufferPointer<UInt8>, _ token: UnsafeMutablePointer<UInt32>?) -> UInt32 { unimplemented }
-    func resolveSharedQueue(vmID: UnsafeBufferPointer<UInt8>, name: UnsafeBufferPointer<UInt8>,
-                            _ token: UnsafeMutablePointer<UInt32>?) -> UInt32 { unimplemented }
+    func resolveSharedQueue(
+        vmID: UnsafeBufferPointer<UInt8>, name: UnsafeBufferPointer<UInt8>,
+        _ token: UnsafeMutablePointer<UInt32>?
+    ) -> UInt32 { unimplemented }
     func enqueueSharedQueue(token: UInt32, _ data: UnsafeBufferPointer<UInt8>) -> UInt32 { unimplemented }
-    func dequeueSharedQueue(token: UInt32,
-                            _ value: UnsafeMutablePointer<UnsafeMutablePointer<UInt8>?>?,
-                            _ valueSize: UnsafeMutablePointer<Int>?) -> UInt32 { unimplemented }
+    func dequeueSharedQueue(
+        token: UInt32,
+        _ value: UnsafeMutablePointer<UnsafeMutablePointer<UInt8>?>?,
+        _ valueSize: UnsafeMutablePointer<Int>?
+    ) -> UInt32 { unimplemented }
     func defineMetric(type: UInt32, name: UnsafeBufferPointer<UInt8>, _ id: UnsafeMutablePointer<UInt32>?) -> UInt32 { unimplemented }
     func incrementMetric(id: UInt32, delta: Int64) -> UInt32 { unimplemented }
     func recordMetric(id: UInt32, value: UInt64) -> UInt32 { unimplemented }
     func getMetric(id: UInt32, _ value: UnsafeMutablePointer<UInt64>?) -> UInt32 { unimplemented }
     func setEffectiveContext(_ contextID: UInt32) -> UInt32 { unimplemented }
     func done() -> UInt32 { unimplemented }
-    func callForeignFunction(name: UnsafeBufferPointer<UInt8>, arguments: UnsafeBufferPointer<UInt8>,
-                             _ result: UnsafeMutablePointer<UnsafeMutablePointer<UInt8>?>?,
-                             _ resultSize: UnsafeMutablePointer<Int>?) -> UInt32 { unimplemented }
-    func httpCall(upstream: UnsafeBufferPointer<UInt8>, headers: UnsafeBufferPointer<UInt8>, body: UnsafeBufferPointer<UInt8>,
-                  trailers: UnsafeBufferPointer<UInt8>, timeoutMilliseconds: UInt32, _ token: UnsafeMutablePointer<UInt32>?) -> UInt32 { unimplemented }
-    func grpcCall(service: UnsafeBufferPointer<UInt8>, serviceName: UnsafeBufferPointer<UInt8>, method: UnsafeBufferPointer<UInt8>,
-                  initialMetadata: UnsafeBufferPointer<UInt8>, message: UnsafeBufferPointer<UInt8>,
-                  timeoutMilliseconds: UInt32, _ token: UnsafeMutablePointer<UInt32>?) -> UInt32 { unimplemented }
-    func grpcStream(service: UnsafeBufferPointer<UInt8>, serviceName: UnsafeBufferPointer<UInt8>, method: UnsafeBufferPointer<UInt8>,
-                    initialMetadata: UnsafeBufferPointer<UInt8>, _ token: UnsafeMutablePointer<UInt32>?) -> UInt32 { unimplemented }
+    func callForeignFunction(
+        name: UnsafeBufferPointer<UInt8>, arguments: UnsafeBufferPointer<UInt8>,
+        _ result: UnsafeMutablePointer<UnsafeMutablePointer<UInt8>?>?,
+        _ resultSize: UnsafeMutablePointer<Int>?
+    ) -> UInt32 { unimplemented }
+    func httpCall(
+        upstream: UnsafeBufferPointer<UInt8>, headers: UnsafeBufferPointer<UInt8>, body: UnsafeBufferPointer<UInt8>,
+        trailers: UnsafeBufferPointer<UInt8>, timeoutMilliseconds: UInt32, _ token: UnsafeMutablePointer<UInt32>?
+    ) -> UInt32 { unimplemented }
+    func grpcCall(
+        service: UnsafeBufferPointer<UInt8>, serviceName: UnsafeBufferPointer<UInt8>, method: UnsafeBufferPointer<UInt8>,
+        initialMetadata: UnsafeBufferPointer<UInt8>, message: UnsafeBufferPointer<UInt8>,
+        timeoutMilliseconds: UInt32, _ token: UnsafeMutablePointer<UInt32>?
+    ) -> UInt32 { unimplemented }
+    func grpcStream(
+        service: UnsafeBufferPointer<UInt8>, serviceName: UnsafeBufferPointer<UInt8>, method: UnsafeBufferPointer<UInt8>,
+        initialMetadata: UnsafeBufferPointer<UInt8>, _ token: UnsafeMutablePointer<UInt32>?
+    ) -> UInt32 { unimplemented }
     func grpcSend(token: UInt32, message: UnsafeBufferPointer<UInt8>, endOfStream: UInt32) -> UInt32 { unimplemented }
     func grpcCancel(token: UInt32) -> UInt32 { unimplemented }
     func grpcClose(token: UInt32) -> UInt32 { unimplemented }
@@ -174,9 +230,11 @@ public enum NativeHostBridge {
 
     /// Hands `bytes` to the SDK the way a wasm host does: nothing for an
     /// empty value, otherwise a buffer the SDK takes ownership of.
-    public static func handOver(_ bytes: [UInt8],
-                                _ pointer: UnsafeMutablePointer<UnsafeMutablePointer<UInt8>?>?,
-                                _ size: UnsafeMutablePointer<Int>?) {
+    public static func handOver(
+        _ bytes: [UInt8],
+        _ pointer: UnsafeMutablePointer<UnsafeMutablePointer<UInt8>?>?,
+        _ size: UnsafeMutablePointer<Int>?
+    ) {
         if bytes.isEmpty {
             pointer?.pointee = nil
             size?.pointee = 0

@@ -53,31 +53,57 @@ public final class NativeModule {
         return run { () -> UInt32?? in
             let d = Dispatcher.shared
             switch name {
-            case "proxy_on_context_create": d.onContextCreate(arg(0), arg(1)); return .some(nil)
+            case "proxy_on_context_create":
+                d.onContextCreate(arg(0), arg(1))
+                return .some(nil)
             case "proxy_on_vm_start": return d.onVmStart(arg(0), arg(1))
             case "proxy_on_configure": return d.onConfigure(arg(0), arg(1))
-            case "proxy_on_tick": d.onTick(arg(0)); return .some(nil)
-            case "proxy_on_queue_ready": d.onQueueReady(arg(0), arg(1)); return .some(nil)
+            case "proxy_on_tick":
+                d.onTick(arg(0))
+                return .some(nil)
+            case "proxy_on_queue_ready":
+                d.onQueueReady(arg(0), arg(1))
+                return .some(nil)
             case "proxy_on_done": return d.onDone(arg(0))
-            case "proxy_on_log": d.onLog(arg(0)); return .some(nil)
-            case "proxy_on_delete": d.onDelete(arg(0)); return .some(nil)
+            case "proxy_on_log":
+                d.onLog(arg(0))
+                return .some(nil)
+            case "proxy_on_delete":
+                d.onDelete(arg(0))
+                return .some(nil)
             case "proxy_on_request_headers": return d.onRequestHeaders(arg(0), arg(1), arg(2))
             case "proxy_on_request_body": return d.onRequestBody(arg(0), arg(1), arg(2))
             case "proxy_on_request_trailers": return d.onRequestTrailers(arg(0), arg(1))
             case "proxy_on_response_headers": return d.onResponseHeaders(arg(0), arg(1), arg(2))
             case "proxy_on_response_body": return d.onResponseBody(arg(0), arg(1), arg(2))
             case "proxy_on_response_trailers": return d.onResponseTrailers(arg(0), arg(1))
-            case "proxy_on_http_call_response": d.onHttpCallResponse(arg(0), arg(1), arg(2), arg(3), arg(4)); return .some(nil)
-            case "proxy_on_foreign_function": d.onForeignFunction(arg(0), arg(1), arg(2)); return .some(nil)
-            case "proxy_on_grpc_receive_initial_metadata": d.onGrpcReceiveInitialMetadata(arg(0), arg(1), arg(2)); return .some(nil)
-            case "proxy_on_grpc_receive": d.onGrpcReceive(arg(0), arg(1), arg(2)); return .some(nil)
-            case "proxy_on_grpc_receive_trailing_metadata": d.onGrpcReceiveTrailingMetadata(arg(0), arg(1), arg(2)); return .some(nil)
-            case "proxy_on_grpc_close": d.onGrpcClose(arg(0), arg(1), arg(2)); return .some(nil)
+            case "proxy_on_http_call_response":
+                d.onHttpCallResponse(arg(0), arg(1), arg(2), arg(3), arg(4))
+                return .some(nil)
+            case "proxy_on_foreign_function":
+                d.onForeignFunction(arg(0), arg(1), arg(2))
+                return .some(nil)
+            case "proxy_on_grpc_receive_initial_metadata":
+                d.onGrpcReceiveInitialMetadata(arg(0), arg(1), arg(2))
+                return .some(nil)
+            case "proxy_on_grpc_receive":
+                d.onGrpcReceive(arg(0), arg(1), arg(2))
+                return .some(nil)
+            case "proxy_on_grpc_receive_trailing_metadata":
+                d.onGrpcReceiveTrailingMetadata(arg(0), arg(1), arg(2))
+                return .some(nil)
+            case "proxy_on_grpc_close":
+                d.onGrpcClose(arg(0), arg(1), arg(2))
+                return .some(nil)
             case "proxy_on_new_connection": return d.onNewConnection(arg(0))
             case "proxy_on_downstream_data": return d.onDownstreamData(arg(0), arg(1), arg(2))
             case "proxy_on_upstream_data": return d.onUpstreamData(arg(0), arg(1), arg(2))
-            case "proxy_on_downstream_connection_close": d.onDownstreamConnectionClose(arg(0), arg(1)); return .some(nil)
-            case "proxy_on_upstream_connection_close": d.onUpstreamConnectionClose(arg(0), arg(1)); return .some(nil)
+            case "proxy_on_downstream_connection_close":
+                d.onDownstreamConnectionClose(arg(0), arg(1))
+                return .some(nil)
+            case "proxy_on_upstream_connection_close":
+                d.onUpstreamConnectionClose(arg(0), arg(1))
+                return .some(nil)
             case "proxy_abi_version_0_2_1": return .some(nil)
             default: return nil
             }

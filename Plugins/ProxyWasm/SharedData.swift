@@ -30,9 +30,10 @@ public enum SharedData {
     /// Stores `value`. With a non-zero `cas` the write fails with `CasMismatch`
     /// if the key changed since that token was read.
     public static func set(_ key: String, _ value: [UInt8], cas: UInt32 = 0) throws(HostError) {
-        try check(withUTF8Bytes(key) { k in
-            withBytes(value) { v in proxy_set_shared_data(k.baseAddress, k.count, v.baseAddress, v.count, cas) }
-        })
+        try check(
+            withUTF8Bytes(key) { k in
+                withBytes(value) { v in proxy_set_shared_data(k.baseAddress, k.count, v.baseAddress, v.count, cas) }
+            })
     }
 }
 

@@ -13,14 +13,16 @@ public enum StreamControl {
         grpcStatus: GrpcStatus = .noStatus
     ) throws(HostError) {
         let encodedHeaders = headers.isEmpty ? [] : HeaderPairs.encode(headers)
-        try check(withUTF8Bytes(details) { d in
-            withBytes(body) { b in
-                withBytes(encodedHeaders) { h in
-                    proxy_send_local_response(status, d.baseAddress, d.count, b.baseAddress, b.count,
-                                              h.baseAddress, h.count, grpcStatus.rawValue)
+        try check(
+            withUTF8Bytes(details) { d in
+                withBytes(body) { b in
+                    withBytes(encodedHeaders) { h in
+                        proxy_send_local_response(
+                            status, d.baseAddress, d.count, b.baseAddress, b.count,
+                            h.baseAddress, h.count, grpcStatus.rawValue)
+                    }
                 }
-            }
-        })
+            })
     }
 
     /// Resumes a paused stream.
@@ -50,9 +52,10 @@ public enum StreamControl {
         let result: Result<[UInt8], HostError> = withUTF8Bytes(name) { n in
             withBytes(arguments) { a in
                 do throws(HostError) {
-                    return .success(try hostBytes {
-                        proxy_call_foreign_function(n.baseAddress, n.count, a.baseAddress, a.count, $0, $1)
-                    })
+                    return .success(
+                        try hostBytes {
+                            proxy_call_foreign_function(n.baseAddress, n.count, a.baseAddress, a.count, $0, $1)
+                        })
                 } catch {
                     return .failure(error)
                 }

@@ -32,7 +32,8 @@ final class ClusterServices {
     func forget() { services.removeAll(keepingCapacity: true) }
 
     static func read(_ xds: XDSAttributes) -> Service {
-        Service(name: xds.bytes(StatsProperty.serviceName), host: xds.bytes(StatsProperty.serviceHost),
-                namespace: xds.bytes(StatsProperty.serviceNamespace))
+        Service(
+            name: xds.bytes(StatsProperty.serviceName), host: xds.bytes(StatsProperty.serviceHost),
+            namespace: xds.bytes(StatsProperty.serviceNamespace))
     }
 }

@@ -73,10 +73,12 @@ enum MetricPlan {
             MetricFactory(name: "request_duration_milliseconds", type: .histogram, value: .durationMilliseconds, tags: tags),
             MetricFactory(name: "request_bytes", type: .histogram, value: .requestBytes, tags: tags),
             MetricFactory(name: "response_bytes", type: .histogram, value: .responseBytes, tags: tags),
-            MetricFactory(name: "request_messages_total", type: .counter, value: .grpcRequestMessages,
-                          tags: Array(tags.prefix(IstioLabel.peerLabelCount)), isGRPCMessages: true),
-            MetricFactory(name: "response_messages_total", type: .counter, value: .grpcResponseMessages,
-                          tags: Array(tags.prefix(IstioLabel.peerLabelCount)), isGRPCMessages: true),
+            MetricFactory(
+                name: "request_messages_total", type: .counter, value: .grpcRequestMessages,
+                tags: Array(tags.prefix(IstioLabel.peerLabelCount)), isGRPCMessages: true),
+            MetricFactory(
+                name: "response_messages_total", type: .counter, value: .grpcResponseMessages,
+                tags: Array(tags.prefix(IstioLabel.peerLabelCount)), isGRPCMessages: true),
             MetricFactory(name: "tcp_sent_bytes_total", type: .counter, value: .tcpSentBytes, tags: tcpTags, isTCP: true),
             MetricFactory(name: "tcp_received_bytes_total", type: .counter, value: .tcpReceivedBytes, tags: tcpTags, isTCP: true),
             MetricFactory(name: "tcp_connections_opened_total", type: .counter, value: .tcpOpened, tags: tcpTags, isTCP: true),
@@ -137,7 +139,9 @@ enum MetricPlan {
                             errors.append("dimension \(dimension.key) of \(metrics[index].name): \(error.message)")
                             continue
                         }
-                        warnings.append("dimension \(dimension.key) of \(metrics[index].name): cannot parse \"\(dimension.value)\" \(error.message); the tag is removed")
+                        warnings.append(
+                            "dimension \(dimension.key) of \(metrics[index].name): cannot parse \"\(dimension.value)\" \(error.message); the tag is removed"
+                        )
                         if let position { metrics[index].tags[position].removed = true }
                     }
                 }

@@ -124,8 +124,12 @@ struct StatsConfiguration {
     /// millisecond is dropped, but a non-zero duration is at least 1 ms (a
     /// tick period of 0 would stop periodic reports altogether).
     static func duration(_ text: String) -> UInt32? {
-        var whole: UInt64 = 0, wholeDigits = 0
-        var fraction: UInt64 = 0, fractionDigits = 0, sawPoint = false, nonZeroFraction = false
+        var whole: UInt64 = 0
+        var wholeDigits = 0
+        var fraction: UInt64 = 0
+        var fractionDigits = 0
+        var sawPoint = false
+        var nonZeroFraction = false
         var unit: [UInt8] = []
         for byte in text.utf8 {
             let isDigit = byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9")
@@ -169,10 +173,14 @@ struct StatsConfiguration {
                 case "name": entry.name = try string(member.value, "metrics[\(index)].name")
                 case "drop": entry.drop = try bool(member.value, "metrics[\(index)].drop")
                 case "tags_to_remove":
-                    guard case let .array(tags) = member.value else { throw StatsConfigurationError("metrics[\(index)].tags_to_remove must be a list") }
+                    guard case let .array(tags) = member.value else {
+                        throw StatsConfigurationError("metrics[\(index)].tags_to_remove must be a list")
+                    }
                     for tag in tags { entry.tagsToRemove.append(try string(tag, "metrics[\(index)].tags_to_remove")) }
                 case "dimensions":
-                    guard case let .object(dimensions) = member.value else { throw StatsConfigurationError("metrics[\(index)].dimensions must be an object") }
+                    guard case let .object(dimensions) = member.value else {
+                        throw StatsConfigurationError("metrics[\(index)].dimensions must be an object")
+                    }
                     for dimension in dimensions {
                         entry.dimensions.append((dimension.key, try string(dimension.value, "metrics[\(index)].dimensions.\(dimension.key)")))
                     }
@@ -192,7 +200,9 @@ struct StatsConfiguration {
         var result: [Definition] = []
         for (index, item) in items.enumerated() {
             guard case let .object(members) = item else { throw StatsConfigurationError("definitions[\(index)] must be an object") }
-            var name = "", valueText = "", type = MetricType.counter
+            var name = ""
+            var valueText = ""
+            var type = MetricType.counter
             for member in members {
                 switch member.key {
                 case "name": name = try string(member.value, "definitions[\(index)].name")

@@ -66,7 +66,8 @@ final class StatsConnection: TcpContext {
         facts.isTCP = true
         let opened: UInt64 = openedPending ? 1 : 0
         let closing: UInt64 = closed ? 1 : 0
-        let sentDelta = sent, receivedDelta = received
+        let sentDelta = sent
+        let receivedDelta = received
         root.emit(tcp: true, facts: facts, environment: reporter) { source in
             switch source {
             case .tcpSentBytes: return sentDelta

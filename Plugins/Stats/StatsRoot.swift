@@ -149,8 +149,9 @@ final class StatsRoot: RootContext {
             peers.removeAll()
             endpointPeers.removeAll()
         }
-        cacheGauges?.publish(expired: expired, labelSets: definedSets.count, reportKeys: knownLabelSets.count,
-                             peers: peers.count + endpointPeers.count)
+        cacheGauges?.publish(
+            expired: expired, labelSets: definedSets.count, reportKeys: knownLabelSets.count,
+            peers: peers.count + endpointPeers.count)
     }
 
     /// Each distinct expression-valued tag (by source text) of one kind's metrics.
@@ -172,8 +173,10 @@ final class StatsRoot: RootContext {
     /// set seen before (same peer, facts and expression values) records
     /// straight to its defined metrics; a new one has its labels built and
     /// its stat-name prefix encoded once per tag group.
-    func emit(tcp: Bool, facts: ReportFacts, environment: StreamReporter,
-              include: (MetricFactory) -> Bool = { _ in true }, value: (MetricValue) -> UInt64?) {
+    func emit(
+        tcp: Bool, facts: ReportFacts, environment: StreamReporter,
+        include: (MetricFactory) -> Bool = { _ in true }, value: (MetricValue) -> UInt64?
+    ) {
         environment.beginReport()
         // A waypoint names two peers: the downstream one first, the upstream one as part of the key.
         let peer = role == .source ? environment.upstreamPeer() : environment.downstreamPeer()
@@ -242,22 +245,27 @@ final class StatsRoot: RootContext {
         let requestFacts = facts.requestFacts
         switch role {
         case .source:
-            return IstioStats.labels(role: role, source: local, destination: peer, facts: requestFacts,
-                                     localCanonicalService: localCanonicalService)
+            return IstioStats.labels(
+                role: role, source: local, destination: peer, facts: requestFacts,
+                localCanonicalService: localCanonicalService)
         case .destination:
-            return IstioStats.labels(role: role, source: peer, destination: local, facts: requestFacts,
-                                     localCanonicalService: localCanonicalService)
+            return IstioStats.labels(
+                role: role, source: peer, destination: local, facts: requestFacts,
+                localCanonicalService: localCanonicalService)
         case .waypoint:
-            return IstioStats.labels(role: role, source: peer, destination: upstream?.labels ?? WorkloadLabels(), facts: requestFacts,
-                                     localCanonicalService: localCanonicalService)
+            return IstioStats.labels(
+                role: role, source: peer, destination: upstream?.labels ?? WorkloadLabels(), facts: requestFacts,
+                localCanonicalService: localCanonicalService)
         }
     }
 
     /// Encodes `metric`'s tag group's stat-name prefix for this label set and
     /// finds (or creates) its defined label set: the overflow one once the
     /// bound on label sets is reached.
-    private func resolve(group: Int, of metric: MetricFactory, labels: [String],
-                         expressionValues: [(source: String, text: String)], into known: KnownLabelSet) -> DefinedLabelSet {
+    private func resolve(
+        group: Int, of metric: MetricFactory, labels: [String],
+        expressionValues: [(source: String, text: String)], into known: KnownLabelSet
+    ) -> DefinedLabelSet {
         var tags: [(String, String)] = []
         tags.reserveCapacity(metric.activeTags.count)
         for tag in metric.activeTags {
@@ -267,8 +275,10 @@ final class StatsRoot: RootContext {
                 tags.append((tag.name, expressionValues.first { $0.source == source }?.text ?? "unknown"))
             }
         }
-        let prefix = StatNameKey(IstioStats.statNamePrefixBytes(tags: tags, fieldSeparator: configuration.fieldSeparator,
-                                                                valueSeparator: configuration.valueSeparator))
+        let prefix = StatNameKey(
+            IstioStats.statNamePrefixBytes(
+                tags: tags, fieldSeparator: configuration.fieldSeparator,
+                valueSeparator: configuration.valueSeparator))
         let labelSet: DefinedLabelSet
         if !definedSets.contains(prefix) && definedSets.boundedCount >= configuration.maxLabelSets {
             labelSet = definedSets.labelSet(StatNameKey(metric.overflowPrefix), metricCount: metrics.count, isOverflow: true)
@@ -302,8 +312,9 @@ final class StatsRoot: RootContext {
                 tags.append((tag.name, Self.overflowValue))
             }
         }
-        return IstioStats.statNamePrefixBytes(tags: tags, fieldSeparator: configuration.fieldSeparator,
-                                              valueSeparator: configuration.valueSeparator)
+        return IstioStats.statNamePrefixBytes(
+            tags: tags, fieldSeparator: configuration.fieldSeparator,
+            valueSeparator: configuration.valueSeparator)
     }
 
     /// The metric `index` under `labelSet`, defined once per full name while

@@ -17,7 +17,8 @@ final class StatsStream: HttpContext {
 
     override func onRequestHeaders(headerCount: Int, endOfStream: Bool) -> FilterHeadersStatus {
         if let contentType = try? HeaderMap.requestHeaders.valueBytes("content-type") {
-            isGRPC = contentType == Array("application/grpc".utf8) || contentType == Array("application/grpc+proto".utf8)
+            isGRPC =
+                contentType == Array("application/grpc".utf8) || contentType == Array("application/grpc+proto".utf8)
                 || contentType == Array("application/grpc+json".utf8)
         }
         if !root.configuration.disableHostHeaderFallback {
@@ -46,7 +47,8 @@ final class StatsStream: HttpContext {
     private func messageCounts() -> (UInt64, UInt64)? {
         Properties.withValue(StatsProperty.grpcMessageCounts) { value in
             guard let value, let comma = value.firstIndex(of: UInt8(ascii: ",")),
-                  let request = Self.decimal(value[..<comma]), let response = Self.decimal(value[(comma + 1)...]) else { return nil }
+                let request = Self.decimal(value[..<comma]), let response = Self.decimal(value[(comma + 1)...])
+            else { return nil }
             return (request, response)
         }
     }
@@ -68,8 +70,10 @@ final class StatsStream: HttpContext {
     /// Deltas of the message counts since the last report.
     private func messageDeltas() -> (UInt64, UInt64) {
         guard let (request, response) = messageCounts() else { return (0, 0) }
-        let deltas = (request >= reportedRequestMessages ? request - reportedRequestMessages : 0,
-                      response >= reportedResponseMessages ? response - reportedResponseMessages : 0)
+        let deltas = (
+            request >= reportedRequestMessages ? request - reportedRequestMessages : 0,
+            response >= reportedResponseMessages ? response - reportedResponseMessages : 0
+        )
         reportedRequestMessages = max(reportedRequestMessages, request)
         reportedResponseMessages = max(reportedResponseMessages, response)
         return deltas
@@ -83,8 +87,10 @@ final class StatsStream: HttpContext {
         var facts = ReportFacts.read(role: root.role, xds: root.xds, services: root.clusterServices)
         facts.isGRPC = true
         facts.host = host
-        root.emit(tcp: false, facts: facts, environment: reporter,
-                  include: { $0.isGRPCMessages }) { source in
+        root.emit(
+            tcp: false, facts: facts, environment: reporter,
+            include: { $0.isGRPCMessages }
+        ) { source in
             switch source {
             case .grpcRequestMessages: return requests
             case .grpcResponseMessages: return responses
@@ -100,8 +106,10 @@ final class StatsStream: HttpContext {
         if isGRPC { facts.grpcStatus = Properties.int64(StatsProperty.grpcStatus) }
         let durationNanos = Properties.int64(StatsProperty.requestDuration) ?? 0
         let (requestMessages, responseMessages) = isGRPC ? messageDeltas() : (0, 0)
-        root.emit(tcp: false, facts: facts, environment: reporter,
-                  include: { !$0.isGRPCMessages || self.isGRPC }) { source in
+        root.emit(
+            tcp: false, facts: facts, environment: reporter,
+            include: { !$0.isGRPCMessages || self.isGRPC }
+        ) { source in
             switch source {
             case .one: return 1
             case .durationMilliseconds: return UInt64(max(0, durationNanos / 1_000_000))

@@ -57,7 +57,12 @@ final class StreamReporter: ExpressionEnvironment {
         var parts: [String] = []
         var current = ""
         for character in text {
-            if character == ";" { parts.append(current); current = "" } else { current.append(character) }
+            if character == ";" {
+                parts.append(current)
+                current = ""
+            } else {
+                current.append(character)
+            }
         }
         parts.append(current)
         guard parts.count >= 4 else { return nil }
@@ -163,12 +168,17 @@ final class StreamReporter: ExpressionEnvironment {
     static func peerValue(_ node: PeerNode) -> ExpressionValue {
         func keyVals(_ pairs: [KeyValue]?) -> ExpressionValue? {
             guard let pairs else { return nil }
-            return .map(pairs.map { (key: $0.key, value: ExpressionValue.map([(key: "key", value: .string($0.key)), (key: "value", value: .string($0.value))])) })
+            return .map(
+                pairs.map {
+                    (key: $0.key, value: ExpressionValue.map([(key: "key", value: .string($0.key)), (key: "value", value: .string($0.value))]))
+                })
         }
         var fields: [(key: String, value: ExpressionValue)] = []
-        let strings: [(String, String?)] = [("name", node.name), ("namespace", node.namespace), ("owner", node.owner),
-                                            ("workload_name", node.workloadName), ("istio_version", node.istioVersion),
-                                            ("mesh_id", node.meshID), ("cluster_id", node.clusterID)]
+        let strings: [(String, String?)] = [
+            ("name", node.name), ("namespace", node.namespace), ("owner", node.owner),
+            ("workload_name", node.workloadName), ("istio_version", node.istioVersion),
+            ("mesh_id", node.meshID), ("cluster_id", node.clusterID),
+        ]
         for (key, value) in strings { if let value { fields.append((key, .string(value))) } }
         if let labels = keyVals(node.labels) { fields.append(("labels", labels)) }
         if let platform = keyVals(node.platformMetadata) { fields.append(("platform_metadata", platform)) }

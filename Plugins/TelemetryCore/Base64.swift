@@ -13,7 +13,8 @@ public enum Base64 {
         return [UInt8](unsafeUninitializedCapacity: count) { out, initialized in
             alphabet.withUnsafeBufferPointer { table in
                 bytes.withUnsafeBufferPointer { input in
-                    var i = 0, o = 0
+                    var i = 0
+                    var o = 0
                     while i + 3 <= input.count {
                         let v = UInt32(input[i]) << 16 | UInt32(input[i + 1]) << 8 | UInt32(input[i + 2])
                         out[o] = table[Int(v >> 18)]
@@ -64,7 +65,8 @@ public enum Base64 {
         var index = 0
         while index + 4 <= end {
             guard let a = value(text[index]), let b = value(text[index + 1]),
-                  let c = value(text[index + 2]), let d = value(text[index + 3]) else { return nil }
+                let c = value(text[index + 2]), let d = value(text[index + 3])
+            else { return nil }
             let v = a << 18 | b << 12 | c << 6 | d
             out.append(UInt8(truncatingIfNeeded: v >> 16))
             out.append(UInt8(truncatingIfNeeded: v >> 8))
@@ -76,7 +78,8 @@ public enum Base64 {
             out.append(UInt8(truncatingIfNeeded: (a << 18 | b << 12) >> 16))
         } else if remainder == 3 {
             guard let a = value(text[index]), let b = value(text[index + 1]), let c = value(text[index + 2]),
-                  c & 0x03 == 0 else { return nil }
+                c & 0x03 == 0
+            else { return nil }
             let v = a << 18 | b << 12 | c << 6
             out.append(UInt8(truncatingIfNeeded: v >> 16))
             out.append(UInt8(truncatingIfNeeded: v >> 8))

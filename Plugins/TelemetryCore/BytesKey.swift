@@ -9,20 +9,24 @@ public func sameBytes(_ a: [UInt8], _ b: [UInt8]) -> Bool {
             var offset = 0
             // 32 bytes per step: one branch for four words.
             while offset + 32 <= count {
-                let difference = (left.loadUnaligned(fromByteOffset: offset, as: UInt64.self)
-                                  ^ right.loadUnaligned(fromByteOffset: offset, as: UInt64.self))
+                let difference =
+                    (left.loadUnaligned(fromByteOffset: offset, as: UInt64.self)
+                        ^ right.loadUnaligned(fromByteOffset: offset, as: UInt64.self))
                     | (left.loadUnaligned(fromByteOffset: offset + 8, as: UInt64.self)
-                       ^ right.loadUnaligned(fromByteOffset: offset + 8, as: UInt64.self))
+                        ^ right.loadUnaligned(fromByteOffset: offset + 8, as: UInt64.self))
                     | (left.loadUnaligned(fromByteOffset: offset + 16, as: UInt64.self)
-                       ^ right.loadUnaligned(fromByteOffset: offset + 16, as: UInt64.self))
+                        ^ right.loadUnaligned(fromByteOffset: offset + 16, as: UInt64.self))
                     | (left.loadUnaligned(fromByteOffset: offset + 24, as: UInt64.self)
-                       ^ right.loadUnaligned(fromByteOffset: offset + 24, as: UInt64.self))
+                        ^ right.loadUnaligned(fromByteOffset: offset + 24, as: UInt64.self))
                 if difference != 0 { return false }
                 offset += 32
             }
             while offset + 8 <= count {
                 if left.loadUnaligned(fromByteOffset: offset, as: UInt64.self)
-                    != right.loadUnaligned(fromByteOffset: offset, as: UInt64.self) { return false }
+                    != right.loadUnaligned(fromByteOffset: offset, as: UInt64.self)
+                {
+                    return false
+                }
                 offset += 8
             }
             while offset < count {

@@ -204,15 +204,18 @@ public indirect enum Expression: Equatable {
             var entries: [(key: String, value: ExpressionValue)] = []
             for index in keys.indices {
                 guard case let .string(key)? = keys[index].evaluate(environment),
-                      let value = values[index].evaluate(environment) else { return nil }
+                    let value = values[index].evaluate(environment)
+                else { return nil }
                 entries.append((key: key, value: value))
             }
             return .map(entries)
         }
     }
 
-    private static func call(_ function: ExpressionFunction, _ arguments: [Expression],
-                             _ environment: ExpressionEnvironment) -> ExpressionValue? {
+    private static func call(
+        _ function: ExpressionFunction, _ arguments: [Expression],
+        _ environment: ExpressionEnvironment
+    ) -> ExpressionValue? {
         guard arguments.count == 1 else { return nil }
         if function == .has { return .bool(arguments[0].evaluate(environment) != nil) }
         guard let value = arguments[0].evaluate(environment) else { return nil }
@@ -229,15 +232,19 @@ public indirect enum Expression: Equatable {
         }
     }
 
-    private static func call(_ method: ExpressionMethod, on base: Expression, _ arguments: [Expression],
-                             _ environment: ExpressionEnvironment) -> ExpressionValue? {
+    private static func call(
+        _ method: ExpressionMethod, on base: Expression, _ arguments: [Expression],
+        _ environment: ExpressionEnvironment
+    ) -> ExpressionValue? {
         if method == .size {
             guard arguments.isEmpty else { return nil }
             return base.evaluate(environment)?.size.map { .int($0) }
         }
         guard case let .string(text)? = base.evaluate(environment), arguments.count == 1,
-              case let .string(argument)? = arguments[0].evaluate(environment) else { return nil }
-        let bytes = Array(text.utf8), other = Array(argument.utf8)
+            case let .string(argument)? = arguments[0].evaluate(environment)
+        else { return nil }
+        let bytes = Array(text.utf8)
+        let other = Array(argument.utf8)
         switch method {
         case .size: return nil
         case .startsWith: return .bool(bytes.starts(with: other))
@@ -461,8 +468,9 @@ struct ExpressionParser {
             let then = try parseConditional()
             guard consume(":") else { throw error("expected ':' in a conditional, found \(describeCurrent())") }
             let otherwise = try parseConditional()
-            return try node(.conditional(condition.expression, then.expression, otherwise.expression),
-                            childDepth: max(condition.depth, max(then.depth, otherwise.depth)))
+            return try node(
+                .conditional(condition.expression, then.expression, otherwise.expression),
+                childDepth: max(condition.depth, max(then.depth, otherwise.depth)))
         }
         return condition
     }
@@ -622,7 +630,8 @@ struct ExpressionParser {
     /// `{key: value, ...}` from the opening brace.
     mutating func parseMapLiteral() throws(ExpressionSyntaxError) -> ParsedExpression {
         offset += 1
-        var keys: [Expression] = [], values: [Expression] = []
+        var keys: [Expression] = []
+        var values: [Expression] = []
         var depth = 0
         if consume(byte: UInt8(ascii: "}")) { return try node(.map(keys: keys, values: values)) }
         while true {

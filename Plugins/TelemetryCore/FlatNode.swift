@@ -69,8 +69,10 @@ public enum FlatNodeCodec {
         w.u32(0)  // root offset, patched below
         // Which slots are present, and their position in the table body.
         var present: [Int] = []
-        let strings: [(Int, String?)] = [(0, node.name), (1, node.namespace), (3, node.owner), (4, node.workloadName),
-                                         (6, node.istioVersion), (7, node.meshID), (9, node.clusterID)]
+        let strings: [(Int, String?)] = [
+            (0, node.name), (1, node.namespace), (3, node.owner), (4, node.workloadName),
+            (6, node.istioVersion), (7, node.meshID), (9, node.clusterID),
+        ]
         var isPresent = [Bool](repeating: false, count: fieldCount)
         for (slot, value) in strings where value != nil { isPresent[slot] = true }
         if node.labels != nil { isPresent[2] = true }
@@ -88,7 +90,10 @@ public enum FlatNodeCodec {
         w.align()
         // KeyVal vtable: 2 fields, table of 12 bytes.
         let keyValVTable = w.bytes.count
-        w.u16(8); w.u16(12); w.u16(4); w.u16(8)
+        w.u16(8)
+        w.u16(12)
+        w.u16(4)
+        w.u16(8)
         // Root table.
         let table = w.bytes.count
         w.patch(0, table)
@@ -166,7 +171,9 @@ public enum FlatNodeCodec {
             // soffset: the vtable lies `value` bytes before the table (after, if negative).
             let relative = Int64(Int32(bitPattern: try rawU32(table)))
             let vtable64 = Int64(table) - relative
-            guard vtable64 >= 0, vtable64 < Int64(bytes.count) else { throw DecodingError(reason: "vtable of the table at \(table) is outside the buffer") }
+            guard vtable64 >= 0, vtable64 < Int64(bytes.count) else {
+                throw DecodingError(reason: "vtable of the table at \(table) is outside the buffer")
+            }
             let vtable = Int(vtable64)
             let vtableSize = try u16(vtable)
             let entry = 4 + 2 * slot

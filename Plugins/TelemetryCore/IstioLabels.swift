@@ -124,7 +124,8 @@ public enum IstioStats {
 
     /// Istio's destination service: (destination_service, destination_service_name).
     public static func destinationService(_ facts: RequestFacts, outbound: Bool, localCanonicalService: String?)
-        -> (service: String, name: String) {
+        -> (service: String, name: String)
+    {
         var host = facts.host ?? (outbound ? "unknown" : (localCanonicalService ?? "unknown"))
         var name: String
         if facts.routeName == "block_all" {
@@ -132,7 +133,8 @@ public enum IstioStats {
         } else if facts.routeName == "allow_any" {
             name = "PassthroughCluster"
         } else if let cluster = facts.clusterName,
-                  ["BlackHoleCluster", "PassthroughCluster", "InboundPassthroughClusterIpv4", "InboundPassthroughClusterIpv6"].contains(cluster) {
+            ["BlackHoleCluster", "PassthroughCluster", "InboundPassthroughClusterIpv4", "InboundPassthroughClusterIpv6"].contains(cluster)
+        {
             name = cluster
         } else if let service = facts.serviceName {
             name = service
@@ -149,22 +151,28 @@ public enum IstioStats {
     /// `grpc_response_status` is set: empty unless gRPC), for a sidecar:
     /// outbound reports as the source with `local` as source, inbound as the
     /// destination with `local` as destination.
-    public static func labels(outbound: Bool, local: WorkloadLabels, peer: WorkloadLabels, facts: RequestFacts,
-                              localCanonicalService: String?) -> [String] {
-        labels(role: outbound ? .source : .destination, source: outbound ? local : peer,
-               destination: outbound ? peer : local, facts: facts, localCanonicalService: localCanonicalService)
+    public static func labels(
+        outbound: Bool, local: WorkloadLabels, peer: WorkloadLabels, facts: RequestFacts,
+        localCanonicalService: String?
+    ) -> [String] {
+        labels(
+            role: outbound ? .source : .destination, source: outbound ? local : peer,
+            destination: outbound ? peer : local, facts: facts, localCanonicalService: localCanonicalService)
     }
 
     /// The 25 label values for one report by `role`, with the source and
     /// destination workloads already chosen (a waypoint's are both peers).
-    public static func labels(role: ReporterRole, source: WorkloadLabels, destination: WorkloadLabels, facts: RequestFacts,
-                              localCanonicalService: String?) -> [String] {
+    public static func labels(
+        role: ReporterRole, source: WorkloadLabels, destination: WorkloadLabels, facts: RequestFacts,
+        localCanonicalService: String?
+    ) -> [String] {
         var values = [String](repeating: "", count: IstioLabel.allCases.count)
         values[IstioLabel.reporter.rawValue] = role.label
         // Without a peer, the namespaces it would have given come from what the
         // proxy knows: the peer certificate's SPIFFE id, the cluster's service.
         let sourceNamespace = source.namespace.isEmpty ? (SPIFFEID.namespace(facts.sourcePrincipal) ?? "") : source.namespace
-        let destinationNamespace = destination.namespace.isEmpty
+        let destinationNamespace =
+            destination.namespace.isEmpty
             ? (SPIFFEID.namespace(facts.destinationPrincipal) ?? "") : destination.namespace
         values[IstioLabel.sourceWorkload.rawValue] = source.workload
         values[IstioLabel.sourceWorkloadNamespace.rawValue] = sourceNamespace
@@ -184,7 +192,8 @@ public enum IstioStats {
         let service = destinationService(facts, outbound: role != .destination, localCanonicalService: localCanonicalService)
         values[IstioLabel.destinationService.rawValue] = service.service
         values[IstioLabel.destinationServiceName.rawValue] = service.name
-        values[IstioLabel.destinationServiceNamespace.rawValue] = destination.namespace.isEmpty
+        values[IstioLabel.destinationServiceNamespace.rawValue] =
+            destination.namespace.isEmpty
             ? (facts.serviceNamespace ?? destinationNamespace) : destination.namespace
         values[IstioLabel.destinationCanonicalService.rawValue] = destination.canonicalService
         values[IstioLabel.destinationCanonicalRevision.rawValue] = destination.canonicalRevision
@@ -206,24 +215,32 @@ public enum IstioStats {
     /// Values are written through `appendLabelValue`, so no value can break
     /// Envoy's tag extraction (documented deviation from Istio, which writes
     /// them unchanged). Built on bytes: this runs per request.
-    public static func statName(metric: String, tags: [(String, String)], fieldSeparator: String = ";.;",
-                                valueSeparator: String = "=.=") -> String {
+    public static func statName(
+        metric: String, tags: [(String, String)], fieldSeparator: String = ";.;",
+        valueSeparator: String = "=.="
+    ) -> String {
         statNamePrefix(tags: tags, fieldSeparator: fieldSeparator, valueSeparator: valueSeparator) + "istio_" + metric
     }
 
     /// The tag part of a stat name (everything before `istio_<metric>`).
-    public static func statNamePrefix(tags: [(String, String)], fieldSeparator: String = ";.;",
-                                      valueSeparator: String = "=.=") -> String {
-        String(decoding: statNamePrefixBytes(tags: tags, fieldSeparator: fieldSeparator, valueSeparator: valueSeparator),
-               as: UTF8.self)
+    public static func statNamePrefix(
+        tags: [(String, String)], fieldSeparator: String = ";.;",
+        valueSeparator: String = "=.="
+    ) -> String {
+        String(
+            decoding: statNamePrefixBytes(tags: tags, fieldSeparator: fieldSeparator, valueSeparator: valueSeparator),
+            as: UTF8.self)
     }
 
     /// `statNamePrefix` as bytes (no string is built until a metric is defined).
-    public static func statNamePrefixBytes(tags: [(String, String)], fieldSeparator: String = ";.;",
-                                           valueSeparator: String = "=.=") -> [UInt8] {
+    public static func statNamePrefixBytes(
+        tags: [(String, String)], fieldSeparator: String = ";.;",
+        valueSeparator: String = "=.="
+    ) -> [UInt8] {
         var name: [UInt8] = []
         name.reserveCapacity(64 * tags.count + 32)
-        let field = Array(fieldSeparator.utf8), value = Array(valueSeparator.utf8)
+        let field = Array(fieldSeparator.utf8)
+        let value = Array(valueSeparator.utf8)
         for (tag, text) in tags {
             append(tag, to: &name)
             name.append(contentsOf: value)
@@ -276,7 +293,8 @@ public enum IstioStats {
                     name.append(replacement)  // U+0085 NEXT LINE
                     index += 2
                 } else if byte == 0xE2, index + 2 < utf8.count, utf8[index + 1] == 0x80,
-                          utf8[index + 2] == 0xA8 || utf8[index + 2] == 0xA9 {
+                    utf8[index + 2] == 0xA8 || utf8[index + 2] == 0xA9
+                {
                     name.append(replacement)  // U+2028 LINE SEPARATOR, U+2029 PARAGRAPH SEPARATOR
                     index += 3
                 } else {

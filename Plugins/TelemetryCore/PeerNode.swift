@@ -104,8 +104,10 @@ extension PeerNode {
     /// The local node from its metadata (Istio `extractLocalNodeFlatBuffer`):
     /// string keys only if present; LABELS, PLATFORM_METADATA and
     /// APP_CONTAINERS always present, possibly empty.
-    public static func local(strings: (String) -> String?, maps: (String) -> [KeyValue]?,
-                             includeInstanceIPs: Bool = false) -> PeerNode {
+    public static func local(
+        strings: (String) -> String?, maps: (String) -> [KeyValue]?,
+        includeInstanceIPs: Bool = false
+    ) -> PeerNode {
         var node = PeerNode()
         for key in stringKeys { node.setString(strings(key), forKey: key) }
         node.labels = sortedByKey(maps("LABELS") ?? [])

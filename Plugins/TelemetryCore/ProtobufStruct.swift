@@ -34,7 +34,8 @@ public struct ProtoStruct: Equatable {
     }
 
     public static func == (lhs: ProtoStruct, rhs: ProtoStruct) -> Bool {
-        let left = lhs.sortedFields, right = rhs.sortedFields
+        let left = lhs.sortedFields
+        let right = rhs.sortedFields
         if left.count != right.count { return false }
         for index in 0..<left.count where left[index].key != right[index].key || left[index].value != right[index].value {
             return false
@@ -169,9 +170,13 @@ public struct ProtobufReader {
     public mutating func skip(wireType: Int, field: Int) throws(ProtobufError) {
         switch wireType {
         case 0: _ = try varint()
-        case 1: if end - offset < 8 { throw .truncated(offset: offset) }; offset += 8
+        case 1:
+            if end - offset < 8 { throw .truncated(offset: offset) }
+            offset += 8
         case 2: _ = try lengthDelimited()
-        case 5: if end - offset < 4 { throw .truncated(offset: offset) }; offset += 4
+        case 5:
+            if end - offset < 4 { throw .truncated(offset: offset) }
+            offset += 4
         default: throw .wrongWireType(field: field, wireType: wireType)
         }
     }
@@ -265,7 +270,10 @@ public enum StructCodec {
         var result = ProtoStruct()
         while !reader.isAtEnd {
             let (field, wireType) = try reader.tag()
-            guard field == 1 else { try reader.skip(wireType: wireType, field: field); continue }
+            guard field == 1 else {
+                try reader.skip(wireType: wireType, field: field)
+                continue
+            }
             guard wireType == 2 else { throw .wrongWireType(field: field, wireType: wireType) }
             let entryRange = try reader.lengthDelimited()
             var entry = ProtobufReader(reader.bytes, from: entryRange.start, to: entryRange.end)
@@ -294,7 +302,9 @@ public enum StructCodec {
         while !reader.isAtEnd {
             let (field, wireType) = try reader.tag()
             switch (field, wireType) {
-            case (1, 0): _ = try reader.varint(); value = .null
+            case (1, 0):
+                _ = try reader.varint()
+                value = .null
             case (2, 1):
                 if reader.end - reader.offset < 8 { throw .truncated(offset: reader.offset) }
                 var bits: UInt64 = 0
@@ -313,7 +323,10 @@ public enum StructCodec {
                 var items: [StructValue] = []
                 while !inner.isAtEnd {
                     let (itemField, itemWire) = try inner.tag()
-                    guard itemField == 1 else { try inner.skip(wireType: itemWire, field: itemField); continue }
+                    guard itemField == 1 else {
+                        try inner.skip(wireType: itemWire, field: itemField)
+                        continue
+                    }
                     guard itemWire == 2 else { throw .wrongWireType(field: itemField, wireType: itemWire) }
                     let itemRange = try inner.lengthDelimited()
                     var item = ProtobufReader(inner.bytes, from: itemRange.start, to: itemRange.end)

@@ -13,7 +13,8 @@ public enum SPIFFEID {
             while index < bytes.count && bytes[index] != UInt8(ascii: "/") { index += 1 }
             let namespaceEnd = index
             guard namespaceEnd > namespaceStart, let accountStart = skip("/sa/", in: bytes, at: index),
-                  accountStart < bytes.count else { return nil }
+                accountStart < bytes.count
+            else { return nil }
             for byte in bytes[accountStart...] where byte == UInt8(ascii: "/") { return nil }
             return String(decoding: UnsafeBufferPointer(rebasing: bytes[namespaceStart..<namespaceEnd]), as: UTF8.self)
         }

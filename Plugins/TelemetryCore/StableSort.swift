@@ -13,8 +13,11 @@ public enum StableSort {
         while width < count {
             var start = 0
             while start < count {
-                let middle = min(start + width, count), end = min(start + 2 * width, count)
-                var left = start, right = middle, out = start
+                let middle = min(start + width, count)
+                let end = min(start + 2 * width, count)
+                var left = start
+                var right = middle
+                var out = start
                 while left < middle || right < end {
                     // The left run wins ties: that is what keeps equal elements in order.
                     if right == end || (left < middle && !less(source[right], source[left])) {

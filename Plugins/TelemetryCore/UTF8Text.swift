@@ -8,7 +8,8 @@
 public enum UTF8Text {
     /// -1, 0 or 1 as `a` orders before, equal to or after `b`, byte by byte.
     public static func compare(_ a: String, _ b: String) -> Int {
-        var a = a, b = b
+        var a = a
+        var b = b
         return a.withUTF8 { left in
             b.withUTF8 { right in
                 let common = min(left.count, right.count)
@@ -39,14 +40,19 @@ public enum UTF8Text {
     public static func listIndex(of name: String, in list: StaticString) -> Int? {
         var name = name
         return name.withUTF8 { wanted -> Int? in
-            let entries = list.utf8Start, count = list.utf8CodeUnitCount
-            var start = 0, position = 0
+            let entries = list.utf8Start
+            let count = list.utf8CodeUnitCount
+            var start = 0
+            var position = 0
             while start < count {
                 var end = start
                 while end < count && entries[end] != UInt8(ascii: ",") { end += 1 }
                 if end - start == wanted.count {
                     var same = true
-                    for index in 0..<wanted.count where entries[start + index] != wanted[index] { same = false; break }
+                    for index in 0..<wanted.count where entries[start + index] != wanted[index] {
+                        same = false
+                        break
+                    }
                     if same { return position }
                 }
                 start = end + 2

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import ProxyWasmABI
 
 @Suite("Enums and the host-function table")

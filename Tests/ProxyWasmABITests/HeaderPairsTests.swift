@@ -1,4 +1,5 @@
 import Testing
+
 @testable import ProxyWasmABI
 
 @Suite("Header pairs codec")
@@ -10,10 +11,10 @@ struct HeaderPairsTests {
         0x01, 0x00, 0x00, 0x00,  // pair 0: value_len = 1
         0x01, 0x00, 0x00, 0x00,  // pair 1: key_len = 1
         0x02, 0x00, 0x00, 0x00,  // pair 1: value_len = 2
-        0x61, 0x00,              // "a" NUL
-        0x31, 0x00,              // "1" NUL
-        0x62, 0x00,              // "b" NUL
-        0x32, 0x32, 0x00,        // "22" NUL
+        0x61, 0x00,  // "a" NUL
+        0x31, 0x00,  // "1" NUL
+        0x62, 0x00,  // "b" NUL
+        0x32, 0x32, 0x00,  // "22" NUL
     ]
 
     @Test func encodesTheWorkedExampleByteForByte() {
@@ -31,21 +32,22 @@ struct HeaderPairsTests {
 
     @Test func emptyMapEncodesAsAZeroCountAndDecodesFromNothing() throws {
         #expect(HeaderPairs.encode([HeaderPair]()) == [0x00, 0x00, 0x00, 0x00])  // N = 0, nothing else
-        #expect(try HeaderPairs.decode([UInt8]()) == [])           // hosts send an empty map as (0, 0)
+        #expect(try HeaderPairs.decode([UInt8]()) == [])  // hosts send an empty map as (0, 0)
         #expect(try HeaderPairs.decode([0, 0, 0, 0]) == [])
     }
 
     @Test func emptyKeysAndValuesKeepTheirTerminators() throws {
         let bytes = HeaderPairs.encode([("x-empty", ""), ("", "v")])
-        #expect(bytes == [
-            0x02, 0x00, 0x00, 0x00,                          // N = 2
-            0x07, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,  // "x-empty" (7), "" (0)
-            0x00, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00,  // "" (0), "v" (1)
-            0x78, 0x2D, 0x65, 0x6D, 0x70, 0x74, 0x79, 0x00,  // "x-empty" NUL
-            0x00,                                            // "" NUL
-            0x00,                                            // "" NUL
-            0x76, 0x00,                                      // "v" NUL
-        ])
+        #expect(
+            bytes == [
+                0x02, 0x00, 0x00, 0x00,  // N = 2
+                0x07, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,  // "x-empty" (7), "" (0)
+                0x00, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00,  // "" (0), "v" (1)
+                0x78, 0x2D, 0x65, 0x6D, 0x70, 0x74, 0x79, 0x00,  // "x-empty" NUL
+                0x00,  // "" NUL
+                0x00,  // "" NUL
+                0x76, 0x00,  // "v" NUL
+            ])
         #expect(try HeaderPairs.decode(bytes) == [HeaderPair("x-empty", ""), HeaderPair("", "v")])
     }
 
@@ -60,16 +62,26 @@ struct HeaderPairsTests {
         ("count above 1024", [0x01, 0x04, 0x00, 0x00], .tooManyPairs(count: 1025, limit: 1024)),
         ("count 0xFFFFFFFF", [0xFF, 0xFF, 0xFF, 0xFF], .tooManyPairs(count: 0xFFFF_FFFF, limit: 1024)),
         ("size table cut short", [0x01, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00], .truncatedSizeTable(count: 1, size: 8)),
-        ("key longer than the buffer",
-         [0x01, 0, 0, 0, 0xFF, 0xFF, 0xFF, 0xFF, 0x00, 0, 0, 0, 0x61, 0x00, 0x00], .truncatedData(pair: 0)),
-        ("value longer than the buffer",
-         [0x01, 0, 0, 0, 0x01, 0, 0, 0, 0x05, 0, 0, 0, 0x61, 0x00, 0x62, 0x00], .truncatedData(pair: 0)),
-        ("key not NUL-terminated",
-         [0x01, 0, 0, 0, 0x01, 0, 0, 0, 0x01, 0, 0, 0, 0x61, 0x7A, 0x62, 0x00], .missingTerminator(pair: 0, offset: 13)),
-        ("value not NUL-terminated",
-         [0x01, 0, 0, 0, 0x01, 0, 0, 0, 0x01, 0, 0, 0, 0x61, 0x00, 0x62, 0x7A], .missingTerminator(pair: 0, offset: 15)),
-        ("trailing bytes",
-         [0x01, 0, 0, 0, 0x01, 0, 0, 0, 0x01, 0, 0, 0, 0x61, 0x00, 0x62, 0x00, 0xEE], .trailingBytes(count: 1)),
+        (
+            "key longer than the buffer",
+            [0x01, 0, 0, 0, 0xFF, 0xFF, 0xFF, 0xFF, 0x00, 0, 0, 0, 0x61, 0x00, 0x00], .truncatedData(pair: 0)
+        ),
+        (
+            "value longer than the buffer",
+            [0x01, 0, 0, 0, 0x01, 0, 0, 0, 0x05, 0, 0, 0, 0x61, 0x00, 0x62, 0x00], .truncatedData(pair: 0)
+        ),
+        (
+            "key not NUL-terminated",
+            [0x01, 0, 0, 0, 0x01, 0, 0, 0, 0x01, 0, 0, 0, 0x61, 0x7A, 0x62, 0x00], .missingTerminator(pair: 0, offset: 13)
+        ),
+        (
+            "value not NUL-terminated",
+            [0x01, 0, 0, 0, 0x01, 0, 0, 0, 0x01, 0, 0, 0, 0x61, 0x00, 0x62, 0x7A], .missingTerminator(pair: 0, offset: 15)
+        ),
+        (
+            "trailing bytes",
+            [0x01, 0, 0, 0, 0x01, 0, 0, 0, 0x01, 0, 0, 0, 0x61, 0x00, 0x62, 0x00, 0xEE], .trailingBytes(count: 1)
+        ),
     ]
 
     @Test(arguments: malformed.indices)
@@ -107,7 +119,12 @@ struct HeaderPairsTests {
     func randomBytesNeverCrashTheDecoder(_ seed: Int) {
         var generator = SplitMix64(seed: UInt64(seed) &+ 1000)
         var bytes = (0..<Int(generator.next() % 64)).map { _ in UInt8(truncatingIfNeeded: generator.next()) }
-        if bytes.count >= 4 { bytes[1] = 0; bytes[2] = 0; bytes[3] = 0; bytes[0] %= 4 }  // plausible counts
+        if bytes.count >= 4 {
+            bytes[1] = 0
+            bytes[2] = 0
+            bytes[3] = 0
+            bytes[0] %= 4
+        }  // plausible counts
         _ = try? HeaderPairs.decode(bytes)
     }
 }

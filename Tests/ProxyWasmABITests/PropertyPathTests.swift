@@ -1,17 +1,19 @@
 import Testing
+
 @testable import ProxyWasmABI
 
 @Suite("Property paths and values")
 struct PropertyPathTests {
     @Test func segmentsAreJoinedWithSingleNulBytes() throws {
         let bytes = try PropertyPath.encode(["xds", "node", "id"])
-        #expect(bytes == [
-            0x78, 0x64, 0x73,        // "xds"
-            0x00,                    // separator
-            0x6E, 0x6F, 0x64, 0x65,  // "node"
-            0x00,                    // separator
-            0x69, 0x64,              // "id" (no trailing NUL)
-        ])
+        #expect(
+            bytes == [
+                0x78, 0x64, 0x73,  // "xds"
+                0x00,  // separator
+                0x6E, 0x6F, 0x64, 0x65,  // "node"
+                0x00,  // separator
+                0x69, 0x64,  // "id" (no trailing NUL)
+            ])
         #expect(try PropertyPath.encode(dotted: "xds.node.id") == bytes)
     }
 

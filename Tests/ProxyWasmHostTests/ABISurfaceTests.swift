@@ -1,7 +1,8 @@
 import Foundation
 import ProxyWasmABI
-@testable import ProxyWasmHost
 import Testing
+
+@testable import ProxyWasmHost
 
 /// `abi/HostFunctionTable.swift` is the one list of the ABI's host calls; the
 /// places that repeat it by hand are checked against it: the host's handler
@@ -43,12 +44,19 @@ struct ABISurfaceTests {
             let afterFunc = rest[start.upperBound...]
             guard let open = afterFunc.firstIndex(of: "(") else { break }
             let name = String(afterFunc[..<open])
-            var depth = 0, index = open
+            var depth = 0
+            var index = open
             var close = open
             while index < afterFunc.endIndex {
                 let character = afterFunc[index]
                 if character == "(" { depth += 1 }
-                if character == ")" { depth -= 1; if depth == 0 { close = index; break } }
+                if character == ")" {
+                    depth -= 1
+                    if depth == 0 {
+                        close = index
+                        break
+                    }
+                }
                 index = afterFunc.index(after: index)
             }
             let parameterText = afterFunc[afterFunc.index(after: open)..<close]
@@ -69,7 +77,9 @@ struct ABISurfaceTests {
 
     static func splitTopLevel(_ text: Substring) -> [Substring] {
         var parts: [Substring] = []
-        var depth = 0, start = text.startIndex, index = text.startIndex
+        var depth = 0
+        var start = text.startIndex
+        var index = text.startIndex
         while index < text.endIndex {
             let character = text[index]
             if character == "<" || character == "(" { depth += 1 }
@@ -99,8 +109,10 @@ struct ABISurfaceTests {
         let wasmStart = try #require(text.range(of: "#if arch(wasm32)"))
         let elseMarker = try #require(text.range(of: "\n#else\n"))
         let end = try #require(text.range(of: "\n#endif", options: .backwards))
-        return (declarations(in: text[wasmStart.upperBound..<elseMarker.lowerBound]),
-                declarations(in: text[elseMarker.upperBound..<end.lowerBound]))
+        return (
+            declarations(in: text[wasmStart.upperBound..<elseMarker.lowerBound]),
+            declarations(in: text[elseMarker.upperBound..<end.lowerBound])
+        )
     }
 
     @Test func theSDKsImportsAreTableRowsWithTheirWasmSignatures() throws {

@@ -1,9 +1,10 @@
 import Foundation
 import ProxyWasmABI
-@testable import ProxyWasmHost
 import ProxyWasmWasmKit
 import TelemetryCore
 import Testing
+
+@testable import ProxyWasmHost
 
 /// Hardware-independent performance budgets, checked in CI: module sizes and
 /// wasm operators (WasmKit fuel) per request. Limits live in
@@ -30,10 +31,12 @@ struct BudgetTests {
 
     /// `module` started on a sidecar with Istio's client node metadata, as `direction`'s listener.
     static func sidecar(module: String, direction: TrafficDirection, rootID: String, configuration: String = "") throws
-        -> (Proxy, PluginVM, WasmKitGuest, UInt32) {
+        -> (Proxy, PluginVM, WasmKitGuest, UInt32)
+    {
         let proxy = Proxy(name: "budget")
-        proxy.setNode(id: "sidecar~10.0.0.1~productpage-v1-84975bc778-pxz2w.default~default.svc.cluster.local",
-                      metadata: MetadataExchangeTests.metadata("client_node_metadata.rendered.json"))
+        proxy.setNode(
+            id: "sidecar~10.0.0.1~productpage-v1-84975bc778-pxz2w.default~default.svc.cluster.local",
+            metadata: MetadataExchangeTests.metadata("client_node_metadata.rendered.json"))
         proxy.setXDS("listener_direction", .int(direction.rawValue))
         let vm = PluginVM(proxy: proxy, vmID: "budget")
         let guest = try WasmKitGuest.load(try BuiltModules.bytes(module), into: vm)
@@ -43,16 +46,24 @@ struct BudgetTests {
 
     /// What metadata exchange leaves in filter state for stats to read: Istio's server node as a FlatNode.
     static func serverPeerNode() throws -> [UInt8] {
-        FlatNodeCodec.encode(PeerNode.fromStruct(try StructCodec.decodeStruct(
-            Base64.decode(Array(MetadataExchangeTests.vector("server", "header_b64").utf8))!)))
+        FlatNodeCodec.encode(
+            PeerNode.fromStruct(
+                try StructCodec.decodeStruct(
+                    Base64.decode(Array(MetadataExchangeTests.vector("server", "header_b64").utf8))!)))
     }
 
     /// Operators for one request after warm-up, through `direction`'s side.
-    static func operatorsPerRequest(module: String, direction: TrafficDirection, peerHeaders: Bool,
-                                    rootID: String = "budget", configuration: String = "") throws -> UInt64 {
+    static func operatorsPerRequest(
+        module: String, direction: TrafficDirection, peerHeaders: Bool,
+        rootID: String = "budget", configuration: String = ""
+    ) throws -> UInt64 {
         let (_, vm, guest, root) = try Self.sidecar(module: module, direction: direction, rootID: rootID, configuration: configuration)
-        let peer = peerHeaders ? [HeaderPair("x-envoy-peer-metadata-id", "sidecar~10.0.0.2~ratings-v1.default~default.svc.cluster.local"),
-                                  HeaderPair("x-envoy-peer-metadata", MetadataExchangeTests.vector("server", "header_b64"))] : []
+        let peer =
+            peerHeaders
+            ? [
+                HeaderPair("x-envoy-peer-metadata-id", "sidecar~10.0.0.2~ratings-v1.default~default.svc.cluster.local"),
+                HeaderPair("x-envoy-peer-metadata", MetadataExchangeTests.vector("server", "header_b64")),
+            ] : []
         let peerNode = try Self.serverPeerNode()
         func request() {
             let state = StreamState()
@@ -60,13 +71,40 @@ struct BudgetTests {
             state.filterState["wasm.upstream_peer"] = peerNode
             state.filterState["wasm.downstream_peer_id"] = Array("client".utf8)
             state.filterState["wasm.downstream_peer"] = peerNode
-            let stream = HttpStream(vm: vm, root: root, properties: [PropertyEntry("xds", .map([
-                PropertyEntry("cluster_metadata", .map([PropertyEntry("filter_metadata", .map([PropertyEntry("istio", .map([
-                    PropertyEntry("services", .list([.map([PropertyEntry("name", .string("ratings")),
-                                                           PropertyEntry("host", .string("ratings.default.svc.cluster.local"))])]))]))]))]))]))],
-                                    streamState: state)
-            stream.sendRequestHeaders([HeaderPair(":method", "GET"), HeaderPair(":path", "/reviews/1"),
-                                       HeaderPair(":authority", "reviews:9080")] + (direction == .inbound ? peer : []))
+            let stream = HttpStream(
+                vm: vm, root: root,
+                properties: [
+                    PropertyEntry(
+                        "xds",
+                        .map([
+                            PropertyEntry(
+                                "cluster_metadata",
+                                .map([
+                                    PropertyEntry(
+                                        "filter_metadata",
+                                        .map([
+                                            PropertyEntry(
+                                                "istio",
+                                                .map([
+                                                    PropertyEntry(
+                                                        "services",
+                                                        .list([
+                                                            .map([
+                                                                PropertyEntry("name", .string("ratings")),
+                                                                PropertyEntry("host", .string("ratings.default.svc.cluster.local")),
+                                                            ])
+                                                        ]))
+                                                ]))
+                                        ]))
+                                ]))
+                        ]))
+                ],
+                streamState: state)
+            stream.sendRequestHeaders(
+                [
+                    HeaderPair(":method", "GET"), HeaderPair(":path", "/reviews/1"),
+                    HeaderPair(":authority", "reviews:9080"),
+                ] + (direction == .inbound ? peer : []))
             stream.sendResponseHeaders([HeaderPair(":status", "200")] + (direction == .outbound ? peer : []))
             stream.complete()
         }
@@ -86,15 +124,19 @@ struct BudgetTests {
         #expect(operators <= budget, "\(name): \(operators) operators per request, budget \(budget)")
     }
 
-    static let customDimensions = #"{"metrics":[{"dimensions":{"configurable_metric_a":"(request.host.startsWith('127.0.0.1') ? 'localhost:' : request.host) + string(upstream_peer_id)","configurable_metric_b":"request.protocol"}}]}"#
+    static let customDimensions =
+        #"{"metrics":[{"dimensions":{"configurable_metric_a":"(request.host.startsWith('127.0.0.1') ? 'localhost:' : request.host) + string(upstream_peer_id)","configurable_metric_b":"request.protocol"}}]}"#
 
-    @Test(arguments: [("outbound", TrafficDirection.outbound, false), ("inbound", TrafficDirection.inbound, false),
-                      ("outbound_custom_dimensions", TrafficDirection.outbound, true),
-                      ("inbound_custom_dimensions", TrafficDirection.inbound, true)])
+    @Test(arguments: [
+        ("outbound", TrafficDirection.outbound, false), ("inbound", TrafficDirection.inbound, false),
+        ("outbound_custom_dimensions", TrafficDirection.outbound, true),
+        ("inbound_custom_dimensions", TrafficDirection.inbound, true),
+    ])
     func statsOperatorsPerRequestStayWithinBudget(_ name: String, _ direction: TrafficDirection, _ custom: Bool) throws {
-        let operators = try Self.operatorsPerRequest(module: "stats", direction: direction, peerHeaders: false,
-                                                     rootID: direction == .outbound ? "stats_outbound" : "stats_inbound",
-                                                     configuration: custom ? Self.customDimensions : "")
+        let operators = try Self.operatorsPerRequest(
+            module: "stats", direction: direction, peerHeaders: false,
+            rootID: direction == .outbound ? "stats_outbound" : "stats_inbound",
+            configuration: custom ? Self.customDimensions : "")
         let budget = try #require(Self.budgets["stats"]?.operators_per_request[name])
         print("stats \(name): \(operators) wasm operators per request (budget \(budget))")
         #expect(operators <= budget, "\(name): \(operators) operators per request, budget \(budget)")
@@ -127,8 +169,9 @@ struct BudgetTests {
     /// Operators stats.wasm spends on a warm TCP connection whose peer
     /// metadata exchange decided: data both ways, then close.
     static func statsOperatorsPerConnection(direction: TrafficDirection) throws -> UInt64 {
-        let (proxy, vm, guest, root) = try Self.sidecar(module: "stats", direction: direction,
-                                                        rootID: direction == .outbound ? "stats_outbound" : "stats_inbound")
+        let (proxy, vm, guest, root) = try Self.sidecar(
+            module: "stats", direction: direction,
+            rootID: direction == .outbound ? "stats_outbound" : "stats_inbound")
         let peerNode = try Self.serverPeerNode()
         func connection() {
             let state = StreamState()

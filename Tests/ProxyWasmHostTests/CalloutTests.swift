@@ -1,8 +1,9 @@
 import Foundation
 import ProxyWasmABI
-@testable import ProxyWasmHost
 import ProxyWasmWasmKit
 import Testing
+
+@testable import ProxyWasmHost
 
 /// HTTP and gRPC call-outs: Envoy's checks and tokens, answers from the
 /// programmable responder delivered later on the root context, and streams
@@ -21,7 +22,8 @@ struct CalloutTests {
     /// with `x-auth: allowed`, or replies 503 locally when the call failed.
     static func authModule(timeout: Int32 = 1000) -> String {
         let pairs = requestPairs.map { String(format: "\\%02x", $0) }.joined()
-        return HostileModuleTests.module("""
+        return HostileModuleTests.module(
+            """
             (global $stream (mut i32) (i32.const 0))
             (data (i32.const 0x100) "auth")
             (data (i32.const 0x200) "\(pairs)")
@@ -58,16 +60,17 @@ struct CalloutTests {
                 (else
                   (drop (call $add_header (i32.const 0) (i32.const 0x510) (i32.const 6) (i32.const 0x520) (i32.const 7)))
                   (drop (call $continue (i32.const 0))))))
-            """, imports: """
-            (import "env" "proxy_http_call" (func $http_call (param i32 i32 i32 i32 i32 i32 i32 i32 i32 i32) (result i32)))
-            (import "env" "proxy_get_buffer_bytes" (func $get_buffer (param i32 i32 i32 i32 i32) (result i32)))
-            (import "env" "proxy_get_header_map_value" (func $get_header (param i32 i32 i32 i32 i32) (result i32)))
-            (import "env" "proxy_get_status" (func $get_status (param i32 i32 i32) (result i32)))
-            (import "env" "proxy_set_effective_context" (func $set_effective (param i32) (result i32)))
-            (import "env" "proxy_add_header_map_value" (func $add_header (param i32 i32 i32 i32 i32) (result i32)))
-            (import "env" "proxy_continue_stream" (func $continue (param i32) (result i32)))
-            (import "env" "proxy_send_local_response" (func $local_response (param i32 i32 i32 i32 i32 i32 i32 i32) (result i32)))
-            """)
+            """,
+            imports: """
+                (import "env" "proxy_http_call" (func $http_call (param i32 i32 i32 i32 i32 i32 i32 i32 i32 i32) (result i32)))
+                (import "env" "proxy_get_buffer_bytes" (func $get_buffer (param i32 i32 i32 i32 i32) (result i32)))
+                (import "env" "proxy_get_header_map_value" (func $get_header (param i32 i32 i32 i32 i32) (result i32)))
+                (import "env" "proxy_get_status" (func $get_status (param i32 i32 i32) (result i32)))
+                (import "env" "proxy_set_effective_context" (func $set_effective (param i32) (result i32)))
+                (import "env" "proxy_add_header_map_value" (func $add_header (param i32 i32 i32 i32 i32) (result i32)))
+                (import "env" "proxy_continue_stream" (func $continue (param i32) (result i32)))
+                (import "env" "proxy_send_local_response" (func $local_response (param i32 i32 i32 i32 i32 i32 i32 i32) (result i32)))
+                """)
     }
 
     struct AuthRun {
@@ -113,15 +116,15 @@ struct CalloutTests {
         #expect(run.word(0x60) == 0)
 
         run.vm.proxy.advanceClock(byMilliseconds: 1)
-        #expect(run.word(0x60) == 4)   // token
-        #expect(run.word(0x64) == 2)   // :status + x-verdict
-        #expect(run.word(0x68) == 7)   // body size
-        #expect(run.word(0x6c) == 0)   // trailers
+        #expect(run.word(0x60) == 4)  // token
+        #expect(run.word(0x64) == 2)  // :status + x-verdict
+        #expect(run.word(0x68) == 7)  // body size
+        #expect(run.word(0x6c) == 0)  // trailers
         #expect(run.word(0x70) == WasmResult.ok.rawValue)
         #expect(run.copied(0x74, 0x78) == "granted")
         #expect(run.word(0x80) == WasmResult.ok.rawValue)
         #expect(run.copied(0x84, 0x88) == "200")
-        #expect(run.word(0x94) == 0)   // status code untouched by a success
+        #expect(run.word(0x94) == 0)  // status code untouched by a success
         #expect(!stream.isRequestPaused)
         #expect(stream.requestHeaders.contains(HeaderPair("x-auth", "allowed")))
         #expect(stream.reply == nil)
@@ -259,11 +262,13 @@ struct CalloutTests {
             return try asRoot {
                 if let message {
                     let body = memory.put(Array(message.utf8), at: 0x300)
-                    return try vm.call("proxy_grpc_call", target.0, target.1, service.0, service.1, method.0, method.1,
-                                       metadata.0, metadata.1, body.0, body.1, timeout, tokenSlot)
+                    return try vm.call(
+                        "proxy_grpc_call", target.0, target.1, service.0, service.1, method.0, method.1,
+                        metadata.0, metadata.1, body.0, body.1, timeout, tokenSlot)
                 }
-                return try vm.call("proxy_grpc_stream", target.0, target.1, service.0, service.1, method.0, method.1,
-                                   metadata.0, metadata.1, tokenSlot)
+                return try vm.call(
+                    "proxy_grpc_stream", target.0, target.1, service.0, service.1, method.0, method.1,
+                    metadata.0, metadata.1, tokenSlot)
             }
         }
 
@@ -291,8 +296,9 @@ struct CalloutTests {
             #expect(input == .call)
             #expect(request.serviceName == "pkg.Svc" && request.method == "Check")
             #expect(request.initialMetadata == [HeaderPair("x-key", "v")] && request.message == Array("req".utf8))
-            return GrpcCalloutReply([.initialMetadata([HeaderPair("ignored", "1")]), .message(Array("resp".utf8))],
-                                    latencyMilliseconds: 20)
+            return GrpcCalloutReply(
+                [.initialMetadata([HeaderPair("ignored", "1")]), .message(Array("resp".utf8))],
+                latencyMilliseconds: 20)
         }
         rig.guest.callbacks["proxy_on_grpc_receive"] = { arguments in
             received = try rig.asRoot {
@@ -392,22 +398,24 @@ struct CalloutTests {
         #expect(try rig.send(6, "late") == WasmResult.notFound.rawValue)  // half-closed
         rig.vm.proxy.advanceClock(byMilliseconds: 5)
         let root = rig.root
-        #expect(rig.callbacks() == [
-            "proxy_on_grpc_receive_initial_metadata[\(root), 6, 1]",
-            "proxy_on_grpc_receive[\(root), 6, 2]", "proxy_on_grpc_receive[\(root), 6, 2]",
-            "proxy_on_grpc_receive_trailing_metadata[\(root), 6, 1]", "proxy_on_grpc_close[\(root), 6, 0]",
-        ])
-        #expect(rig.vm.proxy.upstreams.grpcExchanges.map(\.input) == [
-            .streamOpened, .message(Array("ab".utf8), endOfStream: false), .message(Array("cd".utf8), endOfStream: true),
-        ])
+        #expect(
+            rig.callbacks() == [
+                "proxy_on_grpc_receive_initial_metadata[\(root), 6, 1]",
+                "proxy_on_grpc_receive[\(root), 6, 2]", "proxy_on_grpc_receive[\(root), 6, 2]",
+                "proxy_on_grpc_receive_trailing_metadata[\(root), 6, 1]", "proxy_on_grpc_close[\(root), 6, 0]",
+            ])
+        #expect(
+            rig.vm.proxy.upstreams.grpcExchanges.map(\.input) == [
+                .streamOpened, .message(Array("ab".utf8), endOfStream: false), .message(Array("cd".utf8), endOfStream: true),
+            ])
     }
 
     @Test func tokensOfTheWrongKindAreBadArgumentAndCancelDropsPendingAnswers() throws {
         let rig = try grpcRig { _, _ in GrpcCalloutReply([.initialMetadata([]), .message([1])], latencyMilliseconds: 50) }
         for name in ["proxy_on_grpc_receive_initial_metadata", "proxy_on_grpc_receive"] { rig.guest.callbacks[name] = { _ in nil } }
         _ = try rig.open(Array("grpc".utf8), message: nil)
-        #expect(try rig.send(5, "x") == WasmResult.badArgument.rawValue)   // a call token
-        #expect(try rig.send(10, "x") == WasmResult.notFound.rawValue)     // a stream never opened
+        #expect(try rig.send(5, "x") == WasmResult.badArgument.rawValue)  // a call token
+        #expect(try rig.send(10, "x") == WasmResult.notFound.rawValue)  // a stream never opened
         #expect(try rig.asRoot { try rig.vm.call("proxy_grpc_close", 4) } == WasmResult.badArgument.rawValue)
         #expect(try rig.asRoot { try rig.vm.call("proxy_grpc_cancel", 6) } == WasmResult.ok.rawValue)
         rig.vm.proxy.advanceClock(byMilliseconds: 100)
@@ -421,7 +429,10 @@ struct CalloutTests {
         let target = memory.put(Array("web".utf8), at: 0x100)
         #expect(try vm.call("proxy_grpc_stream", target.0, target.1, 0, 0, 0, 0, 0, 0, 0x50) == WasmResult.ok.rawValue)
         let pending = try #require(vm.proxy.pendingCallouts.first)
-        guard case let .grpc(event) = pending.delivery else { Issue.record("expected a gRPC answer"); return }
+        guard case let .grpc(event) = pending.delivery else {
+            Issue.record("expected a gRPC answer")
+            return
+        }
         #expect(event == .close(status: GrpcStatus.unavailable.rawValue, message: "no healthy upstream{no_healthy_upstream}"))
     }
 }

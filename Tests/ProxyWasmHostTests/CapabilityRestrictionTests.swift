@@ -1,9 +1,10 @@
 import Foundation
 import ProxyWasmABI
-@testable import ProxyWasmHost
 import ProxyWasmTools
 import ProxyWasmWasmKit
 import Testing
+
+@testable import ProxyWasmHost
 
 /// Envoy's capability allow-list: restricted imports still link but answer
 /// from stubs, restricted callbacks are never called.
@@ -11,7 +12,8 @@ import Testing
 struct CapabilityRestrictionTests {
     /// On request headers: proxy_log -> 0x40, proxy_set_tick_period_milliseconds
     /// -> 0x44, fd_write -> 0x48, then proc_exit; on response headers writes 1 at 0x50.
-    static let module = HostileModuleTests.module("""
+    static let module = HostileModuleTests.module(
+        """
         (data (i32.const 0x100) "hello")
         (data (i32.const 0x200) "\\00\\01\\00\\00\\05\\00\\00\\00")
         (func (export "proxy_on_vm_start") (param i32 i32) (result i32) (i32.const 1))
@@ -26,12 +28,13 @@ struct CapabilityRestrictionTests {
         (func (export "proxy_on_response_headers") (param i32 i32 i32) (result i32)
           (i32.store (i32.const 0x50) (i32.const 1))
           (i32.const 0))
-        """, imports: """
-        (import "env" "proxy_log" (func $log (param i32 i32 i32) (result i32)))
-        (import "env" "proxy_set_tick_period_milliseconds" (func $tick (param i32) (result i32)))
-        (import "wasi_snapshot_preview1" "fd_write" (func $fd_write (param i32 i32 i32 i32) (result i32)))
-        (import "wasi_snapshot_preview1" "proc_exit" (func $proc_exit (param i32)))
-        """)
+        """,
+        imports: """
+            (import "env" "proxy_log" (func $log (param i32 i32 i32) (result i32)))
+            (import "env" "proxy_set_tick_period_milliseconds" (func $tick (param i32) (result i32)))
+            (import "wasi_snapshot_preview1" "fd_write" (func $fd_write (param i32 i32 i32 i32) (result i32)))
+            (import "wasi_snapshot_preview1" "proc_exit" (func $proc_exit (param i32)))
+            """)
 
     func run(allowing allowed: Set<String>) throws -> (PluginVM, WasmKitGuest) {
         let vm = PluginVM(proxy: Proxy(name: "p"), vmID: "vm", trace: TraceRecorder())
@@ -54,23 +57,29 @@ struct CapabilityRestrictionTests {
     }
 
     @Test func restrictedFunctionsAnswerFromStubsAndRestrictedCallbacksAreNeverCalled() throws {
-        let (vm, guest) = try run(allowing: ["proxy_on_vm_start", "proxy_on_configure", "proxy_on_context_create",
-                                             "proxy_on_request_headers", "proxy_log"])
+        let (vm, guest) = try run(allowing: [
+            "proxy_on_vm_start", "proxy_on_configure", "proxy_on_context_create",
+            "proxy_on_request_headers", "proxy_log",
+        ])
         #expect(guest.memory.readUInt32(0x40) == WasmResult.ok.rawValue)
         #expect(guest.memory.readUInt32(0x44) == WasmResult.internalFailure.rawValue)
         #expect(guest.memory.readUInt32(0x48) == 76)  // WASI ENOTCAPABLE
-        #expect(guest.memory.readUInt32(0x50) == 0)   // proxy_on_response_headers not allowed
+        #expect(guest.memory.readUInt32(0x50) == 0)  // proxy_on_response_headers not allowed
         let errors = vm.proxy.logs.filter { $0.level == .error }.map(\.message)
-        #expect(errors == ["Attempted call to restricted proxy-wasm capability: proxy_set_tick_period_milliseconds",
-                           "Attempted call to restricted WASI capability: fd_write",
-                           "Attempted call to restricted WASI capability: proc_exit"])
+        #expect(
+            errors == [
+                "Attempted call to restricted proxy-wasm capability: proxy_set_tick_period_milliseconds",
+                "Attempted call to restricted WASI capability: fd_write",
+                "Attempted call to restricted WASI capability: proc_exit",
+            ])
         #expect(vm.proxy.logs.contains { $0.level == .info && $0.message == "hello" })
         let refused = vm.trace.events.filter { $0.name == "restricted_capability" }.compactMap { $0.args["function"] }
         #expect(refused == ["proxy_set_tick_period_milliseconds", "wasi_snapshot_preview1.fd_write", "wasi_snapshot_preview1.proc_exit"])
         #expect(!vm.trace.events.contains { $0.kind == .callback && $0.name == "proxy_on_response_headers" })
         // The run summary counts them too.
-        #expect(vm.answers.summary == "refused 3 (proxy_set_tick_period_milliseconds x1, wasi_snapshot_preview1.fd_write x1, "
-            + "wasi_snapshot_preview1.proc_exit x1)")
+        #expect(
+            vm.answers.summary == "refused 3 (proxy_set_tick_period_milliseconds x1, wasi_snapshot_preview1.fd_write x1, "
+                + "wasi_snapshot_preview1.proc_exit x1)")
     }
 
     @Test func aRestrictedLifecycleCallbackIsSkippedNotFailed() throws {
@@ -96,8 +105,9 @@ struct CapabilityRestrictionTests {
         runner.run()
         #expect(runner.proxies[0].proxy.logs.contains { $0.message.hasSuffix("capability: proxy_set_tick_period_milliseconds") })
         #expect(throws: ScenarioError.self) {
-            try Scenario.load(yaml: "proxies: [{name: p, plugins: [{name: m, module: x.wasm, allowed_capabilities: proxy_log}]}]\ntraffic: []",
-                              file: "bad.yaml", baseDirectory: URL(fileURLWithPath: "/"))
+            try Scenario.load(
+                yaml: "proxies: [{name: p, plugins: [{name: m, module: x.wasm, allowed_capabilities: proxy_log}]}]\ntraffic: []",
+                file: "bad.yaml", baseDirectory: URL(fileURLWithPath: "/"))
         }
     }
 }

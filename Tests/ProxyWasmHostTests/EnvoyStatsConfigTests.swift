@@ -1,6 +1,7 @@
-@testable import ProxyWasmHost
 import ProxyWasmTools
 import Testing
+
+@testable import ProxyWasmHost
 
 /// The `stats_tags` that `envoy-config` generates, applied by the host's tag
 /// extractor (Envoy's rules: the first capture group is removed from the
@@ -10,7 +11,8 @@ struct EnvoyStatsConfigTests {
     @Test func dimensionsNamedLikeTheEndOfAnotherLabelKeepTheirOwnValues() throws {
         let configuration = #"{"metrics": [{"dimensions": {"code": "'201'", "cluster": "'up'", "namespace": "'n'"}}]}"#
         let extractor = try TagExtractor(try EnvoyStatsConfig.tagRules(pluginConfigurations: [configuration]))
-        let name = "wasmcustom.reporter=.=source;.;source_namespace=.=ns1;.;destination_cluster=.=c1;.;response_code=.=200;.;"
+        let name =
+            "wasmcustom.reporter=.=source;.;source_namespace=.=ns1;.;destination_cluster=.=c1;.;response_code=.=200;.;"
             + "cluster=.=up;.;code=.=201;.;namespace=.=n;.;istio_requests_total"
         let (extracted, tags) = extractor.extract(name)
         let values = Dictionary(uniqueKeysWithValues: tags)
@@ -21,7 +23,8 @@ struct EnvoyStatsConfigTests {
     }
 
     @Test func theFirstLabelAfterTheNamespaceIsFound() throws {
-        let extractor = try TagExtractor(try EnvoyStatsConfig.tagRules(pluginConfigurations: [#"{"field_separator": ";;", "value_separator": "=="}"#]))
+        let extractor = try TagExtractor(
+            try EnvoyStatsConfig.tagRules(pluginConfigurations: [#"{"field_separator": ";;", "value_separator": "=="}"#]))
         let (extracted, tags) = extractor.extract("wasmcustom.reporter==source;;response_code==503;;istio_requests_total")
         #expect(extracted == "wasmcustom.istio_requests_total")
         #expect(tags.map(\.0) == ["reporter", "response_code"] && tags.map(\.1) == ["source", "503"])
@@ -30,10 +33,11 @@ struct EnvoyStatsConfigTests {
     /// Istio's annotation: the most specific key wins, `istiocustom` is the
     /// plugin's namespace, other keys are Envoy prefixes.
     @Test func annotationKeysSelectHistogramsByMetricName() throws {
-        let rules = try EnvoyStatsConfig.histogramBuckets(annotation: #"""
-            {"istiocustom": [3, 2], "istiocustom.istio_request_duration_milliseconds": [1, 5, 10],
-             "istiocustom.istio_request": [7], "cluster.xds-grpc": [9]}
-            """#)
+        let rules = try EnvoyStatsConfig.histogramBuckets(
+            annotation: #"""
+                {"istiocustom": [3, 2], "istiocustom.istio_request_duration_milliseconds": [1, 5, 10],
+                 "istiocustom.istio_request": [7], "cluster.xds-grpc": [9]}
+                """#)
         let configuration = EnvoyStatsConfiguration(histogramBuckets: rules)
         let tags = "wasmcustom.reporter=.=source;.;request_operation=.=istio_request_duration_milliseconds;.;"
         #expect(configuration.buckets(for: tags + "istio_request_duration_milliseconds") == [1, 5, 10])
@@ -47,8 +51,9 @@ struct EnvoyStatsConfigTests {
     }
 
     @Test func customSeparatorsReachTheMetricNameRegex() throws {
-        let rules = try EnvoyStatsConfig.histogramBuckets(annotation: #"{"istiocustom.istio_request_bytes": [4]}"#,
-                                                          pluginConfigurations: [#"{"field_separator": "|;"}"#])
+        let rules = try EnvoyStatsConfig.histogramBuckets(
+            annotation: #"{"istiocustom.istio_request_bytes": [4]}"#,
+            pluginConfigurations: [#"{"field_separator": "|;"}"#])
         let configuration = EnvoyStatsConfiguration(histogramBuckets: rules)
         #expect(configuration.buckets(for: "wasmcustom.reporter=.=source|;istio_request_bytes") == [4])
         #expect(configuration.buckets(for: "wasmcustom.reporter=.=source;.;istio_request_bytes") == EnvoyStatsConfiguration.envoyDefaultBuckets)

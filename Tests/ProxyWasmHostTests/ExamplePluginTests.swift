@@ -1,7 +1,8 @@
 import ProxyWasmABI
-@testable import ProxyWasmHost
 import ProxyWasmWasmKit
 import Testing
+
+@testable import ProxyWasmHost
 
 /// The real header_stamp.wasm in the host, through Envoy's lifecycle.
 @Suite("HeaderStamp.wasm in the host")
@@ -11,8 +12,9 @@ struct ExamplePluginTests {
     let guest: WasmKitGuest
 
     init() throws {
-        proxy.setNode(id: "sidecar~10.0.0.1~productpage.default~cluster.local",
-                      metadata: [PropertyEntry("NAME", .string("productpage-v1"))])
+        proxy.setNode(
+            id: "sidecar~10.0.0.1~productpage.default~cluster.local",
+            metadata: [PropertyEntry("NAME", .string("productpage-v1"))])
         vm = PluginVM(proxy: proxy, vmID: "header_stamp", trace: TraceRecorder())
         guest = try WasmKitGuest.load(try BuiltModules.bytes("header_stamp"), into: vm)
     }
@@ -23,8 +25,10 @@ struct ExamplePluginTests {
 
     private func get(_ root: UInt32, _ path: String) -> HttpStream {
         let stream = HttpStream(vm: vm, root: root)
-        stream.sendRequestHeaders([HeaderPair(":method", "GET"), HeaderPair(":path", path),
-                                   HeaderPair(":authority", "reviews:9080")])
+        stream.sendRequestHeaders([
+            HeaderPair(":method", "GET"), HeaderPair(":path", path),
+            HeaderPair(":authority", "reviews:9080"),
+        ])
         stream.sendResponseHeaders([HeaderPair(":status", "200")])
         stream.complete()
         return stream
@@ -52,8 +56,10 @@ struct ExamplePluginTests {
 
     @Test func malformedConfigurationIsRefusedWithTheLogLine() {
         #expect(throws: PluginStartError.self) { try start(#"{"header": 5}"#) }
-        #expect(proxy.logs.contains { $0.level == .error && $0.message ==
-            #"header_stamp: invalid configuration: field "header" must be a string, found number"# })
+        #expect(
+            proxy.logs.contains {
+                $0.level == .error && $0.message == #"header_stamp: invalid configuration: field "header" must be a string, found number"#
+            })
         #expect(!vm.isFailed)  // a refused configuration is not a trap
     }
 
@@ -62,8 +68,11 @@ struct ExamplePluginTests {
         vm.trace.clear()
         _ = get(root, "/")
         let callbacks = vm.trace.events.filter { $0.kind == .callback && $0.name.hasPrefix("proxy_on_") && $0.depth == 0 }
-        #expect(callbacks.map(\.name) == ["proxy_on_context_create", "proxy_on_request_headers",
-                                          "proxy_on_response_headers", "proxy_on_log", "proxy_on_done", "proxy_on_delete"])
+        #expect(
+            callbacks.map(\.name) == [
+                "proxy_on_context_create", "proxy_on_request_headers",
+                "proxy_on_response_headers", "proxy_on_log", "proxy_on_done", "proxy_on_delete",
+            ])
         let read = vm.trace.events.first { $0.name == "proxy_get_header_map_value" }
         #expect(read?.args["key"] == ":path" || read == nil)
         let replace = try #require(vm.trace.events.first { $0.name == "proxy_replace_header_map_value" })
@@ -73,8 +82,11 @@ struct ExamplePluginTests {
         vm.trace.clear()
         _ = get(root, "/")
         #expect(!TraceFormat.diff(first, vm.trace.events).isEmpty)  // stream ids differ...
-        #expect(TraceFormat.diff(TraceFormat.normalizingContextIDs(first),
-                                 TraceFormat.normalizingContextIDs(vm.trace.events)).isEmpty)  // ...nothing else does
+        #expect(
+            TraceFormat.diff(
+                TraceFormat.normalizingContextIDs(first),
+                TraceFormat.normalizingContextIDs(vm.trace.events)
+            ).isEmpty)  // ...nothing else does
     }
 
     @Test func memoryStaysFlatOverManyStreams() throws {

@@ -1,6 +1,7 @@
 import ProxyWasmABI
-@testable import ProxyWasmHost
 import Testing
+
+@testable import ProxyWasmHost
 
 /// `proxy_call_foreign_function` and the foreign functions Envoy registers.
 @Suite("Foreign functions")
@@ -10,15 +11,15 @@ struct ForeignFunctionTests {
         memory.place(Array(name.utf8), at: 0x1000)
         memory.place(arguments, at: 0x2000)
         memory.place([0xAA, 0xAA, 0xAA, 0xAA, 0xAA, 0xAA, 0xAA, 0xAA], at: 0x0F00)
-        let raw = try vm.call("proxy_call_foreign_function", 0x1000, UInt64(name.utf8.count), 0x2000,
-                              UInt64(arguments.count), 0x0F00, 0x0F04)!
+        let raw = try vm.call(
+            "proxy_call_foreign_function", 0x1000, UInt64(name.utf8.count), 0x2000,
+            UInt64(arguments.count), 0x0F00, 0x0F04)!
         let status = try #require(WasmResult(rawValue: raw))
         guard status == .ok else { return (status, []) }
         let size = memory.readUInt32(0x0F04)!
         let result = size == 0 ? [] : memory.read(memory.readUInt32(0x0F00)!, size)!
         return (status, result)
     }
-
 
     // zlib's output is deterministic for a given level: these are Python's `zlib.compress(...)`.
     @Test func compressProducesZlibsFormat() throws {

@@ -1,10 +1,11 @@
 import Foundation
 import ProxyWasmABI
-@testable import ProxyWasmHost
 import ProxyWasmTools
 import ProxyWasmWasmKit
 import TelemetryCore
 import Testing
+
+@testable import ProxyWasmHost
 
 /// The fuzz corpora replayed through the real .wasm modules in the host:
 /// libFuzzer (`make fuzz`) runs the decoders natively, where `Int` is 64
@@ -38,8 +39,9 @@ struct FuzzCorpusReplayTests {
     @Test func tcpPrefixesThroughMetadataExchange() throws {
         let server = try MetadataExchangeTests.Sidecar(id: "server", metadataFile: "server_node_metadata.rendered.json", direction: .inbound)
         for input in Self.corpus("TCPPrefix") {
-            let connection = TcpConnection(vm: server.vm, root: server.root,
-                                           properties: [PropertyEntry("connection", .map([PropertyEntry("mtls", .bool(true))]))])
+            let connection = TcpConnection(
+                vm: server.vm, root: server.root,
+                properties: [PropertyEntry("connection", .map([PropertyEntry("mtls", .bool(true))]))])
             connection.open()
             connection.downstreamData(input)
             connection.downstreamData([], endOfStream: true)
@@ -53,8 +55,10 @@ struct FuzzCorpusReplayTests {
     @Test func peerMetadataHeadersThroughMetadataExchange() throws {
         let server = try MetadataExchangeTests.Sidecar(id: "server", metadataFile: "server_node_metadata.rendered.json", direction: .inbound)
         for (index, input) in Self.corpus("PeerMetadata").enumerated() {
-            let stream = server.stream([HeaderPair(key: Array("x-envoy-peer-metadata-id".utf8), value: Array("peer-\(index % 7)".utf8)),
-                                        HeaderPair(key: Array("x-envoy-peer-metadata".utf8), value: input)])
+            let stream = server.stream([
+                HeaderPair(key: Array("x-envoy-peer-metadata-id".utf8), value: Array("peer-\(index % 7)".utf8)),
+                HeaderPair(key: Array("x-envoy-peer-metadata".utf8), value: input),
+            ])
             #expect(stream.localResponse == nil)
             #expect(server.vm.failure == nil)
         }

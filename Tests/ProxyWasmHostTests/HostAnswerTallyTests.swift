@@ -1,9 +1,10 @@
 import Foundation
 import ProxyWasmABI
-@testable import ProxyWasmHost
 import ProxyWasmTools
 import ProxyWasmWasmKit
 import Testing
+
+@testable import ProxyWasmHost
 
 /// The end-of-run summary of calls answered NotFound, Unimplemented or refused.
 @Suite("Host answer summary")
@@ -34,14 +35,16 @@ struct HostAnswerTallyTests {
     }
 
     @Test func aForeignFunctionThisHostLacksIsNamed() throws {
-        let module = try wasm(HostileModuleTests.module("""
-            (data (i32.const 0x100) "set_envoy_filter_state")
-            (func (export "proxy_on_vm_start") (param i32 i32) (result i32) (i32.const 1))
-            (func (export "proxy_on_configure") (param i32 i32) (result i32)
-              (drop (call $ff (i32.const 0x100) (i32.const 22) (i32.const 0) (i32.const 0) (i32.const 0x200) (i32.const 0x204)))
-              (i32.const 1))
-            (func (export "proxy_on_context_create") (param i32 i32))
-            """, imports: #"(import "env" "proxy_call_foreign_function" (func $ff (param i32 i32 i32 i32 i32 i32) (result i32)))"#))
+        let module = try wasm(
+            HostileModuleTests.module(
+                """
+                (data (i32.const 0x100) "set_envoy_filter_state")
+                (func (export "proxy_on_vm_start") (param i32 i32) (result i32) (i32.const 1))
+                (func (export "proxy_on_configure") (param i32 i32) (result i32)
+                  (drop (call $ff (i32.const 0x100) (i32.const 22) (i32.const 0) (i32.const 0) (i32.const 0x200) (i32.const 0x204)))
+                  (i32.const 1))
+                (func (export "proxy_on_context_create") (param i32 i32))
+                """, imports: #"(import "env" "proxy_call_foreign_function" (func $ff (param i32 i32 i32 i32 i32 i32) (result i32)))"#))
         let proxy = Proxy(name: "p")
         let vm = PluginVM(proxy: proxy, vmID: "v")
         _ = try WasmKitGuest.load(module, into: vm)
@@ -62,10 +65,12 @@ struct HostAnswerTallyTests {
         #expect(tree.child("response")?.child("flags") == .int(0))
         #expect(tree.child("response")?.child("code_details") == .string("via_upstream"))
 
-        let flagged = HttpStream(vm: sidecar.vm, root: sidecar.root, properties: [
-            PropertyEntry("response", .map([PropertyEntry("flags", .int(0x20)), PropertyEntry("code_details", .string("upstream_reset"))])),
-            PropertyEntry("request", .map([PropertyEntry("duration", .duration(42))])),
-        ])
+        let flagged = HttpStream(
+            vm: sidecar.vm, root: sidecar.root,
+            properties: [
+                PropertyEntry("response", .map([PropertyEntry("flags", .int(0x20)), PropertyEntry("code_details", .string("upstream_reset"))])),
+                PropertyEntry("request", .map([PropertyEntry("duration", .duration(42))])),
+            ])
         flagged.sendRequestHeaders([HeaderPair(":path", "/")])
         flagged.sendResponseHeaders([HeaderPair(":status", "503")])
         flagged.complete()

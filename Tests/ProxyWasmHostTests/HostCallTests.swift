@@ -1,6 +1,7 @@
 import ProxyWasmABI
-@testable import ProxyWasmHost
 import Testing
+
+@testable import ProxyWasmHost
 
 /// Host-function semantics in isolation: Envoy's order of checks and status codes.
 @Suite("Host calls")

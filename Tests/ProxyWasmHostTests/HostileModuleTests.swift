@@ -1,15 +1,18 @@
 import ProxyWasmABI
-@testable import ProxyWasmHost
 import ProxyWasmWasmKit
 import Testing
+
+@testable import ProxyWasmHost
 
 /// Modules written in WAT: Envoy's load-time rejections, and guests that
 /// misbehave at run time. The host must report, never crash or hang.
 @Suite("Validation and hostile modules")
 struct HostileModuleTests {
     /// A minimal valid proxy-wasm module; `body` adds functions and exports.
-    static func module(_ body: String, imports: String = "", marker: String = "proxy_abi_version_0_2_1",
-                       allocator: Bool = true) -> String {
+    static func module(
+        _ body: String, imports: String = "", marker: String = "proxy_abi_version_0_2_1",
+        allocator: Bool = true
+    ) -> String {
         """
         (module
           \(imports)
@@ -52,20 +55,26 @@ struct HostileModuleTests {
     }
 
     @Test func everyUnknownImportIsNamedWithItsSignature() throws {
-        let error = try loadError(Self.module("", imports: """
-            (import "env" "proxy_this_does_not_exist" (func (param i32) (result i32)))
-            (import "env" "proxy_log" (func (param i32 i32) (result i32)))
-            (import "wasi_snapshot_preview1" "proc_raise" (func (param i32) (result i32)))
-            """))
+        let error = try loadError(
+            Self.module(
+                "",
+                imports: """
+                    (import "env" "proxy_this_does_not_exist" (func (param i32) (result i32)))
+                    (import "env" "proxy_log" (func (param i32 i32) (result i32)))
+                    (import "wasi_snapshot_preview1" "proc_raise" (func (param i32) (result i32)))
+                    """))
         #expect(error.report.problems.contains("missing import: env.proxy_this_does_not_exist (i32 -> i32) is not provided by Envoy for ABI 0.2.1"))
         #expect(error.report.problems.contains("import type mismatch: env.proxy_log, want: i32 i32 -> i32, but host exports: i32 i32 i32 -> i32"))
-        #expect(error.report.problems.contains("missing import: wasi_snapshot_preview1.proc_raise (i32 -> i32) is not provided by Envoy for ABI 0.2.1"))
+        #expect(
+            error.report.problems.contains("missing import: wasi_snapshot_preview1.proc_raise (i32 -> i32) is not provided by Envoy for ABI 0.2.1"))
         #expect(error.report.problems.count == 3)
     }
 
     @Test func versionSpecificImportsFollowTheMarker() throws {
-        let error = try loadError(Self.module("", imports: #"(import "env" "proxy_get_log_level" (func (param i32) (result i32)))"#,
-                                              marker: "proxy_abi_version_0_2_0"))
+        let error = try loadError(
+            Self.module(
+                "", imports: #"(import "env" "proxy_get_log_level" (func (param i32) (result i32)))"#,
+                marker: "proxy_abi_version_0_2_0"))
         #expect(error.report.problems.first?.contains("proxy_get_log_level") == true)
     }
 
@@ -76,7 +85,9 @@ struct HostileModuleTests {
 
     @Test func wrongCallbackSignaturesFailTheVM() throws {
         let error = try loadError(Self.module("(func (export \"proxy_on_request_headers\") (param i32 i32) (result i32) (i32.const 0))"))
-        #expect(error.report.problems.contains("Bad function signature for: proxy_on_request_headers, want: i32 i32 i32 -> i32, but the module exports: i32 i32 -> i32"))
+        #expect(
+            error.report.problems.contains(
+                "Bad function signature for: proxy_on_request_headers, want: i32 i32 i32 -> i32, but the module exports: i32 i32 -> i32"))
     }
 
     @Test func garbageIsNotAModule() throws {
@@ -86,12 +97,14 @@ struct HostileModuleTests {
 
     @Test func outOfBoundsPointersGetInvalidMemoryAccess() throws {
         let vm = newVM()
-        _ = try load(Self.module("""
-            (func (export "proxy_on_vm_start") (param i32 i32) (result i32)
-              ;; store proxy_log's status for a pointer far past memory at address 0
-              (i32.store (i32.const 0) (call $log (i32.const 2) (i32.const 0x7FFFFFF0) (i32.const 100)))
-              (i32.const 1))
-            """, imports: #"(import "env" "proxy_log" (func $log (param i32 i32 i32) (result i32)))"#), vm: vm)
+        _ = try load(
+            Self.module(
+                """
+                (func (export "proxy_on_vm_start") (param i32 i32) (result i32)
+                  ;; store proxy_log's status for a pointer far past memory at address 0
+                  (i32.store (i32.const 0) (call $log (i32.const 2) (i32.const 0x7FFFFFF0) (i32.const 100)))
+                  (i32.const 1))
+                """, imports: #"(import "env" "proxy_log" (func $log (param i32 i32 i32) (result i32)))"#), vm: vm)
         try vm.startPlugin(PluginConfiguration(name: "p"))
         let status = try #require(vm.trace.events.first { $0.name == "proxy_log" }?.status)
         #expect(status == "InvalidMemoryAccess")
@@ -100,9 +113,11 @@ struct HostileModuleTests {
 
     @Test func aTrapFailsTheVMAndFailClosedAnswers503() throws {
         let vm = newVM()
-        _ = try load(Self.module("""
-            (func (export "proxy_on_request_headers") (param i32 i32 i32) (result i32) unreachable)
-            """), vm: vm)
+        _ = try load(
+            Self.module(
+                """
+                (func (export "proxy_on_request_headers") (param i32 i32 i32) (result i32) unreachable)
+                """), vm: vm)
         let root = try vm.startPlugin(PluginConfiguration(name: "p"))
         let first = HttpStream(vm: vm, root: root)
         first.sendRequestHeaders([HeaderPair(":path", "/")])
@@ -117,9 +132,11 @@ struct HostileModuleTests {
 
     @Test func failOpenBypassesLaterStreamsButNotTheTrappingOne() throws {
         let vm = newVM()
-        _ = try load(Self.module("""
-            (func (export "proxy_on_request_headers") (param i32 i32 i32) (result i32) unreachable)
-            """), vm: vm)
+        _ = try load(
+            Self.module(
+                """
+                (func (export "proxy_on_request_headers") (param i32 i32 i32) (result i32) unreachable)
+                """), vm: vm)
         let root = try vm.startPlugin(PluginConfiguration(name: "p", failOpen: true))
         let first = HttpStream(vm: vm, root: root)
         first.sendRequestHeaders([HeaderPair(":path", "/")])
@@ -131,11 +148,13 @@ struct HostileModuleTests {
 
     @Test func aRunawayLoopIsStoppedByTheInstructionBudget() throws {
         let vm = newVM()
-        _ = try load(Self.module("""
-            (func (export "proxy_on_request_headers") (param i32 i32 i32) (result i32)
-              (loop $forever (br $forever))
-              (i32.const 0))
-            """), vm: vm, limits: GuestLimits(fuelPerCallback: 1_000_000))
+        _ = try load(
+            Self.module(
+                """
+                (func (export "proxy_on_request_headers") (param i32 i32 i32) (result i32)
+                  (loop $forever (br $forever))
+                  (i32.const 0))
+                """), vm: vm, limits: GuestLimits(fuelPerCallback: 1_000_000))
         let root = try vm.startPlugin(PluginConfiguration(name: "p"))
         let stream = HttpStream(vm: vm, root: root)
         stream.sendRequestHeaders([HeaderPair(":path", "/")])
@@ -146,7 +165,8 @@ struct HostileModuleTests {
     /// The wasm `start` function runs at instantiation: before it had no fuel
     /// budget, and a looping one hung `run` and `validate`.
     @Test func aLoopingStartFunctionIsStoppedByTheBudget() throws {
-        let text = Self.module("""
+        let text = Self.module(
+            """
             (func $spin (loop $forever (br $forever)))
             (start $spin)
             """)
@@ -161,9 +181,10 @@ struct HostileModuleTests {
     /// `_initialize` and `main` (reactor and command start functions) get the budget too.
     @Test(arguments: ["_initialize", "main"])
     func loopingInitializersAreStoppedByTheBudget(_ export: String) throws {
-        let text = Self.module(export == "main"
-            ? #"(func (export "_initialize")) (func (export "main") (param i32 i32) (result i32) (loop $forever (br $forever)) (i32.const 0))"#
-            : #"(func (export "_initialize") (loop $forever (br $forever)))"#)
+        let text = Self.module(
+            export == "main"
+                ? #"(func (export "_initialize")) (func (export "main") (param i32 i32) (result i32) (loop $forever (br $forever)) (i32.const 0))"#
+                : #"(func (export "_initialize") (loop $forever (br $forever)))"#)
         #expect(throws: PluginStartError.self) {
             _ = try load(text, vm: newVM(), limits: GuestLimits(fuelPerCallback: 1_000_000))
         }
@@ -171,11 +192,13 @@ struct HostileModuleTests {
 
     @Test func memoryGrowthPastTheLimitFailsInsideTheGuest() throws {
         let vm = newVM()
-        _ = try load(Self.module("""
-            (func (export "proxy_on_vm_start") (param i32 i32) (result i32)
-              ;; memory.grow answers -1 when refused: report it as the start result
-              (i32.ne (memory.grow (i32.const 2)) (i32.const -1)))
-            """), vm: vm, limits: GuestLimits(maxMemoryBytes: 2 * 65536))
+        _ = try load(
+            Self.module(
+                """
+                (func (export "proxy_on_vm_start") (param i32 i32) (result i32)
+                  ;; memory.grow answers -1 when refused: report it as the start result
+                  (i32.ne (memory.grow (i32.const 2)) (i32.const -1)))
+                """), vm: vm, limits: GuestLimits(maxMemoryBytes: 2 * 65536))
         #expect(throws: PluginStartError.self) { try vm.startPlugin(PluginConfiguration(name: "p")) }
         #expect(vm.failure?.state == .startFailed)
     }
@@ -183,18 +206,22 @@ struct HostileModuleTests {
     @Test func hostCallsDuringInitializeAreRestrictedAsInV8() throws {
         let vm = newVM()
         #expect(throws: PluginStartError.self) {
-            _ = try load(Self.module("""
-                (func (export "_initialize") (drop (call $time (i32.const 0))))
-                """, imports: #"(import "env" "proxy_get_current_time_nanoseconds" (func $time (param i32) (result i32)))"#), vm: vm)
+            _ = try load(
+                Self.module(
+                    """
+                    (func (export "_initialize") (drop (call $time (i32.const 0))))
+                    """, imports: #"(import "env" "proxy_get_current_time_nanoseconds" (func $time (param i32) (result i32)))"#), vm: vm)
         }
         #expect(vm.failure?.message.contains("restricted_callback") == true)
     }
 
     @Test func falseFromConfigureRefusesThePlugin() throws {
         let vm = newVM()
-        _ = try load(Self.module("""
-            (func (export "proxy_on_configure") (param i32 i32) (result i32) (i32.const 0))
-            """), vm: vm)
+        _ = try load(
+            Self.module(
+                """
+                (func (export "proxy_on_configure") (param i32 i32) (result i32) (i32.const 0))
+                """), vm: vm)
         #expect(throws: PluginStartError(message: "Failed to configure base Wasm plugin (proxy_on_configure returned false)")) {
             try vm.startPlugin(PluginConfiguration(name: "p"))
         }

@@ -1,10 +1,11 @@
 import Foundation
 import MetadataExchange
 import ProxyWasmABI
-@testable import ProxyWasmHost
 import ProxyWasmWasmKit
 import TelemetryCore
 import Testing
+
+@testable import ProxyWasmHost
 
 /// Peer-controlled bytes through the real .wasm modules (wasm32: `Int` is 32
 /// bits there, so a length or offset with the top bit set is negative as an
@@ -25,10 +26,16 @@ struct HostilePeerTests {
     ])
     func spiffeNamespacesOfHostileCertificates(_ principal: String, _ namespace: String) throws {
         let sidecar = try StatsSidecar()
-        let stream = HttpStream(vm: sidecar.vm, root: sidecar.root, properties: [
-            PropertyEntry("connection", .map([PropertyEntry("uri_san_peer_certificate", .string(principal)),
-                                              PropertyEntry("mtls", .bool(true))])),
-        ])
+        let stream = HttpStream(
+            vm: sidecar.vm, root: sidecar.root,
+            properties: [
+                PropertyEntry(
+                    "connection",
+                    .map([
+                        PropertyEntry("uri_san_peer_certificate", .string(principal)),
+                        PropertyEntry("mtls", .bool(true)),
+                    ]))
+            ])
         stream.sendRequestHeaders([HeaderPair(":path", "/"), HeaderPair(":authority", "reviews")])
         stream.sendResponseHeaders([HeaderPair(":status", "200")])
         stream.complete()
@@ -42,8 +49,9 @@ struct HostilePeerTests {
     static let magic: [UInt8] = [0x3D, 0x23, 0x04, 0x67]
 
     func serverConnection(_ server: Sidecar) -> TcpConnection {
-        let connection = TcpConnection(vm: server.vm, root: server.root,
-                                       properties: [PropertyEntry("connection", .map([PropertyEntry("mtls", .bool(true))]))])
+        let connection = TcpConnection(
+            vm: server.vm, root: server.root,
+            properties: [PropertyEntry("connection", .map([PropertyEntry("mtls", .bool(true))]))])
         connection.open()
         return connection
     }
@@ -90,10 +98,19 @@ struct HostilePeerTests {
     @Test func nonMeshPeersReceiveExactlyTheApplicationsBytes() throws {
         let client = try Sidecar(id: "client", metadataFile: "client_node_metadata.rendered.json", direction: .outbound)
         let server = try Sidecar(id: "server", metadataFile: "server_node_metadata.rendered.json", direction: .inbound)
-        let request = Array("request bytes".utf8), greeting = Array("220 server speaks first\r\n".utf8)
+        let request = Array("request bytes".utf8)
+        let greeting = Array("220 server speaks first\r\n".utf8)
         // Outbound to a plaintext upstream, and to a TLS upstream without a SPIFFE id.
-        let plainUpstreams: [[PropertyEntry]] = [[], [PropertyEntry("upstream", .map([
-            PropertyEntry("tls_version", .string("TLSv1.3")), PropertyEntry("uri_san_peer_certificate", .string("https://example.com"))]))]]
+        let plainUpstreams: [[PropertyEntry]] = [
+            [],
+            [
+                PropertyEntry(
+                    "upstream",
+                    .map([
+                        PropertyEntry("tls_version", .string("TLSv1.3")), PropertyEntry("uri_san_peer_certificate", .string("https://example.com")),
+                    ]))
+            ],
+        ]
         for properties in plainUpstreams {
             let connection = TcpConnection(vm: client.vm, root: client.root, properties: properties)
             connection.open()
@@ -109,8 +126,9 @@ struct HostilePeerTests {
         #expect(first.forwardedDownstream == greeting && first.forwardedUpstream == request)
         // Inbound, a server application that speaks first, on mTLS and on plaintext chains.
         for mtls in [true, false] {
-            let connection = TcpConnection(vm: server.vm, root: server.root,
-                                           properties: [PropertyEntry("connection", .map([PropertyEntry("mtls", .bool(mtls))]))])
+            let connection = TcpConnection(
+                vm: server.vm, root: server.root,
+                properties: [PropertyEntry("connection", .map([PropertyEntry("mtls", .bool(mtls))]))])
             connection.open()
             connection.upstreamData(greeting)
             connection.downstreamData(request)
@@ -128,7 +146,8 @@ struct HostilePeerTests {
         for index in 0..<100 {
             let connection = serverConnection(server)
             let length = UInt32(0x0002_0000 + index)  // a different oversized length each time
-            connection.downstreamData(Self.magic + [UInt8(length >> 24), UInt8(length >> 16 & 0xFF), UInt8(length >> 8 & 0xFF), UInt8(length & 0xFF)])
+            connection.downstreamData(
+                Self.magic + [UInt8(length >> 24), UInt8(length >> 16 & 0xFF), UInt8(length >> 8 & 0xFF), UInt8(length & 0xFF)])
             connection.close()
             let garbage = serverConnection(server)
             garbage.downstreamData(Array("GET /\(index) HTTP/1.1\r\n".utf8))
@@ -273,7 +292,8 @@ struct HostilePeerTests {
     /// the two equal and merge them into whichever came first).
     @Test func canonicallyEquivalentValuesStayTwoSeries() throws {
         let sidecar = try StatsSidecar()
-        let composed = "caf\u{E9}", decomposed = "cafe\u{301}"
+        let composed = "caf\u{E9}"
+        let decomposed = "cafe\u{301}"
         sidecar.request(authority: Array(composed.utf8))
         for _ in 0..<2 { sidecar.request(authority: Array(decomposed.utf8)) }
         let series = sidecar.proxy.stats.stats.filter { $0.name.hasSuffix("istio_requests_total") }

@@ -1,6 +1,7 @@
 import ProxyWasmABI
-@testable import ProxyWasmHost
 import Testing
+
+@testable import ProxyWasmHost
 
 /// What the HTTP driver derives from the wire for the plugin to read.
 @Suite("HTTP stream properties")
@@ -18,7 +19,8 @@ struct HttpStreamTests {
         let encoded = memoryPath(path)
         let (pointer, size) = guest.plain.put(encoded, at: 0x100)
         guard try vm.call("proxy_get_property", pointer, size, 0x200, 0x204) == 0,
-              let bytes = guest.plain.copied(0x200, 0x204) else { return nil }
+            let bytes = guest.plain.copied(0x200, 0x204)
+        else { return nil }
         return try? PropertyValue.decodeInt64(bytes)
     }
 
@@ -34,13 +36,13 @@ struct HttpStreamTests {
             return nil
         }
         let stream = HttpStream(vm: vm, root: root)
-        let request = [HeaderPair(":method", "POST"), HeaderPair(":path", "/p")]        // 7+4 + 5+2 = 18
+        let request = [HeaderPair(":method", "POST"), HeaderPair(":path", "/p")]  // 7+4 + 5+2 = 18
         stream.sendRequestHeaders(request, endOfStream: false)
         stream.sendRequestBody(Array("12345".utf8), endOfStream: false)
         stream.sendRequestBody(Array("678".utf8))
         stream.sendResponseHeaders([HeaderPair(":status", "200")], endOfStream: false)  // 7+3 = 10
         stream.sendResponseBody(Array("abcd".utf8), endOfStream: false)
-        stream.sendResponseTrailers([HeaderPair("grpc-status", "0")])                    // 11+1 = 12
+        stream.sendResponseTrailers([HeaderPair("grpc-status", "0")])  // 11+1 = 12
         stream.complete()
         #expect(seen == ["request.size": 8, "request.total_size": 26, "response.size": 4, "response.total_size": 26])
     }

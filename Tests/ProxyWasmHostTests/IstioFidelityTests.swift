@@ -1,7 +1,8 @@
 import Foundation
-@testable import ProxyWasmHost
 import ProxyWasmTools
 import Testing
+
+@testable import ProxyWasmHost
 
 /// `make fidelity ANCHOR_WASM_DIR=...`: Istio 1.12's own prebuilt modules
 /// (not part of this repository) through the golden two-sidecar mesh in the
@@ -10,8 +11,9 @@ import Testing
 /// each label that differs and the calls the host answered NotFound or
 /// Unimplemented, which is where the host and Envoy part. Skipped without
 /// ANCHOR_WASM_DIR, so `make test` never needs the modules.
-@Suite("Istio 1.12 modules against Istio's expected files (make fidelity)",
-       .enabled(if: ProcessInfo.processInfo.environment["ANCHOR_WASM_DIR"] != nil))
+@Suite(
+    "Istio 1.12 modules against Istio's expected files (make fidelity)",
+    .enabled(if: ProcessInfo.processInfo.environment["ANCHOR_WASM_DIR"] != nil))
 struct IstioFidelityTests {
     static var modules: StatsGoldenTests.Modules {
         .istio(ProcessInfo.processInfo.environment["ANCHOR_WASM_DIR"] ?? "")
@@ -46,8 +48,9 @@ struct IstioFidelityTests {
     }
 
     @Test func requestTotalsOnBothSides() throws {
-        let runner = try StatsGoldenTests.scenario(requests: 10, clientConfig: StatsGoldenTests.clientConfig,
-                                                   serverConfig: StatsGoldenTests.serverConfig, modules: Self.modules)
+        let runner = try StatsGoldenTests.scenario(
+            requests: 10, clientConfig: StatsGoldenTests.clientConfig,
+            serverConfig: StatsGoldenTests.serverConfig, modules: Self.modules)
         let vars = ["RequestCount": "10", "GrpcResponseStatus": ""]
         var report: [String] = []
         for (proxy, file) in [("client", "client_request_total.yaml.tmpl"), ("server", "server_request_total.yaml.tmpl")] {
@@ -73,10 +76,13 @@ struct IstioFidelityTests {
         var report: [String] = []
         for side in ["client", "server"] {
             let text = runner.prometheus().first { $0.proxy == side }!.text
-            for (file, family) in [("connection_open", "istio_tcp_connections_opened_total"), ("connection_close", "istio_tcp_connections_closed_total"),
-                                   ("received_bytes", "istio_tcp_received_bytes_total"), ("sent_bytes", "istio_tcp_sent_bytes_total")] {
-                let expected = StatsGoldenTests.expectedLines("tcp_\(side)_\(file).yaml.tmpl",
-                                                              vars: ["ConnectionCount": "10", "ReceivedBytes": "60", "SentBytes": "120"])
+            for (file, family) in [
+                ("connection_open", "istio_tcp_connections_opened_total"), ("connection_close", "istio_tcp_connections_closed_total"),
+                ("received_bytes", "istio_tcp_received_bytes_total"), ("sent_bytes", "istio_tcp_sent_bytes_total"),
+            ] {
+                let expected = StatsGoldenTests.expectedLines(
+                    "tcp_\(side)_\(file).yaml.tmpl",
+                    vars: ["ConnectionCount": "10", "ReceivedBytes": "60", "SentBytes": "120"])
                 let actual = text.split(separator: "\n").map(String.init).filter { $0.hasPrefix(family + "{") }
                 report += Self.differences(expected: expected, actual: actual).map { "\(side) tcp_\(side)_\(file): \($0)" }
             }

@@ -1,10 +1,11 @@
 import Foundation
 import ProxyWasmABI
-@testable import ProxyWasmHost
 import ProxyWasmTools
 import ProxyWasmWasmKit
 import TelemetryCore
 import Testing
+
+@testable import ProxyWasmHost
 
 /// Whatever bytes a peer or a Host header sends, every request lands in
 /// `istio_requests_total` with its 25 labels: label values are neutralised so
@@ -25,7 +26,9 @@ struct LabelNeutralizationTests {
     /// A random value over the bytes that matter: separators' characters, line
     /// breaks, quotes, multi-byte scalars, letters.
     static func randomValue(_ generator: inout SystemRandomNumberGenerator) -> String {
-        let alphabet: [String] = [";", ".", "=", ";.;", "=.=", "\n", "\r", "\"", "\\", "\u{0}", "\u{85}", "\u{2028}", "é", "\u{301}", "a", "b", "_", " ", "/", ":"]
+        let alphabet: [String] = [
+            ";", ".", "=", ";.;", "=.=", "\n", "\r", "\"", "\\", "\u{0}", "\u{85}", "\u{2028}", "é", "\u{301}", "a", "b", "_", " ", "/", ":",
+        ]
         var text = ""
         for _ in 0..<Int.random(in: 0...12, using: &generator) { text += alphabet.randomElement(using: &generator)! }
         return text
@@ -34,7 +37,8 @@ struct LabelNeutralizationTests {
     /// Byte-wise containment (`String.contains` compares grapheme clusters, and
     /// `;` followed by a combining mark is not `;` to it).
     static func contains(_ text: String, _ part: String) -> Bool {
-        let bytes = Array(text.utf8), needle = Array(part.utf8)
+        let bytes = Array(text.utf8)
+        let needle = Array(part.utf8)
         guard bytes.count >= needle.count else { return false }
         for start in 0...(bytes.count - needle.count) where Array(bytes[start..<start + needle.count]) == needle { return true }
         return false
@@ -59,12 +63,18 @@ struct LabelNeutralizationTests {
             #expect(extracted.count == 25)
             let label = try #require(extracted[IstioLabel.names[index]])
             // What is left of the value: same length in scalars or shorter, no forbidden byte.
-            #expect(!label.unicodeScalars.contains { $0.value < 0x20 || $0.value == 0x7F || $0 == "\"" || $0 == "\\" || $0.value == 0x85 || $0.value == 0x2028 || $0.value == 0x2029 })
+            #expect(
+                !label.unicodeScalars.contains {
+                    $0.value < 0x20 || $0.value == 0x7F || $0 == "\"" || $0 == "\\" || $0.value == 0x85 || $0.value == 0x2028 || $0.value == 0x2029
+                })
             #expect(!Self.contains(label, ";.;") && !Self.contains(label, "=.="))
             #expect(!Array(label.utf8).reversed().starts(with: Array(";.".utf8).reversed()))
             // Values with nothing to neutralise are kept byte for byte.
-            if !value.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F || $0 == "\"" || $0 == "\\" || $0.value == 0x85 || $0.value == 0x2028 || $0.value == 0x2029 }),
-               !Self.contains(value, ";.;"), !Self.contains(value, "=.="), !Array(value.utf8).reversed().starts(with: Array(";.".utf8).reversed()) {
+            if !value.unicodeScalars.contains(where: {
+                $0.value < 0x20 || $0.value == 0x7F || $0 == "\"" || $0 == "\\" || $0.value == 0x85 || $0.value == 0x2028 || $0.value == 0x2029
+            }),
+                !Self.contains(value, ";.;"), !Self.contains(value, "=.="), !Array(value.utf8).reversed().starts(with: Array(";.".utf8).reversed())
+            {
                 #expect(label == value)
             }
         }

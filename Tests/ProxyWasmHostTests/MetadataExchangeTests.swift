@@ -1,10 +1,11 @@
 import Foundation
 import ProxyWasmABI
-@testable import ProxyWasmHost
 import ProxyWasmTools
 import ProxyWasmWasmKit
 import TelemetryCore
 import Testing
+
+@testable import ProxyWasmHost
 
 /// metadata_exchange.wasm in the host: Istio's HTTP rules, the TCP prefix
 /// protocol, the peer cache, both property dialects and hostile peers.
@@ -37,8 +38,10 @@ struct MetadataExchangeTests {
         let vm: PluginVM
         let root: UInt32
 
-        init(id: String, metadataFile: String, direction: TrafficDirection, dialect: PropertyDialect = .current,
-             configuration: String = "") throws {
+        init(
+            id: String, metadataFile: String, direction: TrafficDirection, dialect: PropertyDialect = .current,
+            configuration: String = ""
+        ) throws {
             proxy = Proxy(name: id, dialect: dialect)
             proxy.setNode(id: id, metadata: MetadataExchangeTests.metadata(metadataFile))
             proxy.setXDS("listener_direction", .int(direction.rawValue))
@@ -86,8 +89,10 @@ struct MetadataExchangeTests {
         #expect(Self.header(onlyID.responseHeaders, "x-envoy-peer-metadata-id") == "server")
         #expect(Self.header(onlyID.responseHeaders, "x-envoy-peer-metadata") == nil)
         #expect(onlyID.context?.filterState["wasm.downstream_peer_id"] == Array("client".utf8))
-        let both = server.stream([HeaderPair("x-envoy-peer-metadata-id", "client"),
-                                  HeaderPair("x-envoy-peer-metadata", Self.vector("client", "header_b64"))])
+        let both = server.stream([
+            HeaderPair("x-envoy-peer-metadata-id", "client"),
+            HeaderPair("x-envoy-peer-metadata", Self.vector("client", "header_b64")),
+        ])
         #expect(Self.header(both.responseHeaders, "x-envoy-peer-metadata") == Self.vector("server", "header_b64"))
         #expect(Self.header(both.responseHeaders, "x-envoy-peer-metadata-id") == "server")
         #expect(Self.header(both.requestHeaders, "x-envoy-peer-metadata-id") == nil)  // stripped before the app
@@ -136,8 +141,9 @@ struct MetadataExchangeTests {
         let minimal = Self.vector("minimal", "header_b64")
         let client = Self.vector("client", "header_b64")
         for size in [0, 500] {
-            let server = try Sidecar(id: "server", metadataFile: "server_node_metadata.rendered.json", direction: .inbound,
-                                     configuration: #"{"max_peer_cache_size": "\#(size)"}"#)
+            let server = try Sidecar(
+                id: "server", metadataFile: "server_node_metadata.rendered.json", direction: .inbound,
+                configuration: #"{"max_peer_cache_size": "\#(size)"}"#)
             _ = server.stream([HeaderPair("x-envoy-peer-metadata-id", "peer"), HeaderPair("x-envoy-peer-metadata", minimal)])
             let second = server.stream([HeaderPair("x-envoy-peer-metadata-id", "peer"), HeaderPair("x-envoy-peer-metadata", client)])
             let seen = try Self.peer(second, "downstream_peer")
@@ -149,16 +155,25 @@ struct MetadataExchangeTests {
 
     @Test(arguments: PropertyDialect.allCases)
     func externalDestinationsGetNoMetadataWhenConfigured(_ dialect: PropertyDialect) throws {
-        let client = try Sidecar(id: "client", metadataFile: "minimal_node_metadata.json", direction: .outbound,
-                                 dialect: dialect, configuration: #"{"skip_external_clusters": true}"#)
+        let client = try Sidecar(
+            id: "client", metadataFile: "minimal_node_metadata.json", direction: .outbound,
+            dialect: dialect, configuration: #"{"skip_external_clusters": true}"#)
         func send(_ cluster: PropertyEntry) -> HttpStream {
             let stream = HttpStream(vm: client.vm, root: client.root, properties: [PropertyEntry("xds", .map([cluster]))])
             stream.sendRequestHeaders([HeaderPair(":path", "/")])
             stream.complete()
             return stream
         }
-        let external = send(PropertyEntry("cluster_metadata", .map([PropertyEntry("filter_metadata", .map([
-            PropertyEntry("istio", .map([PropertyEntry("external", .bool(true))]))]))])))
+        let external = send(
+            PropertyEntry(
+                "cluster_metadata",
+                .map([
+                    PropertyEntry(
+                        "filter_metadata",
+                        .map([
+                            PropertyEntry("istio", .map([PropertyEntry("external", .bool(true))]))
+                        ]))
+                ])))
         let passthrough = send(PropertyEntry("cluster_name", .string("PassthroughCluster")))
         let mesh = send(PropertyEntry("cluster_name", .string("outbound|9080||reviews.default.svc.cluster.local")))
         #expect(Self.header(external.requestHeaders, "x-envoy-peer-metadata") == nil)
@@ -201,7 +216,10 @@ struct MetadataExchangeTests {
         (#"{"max_peer_cache_size": "ten"}"#, #"field "max_peer_cache_size" must be an integer from 0 to 1000000, found ten"#),
         (#"{"max_peer_cache_size": true}"#, #"field "max_peer_cache_size" must be a number, found boolean"#),
         (#"{"allow_plaintext_tcp": 1}"#, #"field "allow_plaintext_tcp" must be true or false, found number"#),
-        (#"{"cache": 1}"#, #"unknown field "cache" (known: max_peer_cache_size, allow_plaintext_tcp, exchange_instance_ips, skip_external_clusters)"#),
+        (
+            #"{"cache": 1}"#,
+            #"unknown field "cache" (known: max_peer_cache_size, allow_plaintext_tcp, exchange_instance_ips, skip_external_clusters)"#
+        ),
         ("nope", "invalid JSON at byte 0: invalid literal"),
         ("[1]", "expected a JSON object, found array"),
     ]
@@ -234,18 +252,23 @@ struct MetadataExchangeTests {
     /// upstream, the server's (`serverMTLS`) from its client.
     static func openConnections(_ client: Sidecar, _ server: Sidecar, serverMTLS: Bool = true) -> (client: TcpConnection, server: TcpConnection) {
         let clientConnection = TcpConnection(vm: client.vm, root: client.root, properties: meshUpstream)
-        let serverConnection = TcpConnection(vm: server.vm, root: server.root,
-                                             properties: [PropertyEntry("connection", .map([PropertyEntry("mtls", .bool(serverMTLS))]))])
+        let serverConnection = TcpConnection(
+            vm: server.vm, root: server.root,
+            properties: [PropertyEntry("connection", .map([PropertyEntry("mtls", .bool(serverMTLS))]))])
         clientConnection.open()
         serverConnection.open()
         return (clientConnection, serverConnection)
     }
 
     /// An outbound connection's upstream as Envoy describes an mTLS mesh peer.
-    static let meshUpstream = [PropertyEntry("upstream", .map([
-        PropertyEntry("tls_version", .string("TLSv1.3")),
-        PropertyEntry("uri_san_peer_certificate", .string("spiffe://cluster.local/ns/default/sa/server")),
-    ]))]
+    static let meshUpstream = [
+        PropertyEntry(
+            "upstream",
+            .map([
+                PropertyEntry("tls_version", .string("TLSv1.3")),
+                PropertyEntry("uri_san_peer_certificate", .string("spiffe://cluster.local/ns/default/sa/server")),
+            ]))
+    ]
 
     func deliver(_ bytes: [UInt8], chunk: Int, _ send: ([UInt8]) -> Void) {
         var index = 0

@@ -3,12 +3,13 @@ import HeaderStamp
 import MetadataExchange
 import ProxyWasm
 import ProxyWasmABI
-@testable import ProxyWasmHost
 import ProxyWasmNullVM
 import ProxyWasmTools
 import ProxyWasmWasmKit
 import Stats
 import Testing
+
+@testable import ProxyWasmHost
 
 /// What runs a plugin in a test: its `.wasm` build under WasmKit, or the same
 /// Swift compiled natively in the null VM. Tests taking `Engine.allCases` run
@@ -75,8 +76,9 @@ struct NullVMTests {
 
     @Test func theHttpMeshGivesIdenticalTracesAndMetrics() throws {
         let run = { (engine: Engine) in
-            try StatsGoldenTests.scenario(requests: 5, clientConfig: StatsGoldenTests.clientConfig,
-                                          serverConfig: StatsGoldenTests.serverConfig, engine: engine)
+            try StatsGoldenTests.scenario(
+                requests: 5, clientConfig: StatsGoldenTests.clientConfig,
+                serverConfig: StatsGoldenTests.serverConfig, engine: engine)
         }
         Self.compare(try run(.wasm), try run(.native))
     }

@@ -1,34 +1,36 @@
 import Foundation
-@testable import ProxyWasmHost
 import ProxyWasmTools
 import ProxyWasmWasmKit
 import Testing
 import WAT
 
+@testable import ProxyWasmHost
+
 /// `proxy-wasm-host run --profile`: wasm operators by guest function.
 @Suite("Operator profile")
 struct OperatorProfileTests {
     /// `$handler` runs a loop of its own and calls `$inner` three times.
-    static let module = HostileModuleTests.module("""
-      (func $inner (param $n i32) (result i32)
-        (local $i i32)
-        (loop $again
-          (local.set $i (i32.add (local.get $i) (i32.const 1)))
-          (br_if $again (i32.lt_u (local.get $i) (local.get $n))))
-        (local.get $i))
-      (func $handler (export "proxy_on_request_headers") (param i32 i32 i32) (result i32)
-        (local $i i32)
-        (loop $own
-          (local.set $i (i32.add (local.get $i) (i32.const 1)))
-          (br_if $own (i32.lt_u (local.get $i) (i32.const 50))))
-        (drop (call $inner (i32.const 100)))
-        (drop (call $inner (i32.const 100)))
-        (drop (call $inner (i32.const 100)))
-        (i32.const 0))
-      (func (export "proxy_on_context_create") (param i32 i32))
-      (func (export "proxy_on_vm_start") (param i32 i32) (result i32) (i32.const 1))
-      (func (export "proxy_on_configure") (param i32 i32) (result i32) (i32.const 1))
-      """)
+    static let module = HostileModuleTests.module(
+        """
+        (func $inner (param $n i32) (result i32)
+          (local $i i32)
+          (loop $again
+            (local.set $i (i32.add (local.get $i) (i32.const 1)))
+            (br_if $again (i32.lt_u (local.get $i) (local.get $n))))
+          (local.get $i))
+        (func $handler (export "proxy_on_request_headers") (param i32 i32 i32) (result i32)
+          (local $i i32)
+          (loop $own
+            (local.set $i (i32.add (local.get $i) (i32.const 1)))
+            (br_if $own (i32.lt_u (local.get $i) (i32.const 50))))
+          (drop (call $inner (i32.const 100)))
+          (drop (call $inner (i32.const 100)))
+          (drop (call $inner (i32.const 100)))
+          (i32.const 0))
+        (func (export "proxy_on_context_create") (param i32 i32))
+        (func (export "proxy_on_vm_start") (param i32 i32) (result i32) (i32.const 1))
+        (func (export "proxy_on_configure") (param i32 i32) (result i32) (i32.const 1))
+        """)
 
     @Test func ownAndInclusiveOperatorsSplitByFunctionAndSumToTheCallbackCost() throws {
         let bytes = try wat2wasm(Self.module, options: EncodeOptions(nameSection: true))
@@ -63,7 +65,8 @@ struct OperatorProfileTests {
         runner.run()
         let report = CostReport(runner: runner, startup: startup)
         for plugin in report.plugins {
-            let guest = try #require(runner.proxies.first { $0.spec.name == plugin.proxy }?.plugins.first { $0.spec.name == plugin.plugin }?.guest as? WasmKitGuest)
+            let guest = try #require(
+                runner.proxies.first { $0.spec.name == plugin.proxy }?.plugins.first { $0.spec.name == plugin.plugin }?.guest as? WasmKitGuest)
             let profiled = try #require(guest.profile).functions.reduce(0) { $0 + $1.selfOperators }
             #expect(profiled == plugin.trafficOperators, "\(plugin.proxy)/\(plugin.plugin)")
         }

@@ -1,10 +1,11 @@
 import Foundation
 import ProxyWasmABI
-@testable import ProxyWasmHost
 import ProxyWasmTools
 import ProxyWasmWasmKit
 import TelemetryCore
 import Testing
+
+@testable import ProxyWasmHost
 
 /// metadata_exchange declares the peers it stores as FlatBuffers of Istio's
 /// FlatNode schema (`declare_property`), so Envoy's CEL can read their fields
@@ -57,8 +58,9 @@ struct PeerPropertyDeclarationTests {
         defer { try? FileManager.default.removeItem(at: generated) }
         #expect(try Self.run(["scripts/gen-flatnode-schema.sh", generated.path]).status == 0)
         let committed = try String(contentsOf: Self.root.appendingPathComponent("Plugins/MetadataExchange/FlatNodeSchema.swift"), encoding: .utf8)
-        #expect(try String(contentsOf: generated, encoding: .utf8) == committed,
-                "run scripts/gen-flatnode-schema.sh after changing Schema/node_info.fbs")
+        #expect(
+            try String(contentsOf: generated, encoding: .utf8) == committed,
+            "run scripts/gen-flatnode-schema.sh after changing Schema/node_info.fbs")
     }
 
     /// Another module on the client sidecar reads the exchanged peer's fields
@@ -97,8 +99,10 @@ struct FlatBuffersReflectionTests {
         let schema = try PeerPropertyDeclarationTests.compiledSchema()
         let reflection = try #require(FlatBuffersReflection(schema: schema))
         var generator = SystemRandomNumberGenerator()
-        let valid = FlatNodeCodec.encode(PeerNode.fromStruct(try StructCodec.decodeStruct(
-            Base64.decode(Array(MetadataExchangeTests.vector("server", "header_b64").utf8))!)))
+        let valid = FlatNodeCodec.encode(
+            PeerNode.fromStruct(
+                try StructCodec.decodeStruct(
+                    Base64.decode(Array(MetadataExchangeTests.vector("server", "header_b64").utf8))!)))
         #expect(reflection.value(in: valid, path: ["workload_name"]) == .string("ratings-v1"))
         for _ in 0..<2000 {
             var bytes = valid

@@ -1,6 +1,7 @@
-@testable import ProxyWasmHost
 import ProxyWasmABI
 import Testing
+
+@testable import ProxyWasmHost
 
 /// Envoy's log-linear histogram arithmetic. Expected strings are what Envoy
 /// 1.40 printed for one sample each (`_sum` lines of /stats/prometheus).
@@ -46,17 +47,20 @@ struct PrometheusHistogramTests {
         let store = StatsStore()
         let id = try #require(store.define(MetricType.histogram.rawValue, name: "latency"))
         for sample: UInt64 in [7, 1004] { _ = store.record(id, value: sample) }
-        let text = try PrometheusRenderer(configuration: EnvoyStatsConfiguration(histogramBuckets: [
-            HistogramBucketRule(prefix: "wasmcustom.latency", buckets: [5, 1000]),
-        ])).render(store)
-        #expect(text == """
-            # TYPE latency histogram
-            latency_bucket{le="5"} 0
-            latency_bucket{le="1000"} 2
-            latency_bucket{le="+Inf"} 2
-            latency_sum{} 1054.6686930091186695790383964777
-            latency_count{} 2
+        let text = try PrometheusRenderer(
+            configuration: EnvoyStatsConfiguration(histogramBuckets: [
+                HistogramBucketRule(prefix: "wasmcustom.latency", buckets: [5, 1000])
+            ])
+        ).render(store)
+        #expect(
+            text == """
+                # TYPE latency histogram
+                latency_bucket{le="5"} 0
+                latency_bucket{le="1000"} 2
+                latency_bucket{le="+Inf"} 2
+                latency_sum{} 1054.6686930091186695790383964777
+                latency_count{} 2
 
-            """)
+                """)
     }
 }

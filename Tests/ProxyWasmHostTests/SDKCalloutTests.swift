@@ -25,8 +25,10 @@ struct SDKCalloutTests {
         }
     }
 
-    static func start(_ configuration: String, http: ((HttpCalloutRequest) -> HttpCalloutReply)? = nil,
-                      grpc: ((GrpcCalloutRequest, GrpcCalloutInput) -> GrpcCalloutReply)? = nil) throws -> Check {
+    static func start(
+        _ configuration: String, http: ((HttpCalloutRequest) -> HttpCalloutReply)? = nil,
+        grpc: ((GrpcCalloutRequest, GrpcCalloutInput) -> GrpcCalloutReply)? = nil
+    ) throws -> Check {
         let proxy = Proxy(name: "p")
         if let http { proxy.upstreams.http("authz", http) }
         if let grpc { proxy.upstreams.grpc("authz", grpc) }
@@ -67,10 +69,12 @@ struct SDKCalloutTests {
     }
 
     @Test func aUnaryGRPCReplyAllowsAndAFailureDeniesWithItsStatus() throws {
-        let check = try Self.start(#"{"mode": "grpc", "service": "pkg.Authz", "method": "Check"}"#, grpc: { request, input in
-            #expect(input == .call && request.serviceName == "pkg.Authz" && request.method == "Check")
-            return request.message == Array("/ok".utf8) ? .success(Array("yes".utf8)) : .failure(status: 7, message: "not allowed")
-        })
+        let check = try Self.start(
+            #"{"mode": "grpc", "service": "pkg.Authz", "method": "Check"}"#,
+            grpc: { request, input in
+                #expect(input == .call && request.serviceName == "pkg.Authz" && request.method == "Check")
+                return request.message == Array("/ok".utf8) ? .success(Array("yes".utf8)) : .failure(status: 7, message: "not allowed")
+            })
         let allowed = check.request("/ok")
         #expect(!allowed.isRequestPaused && allowed.reply == nil)
         let denied = check.request("/no")
@@ -82,13 +86,15 @@ struct SDKCalloutTests {
 
     @Test func aGRPCStreamSendsItsMessageAndTheServersCloseDecides() throws {
         var inputs: [GrpcCalloutInput] = []
-        let check = try Self.start(#"{"mode": "grpc_stream"}"#, grpc: { _, input in
-            inputs.append(input)
-            guard case let .message(bytes, endOfStream) = input, endOfStream else { return GrpcCalloutReply() }
-            return bytes == Array("/ok".utf8)
-                ? GrpcCalloutReply([.initialMetadata([]), .message(Array("yes".utf8)), .close(status: 0, message: "")])
-                : GrpcCalloutReply([.close(status: 16, message: "who are you")])
-        })
+        let check = try Self.start(
+            #"{"mode": "grpc_stream"}"#,
+            grpc: { _, input in
+                inputs.append(input)
+                guard case let .message(bytes, endOfStream) = input, endOfStream else { return GrpcCalloutReply() }
+                return bytes == Array("/ok".utf8)
+                    ? GrpcCalloutReply([.initialMetadata([]), .message(Array("yes".utf8)), .close(status: 0, message: "")])
+                    : GrpcCalloutReply([.close(status: 16, message: "who are you")])
+            })
         let allowed = check.request("/ok")
         #expect(inputs == [.streamOpened, .message(Array("/ok".utf8), endOfStream: true)])
         #expect(!allowed.isRequestPaused && allowed.reply == nil)

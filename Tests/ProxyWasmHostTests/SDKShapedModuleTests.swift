@@ -1,7 +1,8 @@
 import ProxyWasmABI
-@testable import ProxyWasmHost
 import ProxyWasmWasmKit
 import Testing
+
+@testable import ProxyWasmHost
 
 /// Modules shaped like the other proxy-wasm SDKs' output: their ABI marker,
 /// allocator export, start functions and WASI imports (none of those SDKs'
@@ -26,10 +27,11 @@ struct SDKShapedModuleTests {
     static let shapes: [Shape] = [
         // Rust SDK (wasm32-wasip1 cdylib): a reactor with `_initialize`, its own allocator export,
         // and the std library's WASI needs.
-        Shape(sdk: "rust", version: .v0_2_1, allocators: ["proxy_on_memory_allocate"],
-              start: #"(func (export "_initialize") (drop (call $random (i32.const 0x200) (i32.const 16))))"#,
-              startCalls: ["_initialize"],
-              imports: """
+        Shape(
+            sdk: "rust", version: .v0_2_1, allocators: ["proxy_on_memory_allocate"],
+            start: #"(func (export "_initialize") (drop (call $random (i32.const 0x200) (i32.const 16))))"#,
+            startCalls: ["_initialize"],
+            imports: """
                 (import "\(wasiP1)" "fd_write" (func $fd_write (param i32 i32 i32 i32) (result i32)))
                 (import "\(wasiP1)" "environ_sizes_get" (func $environ_sizes (param i32 i32) (result i32)))
                 (import "\(wasiP1)" "environ_get" (func $environ (param i32 i32) (result i32)))
@@ -40,10 +42,11 @@ struct SDKShapedModuleTests {
                 """),
         // Go SDK (TinyGo, c-shared): ABI 0.2.0, exports both `malloc` and
         // `proxy_on_memory_allocate` (Envoy takes `malloc`), scheduler and runtime WASI calls.
-        Shape(sdk: "go", version: .v0_2_0, allocators: ["malloc", "proxy_on_memory_allocate"],
-              start: #"(func (export "_initialize") (drop (call $args_sizes (i32.const 0x200) (i32.const 0x204))) (drop (call $yield)))"#,
-              startCalls: ["_initialize"],
-              imports: """
+        Shape(
+            sdk: "go", version: .v0_2_0, allocators: ["malloc", "proxy_on_memory_allocate"],
+            start: #"(func (export "_initialize") (drop (call $args_sizes (i32.const 0x200) (i32.const 0x204))) (drop (call $yield)))"#,
+            startCalls: ["_initialize"],
+            imports: """
                 (import "\(wasiP1)" "fd_write" (func $fd_write (param i32 i32 i32 i32) (result i32)))
                 (import "\(wasiP1)" "args_sizes_get" (func $args_sizes (param i32 i32) (result i32)))
                 (import "\(wasiP1)" "args_get" (func $args (param i32 i32) (result i32)))
@@ -55,13 +58,14 @@ struct SDKShapedModuleTests {
                 """),
         // C++ SDK (Emscripten, standalone wasm): `_initialize` then `main(0, 0)`, `malloc`,
         // Emscripten's memory-growth notification and stdio WASI calls.
-        Shape(sdk: "cpp", version: .v0_2_1, allocators: ["malloc"],
-              start: """
+        Shape(
+            sdk: "cpp", version: .v0_2_1, allocators: ["malloc"],
+            start: """
                 (func (export "_initialize") (call $grown (i32.const 0)))
                 (func (export "main") (param i32 i32) (result i32) (i32.const 0))
                 """,
-              startCalls: ["_initialize", "main"],
-              imports: """
+            startCalls: ["_initialize", "main"],
+            imports: """
                 (import "env" "emscripten_notify_memory_growth" (func $grown (param i32)))
                 (import "\(wasiP1)" "fd_write" (func $fd_write (param i32 i32 i32 i32) (result i32)))
                 (import "\(wasiP1)" "fd_close" (func $fd_close (param i32) (result i32)))
@@ -70,10 +74,11 @@ struct SDKShapedModuleTests {
                 """),
         // AssemblyScript SDK (proxy-runtime): ABI 0.1.0 (two-argument header callbacks,
         // proxy_get_configuration), a command module with `_start`, `wasi_unstable`.
-        Shape(sdk: "assemblyscript", version: .v0_1_0, allocators: ["malloc"],
-              start: #"(func (export "_start"))"#,
-              startCalls: ["_start"],
-              imports: """
+        Shape(
+            sdk: "assemblyscript", version: .v0_1_0, allocators: ["malloc"],
+            start: #"(func (export "_start"))"#,
+            startCalls: ["_start"],
+            imports: """
                 (import "wasi_unstable" "proc_exit" (func $exit (param i32)))
                 (import "env" "proxy_get_configuration" (func $configuration (param i32 i32) (result i32)))
                 """),
@@ -127,8 +132,11 @@ struct SDKShapedModuleTests {
         let starts = vm.trace.events.filter { $0.kind == .callback && !$0.name.hasPrefix("proxy_") }.map(\.name)
         #expect(starts == shape.startCalls)
         let callbacks = vm.trace.events.filter { $0.kind == .callback && $0.name.hasPrefix("proxy_") }.map(\.name)
-        #expect(callbacks == ["proxy_on_context_create", "proxy_on_vm_start", "proxy_on_configure",
-                              "proxy_on_context_create", "proxy_on_request_headers", "proxy_on_response_headers",
-                              "proxy_on_log", "proxy_on_done", "proxy_on_delete"])
+        #expect(
+            callbacks == [
+                "proxy_on_context_create", "proxy_on_vm_start", "proxy_on_configure",
+                "proxy_on_context_create", "proxy_on_request_headers", "proxy_on_response_headers",
+                "proxy_on_log", "proxy_on_done", "proxy_on_delete",
+            ])
     }
 }

@@ -3,8 +3,9 @@ import Foundation
 import ProxyWasmABI
 import ProxyWasmHost
 import ProxyWasmWasmKit
-@testable import ProxyWasmTools
 import Testing
+
+@testable import ProxyWasmTools
 
 @Suite("Scenarios and the CLI")
 struct ScenarioTests {
@@ -17,20 +18,41 @@ struct ScenarioTests {
     static let invalid: [(String, String)] = [
         ("proxies: 3", "s.yaml: proxies: expected a list, found a number"),
         ("proxies: []", "s.yaml: proxies: expected at least one proxy"),
-        ("proxies: [{name: a, colour: red}]", "s.yaml: proxies[0].colour: unknown field (known: name, node, listener_direction, stream_properties, stats_tags, histogram_buckets, plugins, upstreams)"),
+        (
+            "proxies: [{name: a, colour: red}]",
+            "s.yaml: proxies[0].colour: unknown field (known: name, node, listener_direction, stream_properties, stats_tags, histogram_buckets, plugins, upstreams)"
+        ),
         ("proxies: [{name: a, upstreams: {auth: {tcp: {}}}}]", "s.yaml: proxies[0].upstreams.auth.tcp: unknown field (known: http, grpc)"),
-        ("proxies: [{name: a, upstreams: {auth: {http: {reset: true, status: 200}}}}]", "s.yaml: proxies[0].upstreams.auth.http.status: a reset has no response"),
-        ("proxies: [{name: a, upstreams: {auth: {http: {status: 42}}}}]", "s.yaml: proxies[0].upstreams.auth.http.status: expected an integer >= 100, found 42"),
-        ("proxies: [{name: a, upstreams: {rl: {grpc: {status: 17}}}}]", "s.yaml: proxies[0].upstreams.rl.grpc.status: expected a gRPC status 0...16, found 17"),
+        (
+            "proxies: [{name: a, upstreams: {auth: {http: {reset: true, status: 200}}}}]",
+            "s.yaml: proxies[0].upstreams.auth.http.status: a reset has no response"
+        ),
+        (
+            "proxies: [{name: a, upstreams: {auth: {http: {status: 42}}}}]",
+            "s.yaml: proxies[0].upstreams.auth.http.status: expected an integer >= 100, found 42"
+        ),
+        (
+            "proxies: [{name: a, upstreams: {rl: {grpc: {status: 17}}}}]",
+            "s.yaml: proxies[0].upstreams.rl.grpc.status: expected a gRPC status 0...16, found 17"
+        ),
         ("proxies: [{name: a, upstreams: {rl: {grpc: {messages: [{}]}}}}]", "s.yaml: proxies[0].upstreams.rl.grpc.messages[0]:"),
-        ("proxies: [{name: a, listener_direction: sideways}]", "s.yaml: proxies[0].listener_direction: expected inbound, outbound or unspecified, found \"sideways\""),
+        (
+            "proxies: [{name: a, listener_direction: sideways}]",
+            "s.yaml: proxies[0].listener_direction: expected inbound, outbound or unspecified, found \"sideways\""
+        ),
         ("proxies: [{name: a}, {name: a}]", "s.yaml: proxies[1].name: duplicate proxy name \"a\""),
         ("proxies: [{name: a, plugins: [{name: p}]}]", "s.yaml: proxies[0].plugins[0].module: expected a string, found nothing"),
-        ("proxies: [{name: a, plugins: [{name: p, module: x.wasm, kind: udp}]}]", "s.yaml: proxies[0].plugins[0].kind: expected http or tcp, found \"udp\""),
+        (
+            "proxies: [{name: a, plugins: [{name: p, module: x.wasm, kind: udp}]}]",
+            "s.yaml: proxies[0].plugins[0].kind: expected http or tcp, found \"udp\""
+        ),
         ("dialect: old\nproxies: [{name: a}]", "s.yaml: dialect: expected one of current, legacy, found \"old\""),
         ("proxies: [{name: a}]\ntraffic: [{http: {through: [b]}}]", "s.yaml: traffic[0].http.through[0]: no proxy named \"b\" (proxies: a)"),
         ("proxies: [{name: a}]\ntraffic: [{http: {through: [a], repeat: 0}}]", "s.yaml: traffic[0].http.repeat: expected an integer >= 1, found 0"),
-        ("proxies: [{name: a}]\ntraffic: [{tcp: {through: [a], exchanges: [{end: true}]}}]", "s.yaml: traffic[0].tcp.exchanges[0]: expected downstream or upstream bytes"),
+        (
+            "proxies: [{name: a}]\ntraffic: [{tcp: {through: [a], exchanges: [{end: true}]}}]",
+            "s.yaml: traffic[0].tcp.exchanges[0]: expected downstream or upstream bytes"
+        ),
         ("proxies: [{name: a}]\ntraffic: [{grpc: {}}]", "s.yaml: traffic[0].grpc: unknown field (known: http, tcp)"),
         ("proxies: [{name: a\n", "s.yaml: (document): not valid YAML"),
     ]
@@ -92,8 +114,10 @@ struct ScenarioTests {
     }
 
     @Test func tagExtractionFollowsEnvoy() throws {
-        let extractor = try TagExtractor([StatsTagRule(name: "reporter", pattern: #"(reporter=\.=(.*?);\.;)"#),
-                                          StatsTagRule(name: "code", pattern: #"(code=\.=(.*?);\.;)"#)])
+        let extractor = try TagExtractor([
+            StatsTagRule(name: "reporter", pattern: #"(reporter=\.=(.*?);\.;)"#),
+            StatsTagRule(name: "code", pattern: #"(code=\.=(.*?);\.;)"#),
+        ])
         let (name, tags) = extractor.extract("wasmcustom.reporter=.=source;.;code=.=200;.;istio_requests_total")
         #expect(name == "wasmcustom.istio_requests_total")
         #expect(tags.map(\.0) == ["reporter", "code"] && tags.map(\.1) == ["source", "200"])
@@ -119,18 +143,24 @@ struct ScenarioTests {
 
     /// A plugin that traps makes `run` fail, after printing everything else.
     @Test func runExitsNonZeroWhenAPluginFailed() throws {
-        let trapping = try temporaryModuleFile(try wasm(HostileModuleTests.module("""
-            (func (export "proxy_on_vm_start") (param i32 i32) (result i32) (i32.const 1))
-            (func (export "proxy_on_configure") (param i32 i32) (result i32) (i32.const 1))
-            (func (export "proxy_on_context_create") (param i32 i32))
-            (func (export "proxy_on_request_headers") (param i32 i32 i32) (result i32) (unreachable))
-            """)))
-        let looping = try temporaryModuleFile(try wasm(HostileModuleTests.module("""
-            (func (export "proxy_on_vm_start") (param i32 i32) (result i32) (i32.const 1))
-            (func (export "proxy_on_configure") (param i32 i32) (result i32) (i32.const 1))
-            (func (export "proxy_on_context_create") (param i32 i32))
-            (func (export "proxy_on_request_headers") (param i32 i32 i32) (result i32) (loop $forever (br $forever)) (i32.const 0))
-            """)))
+        let trapping = try temporaryModuleFile(
+            try wasm(
+                HostileModuleTests.module(
+                    """
+                    (func (export "proxy_on_vm_start") (param i32 i32) (result i32) (i32.const 1))
+                    (func (export "proxy_on_configure") (param i32 i32) (result i32) (i32.const 1))
+                    (func (export "proxy_on_context_create") (param i32 i32))
+                    (func (export "proxy_on_request_headers") (param i32 i32 i32) (result i32) (unreachable))
+                    """)))
+        let looping = try temporaryModuleFile(
+            try wasm(
+                HostileModuleTests.module(
+                    """
+                    (func (export "proxy_on_vm_start") (param i32 i32) (result i32) (i32.const 1))
+                    (func (export "proxy_on_configure") (param i32 i32) (result i32) (i32.const 1))
+                    (func (export "proxy_on_context_create") (param i32 i32))
+                    (func (export "proxy_on_request_headers") (param i32 i32 i32) (result i32) (loop $forever (br $forever)) (i32.const 0))
+                    """)))
         let passthrough = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .appendingPathComponent("Fixtures/wat/passthrough.wat")
         let healthy = try temporaryModuleFile(try wasm(try String(contentsOf: passthrough, encoding: .utf8)))
@@ -201,7 +231,8 @@ struct ScenarioTests {
         let report = CostReport(runner: runner, startup: startup)
         #expect(report.plugins.count == scenario.proxies.map(\.plugins.count).reduce(0, +))
         for plugin in report.plugins {
-            let guest = try #require(runner.proxies.first { $0.spec.name == plugin.proxy }?.plugins.first { $0.spec.name == plugin.plugin }?.guest as? WasmKitGuest)
+            let guest = try #require(
+                runner.proxies.first { $0.spec.name == plugin.proxy }?.plugins.first { $0.spec.name == plugin.plugin }?.guest as? WasmKitGuest)
             #expect(plugin.startup + plugin.trafficOperators == guest.fuelConsumed)
             #expect(plugin.startup > 0 && (plugin.perExchange ?? 0) > 0)
             #expect(plugin.traffic.contains { $0.export == "proxy_on_request_headers" })
@@ -216,7 +247,8 @@ struct ScenarioTests {
         let path = try temporaryModuleFile(try wasm(CalloutTests.authModule()))
         defer { try? FileManager.default.removeItem(atPath: path) }
         func run(_ upstreams: String) throws -> ScenarioRunner {
-            let scenario = try parse("""
+            let scenario = try parse(
+                """
                 proxies:
                   - name: a
                     plugins: [{name: auth, module: \(path)}]
@@ -244,15 +276,19 @@ struct ScenarioTests {
     }
 
     @Test func grpcUpstreamsParseIntoEventsInOrder() throws {
-        let scenario = try parse("""
+        let scenario = try parse(
+            """
             proxies:
               - name: a
                 upstreams:
                   rl: {grpc: {initial_metadata: {a: "1"}, messages: [x, y], trailing_metadata: {t: "2"}, status: 8, status_message: busy, latency_ms: 3}}
             """)
         let reply = try #require(scenario.proxies[0].upstreams["rl"]?.grpc)
-        #expect(reply.events == [.initialMetadata([HeaderPair("a", "1")]), .message(Array("x".utf8)), .message(Array("y".utf8)),
-                                 .trailingMetadata([HeaderPair("t", "2")]), .close(status: 8, message: "busy")])
+        #expect(
+            reply.events == [
+                .initialMetadata([HeaderPair("a", "1")]), .message(Array("x".utf8)), .message(Array("y".utf8)),
+                .trailingMetadata([HeaderPair("t", "2")]), .close(status: 8, message: "busy"),
+            ])
         #expect(reply.latencyMilliseconds == 3)
     }
 }
@@ -261,7 +297,8 @@ struct ScenarioTests {
 /// the unary answer; OK continues it, a failure becomes a local 403.
 @Suite("Scenarios with gRPC upstreams")
 struct GrpcScenarioTests {
-    static let module = HostileModuleTests.module("""
+    static let module = HostileModuleTests.module(
+        """
         (global $stream (mut i32) (i32.const 0))
         (data (i32.const 0x100) "authz")
         (data (i32.const 0x120) "pkg.Authz")
@@ -283,24 +320,26 @@ struct GrpcScenarioTests {
           (drop (call $set_effective (global.get $stream)))
           (drop (call $local_response (i32.const 403) (i32.const 0x180) (i32.const 6) (i32.const 0) (i32.const 0)
                                       (i32.const 0) (i32.const 0) (i32.const 7))))
-        """, imports: """
-        (import "env" "proxy_grpc_call" (func $grpc_call (param i32 i32 i32 i32 i32 i32 i32 i32 i32 i32 i32 i32) (result i32)))
-        (import "env" "proxy_set_effective_context" (func $set_effective (param i32) (result i32)))
-        (import "env" "proxy_continue_stream" (func $continue (param i32) (result i32)))
-        (import "env" "proxy_send_local_response" (func $local_response (param i32 i32 i32 i32 i32 i32 i32 i32) (result i32)))
-        """)
+        """,
+        imports: """
+            (import "env" "proxy_grpc_call" (func $grpc_call (param i32 i32 i32 i32 i32 i32 i32 i32 i32 i32 i32 i32) (result i32)))
+            (import "env" "proxy_set_effective_context" (func $set_effective (param i32) (result i32)))
+            (import "env" "proxy_continue_stream" (func $continue (param i32) (result i32)))
+            (import "env" "proxy_send_local_response" (func $local_response (param i32 i32 i32 i32 i32 i32 i32 i32) (result i32)))
+            """)
 
     func run(_ upstream: String) throws -> ScenarioRunner {
         let path = try temporaryModuleFile(try wasm(Self.module))
         defer { try? FileManager.default.removeItem(atPath: path) }
-        let scenario = try Scenario.load(yaml: """
-            proxies:
-              - name: a
-                plugins: [{name: authz, module: \(path)}]
-                upstreams: {authz: {grpc: \(upstream)}}
-            traffic:
-              - http: {through: [a], response: {status: 200}}
-            """, file: "s.yaml", baseDirectory: URL(fileURLWithPath: "/tmp"))
+        let scenario = try Scenario.load(
+            yaml: """
+                proxies:
+                  - name: a
+                    plugins: [{name: authz, module: \(path)}]
+                    upstreams: {authz: {grpc: \(upstream)}}
+                traffic:
+                  - http: {through: [a], response: {status: 200}}
+                """, file: "s.yaml", baseDirectory: URL(fileURLWithPath: "/tmp"))
         let runner = try ScenarioRunner(scenario: scenario)
         runner.run()
         return runner
@@ -324,8 +363,10 @@ struct GrpcScenarioTests {
     /// request go; the runner stops waiting and reports it held.
     @Test func aPluginCallingOutForeverLeavesTheRequestHeld() throws {
         let pairs = CalloutTests.requestPairs.map { String(format: "\\%02x", $0) }.joined()
-        let call = "(drop (call $http_call (i32.const 0x100) (i32.const 4) (i32.const 0x200) (i32.const \(CalloutTests.requestPairs.count)) (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 0x50)))"
-        let module = HostileModuleTests.module("""
+        let call =
+            "(drop (call $http_call (i32.const 0x100) (i32.const 4) (i32.const 0x200) (i32.const \(CalloutTests.requestPairs.count)) (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 0x50)))"
+        let module = HostileModuleTests.module(
+            """
             (data (i32.const 0x100) "auth")
             (data (i32.const 0x200) "\(pairs)")
             (func (export "proxy_on_vm_start") (param i32 i32) (result i32) (i32.const 1))
@@ -335,14 +376,15 @@ struct GrpcScenarioTests {
             """, imports: #"(import "env" "proxy_http_call" (func $http_call (param i32 i32 i32 i32 i32 i32 i32 i32 i32 i32) (result i32)))"#)
         let path = try temporaryModuleFile(try wasm(module))
         defer { try? FileManager.default.removeItem(atPath: path) }
-        let scenario = try Scenario.load(yaml: """
-            proxies:
-              - name: a
-                plugins: [{name: loop, module: \(path)}]
-                upstreams: {auth: {http: {status: 200, latency_ms: 1}}}
-            traffic:
-              - http: {through: [a]}
-            """, file: "s.yaml", baseDirectory: URL(fileURLWithPath: "/tmp"))
+        let scenario = try Scenario.load(
+            yaml: """
+                proxies:
+                  - name: a
+                    plugins: [{name: loop, module: \(path)}]
+                    upstreams: {auth: {http: {status: 200, latency_ms: 1}}}
+                traffic:
+                  - http: {through: [a]}
+                """, file: "s.yaml", baseDirectory: URL(fileURLWithPath: "/tmp"))
         let runner = try ScenarioRunner(scenario: scenario)
         runner.run()
         #expect(runner.httpOutcomes[0].heldBy == "a/loop")

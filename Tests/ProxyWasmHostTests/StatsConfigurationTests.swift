@@ -1,9 +1,10 @@
 import Foundation
 import ProxyWasmABI
-@testable import ProxyWasmHost
 import ProxyWasmTools
 import ProxyWasmWasmKit
 import Testing
+
+@testable import ProxyWasmHost
 
 /// Istio's customization rules (§5.5 of the spec: definitions, drop,
 /// tags_to_remove, dimensions, compile failures), observed through the
@@ -41,7 +42,9 @@ struct StatsConfigurationTests {
     }
 
     @Test func tagsToRemoveDropsLabelsAndDimensionsAppendOrReplace() throws {
-        let (names, _) = try Self.run(#"{"metrics":[{"name":"requests_total","tags_to_remove":["response_flags","source_principal"],"dimensions":{"request_protocol":"'custom'","extra":"request.host"}}]}"#)
+        let (names, _) = try Self.run(
+            #"{"metrics":[{"name":"requests_total","tags_to_remove":["response_flags","source_principal"],"dimensions":{"request_protocol":"'custom'","extra":"request.host"}}]}"#
+        )
         let name = try #require(Self.requestsTotal(names)).name
         #expect(!name.contains("response_flags=") && !name.contains("source_principal="))
         #expect(name.contains("request_protocol=.=custom;.;"))  // kept its position, took the value
@@ -97,7 +100,8 @@ struct StatsConfigurationTests {
     }
 
     @Test func definitionsAddMetricsAndReplaceStandardValues() throws {
-        let (names, _) = try Self.run(#"{"definitions":[{"name":"requests_total","value":"10"},{"name":"custom_total","value":"3","type":"COUNTER"}]}"#)
+        let (names, _) = try Self.run(
+            #"{"definitions":[{"name":"requests_total","value":"10"},{"name":"custom_total","value":"3","type":"COUNTER"}]}"#)
         #expect(try #require(Self.requestsTotal(names)).value == 10)
         #expect(names["istio_custom_total"] == 3)  // custom metrics start without tags
     }
@@ -106,7 +110,10 @@ struct StatsConfigurationTests {
         let (names, logs) = try Self.run(#"{"metrics":[{"dimensions":{"response_code":"request.host +"}}]}"#)
         let name = try #require(Self.requestsTotal(names)).name
         #expect(!name.contains("response_code="))
-        #expect(logs.contains { $0.level == .warn && $0.message.contains("dimension response_code of requests_total: cannot parse \"request.host +\" at position 14") })
+        #expect(
+            logs.contains {
+                $0.level == .warn && $0.message.contains("dimension response_code of requests_total: cannot parse \"request.host +\" at position 14")
+            })
     }
 
     /// Starts stats.wasm with one dimension `extra` = `expression`, expects the
@@ -126,8 +133,14 @@ struct StatsConfigurationTests {
     /// Expressions that would exhaust the guest's stack at request time are
     /// refused at configure time, naming the dimension and the limit.
     @Test(arguments: [
-        (Array(repeating: "'a'", count: 500).joined(separator: "+"), "dimension extra of requests_total: at position", "nested deeper than 32 levels"),
-        ("string(" + Array(repeating: "'a'", count: 300).joined(separator: ", ") + ")", "dimension extra of requests_total: at position", "more than 256 terms"),
+        (
+            Array(repeating: "'a'", count: 500).joined(separator: "+"), "dimension extra of requests_total: at position",
+            "nested deeper than 32 levels"
+        ),
+        (
+            "string(" + Array(repeating: "'a'", count: 300).joined(separator: ", ") + ")", "dimension extra of requests_total: at position",
+            "more than 256 terms"
+        ),
         (String(repeating: "!", count: 1000) + "true", "dimension extra of requests_total: at position", "nested deeper than 32 levels"),
         (String(repeating: "!", count: 3000) + "true", "dimension extra of requests_total: at position", "nested deeper than 32 levels"),
     ])
@@ -185,8 +198,9 @@ struct StatsConfigurationTests {
     ])
     func unsupportedNamesRefuseTheConfiguration(_ expression: String, _ message: String) throws {
         let errors = try Self.refusedDimension(expression)
-        #expect(errors.contains { $0.hasPrefix("stats: invalid configuration: dimension extra of requests_total: at position") && $0.contains(message) },
-                "\(errors)")
+        #expect(
+            errors.contains { $0.hasPrefix("stats: invalid configuration: dimension extra of requests_total: at position") && $0.contains(message) },
+            "\(errors)")
     }
 
     @Test func anExpressionThatFailsAtRequestTimeGivesUnknown() throws {
@@ -212,8 +226,10 @@ struct StatsConfigurationTests {
     /// taken for one. wasm32: the Embedded stdlib's String answers these
     /// comparisons from the runtime's tables (Plugins/ProxyWasmRuntime).
     @Test func dimensionNamesAreComparedByTheirBytes() throws {
-        let composed = "caf\u{E9}", decomposed = "cafe\u{301}"
-        let configuration = #"{"metrics":[{"name":"requests_total","dimensions":{"# + "\"\(composed)\":\"'one'\",\"\(decomposed)\":\"'two'\","
+        let composed = "caf\u{E9}"
+        let decomposed = "cafe\u{301}"
+        let configuration =
+            #"{"metrics":[{"name":"requests_total","dimensions":{"# + "\"\(composed)\":\"'one'\",\"\(decomposed)\":\"'two'\","
             + #""request_protocol":"'caf\#u{E9}'"}}]}"#
         let sidecar = try StatsSidecar(inbound: false, configuration: configuration)
         sidecar.request()
@@ -229,12 +245,14 @@ struct StatsConfigurationTests {
 }
 
 enum IstioLabelNames {
-    static let all = ["reporter", "source_workload", "source_workload_namespace", "source_principal", "source_app",
-                      "source_version", "source_canonical_service", "source_canonical_revision", "source_cluster",
-                      "destination_workload", "destination_workload_namespace", "destination_principal", "destination_app",
-                      "destination_version", "destination_service", "destination_service_name", "destination_service_namespace",
-                      "destination_canonical_service", "destination_canonical_revision", "destination_cluster",
-                      "request_protocol", "response_flags", "connection_security_policy", "response_code", "grpc_response_status"]
+    static let all = [
+        "reporter", "source_workload", "source_workload_namespace", "source_principal", "source_app",
+        "source_version", "source_canonical_service", "source_canonical_revision", "source_cluster",
+        "destination_workload", "destination_workload_namespace", "destination_principal", "destination_app",
+        "destination_version", "destination_service", "destination_service_name", "destination_service_namespace",
+        "destination_canonical_service", "destination_canonical_revision", "destination_cluster",
+        "request_protocol", "response_flags", "connection_security_policy", "response_code", "grpc_response_status",
+    ]
 }
 
 /// The bound on label sets: past `max_label_sets`, new label sets are folded

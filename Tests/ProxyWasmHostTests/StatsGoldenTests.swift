@@ -1,10 +1,11 @@
 import Foundation
 import ProxyWasmABI
-@testable import ProxyWasmHost
 import ProxyWasmTools
 import ProxyWasmWasmKit
 import Testing
 import Yams
+
+@testable import ProxyWasmHost
 
 /// stats.wasm + metadata_exchange.wasm on a client and a server sidecar in the
 /// host, compared with Istio's own expected series (istio/proxy 1.12.0
@@ -55,7 +56,11 @@ struct StatsGoldenTests {
     /// The expected series as `name{labels} value` lines, labels in file order.
     static func expectedLines(_ file: String, vars: [String: String]) -> [String] {
         let rendered = render(text("metric/\(file)"), vars: vars)
-        var name = "", kind = "", value = "", labels: [(String, String)] = [], lines: [String] = []
+        var name = ""
+        var kind = ""
+        var value = ""
+        var labels: [(String, String)] = []
+        var lines: [String] = []
         func unquote(_ text: String) -> String {
             let trimmed = text.trimmingCharacters(in: .whitespaces)
             return trimmed.hasPrefix("\"") ? String(trimmed.dropFirst().dropLast()) : trimmed
@@ -63,12 +68,20 @@ struct StatsGoldenTests {
         var pendingLabel: String?
         for line in rendered.split(separator: "\n").map(String.init) {
             let trimmed = line.trimmingCharacters(in: .whitespaces)
-            if line.hasPrefix("name: ") { name = unquote(String(line.dropFirst(6))) }
-            else if line.hasPrefix("type: ") { kind = String(line.dropFirst(6)) }
-            else if trimmed.hasPrefix("- name: ") { pendingLabel = unquote(String(trimmed.dropFirst(8))) }
-            else if trimmed.hasPrefix("value: ") {
+            if line.hasPrefix("name: ") {
+                name = unquote(String(line.dropFirst(6)))
+            } else if line.hasPrefix("type: ") {
+                kind = String(line.dropFirst(6))
+            } else if trimmed.hasPrefix("- name: ") {
+                pendingLabel = unquote(String(trimmed.dropFirst(8)))
+            } else if trimmed.hasPrefix("value: ") {
                 let text = unquote(String(trimmed.dropFirst(7)))
-                if let label = pendingLabel { labels.append((label, text)); pendingLabel = nil } else { value = text }
+                if let label = pendingLabel {
+                    labels.append((label, text))
+                    pendingLabel = nil
+                } else {
+                    value = text
+                }
             }
         }
         _ = kind
@@ -106,14 +119,19 @@ struct StatsGoldenTests {
         }
 
         static func istio(_ directory: String) -> Modules {
-            Modules(metadataExchange: "\(directory)/metadata-exchange-filter.wasm", stats: "\(directory)/stats-filter.wasm",
-                    exchangeRootID: "", dialect: "legacy")
+            Modules(
+                metadataExchange: "\(directory)/metadata-exchange-filter.wasm", stats: "\(directory)/stats-filter.wasm",
+                exchangeRootID: "", dialect: "legacy")
         }
     }
 
-    static func scenario(requests: Int, clientConfig: String, serverConfig: String, elideServerMetadata: Bool = false,
-                         engine: Engine = .wasm, modules: Modules = .ours) throws -> ScenarioRunner {
-        let services = elideServerMetadata ? "{}"
+    static func scenario(
+        requests: Int, clientConfig: String, serverConfig: String, elideServerMetadata: Bool = false,
+        engine: Engine = .wasm, modules: Modules = .ours
+    ) throws -> ScenarioRunner {
+        let services =
+            elideServerMetadata
+            ? "{}"
             : "{istio: {services: [{host: server.default.svc.cluster.local, name: server, namespace: default}]}}"
         let exchangeRoot = modules.exchangeRootID.map { ", root_id: '\($0)'" } ?? ""
         let yaml = """
@@ -179,16 +197,18 @@ struct StatsGoldenTests {
     }
 
     @Test func hostHeaderFallbackWithoutServiceMetadata() throws {
-        let runner = try Self.scenario(requests: 10, clientConfig: Self.clientConfig, serverConfig: Self.serverConfig,
-                                       elideServerMetadata: true)
+        let runner = try Self.scenario(
+            requests: 10, clientConfig: Self.clientConfig, serverConfig: Self.serverConfig,
+            elideServerMetadata: true)
         let expected = Self.expectedLines("host_header_fallback.yaml.tmpl", vars: ["RequestCount": "10", "ClientPort": "20000"])
         #expect(series(runner, "client", "istio_requests_total") == expected)
     }
 
     @Test func disabledHostHeaderFallbackMatchesBothSides() throws {
-        let runner = try Self.scenario(requests: 10, clientConfig: Self.config("client_config_disable_header_fallback.yaml"),
-                                       serverConfig: Self.config("server_config_disable_header_fallback.yaml"),
-                                       elideServerMetadata: true)
+        let runner = try Self.scenario(
+            requests: 10, clientConfig: Self.config("client_config_disable_header_fallback.yaml"),
+            serverConfig: Self.config("server_config_disable_header_fallback.yaml"),
+            elideServerMetadata: true)
         let vars = ["RequestCount": "10"]
         #expect(series(runner, "client", "istio_requests_total") == Self.expectedLines("client_disable_host_header_fallback.yaml.tmpl", vars: vars))
         #expect(series(runner, "server", "istio_requests_total") == Self.expectedLines("server_disable_host_header_fallback.yaml.tmpl", vars: vars))
@@ -199,14 +219,19 @@ struct StatsGoldenTests {
     @Test(arguments: Engine.allCases)
     func tcpMetricsMatchIstiosExpectedFiles(engine: Engine) throws {
         let runner = try Self.tcpScenario(engine: engine)
-        #expect(runner.tcpOutcomes.allSatisfy { $0.receivedByUpstream == Array("world\n".utf8) && $0.receivedByDownstream == Array("hello world\n".utf8) })
+        #expect(
+            runner.tcpOutcomes.allSatisfy { $0.receivedByUpstream == Array("world\n".utf8) && $0.receivedByDownstream == Array("hello world\n".utf8) }
+        )
         for proxy in runner.proxies {
             for plugin in proxy.plugins { #expect(plugin.vm.failure == nil && plugin.vm.unimplementedCalls.isEmpty) }
         }
         for (side, proxy) in [("client", "client"), ("server", "server")] {
-            for (file, family) in [("connection_open", "istio_tcp_connections_opened_total"), ("connection_close", "istio_tcp_connections_closed_total"),
-                                   ("received_bytes", "istio_tcp_received_bytes_total"), ("sent_bytes", "istio_tcp_sent_bytes_total")] {
-                let expected = Self.expectedLines("tcp_\(side)_\(file).yaml.tmpl", vars: ["ConnectionCount": "10", "ReceivedBytes": "60", "SentBytes": "120"])
+            for (file, family) in [
+                ("connection_open", "istio_tcp_connections_opened_total"), ("connection_close", "istio_tcp_connections_closed_total"),
+                ("received_bytes", "istio_tcp_received_bytes_total"), ("sent_bytes", "istio_tcp_sent_bytes_total"),
+            ] {
+                let expected = Self.expectedLines(
+                    "tcp_\(side)_\(file).yaml.tmpl", vars: ["ConnectionCount": "10", "ReceivedBytes": "60", "SentBytes": "120"])
                 #expect(series(runner, proxy, family) == expected, "\(side) \(file)")
             }
         }
@@ -272,8 +297,10 @@ struct StatsTickTests {
         proxy.setNode(id: "server", metadata: MetadataExchangeTests.metadata("server_node_metadata.rendered.json"))
         let vm = PluginVM(proxy: proxy, vmID: "stats")
         _ = try WasmKitGuest.load(try BuiltModules.bytes("stats"), into: vm)
-        let root = try vm.startPlugin(PluginConfiguration(name: "stats", rootID: "stats_inbound",
-                                                          configuration: Array(#"{"tcp_reporting_duration": "1s"}"#.utf8)))
+        let root = try vm.startPlugin(
+            PluginConfiguration(
+                name: "stats", rootID: "stats_inbound",
+                configuration: Array(#"{"tcp_reporting_duration": "1s"}"#.utf8)))
         let renderer = try PrometheusRenderer(configuration: EnvoyStatsConfig.statsConfiguration(pluginConfigurations: []))
         func value(_ family: String) -> String? {
             renderer.render(proxy.stats).split(separator: "\n").first { $0.hasPrefix(family + "{") }.map { String($0.split(separator: " ").last!) }
@@ -341,8 +368,10 @@ struct StatsGRPCTests {
                 streams.append((proxy, HttpStream(vm: plugin.vm, root: plugin.root, properties: proxy.spec.streamProperties, streamState: shared)))
             }
         }
-        var headers = [HeaderPair(":method", "POST"), HeaderPair(":path", "/grpc.testing.TestService/FullDuplexCall"),
-                       HeaderPair(":authority", "127.0.0.1:20000"), HeaderPair("content-type", "application/grpc")]
+        var headers = [
+            HeaderPair(":method", "POST"), HeaderPair(":path", "/grpc.testing.TestService/FullDuplexCall"),
+            HeaderPair(":authority", "127.0.0.1:20000"), HeaderPair("content-type", "application/grpc"),
+        ]
         for entry in streams {
             entry.stream.sendRequestHeaders(headers, endOfStream: false)
             headers = entry.stream.requestHeaders
@@ -354,18 +383,29 @@ struct StatsGRPCTests {
         }
         func setCounts(_ requests: Int, _ responses: Int) {
             for entry in streams {
-                entry.stream.properties = PropertyNode.map(entry.stream.properties).merged(with: .map([PropertyEntry("filter_state", .map([
-                    PropertyEntry("envoy.filters.http.grpc_stats", .string("\(requests),\(responses)"))]))])).entriesForTest
+                entry.stream.properties =
+                    PropertyNode.map(entry.stream.properties).merged(
+                        with: .map([
+                            PropertyEntry(
+                                "filter_state",
+                                .map([
+                                    PropertyEntry("envoy.filters.http.grpc_stats", .string("\(requests),\(responses)"))
+                                ]))
+                        ])
+                    ).entriesForTest
                 entry.stream.context?.streamProperties = .map(entry.stream.properties)
             }
         }
         func check(_ requests: String, _ responses: String) {
             for (side, proxy) in [("client", "client"), ("server", "server")] {
                 let text = runner.prometheus().first { $0.proxy == proxy }!.text.split(separator: "\n").map(String.init)
-                for (file, family, value) in [("request_messages", "istio_request_messages_total", requests),
-                                              ("response_messages", "istio_response_messages_total", responses)] {
-                    let expected = StatsGoldenTests.expectedLines("\(side)_\(file).yaml.tmpl",
-                                                                  vars: ["RequestMessages": value, "ResponseMessages": value])
+                for (file, family, value) in [
+                    ("request_messages", "istio_request_messages_total", requests),
+                    ("response_messages", "istio_response_messages_total", responses),
+                ] {
+                    let expected = StatsGoldenTests.expectedLines(
+                        "\(side)_\(file).yaml.tmpl",
+                        vars: ["RequestMessages": value, "ResponseMessages": value])
                     #expect(text.filter { $0.hasPrefix(family + "{") } == expected, "\(side) \(file) = \(value)")
                 }
             }

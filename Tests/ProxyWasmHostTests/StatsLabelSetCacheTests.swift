@@ -1,8 +1,9 @@
 import ProxyWasmABI
-@testable import ProxyWasmHost
 import ProxyWasmWasmKit
 import TelemetryCore
 import Testing
+
+@testable import ProxyWasmHost
 
 /// stats.wasm records a warm report straight to the metrics it defined for
 /// the same peer and facts before. Any fact that changes must give its own
@@ -24,35 +25,62 @@ struct StatsLabelSetCacheTests {
     static func xds(_ entries: [PropertyEntry]) -> PropertyEntry { PropertyEntry("xds", .map(entries)) }
 
     static func service(_ name: String, host: String, cluster: String? = nil) -> PropertyEntry {
-        xds([PropertyEntry("cluster_metadata", .map([PropertyEntry("filter_metadata", .map([PropertyEntry("istio", .map([
-            PropertyEntry("services", .list([.map([PropertyEntry("name", .string(name)), PropertyEntry("host", .string(host))])]))]))]))]))]
-            + (cluster.map { [PropertyEntry("cluster_name", .string($0))] } ?? []))
+        xds(
+            [
+                PropertyEntry(
+                    "cluster_metadata",
+                    .map([
+                        PropertyEntry(
+                            "filter_metadata",
+                            .map([
+                                PropertyEntry(
+                                    "istio",
+                                    .map([
+                                        PropertyEntry(
+                                            "services", .list([.map([PropertyEntry("name", .string(name)), PropertyEntry("host", .string(host))])]))
+                                    ]))
+                            ]))
+                    ]))
+            ]
+                + (cluster.map { [PropertyEntry("cluster_name", .string($0))] } ?? []))
     }
 
     static let variants: [Variant] = [
         Variant(name: "Host header", authority: "ratings", expectedLabel: "destination_service=.=ratings;.;"),
         Variant(name: "response code", status: "503", expectedLabel: "response_code=.=503;.;"),
         Variant(name: "peer", peerWorkload: "details-v1", expectedLabel: "source_workload=.=details-v1;.;"),
-        Variant(name: "cluster and its service",
-                properties: [service("details", host: "details.default.svc.cluster.local", cluster: "outbound|9080||details.default.svc.cluster.local")],
-                expectedLabel: "destination_service_name=.=details;.;"),
-        Variant(name: "route", properties: [xds([PropertyEntry("route_name", .string("allow_any"))])],
-                expectedLabel: "destination_service_name=.=PassthroughCluster;.;"),
-        Variant(name: "cluster", properties: [xds([PropertyEntry("cluster_name", .string("BlackHoleCluster"))])],
-                expectedLabel: "destination_service_name=.=BlackHoleCluster;.;"),
-        Variant(name: "peer principal", properties: [PropertyEntry("connection", .map([
-            PropertyEntry("uri_san_peer_certificate", .string("spiffe://cluster.local/ns/default/sa/other"))]))],
-                expectedLabel: "source_principal=.=spiffe://cluster.local/ns/default/sa/other;.;"),
-        Variant(name: "mTLS", properties: [PropertyEntry("connection", .map([PropertyEntry("mtls", .bool(true))]))],
-                expectedLabel: "connection_security_policy=.=mutual_tls;.;"),
+        Variant(
+            name: "cluster and its service",
+            properties: [service("details", host: "details.default.svc.cluster.local", cluster: "outbound|9080||details.default.svc.cluster.local")],
+            expectedLabel: "destination_service_name=.=details;.;"),
+        Variant(
+            name: "route", properties: [xds([PropertyEntry("route_name", .string("allow_any"))])],
+            expectedLabel: "destination_service_name=.=PassthroughCluster;.;"),
+        Variant(
+            name: "cluster", properties: [xds([PropertyEntry("cluster_name", .string("BlackHoleCluster"))])],
+            expectedLabel: "destination_service_name=.=BlackHoleCluster;.;"),
+        Variant(
+            name: "peer principal",
+            properties: [
+                PropertyEntry(
+                    "connection",
+                    .map([
+                        PropertyEntry("uri_san_peer_certificate", .string("spiffe://cluster.local/ns/default/sa/other"))
+                    ]))
+            ],
+            expectedLabel: "source_principal=.=spiffe://cluster.local/ns/default/sa/other;.;"),
+        Variant(
+            name: "mTLS", properties: [PropertyEntry("connection", .map([PropertyEntry("mtls", .bool(true))]))],
+            expectedLabel: "connection_security_policy=.=mutual_tls;.;"),
     ]
 
     func request(_ sidecar: StatsSidecar, _ variant: Variant?) {
         var node = PeerNode()
         node.workloadName = variant?.peerWorkload ?? "productpage-v1"
         node.namespace = "default"
-        let stream = HttpStream(vm: sidecar.vm, root: sidecar.root, properties: variant?.properties ?? [],
-                                streamState: StatsSidecar.downstreamPeer(FlatNodeCodec.encode(node), id: node.workloadName!))
+        let stream = HttpStream(
+            vm: sidecar.vm, root: sidecar.root, properties: variant?.properties ?? [],
+            streamState: StatsSidecar.downstreamPeer(FlatNodeCodec.encode(node), id: node.workloadName!))
         stream.sendRequestHeaders([HeaderPair(":method", "GET"), HeaderPair(":path", "/"), HeaderPair(":authority", variant?.authority ?? "reviews")])
         stream.sendResponseHeaders([HeaderPair(":status", variant?.status ?? "200")])
         stream.complete()
@@ -79,8 +107,11 @@ struct StatsLabelSetCacheTests {
         let sidecar = try StatsSidecar()
         let cluster = "inbound|9080||"
         func request(_ service: String) {
-            self.request(sidecar, Variant(name: "", properties: [Self.service(service, host: "\(service).default.svc.cluster.local", cluster: cluster)],
-                                          expectedLabel: ""))
+            self.request(
+                sidecar,
+                Variant(
+                    name: "", properties: [Self.service(service, host: "\(service).default.svc.cluster.local", cluster: cluster)],
+                    expectedLabel: ""))
         }
         request("reviews")
         request("ratings")  // same cluster name, within the tick: still reviews

@@ -1,8 +1,9 @@
 import ProxyWasmABI
-@testable import ProxyWasmHost
 import ProxyWasmWasmKit
 import TelemetryCore
 import Testing
+
+@testable import ProxyWasmHost
 
 /// `metric_expiry_duration` in stats.wasm: a label set no report used for the
 /// expiry is forgotten on a tick (its metric ids, the cache entries pointing
@@ -80,8 +81,9 @@ struct StatsMetricExpiryTests {
         node.namespace = "default"
         for index in 0..<400 {
             node.workloadName = "client-\(index % 20)"
-            sidecar.request(authority: Array("host-\(index)".utf8),
-                            state: StatsSidecar.downstreamPeer(FlatNodeCodec.encode(node), id: node.workloadName!))
+            sidecar.request(
+                authority: Array("host-\(index)".utf8),
+                state: StatsSidecar.downstreamPeer(FlatNodeCodec.encode(node), id: node.workloadName!))
         }
         Self.tick(sidecar, seconds: 1)
         #expect(Self.gauge(sidecar, "label_sets_active") == 400 && Self.gauge(sidecar, "report_keys_cached") == 400)
@@ -91,7 +93,9 @@ struct StatsMetricExpiryTests {
         Self.tick(sidecar, seconds: 1)
         #expect(Self.gauge(sidecar, "label_sets_expired") == 400)
         #expect(Self.gauge(sidecar, "label_sets_active") == 3)
-        let liveSeries = sidecar.proxy.stats.stats.filter { $0.name.contains("istio_requests_total") && $0.name.contains("destination_service=.=live-") }.count
+        let liveSeries = sidecar.proxy.stats.stats.filter {
+            $0.name.contains("istio_requests_total") && $0.name.contains("destination_service=.=live-")
+        }.count
         #expect(liveSeries == 3)
         for cache in ["label_sets_active", "report_keys_cached", "peers_cached"] {
             let entries = try #require(Self.gauge(sidecar, cache))

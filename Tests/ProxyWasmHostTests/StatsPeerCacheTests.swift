@@ -1,8 +1,9 @@
 import ProxyWasmABI
-@testable import ProxyWasmHost
 import ProxyWasmWasmKit
 import TelemetryCore
 import Testing
+
+@testable import ProxyWasmHost
 
 /// stats.wasm decodes a peer's metadata once and reuses it; the reuse must
 /// never hide a peer whose metadata changed under the same id.
@@ -55,7 +56,7 @@ struct StatsPeerCacheTests {
             sidecar.request(state: StatsSidecar.downstreamPeer(bytes, id: workload))
             return guest.costs.reduce(0) { $0 + $1.value.since(before[$1.key]).operators }
         }
-        let cachedLarge = steadyCost("cached", padding: 3900)   // FlatNode just under 4 KiB
+        let cachedLarge = steadyCost("cached", padding: 3900)  // FlatNode just under 4 KiB
         let uncachedLarge = steadyCost("uncached", padding: 4200)  // just over
         print("steady report: \(cachedLarge) operators with a cached 4 KiB peer, \(uncachedLarge) with an uncached one")
         #expect(uncachedLarge > cachedLarge + 20_000)

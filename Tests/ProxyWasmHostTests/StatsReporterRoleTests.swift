@@ -1,10 +1,11 @@
 import Foundation
 import ProxyWasmABI
-@testable import ProxyWasmHost
 import ProxyWasmTools
 import ProxyWasmWasmKit
 import TelemetryCore
 import Testing
+
+@testable import ProxyWasmHost
 
 /// The stats plugin's `reporter` setting: a waypoint reports both of its
 /// peers as Istio's own waypoint test expects, a gateway reports as the
@@ -67,7 +68,8 @@ struct StatsReporterRoleTests {
     /// setting, not the root id, makes it a waypoint.
     @Test func aWaypointReportsBothPeersAsIstiosWaypointTestExpects() throws {
         let services = "{istio: {services: [{host: server.default.svc.cluster.local, name: server, namespace: default}]}}"
-        let runner = try Self.run("""
+        let runner = try Self.run(
+            """
             proxies:
               - name: client
                 node: {id: client}
@@ -100,8 +102,9 @@ struct StatsReporterRoleTests {
                   response: {status: 200}
                   repeat: 10
             """)
-        let template = try String(contentsOf: Self.masterTestdata.appendingPathComponent("metric/server_waypoint_proxy_request_total.yaml.tmpl"),
-                                  encoding: .utf8)
+        let template = try String(
+            contentsOf: Self.masterTestdata.appendingPathComponent("metric/server_waypoint_proxy_request_total.yaml.tmpl"),
+            encoding: .utf8)
         let rendered = StatsGoldenTests.render(template, vars: ["RequestCount": "10", "GrpcResponseStatus": ""])
         let expected = Self.labels(Self.expectedLine(rendered))
         let waypoint = Self.requestTotals(runner, "waypoint")
@@ -128,8 +131,12 @@ struct StatsReporterRoleTests {
                 let value = text.trimmingCharacters(in: .whitespaces)
                 return value.hasPrefix("\"") ? String(value.dropFirst().dropLast()) : value
             }
-            if trimmed.hasPrefix("- name: ") { pending = unquote(trimmed.dropFirst(8)) }
-            else if trimmed.hasPrefix("value: "), let name = pending { labels.append((name, unquote(trimmed.dropFirst(7)))); pending = nil }
+            if trimmed.hasPrefix("- name: ") {
+                pending = unquote(trimmed.dropFirst(8))
+            } else if trimmed.hasPrefix("value: "), let name = pending {
+                labels.append((name, unquote(trimmed.dropFirst(7))))
+                pending = nil
+            }
         }
         return "istio_requests_total{" + labels.map { "\($0.0)=\"\($0.1)\"" }.joined(separator: ",") + "} 0"
     }
@@ -140,9 +147,11 @@ struct StatsReporterRoleTests {
     /// client's Host header does not name a service; the client sidecar sees
     /// no peer behind the gateway.
     @Test func anEgressGatewayReportsTheExternalServiceItSendsTo() throws {
-        let gatewayService = "{istio: {services: [{host: istio-egressgateway.istio-system.svc.cluster.local, name: istio-egressgateway, namespace: istio-system}]}}"
+        let gatewayService =
+            "{istio: {services: [{host: istio-egressgateway.istio-system.svc.cluster.local, name: istio-egressgateway, namespace: istio-system}]}}"
         let external = "{istio: {services: [{host: api.example.com, name: api.example.com, namespace: egress}]}}"
-        let runner = try Self.run("""
+        let runner = try Self.run(
+            """
             proxies:
               - name: client
                 node: {id: client}
@@ -193,9 +202,11 @@ struct StatsReporterRoleTests {
     }
 
     /// Explicit sidecar roles override the root id; Istio's enum numbers are accepted.
-    @Test(arguments: [(#"{"reporter": "SERVER_SIDECAR"}"#, "destination"), (#"{"reporter": "CLIENT_SIDECAR"}"#, "source"),
-                      (#"{"reporter": 1}"#, "waypoint"), (#"{"reporter": "WAYPOINT"}"#, "waypoint"),
-                      (#"{"reporter": "UNSPECIFIED"}"#, "source")])
+    @Test(arguments: [
+        (#"{"reporter": "SERVER_SIDECAR"}"#, "destination"), (#"{"reporter": "CLIENT_SIDECAR"}"#, "source"),
+        (#"{"reporter": 1}"#, "waypoint"), (#"{"reporter": "WAYPOINT"}"#, "waypoint"),
+        (#"{"reporter": "UNSPECIFIED"}"#, "source"),
+    ])
     func theSettingNamesTheReporter(configuration: String, reporter: String) throws {
         let sidecar = try StatsSidecar(inbound: false, configuration: configuration)
         sidecar.request()
@@ -212,6 +223,9 @@ struct StatsReporterRoleTests {
             try vm.startPlugin(PluginConfiguration(name: "stats", rootID: "stats_inbound", configuration: Array(#"{"reporter": "INGRESS"}"#.utf8)))
         }
         let logged = proxy.logs.map(\.message).joined(separator: "\n")
-        #expect(logged.contains("unknown reporter \"INGRESS\" (supported: UNSPECIFIED, CLIENT_SIDECAR, SERVER_SIDECAR, GATEWAY, SERVER_GATEWAY, WAYPOINT)"), "\(logged)")
+        #expect(
+            logged.contains(
+                "unknown reporter \"INGRESS\" (supported: UNSPECIFIED, CLIENT_SIDECAR, SERVER_SIDECAR, GATEWAY, SERVER_GATEWAY, WAYPOINT)"),
+            "\(logged)")
     }
 }

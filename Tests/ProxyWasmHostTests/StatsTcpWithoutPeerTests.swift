@@ -1,6 +1,7 @@
 import ProxyWasmABI
-@testable import ProxyWasmHost
 import Testing
+
+@testable import ProxyWasmHost
 
 /// TCP connections whose peer never arrives (no metadata exchange on the
 /// chain: plaintext, out of the mesh) are reported on ticks after one
@@ -23,8 +24,11 @@ struct StatsTcpWithoutPeerTests {
         var result: [(UInt64, UInt64)] = []
         for step in steps {
             sidecar.proxy.advanceClock(byMilliseconds: step)
-            result.append((value(sidecar.proxy, "istio_tcp_connections_opened_total"),
-                           value(sidecar.proxy, "istio_tcp_received_bytes_total")))
+            result.append(
+                (
+                    value(sidecar.proxy, "istio_tcp_connections_opened_total"),
+                    value(sidecar.proxy, "istio_tcp_received_bytes_total")
+                ))
         }
         connection.close()
         #expect(sidecar.vm.failure == nil)
@@ -73,8 +77,10 @@ struct StatsTcpWithoutPeerTests {
     }
 
     /// Durations as protobuf JSON writes them, and the forms Istio also accepts.
-    @Test(arguments: [("0.5s", 500), ("1.5s", 1500), ("15s", 15000), ("0.25s", 250), ("2.000000001s", 2000),
-                      ("0.0001s", 1), ("500ms", 500), ("2m", 120_000), ("0s", 0)])
+    @Test(arguments: [
+        ("0.5s", 500), ("1.5s", 1500), ("15s", 15000), ("0.25s", 250), ("2.000000001s", 2000),
+        ("0.0001s", 1), ("500ms", 500), ("2m", 120_000), ("0s", 0),
+    ])
     func durationsSetTheTickPeriod(_ text: String, _ milliseconds: Int) throws {
         let sidecar = try StatsSidecar(configuration: #"{"tcp_reporting_duration": "\#(text)"}"#)
         #expect(sidecar.vm.tickPeriods[sidecar.root] == UInt64(milliseconds), "\(text)")

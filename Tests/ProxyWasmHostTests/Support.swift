@@ -1,9 +1,10 @@
 import Foundation
 import ProxyWasmABI
-@testable import ProxyWasmHost
 import ProxyWasmTools
 import ProxyWasmWasmKit
 import WAT
+
+@testable import ProxyWasmHost
 
 /// Locates modules built by `make wasm` (`$WASM_DIR`, else build/wasm).
 enum BuiltModules {
@@ -132,8 +133,10 @@ struct StatsSidecar {
         proxy.setXDS("listener_direction", .int((inbound ? TrafficDirection.inbound : .outbound).rawValue))
         vm = PluginVM(proxy: proxy, vmID: "stats")
         _ = try WasmKitGuest.load(try BuiltModules.bytes("stats"), into: vm)
-        root = try vm.startPlugin(PluginConfiguration(name: "stats", rootID: inbound ? "stats_inbound" : "stats_outbound",
-                                                      configuration: Array(configuration.utf8)))
+        root = try vm.startPlugin(
+            PluginConfiguration(
+                name: "stats", rootID: inbound ? "stats_inbound" : "stats_outbound",
+                configuration: Array(configuration.utf8)))
     }
 
     /// One GET with `authority` (bytes: a peer may send anything) and a 200, with the stream's filter state.
@@ -144,10 +147,14 @@ struct StatsSidecar {
 
     /// The same request to any root of any VM.
     @discardableResult
-    static func request(_ vm: PluginVM, _ root: UInt32, authority: [UInt8] = Array("reviews".utf8),
-                        state: StreamState = StreamState()) -> HttpStream {
+    static func request(
+        _ vm: PluginVM, _ root: UInt32, authority: [UInt8] = Array("reviews".utf8),
+        state: StreamState = StreamState()
+    ) -> HttpStream {
         let stream = HttpStream(vm: vm, root: root, streamState: state)
-        stream.sendRequestHeaders([HeaderPair(":method", "GET"), HeaderPair(":path", "/"), HeaderPair(key: Array(":authority".utf8), value: authority)])
+        stream.sendRequestHeaders([
+            HeaderPair(":method", "GET"), HeaderPair(":path", "/"), HeaderPair(key: Array(":authority".utf8), value: authority),
+        ])
         stream.sendResponseHeaders([HeaderPair(":status", "200")])
         stream.complete()
         return stream

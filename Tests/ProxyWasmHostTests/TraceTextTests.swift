@@ -27,7 +27,8 @@ struct TraceTextTests {
         #expect(TraceText.value(.duration(-1_234)) == "-1.234us")
         #expect(TraceText.value(.timestamp(1_764_680_400_000_000_001)) == "2025-12-02T13:00:00.000000001Z")
         #expect(TraceText.value(.timestamp(-1)) == "1969-12-31T23:59:59.999999999Z")
-        #expect(TraceText.value(.map([PropertyEntry("mtls", .bool(true)), PropertyEntry("sni", .string("a\u{0}b"))]))
+        #expect(
+            TraceText.value(.map([PropertyEntry("mtls", .bool(true)), PropertyEntry("sni", .string("a\u{0}b"))]))
                 == #"{mtls: true, sni: a\0b}"#)
         #expect(TraceText.value(.list([.int(1), .string("x")])) == "[1, x]")
         #expect(TraceText.value(.bytes([0x28, 0x00])) == #"(\0"#)
@@ -43,18 +44,21 @@ struct TraceTextTests {
     }
 
     @Test func diffAlignsInsertionsAndMarksChangedFields() {
-        let expected = [Self.event("a"), Self.event("proxy_get_property", ["path": "response.code"], result: "int 200"),
-                        Self.event("b"), Self.event("c")]
+        let expected = [
+            Self.event("a"), Self.event("proxy_get_property", ["path": "response.code"], result: "int 200"),
+            Self.event("b"), Self.event("c"),
+        ]
         var actual = expected
         actual.insert(contentsOf: [Self.event("extra"), Self.event("extra")], at: 1)
         actual[3] = Self.event("proxy_get_property", ["path": "response.code"], result: "int 503")
         actual.remove(at: 4)  // "b"
         let changes = TraceDiff.compare(expected, actual)
-        #expect(changes == [
-            .inserted(actual: 1), .inserted(actual: 2),
-            .changed(expected: 1, actual: 3, fields: [TraceDiff.FieldChange(field: "result", expected: "int 200", actual: "int 503")]),
-            .deleted(expected: 2),
-        ])
+        #expect(
+            changes == [
+                .inserted(actual: 1), .inserted(actual: 2),
+                .changed(expected: 1, actual: 3, fields: [TraceDiff.FieldChange(field: "result", expected: "int 200", actual: "int 503")]),
+                .deleted(expected: 2),
+            ])
         #expect(TraceDiff.compare(expected, expected).isEmpty)
         // Sequence numbers never count.
         var renumbered = expected
@@ -64,8 +68,11 @@ struct TraceTextTests {
 
     @Test func longDifferingValuesAreShownWhereTheyDiffer() {
         let prefix = String(repeating: "label=.=value;.;", count: 30)
-        let change = TraceDiff.Change.changed(expected: 0, actual: 0, fields: [
-            TraceDiff.FieldChange(field: "args.metric", expected: prefix + "code=.=200", actual: prefix + "code=.=503")])
+        let change = TraceDiff.Change.changed(
+            expected: 0, actual: 0,
+            fields: [
+                TraceDiff.FieldChange(field: "args.metric", expected: prefix + "code=.=200", actual: prefix + "code=.=503")
+            ])
         let text = TraceDiff.describe(change, [Self.event("m")], [Self.event("m")], valueLimit: 60)
         let line = text.split(separator: "\n").last.map(String.init) ?? ""
         #expect(line.hasPrefix("    args.metric: ...") && line.contains("code=.=200 -> ...") && line.hasSuffix("code=.=503"))

@@ -1,9 +1,10 @@
 import Foundation
 import ProxyWasmABI
-@testable import ProxyWasmHost
 import ProxyWasmTools
 import ProxyWasmWasmKit
 import Testing
+
+@testable import ProxyWasmHost
 
 /// One version, shown by the host, the modules and the changelog.
 @Suite("Version")
@@ -25,14 +26,17 @@ struct VersionTests {
         #expect(ProxyWasmHostCommand.configuration.version == "proxy-wasm-host \(ProjectVersion.text)")
     }
 
-    @Test(arguments: [("stats", "stats_outbound", "stats"), ("metadata_exchange", "mx", "metadata_exchange"),
-                      ("telemetry", "stats_outbound", "stats"), ("telemetry", "mx", "metadata_exchange")])
+    @Test(arguments: [
+        ("stats", "stats_outbound", "stats"), ("metadata_exchange", "mx", "metadata_exchange"),
+        ("telemetry", "stats_outbound", "stats"), ("telemetry", "mx", "metadata_exchange"),
+    ])
     func eachModuleLogsItsVersionWhenItsVMStarts(_ module: String, _ rootID: String, _ plugin: String) throws {
         let proxy = Proxy(name: "p")
         let vm = PluginVM(proxy: proxy, vmID: module)
         _ = try WasmKitGuest.load(try BuiltModules.bytes(module), into: vm)
         _ = try vm.startPlugin(PluginConfiguration(name: plugin, rootID: rootID, configuration: []))
-        #expect(proxy.logs.contains { $0.level == .info && $0.message == "\(plugin) \(ProjectVersion.text) starting" },
-                "\(proxy.logs.map(\.message))")
+        #expect(
+            proxy.logs.contains { $0.level == .info && $0.message == "\(plugin) \(ProjectVersion.text) starting" },
+            "\(proxy.logs.map(\.message))")
     }
 }

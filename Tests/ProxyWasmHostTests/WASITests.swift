@@ -1,6 +1,7 @@
 import ProxyWasmABI
-@testable import ProxyWasmHost
 import Testing
+
+@testable import ProxyWasmHost
 
 /// Envoy's WASI subset, call by call, with its errno values and quirks.
 @Suite("WASI as Envoy provides it")

@@ -2,16 +2,17 @@ import Foundation
 import HeaderStamp
 import ProxyWasmABI
 import ProxyWasmTestKit
-import WAT
 import Testing
+import WAT
 
 /// The test kit as a plugin author uses it, on the example module.
 @Suite("ProxyWasmTestKit")
 struct TestKitTests {
     static var module: String {
-        let directory = ProcessInfo.processInfo.environment["WASM_DIR"]
+        let directory =
+            ProcessInfo.processInfo.environment["WASM_DIR"]
             ?? URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-                .deletingLastPathComponent().appendingPathComponent("build/wasm").path
+            .deletingLastPathComponent().appendingPathComponent("build/wasm").path
         return directory + "/header_stamp.wasm"
     }
 

@@ -1,5 +1,6 @@
-@testable import ProxyWasm
 import Testing
+
+@testable import ProxyWasm
 
 /// The dispatcher's id -> context table, against a Dictionary as the model.
 @Suite("Context table")
@@ -14,7 +15,7 @@ struct ContextTableTests {
         var model: [UInt32: UInt32] = [:]
         var state: UInt64 = 7
         func next() -> UInt64 {
-            state = state &* 6364136223846793005 &+ 1442695040888963407
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
             return state >> 33
         }
         for step in 0..<50_000 {

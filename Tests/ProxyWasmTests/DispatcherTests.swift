@@ -1,4 +1,5 @@
 import Testing
+
 @testable import ProxyWasm
 
 /// Routing of callbacks to contexts, and robustness against unknown ids.

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import HeaderStamp
 @testable import ProxyWasm
 
@@ -24,8 +25,10 @@ extension NativeHostSuites {
         }
 
         private func request(_ id: UInt32, path: String) -> (request: UInt32, response: UInt32) {
-            host.headerMaps = [HeaderMapType.httpRequestHeaders.rawValue: [HeaderPair(":path", path)],
-                               HeaderMapType.httpResponseHeaders.rawValue: [HeaderPair(":status", "200")]]
+            host.headerMaps = [
+                HeaderMapType.httpRequestHeaders.rawValue: [HeaderPair(":path", path)],
+                HeaderMapType.httpResponseHeaders.rawValue: [HeaderPair(":status", "200")],
+            ]
             dispatcher.onContextCreate(id, 1)
             let request = dispatcher.onRequestHeaders(id, 1, 1)
             let response = dispatcher.onResponseHeaders(id, 1, 1)

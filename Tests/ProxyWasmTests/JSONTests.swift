@@ -1,4 +1,5 @@
 import Testing
+
 @testable import PluginJSON
 
 @Suite("Plugin JSON parser")
@@ -11,7 +12,10 @@ struct JSONTests {
 
     @Test func keepsMemberOrderAndLastDuplicateWins() throws {
         let value = try JSONParser.parse(#"{"z": 1, "a": 2, "z": 3}"#)
-        guard case let .object(members) = value else { Issue.record("not an object"); return }
+        guard case let .object(members) = value else {
+            Issue.record("not an object")
+            return
+        }
         #expect(members.map(\.key) == ["z", "a", "z"])
         #expect(value["z"] == .number("3"))
     }

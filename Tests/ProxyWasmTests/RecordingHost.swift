@@ -42,9 +42,11 @@ final class RecordingHost: NativeProxyHost {
         return 0
     }
 
-    func getProperty(_ path: UnsafeBufferPointer<UInt8>,
-                     _ value: UnsafeMutablePointer<UnsafeMutablePointer<UInt8>?>?,
-                     _ valueSize: UnsafeMutablePointer<Int>?) -> UInt32 {
+    func getProperty(
+        _ path: UnsafeBufferPointer<UInt8>,
+        _ value: UnsafeMutablePointer<UnsafeMutablePointer<UInt8>?>?,
+        _ valueSize: UnsafeMutablePointer<Int>?
+    ) -> UInt32 {
         calls.append("proxy_get_property")
         guard let stored = properties[Array(path)] else { return WasmResult.notFound.rawValue }
         NativeHostBridge.handOver(stored, value, valueSize)
@@ -57,9 +59,11 @@ final class RecordingHost: NativeProxyHost {
         return 0
     }
 
-    func getBufferBytes(type: UInt32, start: Int, maxSize: Int,
-                        _ value: UnsafeMutablePointer<UnsafeMutablePointer<UInt8>?>?,
-                        _ valueSize: UnsafeMutablePointer<Int>?) -> UInt32 {
+    func getBufferBytes(
+        type: UInt32, start: Int, maxSize: Int,
+        _ value: UnsafeMutablePointer<UnsafeMutablePointer<UInt8>?>?,
+        _ valueSize: UnsafeMutablePointer<Int>?
+    ) -> UInt32 {
         calls.append("proxy_get_buffer_bytes")
         if type > BufferType.foreignFunctionArguments.rawValue { return WasmResult.badArgument.rawValue }
         guard let buffer = buffers[type] else { return WasmResult.notFound.rawValue }
@@ -69,8 +73,10 @@ final class RecordingHost: NativeProxyHost {
         return 0
     }
 
-    func getBufferStatus(type: UInt32, _ length: UnsafeMutablePointer<Int>?,
-                         _ flags: UnsafeMutablePointer<UInt32>?) -> UInt32 {
+    func getBufferStatus(
+        type: UInt32, _ length: UnsafeMutablePointer<Int>?,
+        _ flags: UnsafeMutablePointer<UInt32>?
+    ) -> UInt32 {
         guard let buffer = buffers[type] else { return WasmResult.notFound.rawValue }
         length?.pointee = buffer.count
         flags?.pointee = 0
@@ -95,9 +101,11 @@ final class RecordingHost: NativeProxyHost {
         key.map { $0 >= 0x41 && $0 <= 0x5A ? $0 + 0x20 : $0 }
     }
 
-    func getHeaderMapValue(map: UInt32, _ key: UnsafeBufferPointer<UInt8>,
-                           _ value: UnsafeMutablePointer<UnsafeMutablePointer<UInt8>?>?,
-                           _ valueSize: UnsafeMutablePointer<Int>?) -> UInt32 {
+    func getHeaderMapValue(
+        map: UInt32, _ key: UnsafeBufferPointer<UInt8>,
+        _ value: UnsafeMutablePointer<UnsafeMutablePointer<UInt8>?>?,
+        _ valueSize: UnsafeMutablePointer<Int>?
+    ) -> UInt32 {
         calls.append("proxy_get_header_map_value")
         guard map <= 7 else { return WasmResult.badArgument.rawValue }
         let wanted = mapKey(key)
@@ -132,9 +140,11 @@ final class RecordingHost: NativeProxyHost {
         return 0
     }
 
-    func getHeaderMapPairs(map: UInt32,
-                           _ value: UnsafeMutablePointer<UnsafeMutablePointer<UInt8>?>?,
-                           _ valueSize: UnsafeMutablePointer<Int>?) -> UInt32 {
+    func getHeaderMapPairs(
+        map: UInt32,
+        _ value: UnsafeMutablePointer<UnsafeMutablePointer<UInt8>?>?,
+        _ valueSize: UnsafeMutablePointer<Int>?
+    ) -> UInt32 {
         guard map <= 7 else { return WasmResult.badArgument.rawValue }
         let pairs = headerMaps[map, default: []]
         NativeHostBridge.handOver(pairs.isEmpty ? [] : HeaderPairs.encode(pairs), value, valueSize)
@@ -153,12 +163,16 @@ final class RecordingHost: NativeProxyHost {
         return 0
     }
 
-    func sendLocalResponse(statusCode: UInt32, details: UnsafeBufferPointer<UInt8>,
-                           body: UnsafeBufferPointer<UInt8>, headers: UnsafeBufferPointer<UInt8>,
-                           grpcStatus: UInt32) -> UInt32 {
+    func sendLocalResponse(
+        statusCode: UInt32, details: UnsafeBufferPointer<UInt8>,
+        body: UnsafeBufferPointer<UInt8>, headers: UnsafeBufferPointer<UInt8>,
+        grpcStatus: UInt32
+    ) -> UInt32 {
         calls.append("proxy_send_local_response")
-        localResponse = (statusCode, String(decoding: details, as: UTF8.self), String(decoding: body, as: UTF8.self),
-                         (try? HeaderPairs.decode(Array(headers))) ?? [])
+        localResponse = (
+            statusCode, String(decoding: details, as: UTF8.self), String(decoding: body, as: UTF8.self),
+            (try? HeaderPairs.decode(Array(headers))) ?? []
+        )
         return 0
     }
 

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import ProxyWasm
 
 /// The safe wrappers against an in-memory host: statuses become nil/errors,
@@ -88,7 +89,10 @@ extension NativeHostSuites {
         @Test func logMessagesAreNotBuiltBelowTheHostLevel() {
             host.logLevel = .warn
             var built = 0
-            func message() -> String { built += 1; return "expensive" }
+            func message() -> String {
+                built += 1
+                return "expensive"
+            }
             Log.debug(message())
             Log.error(message())
             #expect(built == 1)
@@ -97,8 +101,9 @@ extension NativeHostSuites {
         }
 
         @Test func localResponsesEncodeTheirHeaders() throws {
-            try StreamControl.sendLocalResponse(status: 403, details: "denied", body: Array("no".utf8),
-                                                headers: [HeaderPair("x-reason", "policy")])
+            try StreamControl.sendLocalResponse(
+                status: 403, details: "denied", body: Array("no".utf8),
+                headers: [HeaderPair("x-reason", "policy")])
             #expect(host.localResponse?.status == 403)
             #expect(host.localResponse?.details == "denied")
             #expect(host.localResponse?.headers == [HeaderPair("x-reason", "policy")])

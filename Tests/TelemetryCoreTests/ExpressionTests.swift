@@ -1,6 +1,7 @@
-@testable import TelemetryCore
 import Foundation
 import Testing
+
+@testable import TelemetryCore
 
 /// The CEL subset: parsing (with error positions) and evaluation.
 @Suite("Expressions")
@@ -13,8 +14,20 @@ struct ExpressionTests {
             "upstream_peer_id": .string("server"),
             "node.metadata.CLUSTER_ID": .string("client-cluster"),
             "node.metadata.LABELS": .map([(key: "app", value: .string("productpage")), (key: "version", value: .string("v1"))]),
-            "upstream_peer": .map([(key: "labels", value: .map([(key: "app", value: .map([(key: "key", value: .string("app")),
-                                                                                                 (key: "value", value: .string("ratings"))]))]))]),
+            "upstream_peer": .map([
+                (
+                    key: "labels",
+                    value: .map([
+                        (
+                            key: "app",
+                            value: .map([
+                                (key: "key", value: .string("app")),
+                                (key: "value", value: .string("ratings")),
+                            ])
+                        )
+                    ])
+                )
+            ]),
         ]
 
         func resolve(_ path: [String]) -> ExpressionValue? {
@@ -138,13 +151,19 @@ struct ExpressionTests {
     static let unsupported: [(String, Int, String)] = [
         ("lower(request.host)", 19, "unknown function 'lower' (supported: has, int, size, string)"),
         ("request.host.lower()", 20, "unknown method 'lower' (supported: contains, endsWith, size, startsWith)"),
-        ("requests.host", 0, "unknown attribute 'requests' (supported: request, response, connection, upstream, source, "
-            + "destination, metadata, filter_state, xds, node, cluster_name, cluster_metadata, route_name, route_metadata, "
-            + "listener_direction, listener_metadata, upstream_host_metadata, plugin_name, plugin_root_id, plugin_vm_id, "
-            + "upstream_peer, downstream_peer, upstream_peer_id, downstream_peer_id)"),
-        ("'a' + xds.cluster", 10, "unknown attribute 'xds.cluster' (supported: node, cluster_name, cluster_metadata, "
-            + "route_name, route_metadata, virtual_host_name, virtual_host_metadata, filter_chain_name, listener_metadata, "
-            + "listener_direction, upstream_host_metadata, upstream_host_locality_metadata)"),
+        (
+            "requests.host", 0,
+            "unknown attribute 'requests' (supported: request, response, connection, upstream, source, "
+                + "destination, metadata, filter_state, xds, node, cluster_name, cluster_metadata, route_name, route_metadata, "
+                + "listener_direction, listener_metadata, upstream_host_metadata, plugin_name, plugin_root_id, plugin_vm_id, "
+                + "upstream_peer, downstream_peer, upstream_peer_id, downstream_peer_id)"
+        ),
+        (
+            "'a' + xds.cluster", 10,
+            "unknown attribute 'xds.cluster' (supported: node, cluster_name, cluster_metadata, "
+                + "route_name, route_metadata, virtual_host_name, virtual_host_metadata, filter_chain_name, listener_metadata, "
+                + "listener_direction, upstream_host_metadata, upstream_host_locality_metadata)"
+        ),
     ]
 
     @Test(arguments: unsupported.indices)
@@ -200,11 +219,14 @@ struct ExpressionTests {
 
     @Test func limitMessagesStateTheLimits() {
         #expect(ExpressionParser.tooDeep == "nested deeper than \(ExpressionLimits.maxDepth) levels")
-        #expect(throws: ExpressionSyntaxError(position: 0, reason: "expression longer than \(ExpressionLimits.maxSourceBytes) bytes", exceedsLimit: true)) {
+        #expect(
+            throws: ExpressionSyntaxError(position: 0, reason: "expression longer than \(ExpressionLimits.maxSourceBytes) bytes", exceedsLimit: true)
+        ) {
             try Expression.parse(String(repeating: " ", count: ExpressionLimits.maxSourceBytes + 1))
         }
         let many = "string(" + Array(repeating: "1", count: ExpressionLimits.maxNodes).joined(separator: ",") + ")"
-        #expect(throws: ExpressionSyntaxError(position: many.utf8.count, reason: "more than \(ExpressionLimits.maxNodes) terms", exceedsLimit: true)) {
+        #expect(throws: ExpressionSyntaxError(position: many.utf8.count, reason: "more than \(ExpressionLimits.maxNodes) terms", exceedsLimit: true))
+        {
             try Expression.parse(many)
         }
     }
@@ -259,15 +281,30 @@ struct IstioLabelTests {
     }
 
     nonisolated(unsafe) static let services: [(String, RequestFacts, Bool, String?, String, String)] = [
-        ("service metadata wins", facts { $0.host = "a:80"; $0.serviceName = "reviews"; $0.serviceHost = "reviews.default.svc.cluster.local" },
-         true, nil, "reviews.default.svc.cluster.local", "reviews"),
+        (
+            "service metadata wins",
+            facts {
+                $0.host = "a:80"
+                $0.serviceName = "reviews"
+                $0.serviceHost = "reviews.default.svc.cluster.local"
+            },
+            true, nil, "reviews.default.svc.cluster.local", "reviews"
+        ),
         ("host header fallback", facts { $0.host = "127.0.0.1:9080" }, true, nil, "127.0.0.1:9080", "127.0.0.1:9080"),
         ("outbound without host", facts { _ = $0 }, true, nil, "unknown", "unknown"),
         ("inbound without host uses the local canonical name", facts { _ = $0 }, false, "ratings", "ratings", "ratings"),
-        ("block_all route", facts { $0.host = "x"; $0.routeName = "block_all" }, true, nil, "x", "BlackHoleCluster"),
+        (
+            "block_all route",
+            facts {
+                $0.host = "x"
+                $0.routeName = "block_all"
+            }, true, nil, "x", "BlackHoleCluster"
+        ),
         ("allow_any route", facts { $0.routeName = "allow_any" }, true, nil, "unknown", "PassthroughCluster"),
-        ("inbound passthrough", facts { $0.clusterName = "InboundPassthroughClusterIpv4" }, false, nil, "unknown",
-         "InboundPassthroughClusterIpv4"),
+        (
+            "inbound passthrough", facts { $0.clusterName = "InboundPassthroughClusterIpv4" }, false, nil, "unknown",
+            "InboundPassthroughClusterIpv4"
+        ),
     ]
 
     @Test(arguments: services.indices)
@@ -305,32 +342,40 @@ struct IstioLabelTests {
         local.workload = "gateway"
         local.namespace = "edge"
         let noPeer = WorkloadLabels()
-        let outbound = IstioStats.labels(outbound: true, local: local, peer: noPeer, facts: Self.facts {
-            $0.serviceNamespace = "shop"
-            $0.serviceName = "cart"
-            $0.destinationPrincipal = "spiffe://cluster.local/ns/payments/sa/cart"
-            $0.responseCode = 503
-        }, localCanonicalService: nil)
+        let outbound = IstioStats.labels(
+            outbound: true, local: local, peer: noPeer,
+            facts: Self.facts {
+                $0.serviceNamespace = "shop"
+                $0.serviceName = "cart"
+                $0.destinationPrincipal = "spiffe://cluster.local/ns/payments/sa/cart"
+                $0.responseCode = 503
+            }, localCanonicalService: nil)
         #expect(Self.label(outbound, "destination_service_namespace") == "shop")
         #expect(Self.label(outbound, "destination_workload_namespace") == "payments")
         #expect(Self.label(outbound, "destination_workload") == "unknown")
-        let withoutCertificate = IstioStats.labels(outbound: true, local: local, peer: noPeer, facts: Self.facts {
-            $0.serviceName = "cart"
-        }, localCanonicalService: nil)
+        let withoutCertificate = IstioStats.labels(
+            outbound: true, local: local, peer: noPeer,
+            facts: Self.facts {
+                $0.serviceName = "cart"
+            }, localCanonicalService: nil)
         #expect(Self.label(withoutCertificate, "destination_service_namespace") == "unknown")
         #expect(Self.label(withoutCertificate, "destination_workload_namespace") == "unknown")
-        let inbound = IstioStats.labels(outbound: false, local: local, peer: noPeer, facts: Self.facts {
-            $0.sourcePrincipal = "spiffe://cluster.local/ns/frontend/sa/web"
-        }, localCanonicalService: nil)
+        let inbound = IstioStats.labels(
+            outbound: false, local: local, peer: noPeer,
+            facts: Self.facts {
+                $0.sourcePrincipal = "spiffe://cluster.local/ns/frontend/sa/web"
+            }, localCanonicalService: nil)
         #expect(Self.label(inbound, "source_workload_namespace") == "frontend")
         #expect(Self.label(inbound, "destination_service_namespace") == "edge")
         var peer = WorkloadLabels()
         peer.workload = "cart-v1"
         peer.namespace = "default"
-        let exchanged = IstioStats.labels(outbound: true, local: local, peer: peer, facts: Self.facts {
-            $0.serviceNamespace = "shop"
-            $0.destinationPrincipal = "spiffe://cluster.local/ns/payments/sa/cart"
-        }, localCanonicalService: nil)
+        let exchanged = IstioStats.labels(
+            outbound: true, local: local, peer: peer,
+            facts: Self.facts {
+                $0.serviceNamespace = "shop"
+                $0.destinationPrincipal = "spiffe://cluster.local/ns/payments/sa/cart"
+            }, localCanonicalService: nil)
         #expect(Self.label(exchanged, "destination_service_namespace") == "default")
         #expect(Self.label(exchanged, "destination_workload_namespace") == "default")
     }
@@ -346,8 +391,9 @@ struct IstioLabelTests {
     }
 
     @Test func emptyLabelsBecomeUnknownExceptGRPCStatus() {
-        let values = IstioStats.labels(outbound: false, local: WorkloadLabels(), peer: WorkloadLabels(), facts: RequestFacts(),
-                                       localCanonicalService: nil)
+        let values = IstioStats.labels(
+            outbound: false, local: WorkloadLabels(), peer: WorkloadLabels(), facts: RequestFacts(),
+            localCanonicalService: nil)
         #expect(values[IstioLabel.reporter.rawValue] == "destination")
         #expect(values[IstioLabel.sourceWorkload.rawValue] == "unknown")
         #expect(values[IstioLabel.sourceCanonicalRevision.rawValue] == "latest")
@@ -357,15 +403,17 @@ struct IstioLabelTests {
         var grpc = RequestFacts()
         grpc.isGRPC = true
         grpc.mtls = true
-        let grpcValues = IstioStats.labels(outbound: false, local: WorkloadLabels(), peer: WorkloadLabels(), facts: grpc,
-                                           localCanonicalService: nil)
+        let grpcValues = IstioStats.labels(
+            outbound: false, local: WorkloadLabels(), peer: WorkloadLabels(), facts: grpc,
+            localCanonicalService: nil)
         #expect(grpcValues[IstioLabel.grpcResponseStatus.rawValue] == "2")  // absent status reads as 2 (Unknown)
         #expect(grpcValues[IstioLabel.requestProtocol.rawValue] == "grpc")
         #expect(grpcValues[IstioLabel.connectionSecurityPolicy.rawValue] == "mutual_tls")
     }
 
     @Test func statNamesEncodeTagsAndNeutraliseSeparatorsInValues() {
-        #expect(IstioStats.statName(metric: "requests_total", tags: [("reporter", "source"), ("response_code", "200")])
+        #expect(
+            IstioStats.statName(metric: "requests_total", tags: [("reporter", "source"), ("response_code", "200")])
                 == "reporter=.=source;.;response_code=.=200;.;istio_requests_total")
         #expect(IstioStats.statName(metric: "x", tags: [("a", "v;.;b=.=c")]) == "a=.=v___b___c;.;istio_x")
         #expect(IstioStats.statName(metric: "x", tags: [("a", "1")], fieldSeparator: ";;", valueSeparator: "==") == "a==1;;istio_x")

@@ -1,7 +1,8 @@
 import Foundation
 import SwiftProtobuf
-@testable import TelemetryCore
 import Testing
+
+@testable import TelemetryCore
 
 @Suite("Peer metadata codecs")
 struct PeerMetadataTests {
@@ -78,7 +79,9 @@ struct PeerMetadataTests {
         var bytes = FlatNodeCodec.encode(Self.localNode("client_node_metadata.rendered.json"))
         var state = UInt64(seed) &* 0x9E37_79B9_7F4A_7C15 &+ 1
         for _ in 0..<4 {
-            state ^= state << 13; state ^= state >> 7; state ^= state << 17
+            state ^= state << 13
+            state ^= state >> 7
+            state ^= state << 17
             bytes[Int(state % UInt64(bytes.count))] = UInt8(truncatingIfNeeded: state >> 32)
         }
         if seed % 3 == 0 { bytes = Array(bytes.prefix(Int(state % UInt64(bytes.count)))) }
@@ -90,10 +93,10 @@ struct PeerMetadataTests {
         #expect(Base64.decode(Array("YWI=".utf8)) == Array("ab".utf8))
         #expect(Base64.decode(Array("YWI".utf8)) == Array("ab".utf8))
         #expect(Base64.decode(Array("YQ".utf8)) == Array("a".utf8))
-        #expect(Base64.decode(Array("YR".utf8)) == nil)        // non-zero trailing bits
+        #expect(Base64.decode(Array("YR".utf8)) == nil)  // non-zero trailing bits
         #expect(Base64.decode(Array("Y".utf8)) == nil)
-        #expect(Base64.decode(Array("YW-=".utf8)) == nil)       // not in the alphabet
-        #expect(Base64.decode(Array("YWI==".utf8)) == nil)      // padding past the quantum
+        #expect(Base64.decode(Array("YW-=".utf8)) == nil)  // not in the alphabet
+        #expect(Base64.decode(Array("YWI==".utf8)) == nil)  // padding past the quantum
         #expect(Base64.decode([]) == [])
         for length in 0..<40 {
             let bytes = (0..<length).map { UInt8(truncatingIfNeeded: $0 &* 37 &+ 11) }
@@ -124,8 +127,10 @@ struct PeerMetadataTests {
     }
 
     @Test func nonStringValuesBecomeEmptyStrings() throws {
-        let received = ProtoStruct([("NAME", .number(3)), ("LABELS", .structure(ProtoStruct([("app", .bool(true))]))),
-                                    ("UNKNOWN", .string("ignored"))])
+        let received = ProtoStruct([
+            ("NAME", .number(3)), ("LABELS", .structure(ProtoStruct([("app", .bool(true))]))),
+            ("UNKNOWN", .string("ignored")),
+        ])
         let node = PeerNode.fromStruct(try StructCodec.decodeStruct(StructCodec.encode(received)))
         #expect(node.name == "")
         #expect(node.labels == [KeyValue("app", "")])
@@ -144,7 +149,8 @@ struct PeerMetadataTests {
         // Lengths with the top bit set are negative as a 32-bit Int: still rejected, never a trap.
         for top: UInt8 in [0x80, 0xC0, 0xFF] {
             let header: [UInt8] = [0x3D, 0x23, 0x04, 0x67, top, 0x00, 0x00, 0x10]
-            #expect(TCPPrefix.parse(header + [UInt8](repeating: 0, count: 32)) == .invalid(.oversized(announced: UInt32(top) << 24 | 0x10, limit: 65536)))
+            #expect(
+                TCPPrefix.parse(header + [UInt8](repeating: 0, count: 32)) == .invalid(.oversized(announced: UInt32(top) << 24 | 0x10, limit: 65536)))
         }
         #expect(TCPPrefix.parse(prefix, maxPayload: 4) == .invalid(.oversized(announced: UInt32(prefix.count - 8), limit: 4)))
         var wrongType = [UInt8](prefix)

@@ -1,5 +1,6 @@
-@testable import TelemetryCore
 import Testing
+
+@testable import TelemetryCore
 
 /// Property-style round trips over generated values (deterministic seeds).
 @Suite("Codec round trips")

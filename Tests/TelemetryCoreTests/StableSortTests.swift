@@ -1,5 +1,6 @@
-@testable import TelemetryCore
 import Testing
+
+@testable import TelemetryCore
 
 /// The merge sort the plugins use instead of the standard library's.
 @Suite("Stable sort")

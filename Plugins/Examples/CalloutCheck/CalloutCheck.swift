@@ -63,7 +63,8 @@ public struct CalloutCheckConfiguration: Equatable {
             case "method": configuration.method = try nonEmpty(member.value, "method")
             case "timeout_ms":
                 guard case let .number(text) = member.value, let milliseconds = UInt32(text), milliseconds >= 1,
-                      milliseconds <= 60_000 else {
+                    milliseconds <= 60_000
+                else {
                     throw CalloutConfigurationError("field \"timeout_ms\" must be a whole number of milliseconds from 1 to 60000")
                 }
                 configuration.timeoutMilliseconds = milliseconds
@@ -149,23 +150,30 @@ final class CalloutCheckStream: HttpContext {
             case .http:
                 var target = Array(configuration.pathPrefix.utf8)
                 target += path ?? []
-                try dispatchHttpCall(cluster: configuration.cluster,
-                                     headers: [HeaderPair(key: Array(":method".utf8), value: Array("GET".utf8)),
-                                               HeaderPair(key: Array(":path".utf8), value: target),
-                                               HeaderPair(key: Array(":authority".utf8), value: Array(configuration.cluster.utf8))],
-                                     timeoutMilliseconds: configuration.timeoutMilliseconds) { [self] response in
+                try dispatchHttpCall(
+                    cluster: configuration.cluster,
+                    headers: [
+                        HeaderPair(key: Array(":method".utf8), value: Array("GET".utf8)),
+                        HeaderPair(key: Array(":path".utf8), value: target),
+                        HeaderPair(key: Array(":authority".utf8), value: Array(configuration.cluster.utf8)),
+                    ],
+                    timeoutMilliseconds: configuration.timeoutMilliseconds
+                ) { [self] response in
                     answerHttp(response)
                 }
             case .grpc:
-                try dispatchGrpcCall(service: .cluster(configuration.cluster), serviceName: configuration.service,
-                                     method: configuration.method, message: path ?? [],
-                                     timeoutMilliseconds: configuration.timeoutMilliseconds,
-                                     handlers: GrpcHandlers(onMessage: { [self] _ in answerGrpc(GrpcCallStatus(code: 0)) },
-                                                            onClose: { [self] status in answerGrpc(status) }))
+                try dispatchGrpcCall(
+                    service: .cluster(configuration.cluster), serviceName: configuration.service,
+                    method: configuration.method, message: path ?? [],
+                    timeoutMilliseconds: configuration.timeoutMilliseconds,
+                    handlers: GrpcHandlers(
+                        onMessage: { [self] _ in answerGrpc(GrpcCallStatus(code: 0)) },
+                        onClose: { [self] status in answerGrpc(status) }))
             case .grpcStream:
-                let stream = try openGrpcStream(service: .cluster(configuration.cluster), serviceName: configuration.service,
-                                                method: configuration.method,
-                                                handlers: GrpcHandlers(onClose: { [self] status in answerGrpc(status) }))
+                let stream = try openGrpcStream(
+                    service: .cluster(configuration.cluster), serviceName: configuration.service,
+                    method: configuration.method,
+                    handlers: GrpcHandlers(onClose: { [self] status in answerGrpc(status) }))
                 try stream.send(path ?? [], endOfStream: true)
             }
         } catch {
@@ -190,8 +198,9 @@ final class CalloutCheckStream: HttpContext {
             try? StreamControl.resume(.httpRequest)
         } else {
             try? root.denied?.increment()
-            try? StreamControl.sendLocalResponse(status: 403, details: "callout_check_denied",
-                                                 body: Array("denied by \(root.configuration.cluster): \(status)".utf8))
+            try? StreamControl.sendLocalResponse(
+                status: 403, details: "callout_check_denied",
+                body: Array("denied by \(root.configuration.cluster): \(status)".utf8))
         }
     }
 
@@ -202,8 +211,9 @@ final class CalloutCheckStream: HttpContext {
             return
         }
         try? root.denied?.increment()
-        try? StreamControl.sendLocalResponse(status: 403, details: "callout_check_denied",
-                                             body: Array("denied: grpc status \(status.code): \(status.message)".utf8))
+        try? StreamControl.sendLocalResponse(
+            status: 403, details: "callout_check_denied",
+            body: Array("denied: grpc status \(status.code): \(status.message)".utf8))
     }
 }
 

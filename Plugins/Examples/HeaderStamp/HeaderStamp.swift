@@ -70,7 +70,7 @@ public struct StampConfiguration: Equatable {
     private static func isTokenByte(_ byte: UInt8) -> Bool {
         switch byte {
         case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
-             UInt8(ascii: "-"), UInt8(ascii: "_"), UInt8(ascii: "."):
+            UInt8(ascii: "-"), UInt8(ascii: "_"), UInt8(ascii: "."):
             return true
         default:
             return false
@@ -155,8 +155,9 @@ final class StampStream: HttpContext {
         }
         try? root.denied?.increment()
         do throws(HostError) {
-            try StreamControl.sendLocalResponse(status: 403, details: "header_stamp_denied",
-                                                body: Array("denied by header_stamp\n".utf8))
+            try StreamControl.sendLocalResponse(
+                status: 403, details: "header_stamp_denied",
+                body: Array("denied by header_stamp\n".utf8))
         } catch {
             Log.warn("header_stamp: local reply failed: \(error.status.name)")
             return .continue
