@@ -108,6 +108,85 @@ public struct FlatBuffersReflection {
         return nil
     }
 
+    /// The name of the schema's root table (`Wasm.Common.FlatNode`).
+    public var rootName: String { String(decoding: objects[rootIndex].name, as: UTF8.self) }
+
+    /// The most nested tables and the most values `document(in:)` reads: a
+    /// buffer is whatever a module stored, and its offsets may point back at
+    /// a table already read.
+    static let documentDepthLimit = 8
+    static let documentValueLimit = 4096
+
+    /// The whole buffer for reading (traces): the root table as a map of its
+    /// present fields in schema order; nested tables as maps; a vector of
+    /// tables keyed by a string with one other field (FlatNode's labels) as a
+    /// map from key to that field, other vectors of tables or strings as
+    /// lists, vectors of bytes as bytes. Fields this reader has no value for
+    /// (floats, unions, other vectors) are left out; nil when the root is unreadable.
+    public func document(in buffer: [UInt8]) -> PropertyNode? {
+        let reader = Reader(bytes: buffer)
+        guard let root = reader.root(), reader.read(root, Int32.self) != nil else { return nil }
+        var budget = Self.documentValueLimit
+        return .map(entries(reader, table: root, object: objects[rootIndex], depth: 0, budget: &budget))
+    }
+
+    private func entries(_ reader: Reader, table: Int, object: Object, depth: Int, budget: inout Int) -> [PropertyEntry] {
+        var result: [PropertyEntry] = []
+        for field in object.fields {
+            guard budget > 0 else { break }
+            let slot = Int(field.vtableOffset) / 2 - 2
+            guard reader.fieldPosition(table, slot) != nil, let value = fieldValue(reader, table, slot, field, depth, &budget) else { continue }
+            budget -= 1
+            result.append(PropertyEntry(String(decoding: field.name, as: UTF8.self), value))
+        }
+        return result
+    }
+
+    private func fieldValue(_ reader: Reader, _ table: Int, _ slot: Int, _ field: Field, _ depth: Int, _ budget: inout Int) -> PropertyNode? {
+        guard let kind = BaseType(rawValue: field.type) else { return nil }
+        switch kind {
+        case .string: return reader.string(table, field: slot).map { .string(String(decoding: $0, as: UTF8.self)) }
+        case .bool: return .bool((reader.scalar(table, field: slot, UInt8.self) ?? 0) != 0)
+        case .byte, .ubyte, .short, .ushort, .int, .uint, .long, .ulong: return reader.integer(table, field: slot, kind).map { .int($0) }
+        case .object:
+            guard depth < Self.documentDepthLimit, field.index >= 0, Int(field.index) < objects.count,
+                let nested = reader.table(table, field: slot)
+            else { return nil }
+            return .map(entries(reader, table: nested, object: objects[Int(field.index)], depth: depth + 1, budget: &budget))
+        case .vector:
+            guard let vector = reader.vector(table, field: slot) else { return nil }
+            switch BaseType(rawValue: field.element) {
+            case .string?:
+                return .list(reader.strings(vector).prefix(max(budget, 0)).map { .string(String(decoding: $0, as: UTF8.self)) })
+            case .ubyte?, .byte?:
+                return reader.byteVector(vector).map { .bytes($0) }
+            case .object?:
+                guard depth < Self.documentDepthLimit, field.index >= 0, Int(field.index) < objects.count else { return nil }
+                let element = objects[Int(field.index)]
+                let tables = reader.tables(vector)
+                let rows = tables.prefix(max(budget, 0)).map { entries(reader, table: $0, object: element, depth: depth + 1, budget: &budget) }
+                let keyName = element.fields.first(where: { $0.isKey && $0.type == BaseType.string.rawValue }).map {
+                    String(decoding: $0.name, as: UTF8.self)
+                }
+                if let keyName, element.fields.count == 2,
+                    rows.allSatisfy({ $0.count == 2 && $0.contains(where: { $0.key == keyName }) })
+                {
+                    return .map(
+                        rows.map { row in
+                            let value = row.first(where: { $0.key != keyName })!.value
+                            guard case let .string(key)? = row.first(where: { $0.key == keyName })?.value else {
+                                return PropertyEntry("", value)
+                            }
+                            return PropertyEntry(key, value)
+                        })
+                }
+                return .list(rows.map { .map($0) })
+            default:
+                return nil
+            }
+        }
+    }
+
     /// Bounds-checked FlatBuffers access: positions are byte offsets into `bytes`.
     struct Reader {
         let bytes: [UInt8]
@@ -167,6 +246,22 @@ public struct FlatBuffersReflection {
             case .ulong: return read(position, UInt64.self).map { Int64(bitPattern: $0) }
             default: return nil
             }
+        }
+
+        /// The strings of a vector of strings; empty if any is out of bounds.
+        func strings(_ vector: Int) -> [[UInt8]] {
+            var result: [[UInt8]] = []
+            for start in tables(vector) {
+                guard let length = read(start, UInt32.self), Int(length) <= bytes.count - start - 4 else { return [] }
+                result.append(Array(bytes[start + 4..<start + 4 + Int(length)]))
+            }
+            return result
+        }
+
+        /// The bytes of a vector of bytes, nil if out of bounds.
+        func byteVector(_ vector: Int) -> [UInt8]? {
+            guard let count = read(vector, UInt32.self), Int(count) <= bytes.count - vector - 4 else { return nil }
+            return Array(bytes[vector + 4..<vector + 4 + Int(count)])
         }
 
         /// The tables of a vector of tables, at most as many as the buffer could hold.

@@ -118,6 +118,16 @@ extension PluginVM {
     /// Guest or peer bytes for a trace: escaped, at most `TraceText.recordedBytes`.
     static func display(_ bytes: [UInt8]) -> String { TraceText.bytes(bytes) }
 
+    /// A filter-state value as a trace shows it: one declared as FlatBuffers
+    /// decoded by its schema (`flatbuffers Wasm.Common.FlatNode {NAME: ..., ...}`),
+    /// anything else (or a buffer the schema cannot read) as bytes.
+    static func displayFilterState(_ value: [UInt8], declaration: DeclaredProperty?) -> String {
+        guard let declaration, declaration.type == .flatBuffers, let reflection = FlatBuffersReflection(schema: declaration.schema),
+            let document = reflection.document(in: value)
+        else { return display(value) }
+        return "flatbuffers \(reflection.rootName) \(TraceText.value(document))"
+    }
+
     static func displayPairs(_ pairs: [HeaderPair]) -> String {
         "{" + pairs.map { "\(TraceText.bytes($0.key)): \(TraceText.bytes($0.value))" }.joined(separator: ", ") + "}"
     }
@@ -284,7 +294,18 @@ extension PluginVM {
         }
         let bytes = value.serialized
         let status = try copyOut(bytes, valueSlot, sizeSlot)
-        return finish(name, status, args: args(), result: "\(value.typeName) \(TraceText.value(value))")
+        return finish(name, status, args: args(), result: describe(value, at: segments))
+    }
+
+    /// A property value for the trace; a whole filter-state object declared
+    /// as FlatBuffers (a peer) decoded, as `proxy_set_property` shows it.
+    func describe(_ value: PropertyNode, at segments: [String]) -> String {
+        if segments.count == 1, case let .bytes(raw) = value, let context = activeContext,
+            let declaration = context.stream.declarations["wasm." + segments[0]], declaration.type == .flatBuffers
+        {
+            return Self.displayFilterState(raw, declaration: declaration)
+        }
+        return "\(value.typeName) \(TraceText.value(value))"
     }
 
     func proxySetProperty(_ pathPointer: UInt32, _ pathSize: UInt32, _ valuePointer: UInt32, _ valueSize: UInt32) -> UInt32 {
@@ -293,10 +314,13 @@ extension PluginVM {
             return finish(name, .invalidMemoryAccess)
         }
         let key = "wasm." + String(decoding: path, as: UTF8.self)
-        let args = { ["path": PropertyPath.display(path), "value": PluginVM.display(value)] }
+        let declaration = declaredProperties[String(decoding: path, as: UTF8.self)]
+        let args = {
+            ["path": PropertyPath.display(path), "value": PluginVM.displayFilterState(value, declaration: declaration)]
+        }
         guard let context = activeContext, context.kind != .root else { return finish(name, .notFound, args: args()) }
         context.filterState[key] = value
-        if context.stream.declarations[key] == nil, let declaration = declaredProperties[String(decoding: path, as: UTF8.self)] {
+        if context.stream.declarations[key] == nil, let declaration {
             context.stream.declarations[key] = declaration
         }
         return finish(name, .ok, args: args())

@@ -44,8 +44,9 @@ def events(path: Path) -> list[dict]:
 def test_show_is_text_with_typed_values_and_no_control_bytes(trace):
     text = host("trace", "show", str(trace)).stdout
     assert not re.search(r"[\x00-\x08\x0b-\x1f\x7f]", text)
-    # Filter state holding a FlatNode (binary) reads as escaped bytes, not raw NULs.
-    assert re.search(r"proxy_set_property\(path: downstream_peer, value: .*\\0", text)
+    # Filter state holding a peer reads as the FlatNode its declared schema decodes, not as bytes.
+    assert "proxy_set_property(path: downstream_peer, value: flatbuffers Wasm.Common.FlatNode {app_containers: [productpage], " in text
+    assert "proxy_get_property(path: upstream_peer) -> Ok = flatbuffers Wasm.Common.FlatNode {" in text
     assert "proxy_get_property(path: response.code) -> Ok = int 200" in text
     assert "proxy_get_property(path: request.duration) -> Ok = duration " in text
     assert re.search(r"proxy_get_property\(path: xds\.node\.metadata\.LABELS\) -> Ok = map \{app: productpage, ", text)
@@ -54,6 +55,8 @@ def test_show_is_text_with_typed_values_and_no_control_bytes(trace):
     assert "chars)" in text
     full = host("trace", "show", str(trace), "--full").stdout
     assert max(len(line) for line in full.splitlines()) > 800 and "chars)" not in full
+    assert "labels: {app: productpage, service.istio.io/canonical-name: productpage, " in full
+    assert "workload_name: productpage-v1}) -> Ok" in full
 
 
 def test_show_follows_one_request_across_both_sidecars(trace):

@@ -108,11 +108,35 @@ struct FlatBuffersReflectionTests {
             var bytes = valid
             for _ in 0..<4 { bytes[Int.random(in: 0..<bytes.count, using: &generator)] = UInt8.random(in: 0...255, using: &generator) }
             _ = reflection.value(in: bytes, path: ["labels", "app", "value"])
+            _ = reflection.document(in: bytes)
             _ = reflection.value(in: Array(bytes.prefix(Int.random(in: 0..<bytes.count, using: &generator))), path: ["workload_name"])
         }
         #expect(reflection.value(in: [], path: ["workload_name"]) == nil)
+        #expect(reflection.document(in: []) == nil && reflection.document(in: [0xFF, 0xFF, 0xFF, 0x7F]) == nil)
         #expect(reflection.value(in: [0xFF, 0xFF, 0xFF, 0x7F], path: ["workload_name"]) == nil)
         #expect(FlatBuffersReflection(schema: Array(schema.prefix(40))) == nil)
         #expect(FlatBuffersReflection(schema: []) == nil)
     }
+
+    /// What a trace shows for a stored peer: every present field by name, the
+    /// labels (a vector of key/value tables) as a map, lists as lists.
+    @Test func aWholePeerReadsAsItsFieldsWithLabelsAsAMap() throws {
+        let reflection = try #require(FlatBuffersReflection(schema: try PeerPropertyDeclarationTests.compiledSchema()))
+        #expect(reflection.rootName == "Wasm.Common.FlatNode")
+        let valid = FlatNodeCodec.encode(
+            PeerNode.fromStruct(
+                try StructCodec.decodeStruct(
+                    Base64.decode(Array(MetadataExchangeTests.vector("server", "header_b64").utf8))!)))
+        let document = try #require(reflection.document(in: valid))
+        #expect(document.child("workload_name") == .string("ratings-v1"))
+        #expect(document.child("namespace") == .string("default"))
+        #expect(document.child("labels")?.child("app") == .string("ratings"))
+        #expect(document.child("app_containers") == .list([.string("server")]))
+        #expect(document.child("platform_metadata")?.child("gcp_project") == .string("test-project"))
+        guard case let .map(entries) = document else { throw ExpectationFailed() }
+        #expect(entries.map(\.key) == entries.map(\.key).sorted(), "schema (name) order")
+        #expect(TraceText.value(document).hasPrefix("{app_containers: [server], cluster_id: server-cluster, "))
+    }
 }
+
+struct ExpectationFailed: Error {}
