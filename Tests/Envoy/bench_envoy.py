@@ -65,6 +65,8 @@ def load(port: int, total: int) -> None:
 OURS = "metadata_exchange + stats"
 OURS_ONE_VM = "both from telemetry.wasm, one VM"
 ISTIO = "Istio 1.12 metadata_exchange + stats"
+ISTIO_MX = "Istio 1.12 metadata_exchange"
+ISTIO_STATS = "Istio 1.12 stats"
 
 
 def anchor_modules() -> tuple[Path, Path] | None:
@@ -111,13 +113,17 @@ def variants(passthrough: Path, anchors: tuple[Path, Path] | None) -> dict[str, 
 
         # As Istio 1.12's EnvoyFilters configure them: the exchange under the empty root id,
         # stats per direction with Istio's default configuration.
-        def istio(root_id: str) -> list[dict]:
-            return [harness.http_wasm_filter(harness.wasm_plugin_config(
-                        "istio.metadata_exchange", istio_mx, root_id="", vm_id="istio_metadata_exchange", configuration="{}")),
-                    harness.http_wasm_filter(harness.wasm_plugin_config(
-                        f"istio.{root_id}", istio_stats, root_id=root_id, vm_id=f"istio_{root_id}",
-                        configuration='{"debug": "false", "stat_prefix": "istio"}'))]
-        configurations[ISTIO] = istio
+        def istio_mx_filter() -> dict:
+            return harness.http_wasm_filter(harness.wasm_plugin_config(
+                "istio.metadata_exchange", istio_mx, root_id="", vm_id="istio_metadata_exchange", configuration="{}"))
+
+        def istio_stats_filter(root_id: str) -> dict:
+            return harness.http_wasm_filter(harness.wasm_plugin_config(
+                f"istio.{root_id}", istio_stats, root_id=root_id, vm_id=f"istio_{root_id}",
+                configuration='{"debug": "false", "stat_prefix": "istio"}'))
+        configurations[ISTIO_MX] = lambda root_id: [istio_mx_filter()]
+        configurations[ISTIO_STATS] = lambda root_id: [istio_stats_filter(root_id)]
+        configurations[ISTIO] = lambda root_id: [istio_mx_filter(), istio_stats_filter(root_id)]
     return configurations
 
 
@@ -187,6 +193,11 @@ def main() -> None:
             ours = medians[name].cpu_us - baseline.cpu_us
             if istio > 0:
                 print(f"added CPU per request, {name} / Istio's: {ours / istio:.2f} ({ours:.1f} / {istio:.1f} µs)")
+        for name, theirs in (("metadata_exchange", ISTIO_MX), ("stats", ISTIO_STATS)):
+            if name in medians and theirs in medians:
+                ours, istio = medians[name].cpu_us - baseline.cpu_us, medians[theirs].cpu_us - baseline.cpu_us
+                if istio > 0:
+                    print(f"added CPU per request, {name} alone / Istio's: {ours / istio:.2f} ({ours:.1f} / {istio:.1f} µs)")
 
 
 if __name__ == "__main__":
