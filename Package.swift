@@ -82,7 +82,7 @@ let package = Package(
         .target(
             name: "ProxyWasmTools",
             dependencies: [
-                "ProxyWasmABI", "ProxyWasmHost", "ProxyWasmWasmKit",
+                "ProxyWasmABI", "ProxyWasmHost", "ProxyWasmWasmKit", "TelemetryCore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Yams", package: "Yams"),
             ],

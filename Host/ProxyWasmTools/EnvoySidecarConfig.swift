@@ -1,4 +1,5 @@
 import Foundation
+import TelemetryCore
 
 /// What one sidecar proxies: its inbound listener in front of the local app,
 /// its outbound listeners to other services, and the mTLS identity its
@@ -169,7 +170,7 @@ public enum EnvoySidecarConfig {
     }
 
     /// The ALPN an upstream offers to say it runs the TCP metadata exchange.
-    public static let peerExchangeALPN = "istio-peer-exchange"
+    public static let peerExchangeALPN = PeerExchange.alpn
     static let wasmNetworkFilter = "type.googleapis.com/envoy.extensions.filters.network.wasm.v3.Wasm"
     static let wasmHTTPFilter = "type.googleapis.com/envoy.extensions.filters.http.wasm.v3.Wasm"
 

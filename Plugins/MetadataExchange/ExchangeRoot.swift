@@ -3,12 +3,12 @@ import TelemetryCore
 
 /// Names shared by the HTTP and TCP exchanges.
 enum Exchange {
-    static let metadataHeader = Array("x-envoy-peer-metadata".utf8)
-    static let idHeader = Array("x-envoy-peer-metadata-id".utf8)
-    static let downstreamPeer = PropertyName(["downstream_peer"])
-    static let downstreamPeerID = PropertyName(["downstream_peer_id"])
-    static let upstreamPeer = PropertyName(["upstream_peer"])
-    static let upstreamPeerID = PropertyName(["upstream_peer_id"])
+    static let metadataHeader = Array(PeerExchange.metadataHeader.utf8)
+    static let idHeader = Array(PeerExchange.idHeader.utf8)
+    static let downstreamPeer = PropertyName([PeerExchange.downstreamPeer])
+    static let downstreamPeerID = PropertyName([PeerExchange.downstreamPeerID])
+    static let upstreamPeer = PropertyName([PeerExchange.upstreamPeer])
+    static let upstreamPeerID = PropertyName([PeerExchange.upstreamPeerID])
     /// Istio's value for a peer id that could not be learned (TCP).
     static let unknownPeer = Array("envoy.wasm.metadata_exchange.peer_unknown".utf8)
     static let listenerDirection = XDSPropertyName(["listener_direction"])

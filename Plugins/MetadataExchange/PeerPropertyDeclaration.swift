@@ -21,7 +21,7 @@ enum PeerPropertyDeclaration {
     /// changes nothing for the plugin.
     static func declarePeers() {
         guard let schema = Base64.decode(Array(UTF8Text.string(FlatNodeSchema.base64).utf8)) else { return }
-        for name in ["upstream_peer", "downstream_peer"] {
+        for name in [PeerExchange.upstreamPeer, PeerExchange.downstreamPeer] {
             _ = try? StreamControl.callForeignFunction("declare_property", arguments: arguments(name: name, schema: schema))
         }
     }

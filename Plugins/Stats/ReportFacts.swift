@@ -22,10 +22,10 @@ enum StatsProperty {
     static let requestTotalSize = PropertyName(["request", "total_size"])
     static let responseTotalSize = PropertyName(["response", "total_size"])
     static let grpcMessageCounts = PropertyName(["filter_state", "envoy.filters.http.grpc_stats"])
-    static let upstreamPeer = PropertyName(["upstream_peer"])
-    static let upstreamPeerID = PropertyName(["upstream_peer_id"])
-    static let downstreamPeer = PropertyName(["downstream_peer"])
-    static let downstreamPeerID = PropertyName(["downstream_peer_id"])
+    static let upstreamPeer = PropertyName([PeerExchange.upstreamPeer])
+    static let upstreamPeerID = PropertyName([PeerExchange.upstreamPeerID])
+    static let downstreamPeer = PropertyName([PeerExchange.downstreamPeer])
+    static let downstreamPeerID = PropertyName([PeerExchange.downstreamPeerID])
 }
 
 /// One report's facts as the host returned them, before any string is made:

@@ -127,7 +127,7 @@ final class StreamReporter: ExpressionEnvironment {
             // Struct are not labels; the fields of a filter's Struct are.
             if field.count < 4, UTF8Text.hasSuffix(name, "_metadata") { return nil }
             return bytes.map { .string(String(decoding: $0, as: UTF8.self)) }
-        case "upstream_peer", "downstream_peer":
+        case PeerExchange.upstreamPeer, PeerExchange.downstreamPeer:
             guard let bytes = (try? Properties.bytes([first])) ?? nil, let node = try? FlatNodeCodec.decode(bytes) else { return nil }
             var value = Self.peerValue(node)
             for segment in path.dropFirst() {

@@ -12,8 +12,8 @@
 public enum TCPPrefix {
     public static let magic: UInt32 = 0x3D23_0467
     public static let headerSize = 8
-    public static let metadataKey = "x-envoy-peer-metadata"
-    public static let idKey = "x-envoy-peer-metadata-id"
+    @inlinable public static var metadataKey: String { PeerExchange.metadataHeader }
+    @inlinable public static var idKey: String { PeerExchange.idHeader }
     /// Largest Any a peer may announce; larger lengths are treated as a lie.
     public static let defaultMaxPayload = 64 * 1024
 
