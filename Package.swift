@@ -43,7 +43,7 @@ let package = Package(
         .target(name: "ProxyWasmRuntime", path: "Plugins/ProxyWasmRuntime"),
         .target(name: "ProxyWasm", dependencies: ["ProxyWasmABI", "ProxyWasmRuntime"], path: "Plugins/ProxyWasm"),
         .target(name: "PluginJSON", path: "Plugins/JSON"),
-        .target(name: "TelemetryCore", path: "Plugins/TelemetryCore"),
+        .target(name: "TelemetryCore", dependencies: ["PluginJSON"], path: "Plugins/TelemetryCore"),
         .target(name: "Stats", dependencies: ["ProxyWasm", "PluginJSON", "TelemetryCore"], path: "Plugins/Stats"),
         .target(
             name: "MetadataExchange", dependencies: ["ProxyWasm", "PluginJSON", "TelemetryCore"],
@@ -82,7 +82,7 @@ let package = Package(
         .target(
             name: "ProxyWasmTools",
             dependencies: [
-                "ProxyWasmABI", "ProxyWasmHost", "ProxyWasmWasmKit", "TelemetryCore",
+                "ProxyWasmABI", "ProxyWasmHost", "ProxyWasmWasmKit", "TelemetryCore", "PluginJSON",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Yams", package: "Yams"),
             ],

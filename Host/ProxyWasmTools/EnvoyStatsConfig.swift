@@ -1,5 +1,6 @@
 import Foundation
 import ProxyWasmHost
+import TelemetryCore
 
 /// Generates the `stats_config` block Envoy needs to turn stats.wasm's encoded
 /// stat names into Prometheus labels: one `stats_tags` regex per label the
@@ -37,26 +38,31 @@ public enum EnvoyStatsConfig {
         return out
     }
 
-    /// The plugin configurations given as JSON strings, as objects (empty ones left out).
-    static func objects(_ pluginConfigurations: [String]) throws -> [[String: Any]] {
-        var objects: [[String: Any]] = []
-        for (index, text) in pluginConfigurations.enumerated() {
-            guard !text.isEmpty else { continue }
-            guard let object = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any] else {
-                throw Problem(message: "plugin configuration \(index + 1) is not a JSON object")
+    /// The plugin configurations given as JSON strings, read by the stats
+    /// plugin's own parser (empty ones left out), so a configuration the
+    /// plugin would refuse is refused here with the plugin's reason.
+    static func configurations(_ pluginConfigurations: [String]) throws -> [StatsConfiguration] {
+        var configurations: [StatsConfiguration] = []
+        for (index, text) in pluginConfigurations.enumerated() where !text.isEmpty {
+            do throws(StatsConfigurationError) {
+                configurations.append(try StatsConfiguration.parse(Array(text.utf8)))
+            } catch {
+                throw Problem(message: "plugin configuration \(index + 1): \(error.message)")
             }
-            objects.append(object)
         }
-        return objects
+        return configurations
     }
 
-    /// The separators the configurations set (the last one that sets each wins).
-    static func separators(_ objects: [[String: Any]]) -> (field: String, value: String) {
-        var fieldSeparator = ";.;"
-        var valueSeparator = "=.="
-        for object in objects {
-            if let separator = object["field_separator"] as? String { fieldSeparator = separator }
-            if let separator = object["value_separator"] as? String { valueSeparator = separator }
+    /// The separators the configurations choose: the last one that sets a
+    /// separator other than the default wins (one set of tag rules serves
+    /// every plugin of the proxy).
+    static func separators(_ configurations: [StatsConfiguration]) -> (field: String, value: String) {
+        let defaults = StatsConfiguration()
+        var fieldSeparator = defaults.fieldSeparator
+        var valueSeparator = defaults.valueSeparator
+        for configuration in configurations {
+            if configuration.fieldSeparator != defaults.fieldSeparator { fieldSeparator = configuration.fieldSeparator }
+            if configuration.valueSeparator != defaults.valueSeparator { valueSeparator = configuration.valueSeparator }
         }
         return (fieldSeparator, valueSeparator)
     }
@@ -64,13 +70,12 @@ public enum EnvoyStatsConfig {
     /// The tag rules for plugin configurations given as JSON strings.
     public static func tagRules(pluginConfigurations: [String]) throws -> [StatsTagRule] {
         var names = istioTagOrder
-        let objects = try objects(pluginConfigurations)
-        let (fieldSeparator, valueSeparator) = separators(objects)
-        for object in objects {
-            for metric in object["metrics"] as? [[String: Any]] ?? [] {
-                for key in (metric["dimensions"] as? [String: Any] ?? [:]).keys.sorted() where !names.contains(key) {
-                    names.append(key)
-                }
+        let configurations = try configurations(pluginConfigurations)
+        let (fieldSeparator, valueSeparator) = separators(configurations)
+        for configuration in configurations {
+            for metric in configuration.overrides {
+                // The parser keeps dimensions in sorted key order, as Istio applies them.
+                for (key, _) in metric.dimensions where !names.contains(key) { names.append(key) }
             }
         }
         // A label starts the name's tag part (after `wasmcustom.`) or follows
@@ -101,7 +106,7 @@ public enum EnvoyStatsConfig {
         guard let object = try? JSONSerialization.jsonObject(with: Data(annotation.utf8)) as? [String: Any] else {
             throw Problem(message: "histogram buckets: expected a JSON object from stat name prefix to a list of bounds")
         }
-        let fieldSeparator = separators(try objects(pluginConfigurations)).field
+        let fieldSeparator = separators(try configurations(pluginConfigurations)).field
         var rules: [(key: String, rule: HistogramBucketRule)] = []
         for (key, value) in object {
             guard let list = value as? [Any], !list.isEmpty else {

@@ -108,7 +108,7 @@ enum MetricPlan {
             if let index = metrics.firstIndex(where: { $0.name == definition.name }) {
                 metrics[index].value = .expression(value)  // a standard metric keeps its tags
             } else {
-                metrics.append(MetricFactory(name: definition.name, type: definition.type, value: .expression(value), tags: []))
+                metrics.append(MetricFactory(name: definition.name, type: definition.metricType, value: .expression(value), tags: []))
             }
         }
         for override in configuration.overrides {
@@ -171,5 +171,16 @@ enum MetricPlan {
         guard a.count == b.count else { return false }
         for index in a.indices where !a[index].sameSource(as: b[index]) { return false }
         return true
+    }
+}
+
+extension StatsConfiguration.Definition {
+    /// The SDK's metric type for the kind the configuration names.
+    var metricType: MetricType {
+        switch type {
+        case .counter: return .counter
+        case .gauge: return .gauge
+        case .histogram: return .histogram
+        }
     }
 }

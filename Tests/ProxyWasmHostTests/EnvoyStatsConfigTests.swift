@@ -75,6 +75,31 @@ struct EnvoyStatsConfigTests {
         }
     }
 
+    /// envoy-config reads plugin configurations with the stats plugin's own
+    /// parser: what the plugin refuses is refused with the plugin's reason,
+    /// protobuf JSON's lenience it accepts is accepted, and dimensions come in
+    /// the order the plugin applies them.
+    @Test(arguments: [
+        (#"{"metrics": [{"dimensions": {"a": 1}}]}"#, #"plugin configuration 1: field "metrics[0].dimensions.a" must be a string, found number"#),
+        (#"{"metrics": [{"dimension": {"a": "request.host"}}]}"#, #"plugin configuration 1: unknown field "dimension" in metrics[0]"#),
+        (#"{"field_separator": ""}"#, "plugin configuration 1: field_separator and value_separator must not be empty"),
+        (#"[1]"#, "plugin configuration 1: expected a JSON object, found array"),
+    ])
+    func configurationsThePluginRefusesAreRefusedWithItsReason(_ configuration: String, _ message: String) {
+        #expect { try EnvoyStatsConfig.tagRules(pluginConfigurations: [configuration]) } throws: { error in
+            (error as? EnvoyStatsConfig.Problem)?.message == message
+        }
+    }
+
+    @Test func dimensionsFollowThePluginsParse() throws {
+        let configuration = #"""
+            {"disable_host_header_fallback": "true", "max_label_sets": "50",
+             "metrics": [{"name": "requests_total", "dimensions": {"zeta": "request.host", "alpha": "request.path"}}]}
+            """#
+        let rules = try EnvoyStatsConfig.tagRules(pluginConfigurations: ["", configuration])
+        #expect(rules.map(\.name).suffix(4) == ["alpha", "zeta", "component", "tag"])
+    }
+
     @Test func theStatsConfigCarriesEnvoysBucketSettingsInOrder() throws {
         let rules = try EnvoyStatsConfig.histogramBuckets(annotation: #"{"istiocustom": [2], "istiocustom.istio_request_bytes": [1]}"#)
         let config = try EnvoyStatsConfig.statsConfig(pluginConfigurations: [], bucketRules: rules)

@@ -1,45 +1,57 @@
 import PluginJSON
-import ProxyWasm
-import TelemetryCore
 
 /// Istio's stats plugin configuration (`extensions/stats/config.proto`), read
 /// as leniently as Istio reads it: booleans as `true`/`"true"`, numbers as
-/// numbers or numeric strings; deprecated fields accepted and ignored.
-struct StatsConfiguration {
-    struct MetricOverride {
-        var name = ""
-        var dimensions: [(key: String, value: String)] = []
-        var tagsToRemove: [String] = []
-        var drop = false
+/// numbers or numeric strings; deprecated fields accepted and ignored. The
+/// stats plugin runs on it, and the host's `envoy-config` derives Envoy's tag
+/// rules from the same parse, so both accept and refuse the same documents.
+public struct StatsConfiguration {
+    /// One entry of `metrics`: changes to a standard (or defined) metric.
+    public struct MetricOverride {
+        public var name = ""
+        /// Dimensions to add or replace, label name to CEL expression, in sorted key order.
+        public var dimensions: [(key: String, value: String)] = []
+        public var tagsToRemove: [String] = []
+        public var drop = false
     }
 
-    struct Definition {
-        var name: String
-        var value: String
-        var type: MetricType
+    /// The kind of a metric `definitions` adds.
+    public enum MetricKind: Equatable {
+        case counter, gauge, histogram
+    }
+
+    /// One entry of `definitions`: a new metric and the CEL expression of its value.
+    public struct Definition {
+        public var name: String
+        public var value: String
+        public var type: MetricKind
     }
 
     /// Which proxy this plugin runs in (`reporter`).
-    var reporter = ReporterSetting.unspecified
-    var fieldSeparator = ";.;"
-    var valueSeparator = "=.="
-    var disableHostHeaderFallback = false
+    public var reporter = ReporterSetting.unspecified
+    public var fieldSeparator = ";.;"
+    public var valueSeparator = "=.="
+    public var disableHostHeaderFallback = false
     /// Whether `disable_host_header_fallback` was set (a gateway turns the fallback off otherwise).
-    var hostHeaderFallbackIsConfigured = false
-    var tcpReportingMilliseconds: UInt32 = 15_000
+    public var hostHeaderFallbackIsConfigured = false
+    public var tcpReportingMilliseconds: UInt32 = 15_000
     /// Distinct label sets one plugin instance defines series for; past it,
     /// new label sets are reported under one overflow series per metric.
-    var maxLabelSets = StatsConfiguration.defaultMaxLabelSets
-    static let defaultMaxLabelSets = 1000
+    public var maxLabelSets = StatsConfiguration.defaultMaxLabelSets
+    public static let defaultMaxLabelSets = 1000
     /// How long a label set may go without a report before the plugin
     /// forgets its metrics (`metric_expiry_duration`); nil: never.
-    var metricExpiryMilliseconds: UInt32?
-    var overrides: [MetricOverride] = []
-    var definitions: [Definition] = []
+    public var metricExpiryMilliseconds: UInt32?
+    public var overrides: [MetricOverride] = []
+    public var definitions: [Definition] = []
     /// Problems that do not reject the configuration (Istio logs and goes on).
-    var warnings: [String] = []
+    public var warnings: [String] = []
 
-    static func parse(_ bytes: [UInt8]) throws(StatsConfigurationError) -> StatsConfiguration {
+    public init() {}
+
+    /// Reads a configuration (empty bytes: every default); refuses what
+    /// Istio refuses, with the field named, and collects what Istio only logs in `warnings`.
+    public static func parse(_ bytes: [UInt8]) throws(StatsConfigurationError) -> StatsConfiguration {
         var configuration = StatsConfiguration()
         if bytes.isEmpty { return configuration }
         let document: JSONValue
@@ -123,7 +135,7 @@ struct StatsConfiguration {
     /// `"500ms"` / `"2m"` forms Istio configurations also use. A part below a
     /// millisecond is dropped, but a non-zero duration is at least 1 ms (a
     /// tick period of 0 would stop periodic reports altogether).
-    static func duration(_ text: String) -> UInt32? {
+    public static func duration(_ text: String) -> UInt32? {
         var whole: UInt64 = 0
         var wholeDigits = 0
         var fraction: UInt64 = 0
@@ -202,7 +214,7 @@ struct StatsConfiguration {
             guard case let .object(members) = item else { throw StatsConfigurationError("definitions[\(index)] must be an object") }
             var name = ""
             var valueText = ""
-            var type = MetricType.counter
+            var type = MetricKind.counter
             for member in members {
                 switch member.key {
                 case "name": name = try string(member.value, "definitions[\(index)].name")
@@ -229,7 +241,7 @@ struct StatsConfiguration {
 }
 
 /// The `reporter` setting: which kind of proxy the plugin runs in.
-enum ReporterSetting: Equatable {
+public enum ReporterSetting: Equatable {
     /// From the root id (`stats_outbound`, `stats_inbound`), else the listener direction.
     case unspecified
     case clientSidecar
@@ -243,7 +255,7 @@ enum ReporterSetting: Equatable {
     case waypoint
 
     /// The names, in the order of `parse`'s positions (also the error message's list).
-    static let names: StaticString = "UNSPECIFIED, CLIENT_SIDECAR, SERVER_SIDECAR, GATEWAY, SERVER_GATEWAY, WAYPOINT"
+    public static let names: StaticString = "UNSPECIFIED, CLIENT_SIDECAR, SERVER_SIDECAR, GATEWAY, SERVER_GATEWAY, WAYPOINT"
 
     /// A name, or the number of Istio's enum (protobuf JSON allows both:
     /// 0 UNSPECIFIED, 1 SERVER_GATEWAY).
@@ -265,7 +277,8 @@ enum ReporterSetting: Equatable {
     }
 }
 
-struct StatsConfigurationError: Error {
-    let message: String
+/// Why a stats configuration is refused, as the plugin logs it.
+public struct StatsConfigurationError: Error {
+    public let message: String
     init(_ message: String) { self.message = message }
 }
