@@ -199,12 +199,25 @@ enum Callouts {
     }
 }
 
-extension RootContext {
+/// A context that can make call-outs: the root context and HTTP streams.
+/// The answer's handler runs with the calling context effective, so a
+/// stream's handler can resume the request it paused or answer it locally.
+/// The methods live once, in the protocol extension; conforming only
+/// needs the context id.
+public protocol CalloutContext: AnyObject {
+    /// The context id the host assigned.
+    var id: UInt32 { get }
+}
+
+extension RootContext: CalloutContext {}
+extension HttpContext: CalloutContext {}
+
+extension CalloutContext {
     /// Sends an HTTP request to `cluster` (headers must include `:method`,
     /// `:path` and `:authority`); `onResponse` runs with the answer or the
     /// failure. Returns the call's token.
     @discardableResult
-    public final func dispatchHttpCall(
+    public func dispatchHttpCall(
         cluster: String, headers: [HeaderPair], body: [UInt8] = [], trailers: [HeaderPair] = [],
         timeoutMilliseconds: UInt32,
         onResponse: @escaping (HttpCalloutResponse) -> Void
@@ -216,7 +229,7 @@ extension RootContext {
 
     /// Calls `serviceName/method` once with `message`; the answer arrives through `handlers`.
     @discardableResult
-    public final func dispatchGrpcCall(
+    public func dispatchGrpcCall(
         service: GrpcService, serviceName: String, method: String,
         initialMetadata: [HeaderPair] = [], message: [UInt8], timeoutMilliseconds: UInt32,
         handlers: GrpcHandlers
@@ -227,44 +240,7 @@ extension RootContext {
     }
 
     /// Opens a gRPC stream to `serviceName/method`.
-    public final func openGrpcStream(
-        service: GrpcService, serviceName: String, method: String,
-        initialMetadata: [HeaderPair] = [], handlers: GrpcHandlers
-    ) throws(HostError) -> GrpcStream {
-        try Callouts.grpcStream(
-            from: id, service: service, serviceName: serviceName, method: method,
-            initialMetadata: initialMetadata, handlers: handlers)
-    }
-}
-
-extension HttpContext {
-    /// As `RootContext.dispatchHttpCall`; the handler runs with this stream effective,
-    /// so it can resume the request it paused or answer it locally.
-    @discardableResult
-    public final func dispatchHttpCall(
-        cluster: String, headers: [HeaderPair], body: [UInt8] = [], trailers: [HeaderPair] = [],
-        timeoutMilliseconds: UInt32,
-        onResponse: @escaping (HttpCalloutResponse) -> Void
-    ) throws(HostError) -> UInt32 {
-        try Callouts.http(
-            from: id, cluster: cluster, headers: headers, body: body, trailers: trailers,
-            timeoutMilliseconds: timeoutMilliseconds, onResponse: onResponse)
-    }
-
-    /// As `RootContext.dispatchGrpcCall`, with this stream effective in the handlers.
-    @discardableResult
-    public final func dispatchGrpcCall(
-        service: GrpcService, serviceName: String, method: String,
-        initialMetadata: [HeaderPair] = [], message: [UInt8], timeoutMilliseconds: UInt32,
-        handlers: GrpcHandlers
-    ) throws(HostError) -> UInt32 {
-        try Callouts.grpc(
-            from: id, service: service, serviceName: serviceName, method: method, initialMetadata: initialMetadata,
-            message: message, timeoutMilliseconds: timeoutMilliseconds, handlers: handlers)
-    }
-
-    /// As `RootContext.openGrpcStream`, with this stream effective in the handlers.
-    public final func openGrpcStream(
+    public func openGrpcStream(
         service: GrpcService, serviceName: String, method: String,
         initialMetadata: [HeaderPair] = [], handlers: GrpcHandlers
     ) throws(HostError) -> GrpcStream {
