@@ -407,3 +407,30 @@ class TcpApp:
     def __exit__(self, *exc) -> None:
         self.server.shutdown()
         self.server.server_close()
+
+
+class GrpcApp:
+    """A gRPC server on loopback for one service whose methods take and return raw bytes:
+    `unary` maps method names to `handler(request, context) -> bytes`, `streams` to
+    `handler(request_iterator, context) -> iterator of bytes`. Use as a context manager."""
+
+    def __init__(self, service: str, unary: dict | None = None, streams: dict | None = None) -> None:
+        import grpc  # only the tests with gRPC upstreams need it
+        from concurrent import futures
+
+        identity = lambda payload: payload  # noqa: E731 (raw bytes in and out)
+        handlers = {name: grpc.unary_unary_rpc_method_handler(handler, identity, identity)
+                    for name, handler in (unary or {}).items()}
+        handlers.update({name: grpc.stream_stream_rpc_method_handler(handler, identity, identity)
+                         for name, handler in (streams or {}).items()})
+        self.server = grpc.server(futures.ThreadPoolExecutor(max_workers=4))
+        self.server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(service, handlers),))
+        self.port = self.server.add_insecure_port(f"{LOOPBACK}:0")
+
+    def __enter__(self) -> "GrpcApp":
+        self.server.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.server.stop(grace=None)
+

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import re
 import subprocess
-from concurrent import futures
 from pathlib import Path
 
 import grpc
@@ -18,7 +17,7 @@ from mesh import http2
 ROOT = Path(__file__).resolve().parents[2]
 
 
-class AuthzServer:
+class AuthzServer(harness.GrpcApp):
     """pkg.Authz/Check whose behaviour the test switches between requests."""
 
     def __init__(self) -> None:
@@ -29,18 +28,7 @@ class AuthzServer:
                 context.abort(grpc.StatusCode.PERMISSION_DENIED, "not allowed")
             return b"ok"
 
-        identity = lambda payload: payload  # noqa: E731 (raw bytes in and out)
-        self.server = grpc.server(futures.ThreadPoolExecutor(max_workers=4))
-        self.server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(
-            "pkg.Authz", {"Check": grpc.unary_unary_rpc_method_handler(check, identity, identity)}),))
-        self.port = self.server.add_insecure_port(f"{harness.LOOPBACK}:0")
-
-    def __enter__(self):
-        self.server.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.server.stop(grace=None)
+        super().__init__("pkg.Authz", unary={"Check": check})
 
 
 def SilentServer() -> harness.TcpApp:  # noqa: N802 (used like a class)

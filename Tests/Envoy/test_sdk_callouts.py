@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import threading
-from concurrent import futures
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import grpc
@@ -50,7 +49,7 @@ class AuthzHttp:
         self.server.server_close()
 
 
-class AuthzGrpc:
+class AuthzGrpc(harness.GrpcApp):
     """pkg.Authz/Check, unary and streaming: the message is the request path; /allowed passes."""
 
     def __init__(self) -> None:
@@ -69,20 +68,7 @@ class AuthzGrpc:
                 context.abort(grpc.StatusCode.UNAUTHENTICATED, "who are you")
             yield b"ok"
 
-        identity = lambda payload: payload  # noqa: E731 (raw bytes in and out)
-        self.server = grpc.server(futures.ThreadPoolExecutor(max_workers=4))
-        self.server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler("pkg.Authz", {
-            "Check": grpc.unary_unary_rpc_method_handler(check, identity, identity),
-            "Watch": grpc.stream_stream_rpc_method_handler(stream, identity, identity),
-        }),))
-        self.port = self.server.add_insecure_port(f"{harness.LOOPBACK}:0")
-
-    def __enter__(self):
-        self.server.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.server.stop(grace=None)
+        super().__init__("pkg.Authz", unary={"Check": check}, streams={"Watch": stream})
 
 
 def answers(configuration: dict, authz_cluster: dict, paths: list[str]) -> tuple[list[tuple[int, str]], dict]:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import queue
 import time
-from concurrent import futures
 
 import grpc
 
@@ -25,35 +24,18 @@ def identity(data: bytes) -> bytes:
     return data
 
 
-class GrpcApp:
+def UpstreamService() -> harness.GrpcApp:  # noqa: N802 (used like a class)
     """The upstream application: `FullDuplexCall` answers a request message holding the number n
     with n response messages; `UnaryCall` fails with PERMISSION_DENIED."""
+    def full_duplex(requests, context):
+        for request in requests:
+            for index in range(request[0]):
+                yield bytes([index])
 
-    def __init__(self) -> None:
-        self.port = harness.free_port()
-        self.server = grpc.server(futures.ThreadPoolExecutor(max_workers=4))
+    def unary(request, context):
+        context.abort(grpc.StatusCode.PERMISSION_DENIED, "denied")
 
-        def full_duplex(requests, context):
-            for request in requests:
-                for index in range(request[0]):
-                    yield bytes([index])
-
-        def unary(request, context):
-            context.abort(grpc.StatusCode.PERMISSION_DENIED, "denied")
-
-        handlers = {
-            "FullDuplexCall": grpc.stream_stream_rpc_method_handler(full_duplex, identity, identity),
-            "UnaryCall": grpc.unary_unary_rpc_method_handler(unary, identity, identity),
-        }
-        self.server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(SERVICE, handlers),))
-        self.server.add_insecure_port(f"127.0.0.1:{self.port}")
-
-    def __enter__(self) -> "GrpcApp":
-        self.server.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.server.stop(grace=None)
+    return harness.GrpcApp(SERVICE, unary={"UnaryCall": unary}, streams={"FullDuplexCall": full_duplex})
 
 
 def grpc_stats_filter() -> dict:
@@ -82,7 +64,7 @@ def grpc_mesh(app_port: int, client_configuration: str, server_configuration: st
 
 def test_unary_calls_match_istios_request_totals():
     calls = 10
-    with GrpcApp() as app:
+    with UpstreamService() as app:
         client_port, server_envoy, client_envoy = grpc_mesh(app.port, istio_testdata.plugin_config("client_config.yaml"),
                                                             istio_testdata.plugin_config("server_config.yaml"))
         with server_envoy as server, client_envoy as client, grpc.insecure_channel(f"127.0.0.1:{client_port}") as channel:
@@ -124,7 +106,7 @@ def test_stream_message_counters_match_istios_files_on_ticks_and_at_the_end():
                        for family, lines in expected(side, requests, responses).items())
         return check
 
-    with GrpcApp() as app:
+    with UpstreamService() as app:
         client_port, server_envoy, client_envoy = grpc_mesh(
             app.port, istio_testdata.plugin_config("client_config_grpc.yaml.tmpl"),
             istio_testdata.plugin_config("server_config_grpc.yaml.tmpl"))
