@@ -55,6 +55,16 @@ struct ScenarioTests {
         ),
         ("proxies: [{name: a}]\ntraffic: [{grpc: {}}]", "s.yaml: traffic[0].grpc: unknown field (known: http, tcp)"),
         ("proxies: [{name: a\n", "s.yaml: (document): not valid YAML"),
+        ("proxies: [{name: a, stats_tags: [{tag_name: t}]}]", "s.yaml: proxies[0].stats_tags[0].regex: expected a string, found nothing"),
+        (
+            "proxies: [{name: a, histogram_buckets: [{prefix: p, buckets: [1, x]}]}]",
+            "s.yaml: proxies[0].histogram_buckets[0].buckets[1]: expected a number, found a string"
+        ),
+        (
+            "proxies: [{name: a, upstreams: {auth: {http: {headers: [[x-a, 1], [x-b]]}}}}]",
+            "s.yaml: proxies[0].upstreams.auth.http.headers[1]: expected [name, value]"
+        ),
+        ("proxies: [{name: a, node: {metadata: [1]}}]", "s.yaml: proxies[0].node.metadata: expected a mapping, found a list"),
     ]
 
     @Test(arguments: invalid.indices)
