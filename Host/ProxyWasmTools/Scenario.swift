@@ -12,7 +12,8 @@ import ProxyWasmHost
 ///     node: {id: "sidecar~10.0.0.1~productpage.default~cluster.local", metadata: {NAME: productpage-v1}}
 ///     listener_direction: outbound # or inbound
 ///     stream_properties: {xds: {cluster_name: "outbound|9080||reviews"}}
-///     stats_tags: [{tag_name: reporter, regex: "(reporter=\\.=(.*?);\\.;)"}]
+///     stats_tags: generated        # what `envoy-config` generates for the proxy's plugins, or a list:
+///                                  # [{tag_name: reporter, regex: "(reporter=\\.=(.*?);\\.;)"}]; none: no tags
 ///     histogram_buckets:           # Envoy's histogram_bucket_settings, or {prefix, buckets}
 ///       - {match: {safe_regex: {regex: "wasmcustom\\..*istio_request_bytes"}}, buckets: [10, 100]}
 ///       - {prefix: wasmcustom., buckets: [1, 5, 10]}
@@ -43,7 +44,7 @@ public struct Scenario {
         public var metadata: [PropertyEntry]
         public var listenerDirection: TrafficDirection?
         public var streamProperties: [PropertyEntry]
-        public var statsTags: [StatsTagRule]
+        public var statsTags: StatsTags
         public var histogramBuckets: [HistogramBucketRule]
         public var plugins: [PluginSpec]
         /// Call-out clusters by name.
@@ -52,6 +53,14 @@ public struct Scenario {
 
     /// A cluster's canned answers: every HTTP call-out gets `http`; every gRPC
     /// call or stream gets `grpc` when it is opened.
+    /// How a proxy's Prometheus output names its labels: Envoy's `stats_tags`.
+    public enum StatsTags {
+        /// These rules, as a bootstrap would list them (none: names stay whole).
+        case rules([StatsTagRule])
+        /// The rules `envoy-config` generates for the proxy's stats plugin configurations.
+        case generated
+    }
+
     public struct UpstreamSpec {
         public var http: HttpCalloutReply?
         public var grpc: GrpcCalloutReply?

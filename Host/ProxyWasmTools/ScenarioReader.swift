@@ -179,12 +179,18 @@ struct ScenarioReader {
             plugins: try field["plugins"].elementsIfPresent().map(pluginSpec), upstreams: upstreams)
     }
 
-    /// A list of `{tag_name, regex}`; absent: none.
-    func statsTags(_ field: ScenarioField) throws -> [StatsTagRule] {
-        try field.elementsIfPresent().map { entry in
-            try entry.mapping(known: ["tag_name", "regex"])
-            return StatsTagRule(name: try entry["tag_name"].string(), pattern: try entry["regex"].string())
+    /// `generated`, or a list of `{tag_name, regex}`; absent: no tag rules.
+    func statsTags(_ field: ScenarioField) throws -> Scenario.StatsTags {
+        if field.value == nil { return .rules([]) }
+        if let text = field.value as? String {
+            guard text == "generated" else { throw field.fail("expected generated or a list of {tag_name, regex}, found \"\(text)\"") }
+            return .generated
         }
+        return .rules(
+            try field.elements().map { entry in
+                try entry.mapping(known: ["tag_name", "regex"])
+                return StatsTagRule(name: try entry["tag_name"].string(), pattern: try entry["regex"].string())
+            })
     }
 
     /// One bucket rule: Envoy's `{match: {prefix | safe_regex: {regex}}, buckets}`

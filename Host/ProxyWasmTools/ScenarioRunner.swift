@@ -104,13 +104,17 @@ public final class ScenarioRunner {
                 }
                 plugins.append(RunningPlugin(spec: plugin, vm: vm, guest: guest, root: root))
             }
-            // Without explicit stats_tags, render with what `envoy-config` would generate for these plugins.
-            let tags =
-                spec.statsTags.isEmpty
-                ? try EnvoyStatsConfig.tagRules(
-                    pluginConfigurations: spec.plugins.map { String(decoding: $0.configuration, as: UTF8.self) }
-                        .filter { $0.hasPrefix("{") })
-                : spec.statsTags
+            let tags: [StatsTagRule]
+            switch spec.statsTags {
+            case let .rules(rules): tags = rules
+            case .generated:
+                // What `envoy-config` generates for the proxy's stats plugins: the configurations the
+                // stats parser reads (another plugin's, or a stats plugin that failed to start above, is not one).
+                let configurations = spec.plugins.map { String(decoding: $0.configuration, as: UTF8.self) }.filter {
+                    (try? EnvoyStatsConfig.tagRules(pluginConfigurations: [$0])) != nil
+                }
+                tags = try EnvoyStatsConfig.tagRules(pluginConfigurations: configurations)
+            }
             let renderer = try PrometheusRenderer(configuration: EnvoyStatsConfiguration(tags: tags, histogramBuckets: spec.histogramBuckets))
             proxies.append(RunningProxy(spec: spec, proxy: proxy, plugins: plugins, renderer: renderer))
         }

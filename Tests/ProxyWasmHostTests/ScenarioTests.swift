@@ -55,6 +55,10 @@ struct ScenarioTests {
         ),
         ("proxies: [{name: a}]\ntraffic: [{grpc: {}}]", "s.yaml: traffic[0].grpc: unknown field (known: http, tcp)"),
         ("proxies: [{name: a\n", "s.yaml: (document): not valid YAML"),
+        (
+            "proxies: [{name: a, stats_tags: istio}]",
+            "s.yaml: proxies[0].stats_tags: expected generated or a list of {tag_name, regex}, found \"istio\""
+        ),
         ("proxies: [{name: a, stats_tags: [{tag_name: t}]}]", "s.yaml: proxies[0].stats_tags[0].regex: expected a string, found nothing"),
         (
             "proxies: [{name: a, histogram_buckets: [{prefix: p, buckets: [1, x]}]}]",
@@ -106,6 +110,38 @@ struct ScenarioTests {
         #expect(texts["client"]?.contains("header_stamp_requests_total{} 3") == true)
         let sources = Set(runner.trace.events.compactMap(\.source))
         #expect(sources == ["client/stamp", "server/stamp"])
+    }
+
+    /// A scenario says how its Prometheus output is tagged: `generated` is what
+    /// `envoy-config` would emit for the proxy's stats plugins (other plugins'
+    /// configurations are not read as stats configurations); absent, no rules
+    /// apply and the stat names stay whole, as the runner assumes nothing.
+    @Test func statsTagsAreWhatTheScenarioAsksFor() throws {
+        let stats = BuiltModules.directory.appendingPathComponent("stats.wasm").path
+        let stamp = BuiltModules.directory.appendingPathComponent("header_stamp.wasm").path
+        func outbound(_ tags: String) throws -> String {
+            let yaml = """
+                proxies:
+                  - name: client
+                    listener_direction: outbound
+                    \(tags)
+                    plugins:
+                      - {name: stamp, module: \(stamp), configuration: {header: x-stamp, value: hi}}
+                      - {name: stats_outbound, module: \(stats), configuration: {metrics: [{dimensions: {route: request.url_path}}]}}
+                traffic:
+                  - http: {through: [client], request: {headers: {":path": /a}}}
+                """
+            let runner = try ScenarioRunner(scenario: try parse(yaml))
+            runner.run()
+            return try #require(runner.prometheus().first?.text)
+        }
+        let generated = try outbound("stats_tags: generated")
+        #expect(generated.contains(#"istio_requests_total{reporter="source","#))
+        #expect(generated.contains(#"route="/a""#), "the custom dimension's tag rule is generated too")
+        let untagged = try outbound("")
+        #expect(!untagged.contains("istio_requests_total{reporter="))
+        // Without rules the encoded name stays whole (Prometheus text writes its separators as `_`).
+        #expect(untagged.contains("\nreporter___source___source_workload___unknown___"))
     }
 
     @Test func tracesRoundTripThroughJSONLinesAndDiff() throws {

@@ -161,8 +161,8 @@ struct StatsGoldenTests {
         var parsed = try Scenario.load(yaml: yaml, file: "golden.yaml", baseDirectory: URL(fileURLWithPath: "/"))
         parsed.proxies[0].metadata = MetadataExchangeTests.metadata("client_node_metadata.rendered.json")
         parsed.proxies[1].metadata = MetadataExchangeTests.metadata("server_node_metadata.rendered.json")
-        parsed.proxies[0].statsTags = statsTags()
-        parsed.proxies[1].statsTags = statsTags()
+        parsed.proxies[0].statsTags = .rules(statsTags())
+        parsed.proxies[1].statsTags = .rules(statsTags())
         let runner = try ScenarioRunner(scenario: parsed, loader: engine.loader)
         runner.run()
         for proxy in runner.proxies {
@@ -275,8 +275,8 @@ struct StatsGoldenTests {
         var parsed = try Scenario.load(yaml: yaml, file: "tcp.yaml", baseDirectory: URL(fileURLWithPath: "/"))
         parsed.proxies[0].metadata = MetadataExchangeTests.metadata("client_node_metadata.rendered.json")
         parsed.proxies[1].metadata = MetadataExchangeTests.metadata("server_node_metadata.rendered.json")
-        parsed.proxies[0].statsTags = Self.statsTags()
-        parsed.proxies[1].statsTags = Self.statsTags()
+        parsed.proxies[0].statsTags = .rules(Self.statsTags())
+        parsed.proxies[1].statsTags = .rules(Self.statsTags())
         let runner = try ScenarioRunner(scenario: parsed, loader: engine.loader)
         runner.run()
         return runner
@@ -357,8 +357,8 @@ struct StatsGRPCTests {
         var parsed = try Scenario.load(yaml: yaml, file: "grpc.yaml", baseDirectory: URL(fileURLWithPath: "/"))
         parsed.proxies[0].metadata = MetadataExchangeTests.metadata("client_node_metadata.rendered.json")
         parsed.proxies[1].metadata = MetadataExchangeTests.metadata("server_node_metadata.rendered.json")
-        parsed.proxies[0].statsTags = StatsGoldenTests.statsTags()
-        parsed.proxies[1].statsTags = StatsGoldenTests.statsTags()
+        parsed.proxies[0].statsTags = .rules(StatsGoldenTests.statsTags())
+        parsed.proxies[1].statsTags = .rules(StatsGoldenTests.statsTags())
         let runner = try ScenarioRunner(scenario: parsed)
         // One bidirectional stream through both sidecars, driven by hand so ticks can fall in between.
         var streams: [(proxy: ScenarioRunner.RunningProxy, stream: HttpStream)] = []

@@ -41,7 +41,7 @@ struct StatsReporterRoleTests {
     static func run(_ yaml: String) throws -> ScenarioRunner {
         var scenario = try Scenario.load(yaml: yaml, file: "roles.yaml", baseDirectory: URL(fileURLWithPath: "/"))
         scenario.proxies[0].metadata = MetadataExchangeTests.metadata("client_node_metadata.rendered.json")
-        for index in scenario.proxies.indices { scenario.proxies[index].statsTags = StatsGoldenTests.statsTags() }
+        for index in scenario.proxies.indices { scenario.proxies[index].statsTags = .rules(StatsGoldenTests.statsTags()) }
         let runner = try ScenarioRunner(scenario: scenario, loader: Engine.wasm.loader)
         runner.run()
         for proxy in runner.proxies {
