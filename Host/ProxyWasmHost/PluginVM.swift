@@ -2,8 +2,8 @@ import ProxyWasmABI
 import TelemetryCore
 
 /// One module instance (a VM) on a proxy: contexts, the current and
-/// effective context, timers, and the host-call semantics of
-/// `HostCalls.swift`. Engine-agnostic: the guest is any `GuestInstance`.
+/// effective context, timers, and the host-call semantics bound in
+/// `HostCallTable.swift` (one file per domain). Engine-agnostic: the guest is any `GuestInstance`.
 public final class PluginVM {
     public let proxy: Proxy
     public let vmID: String

@@ -1,0 +1,71 @@
+import ProxyWasmABI
+
+// Buffers: bodies, TCP data, call-out answers, the plugin and VM configuration.
+
+extension PluginVM {
+    // MARK: buffers
+
+    func proxyGetBufferBytes(_ type: UInt32, _ start: UInt32, _ maxSize: UInt32, _ valueSlot: UInt32, _ sizeSlot: UInt32) throws -> UInt32 {
+        let name = "proxy_get_buffer_bytes"
+        guard let bufferType = BufferType(rawValue: type) else { return finish(name, .badArgument, args: ["type": String(type)]) }
+        let args = { ["type": bufferType.name, "start": String(start), "max_size": String(maxSize)] }
+        guard let buffer = buffer(bufferType) else { return finish(name, .notFound, args: args()) }
+        let begin = Int(start)
+        var length = Int(maxSize)
+        if begin > buffer.count { length = 0 } else if begin + length > buffer.count { length = buffer.count - begin }
+        let bytes = length == 0 ? [] : Array(buffer[begin..<begin + length])
+        let status = try copyOut(bytes, valueSlot, sizeSlot)
+        return finish(name, status, args: args(), result: PluginVM.display(bytes))
+    }
+
+    func proxyGetBufferStatus(_ type: UInt32, _ lengthSlot: UInt32, _ flagsSlot: UInt32) -> UInt32 {
+        let name = "proxy_get_buffer_status"
+        guard let bufferType = BufferType(rawValue: type) else { return finish(name, .badArgument, args: ["type": String(type)]) }
+        guard let buffer = buffer(bufferType) else { return finish(name, .notFound, args: ["type": bufferType.name]) }
+        guard memory?.writeUInt32(lengthSlot, UInt32(buffer.count)) == true, memory?.writeUInt32(flagsSlot, 0) == true else {
+            return finish(name, .invalidMemoryAccess, args: ["type": bufferType.name])
+        }
+        return finish(name, .ok, args: ["type": bufferType.name], result: String(buffer.count))
+    }
+
+    func proxySetBufferBytes(_ type: UInt32, _ start: UInt32, _ length: UInt32, _ dataPointer: UInt32, _ dataSize: UInt32) -> UInt32 {
+        let name = "proxy_set_buffer_bytes"
+        guard let bufferType = BufferType(rawValue: type) else { return finish(name, .badArgument, args: ["type": String(type)]) }
+        guard let current = buffer(bufferType) else { return finish(name, .notFound, args: ["type": bufferType.name]) }
+        guard let data = slice(dataPointer, dataSize) else { return finish(name, .invalidMemoryAccess) }
+        let args = { ["type": bufferType.name, "start": String(start), "length": String(length), "data": PluginVM.display(data)] }
+        guard let context = activeContext, context.mutableBuffers.contains(bufferType) else {
+            return finish(name, .badArgument, args: args())
+        }
+        var updated = current
+        if start == 0 {
+            updated.removeFirst(min(Int(length), updated.count))
+            updated.insert(contentsOf: data, at: 0)
+        } else if Int(start) >= updated.count {
+            updated.append(contentsOf: data)
+        } else {
+            return finish(name, .badArgument, args: args())
+        }
+        context.buffers[bufferType] = updated
+        return finish(name, .ok, args: args())
+    }
+
+    /// What a buffer call sees: configuration buffers from the plugin, stream
+    /// buffers from the active context (empty outside their callback).
+    func buffer(_ type: BufferType) -> [UInt8]? {
+        switch type {
+        case .vmConfiguration:
+            guard let context = activeContext, let plugin = plugins[context.rootID] else { return [] }
+            return plugin.vmConfiguration
+        case .pluginConfiguration:
+            guard let root = pluginConfigurationReadable, let plugin = plugins[root] else { return nil }
+            return plugin.configuration
+        case .httpRequestBody, .httpResponseBody, .downstreamData, .upstreamData:
+            return activeContext?.buffers[type] ?? []
+        case .grpcReceiveBuffer, .foreignFunctionArguments:
+            return activeContext?.buffers[type] ?? []
+        case .httpCallResponseBody:
+            return activeContext?.buffers[type]
+        }
+    }
+}

@@ -1,0 +1,111 @@
+import ProxyWasmABI
+
+// Header and trailer maps: get, add, replace, remove, pairs, size, as Envoy answers them.
+
+extension PluginVM {
+    static func lowercased(_ bytes: [UInt8]) -> [UInt8] {
+        bytes.map { $0 >= 0x41 && $0 <= 0x5A ? $0 + 0x20 : $0 }
+    }
+
+    /// Pairs as Envoy's header maps hold them: keys lower-cased.
+    static func lowercasedKeys(_ pairs: [HeaderPair]) -> [HeaderPair] {
+        pairs.map { HeaderPair(key: lowercased($0.key), value: $0.value) }
+    }
+
+    /// Serialized pairs from the guest as Envoy reads them (`toPairs`):
+    /// keys lower-cased; malformed bytes read as an empty map.
+    static func headerMap(_ bytes: [UInt8]) -> [HeaderPair] {
+        lowercasedKeys((try? HeaderPairs.decode(bytes)) ?? [])
+    }
+
+    // MARK: header maps
+
+    func proxyGetHeaderMapValue(_ type: UInt32, _ keyPointer: UInt32, _ keySize: UInt32, _ valueSlot: UInt32, _ sizeSlot: UInt32) throws -> UInt32 {
+        let name = "proxy_get_header_map_value"
+        guard let mapType = HeaderMapType(rawValue: type) else { return finish(name, .badArgument, args: ["map": String(type)]) }
+        guard let key = slice(keyPointer, keySize) else { return finish(name, .invalidMemoryAccess) }
+        let args = { ["map": mapType.name, "key": PluginVM.display(key)] }
+        guard let context = activeContext else { return finish(name, .badArgument, args: args()) }
+        switch context.access(mapType) {
+        case .unavailable: return finish(name, .badArgument, args: args())
+        case .notFound: return finish(name, .notFound, args: args())
+        case .readOnly, .mutable: break
+        }
+        let lowered = PluginVM.lowercased(key)
+        guard let pair = context.headerMaps[mapType, default: []].first(where: { $0.key == lowered }) else {
+            return finish(name, .notFound, args: args())
+        }
+        let status = try copyOut(pair.value, valueSlot, sizeSlot)
+        return finish(name, status, args: args(), result: pair.valueString)
+    }
+
+    func proxyMutateHeaderMap(
+        _ name: String, _ type: UInt32, _ keyPointer: UInt32, _ keySize: UInt32,
+        _ valuePointer: UInt32, _ valueSize: UInt32
+    ) -> UInt32 {
+        guard let mapType = HeaderMapType(rawValue: type) else { return finish(name, .badArgument, args: ["map": String(type)]) }
+        guard let key = slice(keyPointer, keySize), let value = slice(valuePointer, valueSize) else {
+            return finish(name, .invalidMemoryAccess)
+        }
+        let args = {
+            name == "proxy_remove_header_map_value"
+                ? ["map": mapType.name, "key": PluginVM.display(key)]
+                : ["map": mapType.name, "key": PluginVM.display(key), "value": PluginVM.display(value)]
+        }
+        guard let context = activeContext, context.access(mapType) == .mutable else {
+            return finish(name, .badArgument, args: args())
+        }
+        let lowered = PluginVM.lowercased(key)
+        var pairs = context.headerMaps[mapType, default: []]
+        switch name {
+        case "proxy_add_header_map_value":
+            pairs.append(HeaderPair(key: lowered, value: value))
+        case "proxy_replace_header_map_value":
+            if let index = pairs.firstIndex(where: { $0.key == lowered }) {
+                pairs[index].value = value
+                pairs = pairs.enumerated().filter { $0.offset == index || $0.element.key != lowered }.map(\.element)
+            } else {
+                pairs.append(HeaderPair(key: lowered, value: value))
+            }
+        default:
+            pairs.removeAll { $0.key == lowered }
+        }
+        context.headerMaps[mapType] = pairs
+        return finish(name, .ok, args: args())
+    }
+
+    func proxyGetHeaderMapPairs(_ type: UInt32, _ valueSlot: UInt32, _ sizeSlot: UInt32) throws -> UInt32 {
+        let name = "proxy_get_header_map_pairs"
+        guard let mapType = HeaderMapType(rawValue: type) else { return finish(name, .badArgument, args: ["map": String(type)]) }
+        var pairs: [HeaderPair] = []
+        if let context = activeContext, context.access(mapType) == .readOnly || context.access(mapType) == .mutable {
+            pairs = context.headerMaps[mapType, default: []]
+        }
+        let status = try copyOut(pairs.isEmpty ? [] : HeaderPairs.encode(pairs), valueSlot, sizeSlot)
+        return finish(name, status, args: ["map": mapType.name], result: PluginVM.displayPairs(pairs))
+    }
+
+    func proxySetHeaderMapPairs(_ type: UInt32, _ pointer: UInt32, _ size: UInt32) -> UInt32 {
+        let name = "proxy_set_header_map_pairs"
+        guard let mapType = HeaderMapType(rawValue: type) else { return finish(name, .badArgument, args: ["map": String(type)]) }
+        guard let bytes = slice(pointer, size) else { return finish(name, .invalidMemoryAccess) }
+        guard let context = activeContext, context.access(mapType) == .mutable else {
+            return finish(name, .badArgument, args: ["map": mapType.name])
+        }
+        // Envoy parses malformed pairs as an empty map: every header is removed.
+        let pairs = PluginVM.headerMap(bytes)
+        context.headerMaps[mapType] = pairs
+        return finish(name, .ok, args: ["map": mapType.name, "pairs": PluginVM.displayPairs(pairs)])
+    }
+
+    func proxyGetHeaderMapSize(_ type: UInt32, _ slot: UInt32) -> UInt32 {
+        let name = "proxy_get_header_map_size"
+        guard let mapType = HeaderMapType(rawValue: type) else { return finish(name, .badArgument, args: ["map": String(type)]) }
+        guard let context = activeContext, context.access(mapType) == .mutable else {
+            return finish(name, .badArgument, args: ["map": mapType.name])
+        }
+        let size = context.headerMaps[mapType, default: []].reduce(0) { $0 + $1.key.count + $1.value.count }
+        guard memory?.writeUInt32(slot, UInt32(size)) == true else { return finish(name, .invalidMemoryAccess) }
+        return finish(name, .ok, args: ["map": mapType.name], result: String(size))
+    }
+}

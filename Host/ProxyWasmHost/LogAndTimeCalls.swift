@@ -1,0 +1,41 @@
+import ProxyWasmABI
+
+// Logging, the log level, the clock and the tick period.
+
+extension PluginVM {
+    // MARK: logging, time
+
+    func proxyLog(_ level: UInt32, _ pointer: UInt32, _ size: UInt32) throws -> UInt32 {
+        guard let logLevel = LogLevel(rawValue: level) else {
+            return finish("proxy_log", .badArgument, args: ["level": String(level)])
+        }
+        guard let message = slice(pointer, size) else { return finish("proxy_log", .invalidMemoryAccess) }
+        let text = String(decoding: message, as: UTF8.self)
+        if logLevel >= proxy.logLevel {
+            let root = activeContext.flatMap { plugins[$0.rootID]?.rootID } ?? ""
+            proxy.appendLog(LogLine(level: logLevel, vmID: vmID, rootID: root, message: text))
+        }
+        return finish("proxy_log", .ok, args: ["level": logLevel.name, "message": text])
+    }
+
+    func proxyGetLogLevel(_ slot: UInt32) -> UInt32 {
+        guard memory?.writeUInt32(slot, proxy.logLevel.rawValue) == true else {
+            return finish("proxy_get_log_level", .invalidMemoryAccess)
+        }
+        return finish("proxy_get_log_level", .ok, result: proxy.logLevel.name)
+    }
+
+    func proxyGetCurrentTime(_ slot: UInt32) -> UInt32 {
+        guard memory?.writeUInt64(slot, proxy.clock.nanoseconds) == true else {
+            return finish("proxy_get_current_time_nanoseconds", .invalidMemoryAccess)
+        }
+        return finish("proxy_get_current_time_nanoseconds", .ok, result: String(proxy.clock.nanoseconds))
+    }
+
+    func proxySetTickPeriod(_ milliseconds: UInt32) -> UInt32 {
+        let root = activeContext?.rootID ?? currentContextID
+        tickPeriods[root] = UInt64(milliseconds)
+        nextTicks[root] = milliseconds == 0 ? nil : proxy.clock.nanoseconds + UInt64(milliseconds) * 1_000_000
+        return finish("proxy_set_tick_period_milliseconds", .ok, args: ["milliseconds": String(milliseconds)])
+    }
+}

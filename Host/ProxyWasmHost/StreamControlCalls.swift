@@ -1,0 +1,64 @@
+import ProxyWasmABI
+
+// Stream control: continue, close, local replies, effective context, done.
+
+extension PluginVM {
+    // MARK: stream control
+
+    func proxyStreamAction(_ action: String, _ type: UInt32, checkType: Bool = true) -> UInt32 {
+        let name = action == "continue" ? "proxy_continue_stream" : "proxy_close_stream"
+        guard let stream = StreamType(rawValue: type) else { return finish(name, .badArgument, args: ["stream": String(type)]) }
+        guard let context = activeContext, context.kind != .root else { return finish(name, .ok, args: ["stream": stream.name]) }
+        if action == "continue" && stream == .upstream { return finish(name, .unimplemented, args: ["stream": stream.name]) }
+        context.streamActions.append((action, stream))
+        return finish(name, .ok, args: ["stream": stream.name])
+    }
+
+    func proxyGetConfiguration(_ valueSlot: UInt32, _ sizeSlot: UInt32) throws -> UInt32 {
+        let bytes = buffer(.pluginConfiguration) ?? buffer(.vmConfiguration) ?? []
+        let status = try copyOut(bytes, valueSlot, sizeSlot)
+        return finish("proxy_get_configuration", status, result: PluginVM.display(bytes))
+    }
+
+    func proxySendLocalResponse(
+        _ code: UInt32, _ detailsPointer: UInt32, _ detailsSize: UInt32, _ bodyPointer: UInt32,
+        _ bodySize: UInt32, _ headersPointer: UInt32, _ headersSize: UInt32, _ grpcStatus: UInt32
+    ) -> UInt32 {
+        let name = "proxy_send_local_response"
+        guard let details = slice(detailsPointer, detailsSize), let body = slice(bodyPointer, bodySize),
+            let headerBytes = slice(headersPointer, headersSize)
+        else {
+            return finish(name, .invalidMemoryAccess)
+        }
+        let headers = (try? HeaderPairs.decode(headerBytes)) ?? []
+        // Envoy replaces whitespace in details with '_'.
+        let cleanDetails = String(decoding: details.map { $0 == 0x20 || $0 == 0x09 || $0 == 0x0A ? 0x5F : $0 }, as: UTF8.self)
+        let args = {
+            [
+                "status": String(code), "details": cleanDetails, "body": PluginVM.display(body),
+                "headers": PluginVM.displayPairs(headers), "grpc_status": grpcStatus <= 16 ? String(grpcStatus) : "none",
+            ]
+        }
+        if let context = activeContext, context.kind == .http {
+            context.localResponse = LocalResponse(
+                statusCode: code, details: cleanDetails, body: body, headers: headers,
+                grpcStatus: grpcStatus <= 16 ? grpcStatus : nil)
+            stopNextIteration = true
+        }
+        return finish(name, .ok, args: args())
+    }
+
+    func proxySetEffectiveContext(_ id: UInt32) -> UInt32 {
+        guard contexts[id] != nil else { return finish("proxy_set_effective_context", .badArgument, args: ["context": String(id)]) }
+        effectiveContextID = id
+        return finish("proxy_set_effective_context", .ok, args: ["context": String(id)])
+    }
+
+    func proxyDone() -> UInt32 {
+        let root = activeContext?.rootID ?? currentContextID
+        guard pendingDone.contains(root) else { return finish("proxy_done", .notFound) }
+        pendingDone.remove(root)
+        deferredDeletes.append(root)
+        return finish("proxy_done", .ok)
+    }
+}
