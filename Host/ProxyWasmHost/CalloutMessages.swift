@@ -12,7 +12,7 @@ public struct HttpCalloutRequest: Equatable, Sendable {
 
     /// The first value of a header (name matched case-insensitively).
     public func header(_ name: String) -> String? {
-        let key = PluginVM.lowercased(Array(name.utf8))
+        let key = HeaderMapRules.lowercased(Array(name.utf8))
         return headers.first { $0.key == key }?.valueString
     }
 }

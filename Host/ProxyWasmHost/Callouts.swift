@@ -26,8 +26,8 @@ extension PluginVM {
         let tokenSlot = a.i32(9)
         guard memory?.writeUInt32(tokenSlot, 0) == true else { return finish(name, .invalidMemoryAccess) }
         let cluster = String(decoding: clusterBytes, as: UTF8.self)
-        let headers = PluginVM.headerMap(headerBytes)
-        let trailers = PluginVM.headerMap(trailerBytes)
+        let headers = HeaderMapRules.decode(headerBytes)
+        let trailers = HeaderMapRules.decode(trailerBytes)
         let timeout = a.i32(8)
         var args = ["cluster": cluster, "headers": PluginVM.displayPairs(headers), "timeout_ms": String(Int32(bitPattern: timeout))]
         if !body.isEmpty { args["body"] = PluginVM.display(body) }
@@ -79,7 +79,7 @@ extension PluginVM {
         }
         let tokenSlot = isStream ? a.i32(8) : a.i32(11)
         let timeout = isStream ? 0 : a.i32(10)
-        let metadata = PluginVM.headerMap(metadataBytes)
+        let metadata = HeaderMapRules.decode(metadataBytes)
         var args = [
             "service": String(decoding: service, as: UTF8.self), "method": String(decoding: method, as: UTF8.self),
             "metadata": PluginVM.displayPairs(metadata),
@@ -283,7 +283,7 @@ extension PluginVM {
         case let .initialMetadata(pairs), let .trailingMetadata(pairs):
             let isInitial = if case .initialMetadata = event { true } else { false }
             let map: HeaderMapType = isInitial ? .grpcCallInitialMetadata : .grpcCallTrailingMetadata
-            root.headerMaps[map] = PluginVM.lowercasedKeys(pairs)
+            root.headerMaps[map] = HeaderMapRules.lowercasedKeys(pairs)
             root.mapAccess[map] = .readOnly
             invoke(
                 isInitial ? "proxy_on_grpc_receive_initial_metadata" : "proxy_on_grpc_receive_trailing_metadata",

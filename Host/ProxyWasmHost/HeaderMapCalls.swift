@@ -3,20 +3,7 @@ import ProxyWasmABI
 // Header and trailer maps: get, add, replace, remove, pairs, size, as Envoy answers them.
 
 extension PluginVM {
-    static func lowercased(_ bytes: [UInt8]) -> [UInt8] {
-        bytes.map { $0 >= 0x41 && $0 <= 0x5A ? $0 + 0x20 : $0 }
-    }
-
-    /// Pairs as Envoy's header maps hold them: keys lower-cased.
-    static func lowercasedKeys(_ pairs: [HeaderPair]) -> [HeaderPair] {
-        pairs.map { HeaderPair(key: lowercased($0.key), value: $0.value) }
-    }
-
-    /// Serialized pairs from the guest as Envoy reads them (`toPairs`):
-    /// keys lower-cased; malformed bytes read as an empty map.
-    static func headerMap(_ bytes: [UInt8]) -> [HeaderPair] {
-        lowercasedKeys((try? HeaderPairs.decode(bytes)) ?? [])
-    }
+    // The rules themselves are HeaderMapRules; these move bytes between them and the guest.
 
     // MARK: header maps
 
@@ -31,12 +18,11 @@ extension PluginVM {
         case .notFound: return finish(name, .notFound, args: args())
         case .readOnly, .mutable: break
         }
-        let lowered = PluginVM.lowercased(key)
-        guard let pair = context.headerMaps[mapType, default: []].first(where: { $0.key == lowered }) else {
+        guard let value = HeaderMapRules.value(of: key, in: context.headerMaps[mapType, default: []]) else {
             return finish(name, .notFound, args: args())
         }
-        let status = try copyOut(pair.value, valueSlot, sizeSlot)
-        return finish(name, status, args: args(), result: pair.valueString)
+        let status = try copyOut(value, valueSlot, sizeSlot)
+        return finish(name, status, args: args(), result: String(decoding: value, as: UTF8.self))
     }
 
     func proxyMutateHeaderMap(
@@ -55,20 +41,11 @@ extension PluginVM {
         guard let context = activeContext, context.access(mapType) == .mutable else {
             return finish(name, .badArgument, args: args())
         }
-        let lowered = PluginVM.lowercased(key)
         var pairs = context.headerMaps[mapType, default: []]
         switch name {
-        case "proxy_add_header_map_value":
-            pairs.append(HeaderPair(key: lowered, value: value))
-        case "proxy_replace_header_map_value":
-            if let index = pairs.firstIndex(where: { $0.key == lowered }) {
-                pairs[index].value = value
-                pairs = pairs.enumerated().filter { $0.offset == index || $0.element.key != lowered }.map(\.element)
-            } else {
-                pairs.append(HeaderPair(key: lowered, value: value))
-            }
-        default:
-            pairs.removeAll { $0.key == lowered }
+        case "proxy_add_header_map_value": HeaderMapRules.add(key, value, to: &pairs)
+        case "proxy_replace_header_map_value": HeaderMapRules.replace(key, value, in: &pairs)
+        default: HeaderMapRules.remove(key, from: &pairs)
         }
         context.headerMaps[mapType] = pairs
         return finish(name, .ok, args: args())
@@ -93,7 +70,7 @@ extension PluginVM {
             return finish(name, .badArgument, args: ["map": mapType.name])
         }
         // Envoy parses malformed pairs as an empty map: every header is removed.
-        let pairs = PluginVM.headerMap(bytes)
+        let pairs = HeaderMapRules.decode(bytes)
         context.headerMaps[mapType] = pairs
         return finish(name, .ok, args: ["map": mapType.name, "pairs": PluginVM.displayPairs(pairs)])
     }
@@ -104,7 +81,7 @@ extension PluginVM {
         guard let context = activeContext, context.access(mapType) == .mutable else {
             return finish(name, .badArgument, args: ["map": mapType.name])
         }
-        let size = context.headerMaps[mapType, default: []].reduce(0) { $0 + $1.key.count + $1.value.count }
+        let size = HeaderMapRules.byteSize(context.headerMaps[mapType, default: []])
         guard memory?.writeUInt32(slot, UInt32(size)) == true else { return finish(name, .invalidMemoryAccess) }
         return finish(name, .ok, args: ["map": mapType.name], result: String(size))
     }

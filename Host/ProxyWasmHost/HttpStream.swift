@@ -167,7 +167,7 @@ public final class HttpStream {
             requestHeaders = headers
             return .continue
         }
-        context.headerMaps[.httpRequestHeaders] = PluginVM.lowercasedKeys(headers)
+        context.headerMaps[.httpRequestHeaders] = HeaderMapRules.lowercasedKeys(headers)
         let raw = run(
             "proxy_on_request_headers", [context.id, UInt32(headers.count), endOfStream ? 1 : 0],
             traceArgs: ["headers": PluginVM.displayPairs(headers), "end_of_stream": String(endOfStream)],
@@ -218,7 +218,7 @@ public final class HttpStream {
             responseHeaders = headers
             return .continue
         }
-        context.headerMaps[.httpResponseHeaders] = PluginVM.lowercasedKeys(headers)
+        context.headerMaps[.httpResponseHeaders] = HeaderMapRules.lowercasedKeys(headers)
         let raw = run(
             "proxy_on_response_headers", [context.id, UInt32(headers.count), endOfStream ? 1 : 0],
             traceArgs: ["headers": PluginVM.displayPairs(headers), "end_of_stream": String(endOfStream)],
@@ -323,7 +323,7 @@ public final class HttpStream {
 
     private func header(_ headers: [HeaderPair], _ name: String) -> String? {
         let key = Array(name.utf8)
-        return headers.first { PluginVM.lowercased($0.key) == key }?.valueString
+        return headers.first { HeaderMapRules.lowercased($0.key) == key }?.valueString
     }
 
     private func fillRequestProperties(_ headers: [HeaderPair]) {
