@@ -59,13 +59,16 @@ extension PluginVM {
             return finish(name, .invalidMemoryAccess)
         }
         let key = "wasm." + String(decoding: path, as: UTF8.self)
-        let declaration = declaredProperties[String(decoding: path, as: UTF8.self)]
+        // The declaration is looked up for the trace only when one is recorded.
         let args = {
-            ["path": PropertyPath.display(path), "value": PluginVM.displayFilterState(value, declaration: declaration)]
+            [
+                "path": PropertyPath.display(path),
+                "value": PluginVM.displayFilterState(value, declaration: self.declaredProperties[String(decoding: path, as: UTF8.self)]),
+            ]
         }
         guard let context = activeContext, context.kind != .root else { return finish(name, .notFound, args: args()) }
         context.filterState[key] = value
-        if context.stream.declarations[key] == nil, let declaration {
+        if context.stream.declarations[key] == nil, let declaration = declaredProperties[String(decoding: path, as: UTF8.self)] {
             context.stream.declarations[key] = declaration
         }
         return finish(name, .ok, args: args())
