@@ -69,8 +69,12 @@ public enum EnvoyStatsConfig {
 
     /// The tag rules for plugin configurations given as JSON strings.
     public static func tagRules(pluginConfigurations: [String]) throws -> [StatsTagRule] {
+        tagRules(configurations: try configurations(pluginConfigurations))
+    }
+
+    /// The tag rules for stats configurations already read.
+    public static func tagRules(configurations: [StatsConfiguration]) -> [StatsTagRule] {
         var names = istioTagOrder
-        let configurations = try configurations(pluginConfigurations)
         let (fieldSeparator, valueSeparator) = separators(configurations)
         for configuration in configurations {
             for metric in configuration.overrides {

@@ -2,6 +2,7 @@ import Foundation
 import ProxyWasmABI
 import ProxyWasmHost
 import ProxyWasmWasmKit
+import TelemetryCore
 
 /// Runs a `Scenario`: builds the proxies, loads every plugin module into its
 /// own VM (validated like Envoy), then drives the traffic. A request listed
@@ -110,10 +111,10 @@ public final class ScenarioRunner {
             case .generated:
                 // What `envoy-config` generates for the proxy's stats plugins: the configurations the
                 // stats parser reads (another plugin's, or a stats plugin that failed to start above, is not one).
-                let configurations = spec.plugins.map { String(decoding: $0.configuration, as: UTF8.self) }.filter {
-                    (try? EnvoyStatsConfig.tagRules(pluginConfigurations: [$0])) != nil
+                let configurations = spec.plugins.compactMap { plugin -> StatsConfiguration? in
+                    plugin.configuration.isEmpty ? nil : try? StatsConfiguration.parse(plugin.configuration)
                 }
-                tags = try EnvoyStatsConfig.tagRules(pluginConfigurations: configurations)
+                tags = EnvoyStatsConfig.tagRules(configurations: configurations)
             }
             let renderer = try PrometheusRenderer(configuration: EnvoyStatsConfiguration(tags: tags, histogramBuckets: spec.histogramBuckets))
             proxies.append(RunningProxy(spec: spec, proxy: proxy, plugins: plugins, renderer: renderer))
