@@ -401,21 +401,16 @@ public enum EnvoySidecarConfig {
         ]
     }
 
+    /// An inbound chain's TLS: mutual, the peer sidecar must present its certificate.
     static func downstreamTLS(_ tls: SidecarSpec.TLSFiles, alpn: [String]) -> [String: Any] {
-        var socket = transportSocket("DownstreamTlsContext", common: commonTLS(tls, alpn: alpn))
-        if var typed = socket["typed_config"] as? [String: Any] {
-            typed["require_client_certificate"] = true
-            socket["typed_config"] = typed
-        }
-        return socket
+        transportSocket("DownstreamTlsContext", common: commonTLS(tls, alpn: alpn), extra: ["require_client_certificate": true])
     }
 
-    static func transportSocket(_ context: String, common: [String: Any]) -> [String: Any] {
-        [
-            "name": "envoy.transport_sockets.tls",
-            "typed_config": [
-                "@type": "type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.\(context)", "common_tls_context": common,
-            ],
+    static func transportSocket(_ context: String, common: [String: Any], extra: [String: Any] = [:]) -> [String: Any] {
+        var typed: [String: Any] = [
+            "@type": "type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.\(context)", "common_tls_context": common,
         ]
+        typed.merge(extra) { _, new in new }
+        return ["name": "envoy.transport_sockets.tls", "typed_config": typed]
     }
 }
