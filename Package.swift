@@ -88,6 +88,10 @@ let package = Package(
             ],
             path: "Host/ProxyWasmTools"),
         .executableTarget(name: "proxy-wasm-host", dependencies: ["ProxyWasmTools"], path: "Host/proxy-wasm-host"),
+        // `make abi-sources`: the sources that follow from abi/HostFunctionTable.swift.
+        .target(name: "ProxyWasmABISources", dependencies: ["ProxyWasmABI"], path: "Host/ProxyWasmABISources"),
+        .executableTarget(
+            name: "proxy-wasm-abi-sources", dependencies: ["ProxyWasmABISources"], path: "Host/proxy-wasm-abi-sources"),
         .executableTarget(
             name: "proxy-wasm-bench",
             dependencies: [
@@ -111,7 +115,7 @@ let package = Package(
         .testTarget(
             name: "ProxyWasmHostTests",
             dependencies: [
-                "ProxyWasmHost", "ProxyWasmWasmKit", "ProxyWasmTools", "TelemetryCore",
+                "ProxyWasmHost", "ProxyWasmWasmKit", "ProxyWasmTools", "TelemetryCore", "ProxyWasmABISources",
                 // The plugins themselves, natively, for the null VM.
                 "ProxyWasmNullVM", "HeaderStamp", "CalloutCheck", "MetadataExchange", "Stats",
                 .product(name: "WAT", package: "WasmKit"), .product(name: "Yams", package: "Yams"),

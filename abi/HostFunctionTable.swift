@@ -36,6 +36,60 @@ public struct WasmSignature: Sendable, Equatable {
     }
 }
 
+/// What one argument of a host call carries, as the SDK declares it. Each kind
+/// lowers to fixed wasm values, so a row's parameters also give its signature.
+public enum ABIParameterKind: Sendable, Equatable {
+    /// A u32 value (i32).
+    case word
+    /// A usize value (i32 on wasm32).
+    case size
+    /// A signed 64-bit value (i64).
+    case signed64
+    /// An unsigned 64-bit value (i64).
+    case unsigned64
+    /// Bytes the guest passes in: pointer and size (i32 i32).
+    case bytes
+    /// A pointer to a u32 the host writes (i32).
+    case wordOut
+    /// A pointer to a usize the host writes (i32).
+    case sizeOut
+    /// A pointer to a u64 the host writes (i32).
+    case unsigned64Out
+    /// Pointers to a (pointer, size) pair the host fills with bytes it
+    /// allocated in the guest through `proxy_on_memory_allocate` (i32 i32).
+    case returnedBytes
+
+    /// The wasm values this argument occupies.
+    public var wasmTypes: [WasmValueType] {
+        switch self {
+        case .signed64, .unsigned64: return [.i64]
+        case .bytes, .returnedBytes: return [.i32, .i32]
+        case .word, .size, .wordOut, .sizeOut, .unsigned64Out: return [.i32]
+        }
+    }
+}
+
+/// One named argument of a host call.
+public struct ABIParameter: Sendable, Equatable {
+    public let name: String
+    public let kind: ABIParameterKind
+
+    public init(_ name: String, _ kind: ABIParameterKind) {
+        self.name = name
+        self.kind = kind
+    }
+
+    public static func word(_ name: String) -> ABIParameter { ABIParameter(name, .word) }
+    public static func size(_ name: String) -> ABIParameter { ABIParameter(name, .size) }
+    public static func signed64(_ name: String) -> ABIParameter { ABIParameter(name, .signed64) }
+    public static func unsigned64(_ name: String) -> ABIParameter { ABIParameter(name, .unsigned64) }
+    public static func bytes(_ name: String) -> ABIParameter { ABIParameter(name, .bytes) }
+    public static func wordOut(_ name: String) -> ABIParameter { ABIParameter(name, .wordOut) }
+    public static func sizeOut(_ name: String) -> ABIParameter { ABIParameter(name, .sizeOut) }
+    public static func unsigned64Out(_ name: String) -> ABIParameter { ABIParameter(name, .unsigned64Out) }
+    public static func returnedBytes(_ name: String) -> ABIParameter { ABIParameter(name, .returnedBytes) }
+}
+
 /// One function a host provides to (or a module exports for) proxy-wasm.
 public struct ABIFunction: Sendable {
     /// The import module (`env`, `wasi_snapshot_preview1`, `wasi_unstable`) or,
@@ -43,6 +97,11 @@ public struct ABIFunction: Sendable {
     public let module: String
     public let name: String
     public let signature: WasmSignature
+    /// The arguments by meaning, for rows the SDK declares (every `proxy_*`
+    /// host call); `nil` for rows known only by their wasm signature.
+    /// `make abi-sources` generates the SDK's imports, its native seam, the
+    /// null VM's bridge and the host's handler bindings from these.
+    public let parameters: [ABIParameter]?
     /// First ABI version that has this function.
     public let since: ABIVersion
     /// Last ABI version that has it (`nil`: still present in 0.2.1).
@@ -55,6 +114,18 @@ public struct ABIFunction: Sendable {
         self.module = module
         self.name = name
         self.signature = signature
+        self.parameters = nil
+        self.since = since
+        self.until = until
+    }
+
+    /// A proxy-wasm host call in `env`: its arguments by meaning, one i32
+    /// result (a `WasmResult`); the signature follows from the arguments.
+    public init(call name: String, _ parameters: [ABIParameter], since: ABIVersion = .v0_1_0, until: ABIVersion? = nil) {
+        self.module = "env"
+        self.name = name
+        self.signature = WasmSignature(parameters.flatMap { $0.kind.wasmTypes }, [.i32])
+        self.parameters = parameters
         self.since = since
         self.until = until
     }
@@ -74,49 +145,57 @@ private func sig(_ p: Int, _ r: Int = 1) -> WasmSignature {
 /// The host functions Envoy registers under module `env`: the proxy-wasm
 /// calls, Envoy's `envoy_resolve_dns` extension and the two emscripten shims.
 public let proxyHostFunctions: [ABIFunction] = [
-    ABIFunction(module: "env", name: "proxy_log", signature: sig(3)),
-    ABIFunction(module: "env", name: "proxy_get_log_level", signature: sig(1), since: .v0_2_1),
-    ABIFunction(module: "env", name: "proxy_get_configuration", signature: sig(2), until: .v0_1_0),
-    ABIFunction(module: "env", name: "proxy_get_status", signature: sig(3)),
-    ABIFunction(module: "env", name: "proxy_set_tick_period_milliseconds", signature: sig(1)),
-    ABIFunction(module: "env", name: "proxy_get_current_time_nanoseconds", signature: sig(1)),
-    ABIFunction(module: "env", name: "proxy_get_property", signature: sig(4)),
-    ABIFunction(module: "env", name: "proxy_set_property", signature: sig(4)),
-    ABIFunction(module: "env", name: "proxy_get_buffer_bytes", signature: sig(5)),
-    ABIFunction(module: "env", name: "proxy_get_buffer_status", signature: sig(3)),
-    ABIFunction(module: "env", name: "proxy_set_buffer_bytes", signature: sig(5)),
-    ABIFunction(module: "env", name: "proxy_get_header_map_value", signature: sig(5)),
-    ABIFunction(module: "env", name: "proxy_add_header_map_value", signature: sig(5)),
-    ABIFunction(module: "env", name: "proxy_replace_header_map_value", signature: sig(5)),
-    ABIFunction(module: "env", name: "proxy_remove_header_map_value", signature: sig(3)),
-    ABIFunction(module: "env", name: "proxy_get_header_map_pairs", signature: sig(3)),
-    ABIFunction(module: "env", name: "proxy_set_header_map_pairs", signature: sig(3)),
-    ABIFunction(module: "env", name: "proxy_get_header_map_size", signature: sig(2)),
-    ABIFunction(module: "env", name: "proxy_continue_request", signature: sig(0), until: .v0_1_0),
-    ABIFunction(module: "env", name: "proxy_continue_response", signature: sig(0), until: .v0_1_0),
-    ABIFunction(module: "env", name: "proxy_clear_route_cache", signature: sig(0), until: .v0_1_0),
-    ABIFunction(module: "env", name: "proxy_continue_stream", signature: sig(1), since: .v0_2_0),
-    ABIFunction(module: "env", name: "proxy_close_stream", signature: sig(1), since: .v0_2_0),
-    ABIFunction(module: "env", name: "proxy_send_local_response", signature: sig(8)),
-    ABIFunction(module: "env", name: "proxy_http_call", signature: sig(10)),
-    ABIFunction(module: "env", name: "proxy_grpc_call", signature: sig(12)),
-    ABIFunction(module: "env", name: "proxy_grpc_stream", signature: sig(9)),
-    ABIFunction(module: "env", name: "proxy_grpc_send", signature: sig(4)),
-    ABIFunction(module: "env", name: "proxy_grpc_cancel", signature: sig(1)),
-    ABIFunction(module: "env", name: "proxy_grpc_close", signature: sig(1)),
-    ABIFunction(module: "env", name: "proxy_get_shared_data", signature: sig(5)),
-    ABIFunction(module: "env", name: "proxy_set_shared_data", signature: sig(5)),
-    ABIFunction(module: "env", name: "proxy_register_shared_queue", signature: sig(3)),
-    ABIFunction(module: "env", name: "proxy_resolve_shared_queue", signature: sig(5)),
-    ABIFunction(module: "env", name: "proxy_enqueue_shared_queue", signature: sig(3)),
-    ABIFunction(module: "env", name: "proxy_dequeue_shared_queue", signature: sig(3)),
-    ABIFunction(module: "env", name: "proxy_define_metric", signature: sig(4)),
-    ABIFunction(module: "env", name: "proxy_increment_metric", signature: WasmSignature([.i32, .i64], [.i32])),
-    ABIFunction(module: "env", name: "proxy_record_metric", signature: WasmSignature([.i32, .i64], [.i32])),
-    ABIFunction(module: "env", name: "proxy_get_metric", signature: sig(2)),
-    ABIFunction(module: "env", name: "proxy_set_effective_context", signature: sig(1)),
-    ABIFunction(module: "env", name: "proxy_done", signature: sig(0)),
-    ABIFunction(module: "env", name: "proxy_call_foreign_function", signature: sig(6)),
+    ABIFunction(call: "proxy_log", [.word("level"), .bytes("message")]),
+    ABIFunction(call: "proxy_get_log_level", [.wordOut("level")], since: .v0_2_1),
+    ABIFunction(call: "proxy_get_configuration", [.returnedBytes("configuration")], until: .v0_1_0),
+    ABIFunction(call: "proxy_get_status", [.wordOut("code"), .returnedBytes("message")]),
+    ABIFunction(call: "proxy_set_tick_period_milliseconds", [.word("period")]),
+    ABIFunction(call: "proxy_get_current_time_nanoseconds", [.unsigned64Out("time")]),
+    ABIFunction(call: "proxy_get_property", [.bytes("path"), .returnedBytes("value")]),
+    ABIFunction(call: "proxy_set_property", [.bytes("path"), .bytes("value")]),
+    ABIFunction(call: "proxy_get_buffer_bytes", [.word("type"), .size("start"), .size("maxSize"), .returnedBytes("value")]),
+    ABIFunction(call: "proxy_get_buffer_status", [.word("type"), .sizeOut("length"), .wordOut("flags")]),
+    ABIFunction(call: "proxy_set_buffer_bytes", [.word("type"), .size("start"), .size("length"), .bytes("data")]),
+    ABIFunction(call: "proxy_get_header_map_value", [.word("map"), .bytes("key"), .returnedBytes("value")]),
+    ABIFunction(call: "proxy_add_header_map_value", [.word("map"), .bytes("key"), .bytes("value")]),
+    ABIFunction(call: "proxy_replace_header_map_value", [.word("map"), .bytes("key"), .bytes("value")]),
+    ABIFunction(call: "proxy_remove_header_map_value", [.word("map"), .bytes("key")]),
+    ABIFunction(call: "proxy_get_header_map_pairs", [.word("map"), .returnedBytes("pairs")]),
+    ABIFunction(call: "proxy_set_header_map_pairs", [.word("map"), .bytes("pairs")]),
+    ABIFunction(call: "proxy_get_header_map_size", [.word("map"), .sizeOut("size")]),
+    ABIFunction(call: "proxy_continue_request", [], until: .v0_1_0),
+    ABIFunction(call: "proxy_continue_response", [], until: .v0_1_0),
+    ABIFunction(call: "proxy_clear_route_cache", [], until: .v0_1_0),
+    ABIFunction(call: "proxy_continue_stream", [.word("stream")], since: .v0_2_0),
+    ABIFunction(call: "proxy_close_stream", [.word("stream")], since: .v0_2_0),
+    ABIFunction(call: "proxy_send_local_response", [.word("statusCode"), .bytes("details"), .bytes("body"), .bytes("headers"), .word("grpcStatus")]),
+    ABIFunction(
+        call: "proxy_http_call",
+        [.bytes("upstream"), .bytes("headers"), .bytes("body"), .bytes("trailers"), .word("timeoutMilliseconds"), .wordOut("token")]),
+    ABIFunction(
+        call: "proxy_grpc_call",
+        [
+            .bytes("service"), .bytes("serviceName"), .bytes("method"), .bytes("initialMetadata"), .bytes("message"), .word("timeoutMilliseconds"),
+            .wordOut("token"),
+        ]),
+    ABIFunction(
+        call: "proxy_grpc_stream", [.bytes("service"), .bytes("serviceName"), .bytes("method"), .bytes("initialMetadata"), .wordOut("token")]),
+    ABIFunction(call: "proxy_grpc_send", [.word("token"), .bytes("message"), .word("endOfStream")]),
+    ABIFunction(call: "proxy_grpc_cancel", [.word("token")]),
+    ABIFunction(call: "proxy_grpc_close", [.word("token")]),
+    ABIFunction(call: "proxy_get_shared_data", [.bytes("key"), .returnedBytes("value"), .wordOut("cas")]),
+    ABIFunction(call: "proxy_set_shared_data", [.bytes("key"), .bytes("value"), .word("cas")]),
+    ABIFunction(call: "proxy_register_shared_queue", [.bytes("name"), .wordOut("token")]),
+    ABIFunction(call: "proxy_resolve_shared_queue", [.bytes("vmID"), .bytes("name"), .wordOut("token")]),
+    ABIFunction(call: "proxy_enqueue_shared_queue", [.word("token"), .bytes("data")]),
+    ABIFunction(call: "proxy_dequeue_shared_queue", [.word("token"), .returnedBytes("value")]),
+    ABIFunction(call: "proxy_define_metric", [.word("type"), .bytes("name"), .wordOut("id")]),
+    ABIFunction(call: "proxy_increment_metric", [.word("id"), .signed64("delta")]),
+    ABIFunction(call: "proxy_record_metric", [.word("id"), .unsigned64("value")]),
+    ABIFunction(call: "proxy_get_metric", [.word("id"), .unsigned64Out("value")]),
+    ABIFunction(call: "proxy_set_effective_context", [.word("contextID")]),
+    ABIFunction(call: "proxy_done", []),
+    ABIFunction(call: "proxy_call_foreign_function", [.bytes("name"), .bytes("arguments"), .returnedBytes("result")]),
     // Envoy's own extension (source/extensions/common/wasm/wasm.cc).
     ABIFunction(module: "env", name: "envoy_resolve_dns", signature: sig(3)),
     // Emscripten shims proxy-wasm-cpp-host registers for every module.

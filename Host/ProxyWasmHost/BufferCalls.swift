@@ -18,7 +18,7 @@ extension PluginVM {
         return finish(name, status, args: args(), result: PluginVM.display(bytes))
     }
 
-    func proxyGetBufferStatus(_ type: UInt32, _ lengthSlot: UInt32, _ flagsSlot: UInt32) -> UInt32 {
+    func proxyGetBufferStatus(_ type: UInt32, _ lengthSlot: UInt32, _ flagsSlot: UInt32) throws -> UInt32 {
         let name = "proxy_get_buffer_status"
         guard let bufferType = BufferType(rawValue: type) else { return finish(name, .badArgument, args: ["type": String(type)]) }
         guard let buffer = buffer(bufferType) else { return finish(name, .notFound, args: ["type": bufferType.name]) }
@@ -28,7 +28,7 @@ extension PluginVM {
         return finish(name, .ok, args: ["type": bufferType.name], result: String(buffer.count))
     }
 
-    func proxySetBufferBytes(_ type: UInt32, _ start: UInt32, _ length: UInt32, _ dataPointer: UInt32, _ dataSize: UInt32) -> UInt32 {
+    func proxySetBufferBytes(_ type: UInt32, _ start: UInt32, _ length: UInt32, _ dataPointer: UInt32, _ dataSize: UInt32) throws -> UInt32 {
         let name = "proxy_set_buffer_bytes"
         guard let bufferType = BufferType(rawValue: type) else { return finish(name, .badArgument, args: ["type": String(type)]) }
         guard let current = buffer(bufferType) else { return finish(name, .notFound, args: ["type": bufferType.name]) }

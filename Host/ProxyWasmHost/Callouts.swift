@@ -16,19 +16,21 @@ extension PluginVM {
     /// The root context call-outs belong to (Envoy uses the plugin's root).
     var calloutRoot: UInt32 { activeContext?.rootID ?? currentContextID }
 
-    func proxyHttpCall(_ a: HostCallArguments) -> UInt32 {
+    func proxyHttpCall(
+        _ upstream: UInt32, _ upstreamSize: UInt32, _ headers: UInt32, _ headersSize: UInt32,
+        _ body: UInt32, _ bodySize: UInt32, _ trailers: UInt32, _ trailersSize: UInt32,
+        _ timeout: UInt32, _ tokenSlot: UInt32
+    ) throws -> UInt32 {
         let name = "proxy_http_call"
-        guard let clusterBytes = slice(a.i32(0), a.i32(1)), let headerBytes = slice(a.i32(2), a.i32(3)),
-            let body = slice(a.i32(4), a.i32(5)), let trailerBytes = slice(a.i32(6), a.i32(7))
+        guard let clusterBytes = slice(upstream, upstreamSize), let headerBytes = slice(headers, headersSize),
+            let body = slice(body, bodySize), let trailerBytes = slice(trailers, trailersSize)
         else {
             return finish(name, .invalidMemoryAccess)
         }
-        let tokenSlot = a.i32(9)
         guard memory?.writeUInt32(tokenSlot, 0) == true else { return finish(name, .invalidMemoryAccess) }
         let cluster = String(decoding: clusterBytes, as: UTF8.self)
         let headers = HeaderMapRules.decode(headerBytes)
         let trailers = HeaderMapRules.decode(trailerBytes)
-        let timeout = a.i32(8)
         var args = ["cluster": cluster, "headers": PluginVM.displayPairs(headers), "timeout_ms": String(Int32(bitPattern: timeout))]
         if !body.isEmpty { args["body"] = PluginVM.display(body) }
         if !trailers.isEmpty { args["trailers"] = PluginVM.displayPairs(trailers) }
@@ -64,21 +66,43 @@ extension PluginVM {
         return finish(name, .ok, args: args, result: String(token))
     }
 
-    /// `proxy_grpc_call` (`isStream` false) and `proxy_grpc_stream`.
-    func proxyGrpcOpen(_ a: HostCallArguments, isStream: Bool) -> UInt32 {
+    func proxyGrpcCall(
+        _ upstream: UInt32, _ upstreamSize: UInt32, _ service: UInt32, _ serviceSize: UInt32,
+        _ method: UInt32, _ methodSize: UInt32, _ metadata: UInt32, _ metadataSize: UInt32,
+        _ message: UInt32, _ messageSize: UInt32, _ timeout: UInt32, _ tokenSlot: UInt32
+    ) throws -> UInt32 {
+        grpcOpen(
+            upstream: (upstream, upstreamSize), service: (service, serviceSize), method: (method, methodSize),
+            metadata: (metadata, metadataSize), message: (message, messageSize), timeout: timeout, tokenSlot: tokenSlot)
+    }
+
+    func proxyGrpcStream(
+        _ upstream: UInt32, _ upstreamSize: UInt32, _ service: UInt32, _ serviceSize: UInt32,
+        _ method: UInt32, _ methodSize: UInt32, _ metadata: UInt32, _ metadataSize: UInt32, _ tokenSlot: UInt32
+    ) throws -> UInt32 {
+        grpcOpen(
+            upstream: (upstream, upstreamSize), service: (service, serviceSize), method: (method, methodSize),
+            metadata: (metadata, metadataSize), message: nil, timeout: 0, tokenSlot: tokenSlot)
+    }
+
+    /// `proxy_grpc_call` (with a message) and `proxy_grpc_stream` (`message` nil);
+    /// each range is a guest (pointer, size).
+    private func grpcOpen(
+        upstream: (UInt32, UInt32), service serviceRange: (UInt32, UInt32), method methodRange: (UInt32, UInt32),
+        metadata metadataRange: (UInt32, UInt32), message messageRange: (UInt32, UInt32)?, timeout: UInt32, tokenSlot: UInt32
+    ) -> UInt32 {
+        let isStream = messageRange == nil
         let name = isStream ? "proxy_grpc_stream" : "proxy_grpc_call"
-        guard let upstreamBytes = slice(a.i32(0), a.i32(1)), let service = slice(a.i32(2), a.i32(3)),
-            let method = slice(a.i32(4), a.i32(5)), let metadataBytes = slice(a.i32(6), a.i32(7))
+        guard let upstreamBytes = slice(upstream.0, upstream.1), let service = slice(serviceRange.0, serviceRange.1),
+            let method = slice(methodRange.0, methodRange.1), let metadataBytes = slice(metadataRange.0, metadataRange.1)
         else {
             return finish(name, .invalidMemoryAccess)
         }
         var message: [UInt8]?
-        if !isStream {
-            guard let bytes = slice(a.i32(8), a.i32(9)) else { return finish(name, .invalidMemoryAccess) }
+        if let messageRange {
+            guard let bytes = slice(messageRange.0, messageRange.1) else { return finish(name, .invalidMemoryAccess) }
             message = bytes
         }
-        let tokenSlot = isStream ? a.i32(8) : a.i32(11)
-        let timeout = isStream ? 0 : a.i32(10)
         let metadata = HeaderMapRules.decode(metadataBytes)
         var args = [
             "service": String(decoding: service, as: UTF8.self), "method": String(decoding: method, as: UTF8.self),
@@ -126,7 +150,7 @@ extension PluginVM {
         return finish(name, .ok, args: args, result: String(token))
     }
 
-    func proxyGrpcSend(_ token: UInt32, _ pointer: UInt32, _ size: UInt32, _ endOfStream: UInt32) -> UInt32 {
+    func proxyGrpcSend(_ token: UInt32, _ pointer: UInt32, _ size: UInt32, _ endOfStream: UInt32) throws -> UInt32 {
         let name = "proxy_grpc_send"
         guard let message = slice(pointer, size) else { return finish(name, .invalidMemoryAccess) }
         let args = ["token": String(token), "message": PluginVM.display(message), "end_of_stream": String(endOfStream != 0)]
@@ -144,6 +168,10 @@ extension PluginVM {
 
     /// `proxy_grpc_cancel` and `proxy_grpc_close`: a call is cancelled and
     /// forgotten either way; a stream is reset by cancel, half-closed by close.
+    func proxyGrpcCancel(_ token: UInt32) throws -> UInt32 { proxyGrpcEnd(token, cancel: true) }
+
+    func proxyGrpcClose(_ token: UInt32) throws -> UInt32 { proxyGrpcEnd(token, cancel: false) }
+
     func proxyGrpcEnd(_ token: UInt32, cancel: Bool) -> UInt32 {
         let name = cancel ? "proxy_grpc_cancel" : "proxy_grpc_close"
         let args = ["token": String(token)]

@@ -25,6 +25,18 @@ extension PluginVM {
         return finish(name, status, args: args(), result: String(decoding: value, as: UTF8.self))
     }
 
+    func proxyAddHeaderMapValue(_ type: UInt32, _ key: UInt32, _ keySize: UInt32, _ value: UInt32, _ valueSize: UInt32) throws -> UInt32 {
+        proxyMutateHeaderMap("proxy_add_header_map_value", type, key, keySize, value, valueSize)
+    }
+
+    func proxyReplaceHeaderMapValue(_ type: UInt32, _ key: UInt32, _ keySize: UInt32, _ value: UInt32, _ valueSize: UInt32) throws -> UInt32 {
+        proxyMutateHeaderMap("proxy_replace_header_map_value", type, key, keySize, value, valueSize)
+    }
+
+    func proxyRemoveHeaderMapValue(_ type: UInt32, _ key: UInt32, _ keySize: UInt32) throws -> UInt32 {
+        proxyMutateHeaderMap("proxy_remove_header_map_value", type, key, keySize, 0, 0)
+    }
+
     func proxyMutateHeaderMap(
         _ name: String, _ type: UInt32, _ keyPointer: UInt32, _ keySize: UInt32,
         _ valuePointer: UInt32, _ valueSize: UInt32
@@ -62,7 +74,7 @@ extension PluginVM {
         return finish(name, status, args: ["map": mapType.name], result: PluginVM.displayPairs(pairs))
     }
 
-    func proxySetHeaderMapPairs(_ type: UInt32, _ pointer: UInt32, _ size: UInt32) -> UInt32 {
+    func proxySetHeaderMapPairs(_ type: UInt32, _ pointer: UInt32, _ size: UInt32) throws -> UInt32 {
         let name = "proxy_set_header_map_pairs"
         guard let mapType = HeaderMapType(rawValue: type) else { return finish(name, .badArgument, args: ["map": String(type)]) }
         guard let bytes = slice(pointer, size) else { return finish(name, .invalidMemoryAccess) }
@@ -75,7 +87,7 @@ extension PluginVM {
         return finish(name, .ok, args: ["map": mapType.name, "pairs": PluginVM.displayPairs(pairs)])
     }
 
-    func proxyGetHeaderMapSize(_ type: UInt32, _ slot: UInt32) -> UInt32 {
+    func proxyGetHeaderMapSize(_ type: UInt32, _ slot: UInt32) throws -> UInt32 {
         let name = "proxy_get_header_map_size"
         guard let mapType = HeaderMapType(rawValue: type) else { return finish(name, .badArgument, args: ["map": String(type)]) }
         guard let context = activeContext, context.access(mapType) == .mutable else {

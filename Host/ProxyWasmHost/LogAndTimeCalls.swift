@@ -18,21 +18,21 @@ extension PluginVM {
         return finish("proxy_log", .ok, args: ["level": logLevel.name, "message": text])
     }
 
-    func proxyGetLogLevel(_ slot: UInt32) -> UInt32 {
+    func proxyGetLogLevel(_ slot: UInt32) throws -> UInt32 {
         guard memory?.writeUInt32(slot, proxy.logLevel.rawValue) == true else {
             return finish("proxy_get_log_level", .invalidMemoryAccess)
         }
         return finish("proxy_get_log_level", .ok, result: proxy.logLevel.name)
     }
 
-    func proxyGetCurrentTime(_ slot: UInt32) -> UInt32 {
+    func proxyGetCurrentTimeNanoseconds(_ slot: UInt32) throws -> UInt32 {
         guard memory?.writeUInt64(slot, proxy.clock.nanoseconds) == true else {
             return finish("proxy_get_current_time_nanoseconds", .invalidMemoryAccess)
         }
         return finish("proxy_get_current_time_nanoseconds", .ok, result: String(proxy.clock.nanoseconds))
     }
 
-    func proxySetTickPeriod(_ milliseconds: UInt32) -> UInt32 {
+    func proxySetTickPeriodMilliseconds(_ milliseconds: UInt32) throws -> UInt32 {
         let root = activeContext?.rootID ?? currentContextID
         tickPeriods[root] = UInt64(milliseconds)
         nextTicks[root] = milliseconds == 0 ? nil : proxy.clock.nanoseconds + UInt64(milliseconds) * 1_000_000

@@ -53,7 +53,7 @@ extension PluginVM {
         return "\(value.typeName) \(TraceText.value(value))"
     }
 
-    func proxySetProperty(_ pathPointer: UInt32, _ pathSize: UInt32, _ valuePointer: UInt32, _ valueSize: UInt32) -> UInt32 {
+    func proxySetProperty(_ pathPointer: UInt32, _ pathSize: UInt32, _ valuePointer: UInt32, _ valueSize: UInt32) throws -> UInt32 {
         let name = "proxy_set_property"
         guard let path = slice(pathPointer, pathSize), let value = slice(valuePointer, valueSize) else {
             return finish(name, .invalidMemoryAccess)

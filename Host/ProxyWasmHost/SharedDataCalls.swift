@@ -18,7 +18,7 @@ extension PluginVM {
         return finish(name, .ok, args: ["key": keyString], result: PluginVM.display(entry.value) + " cas=\(entry.cas)")
     }
 
-    func proxySetSharedData(_ keyPointer: UInt32, _ keySize: UInt32, _ valuePointer: UInt32, _ valueSize: UInt32, _ cas: UInt32) -> UInt32 {
+    func proxySetSharedData(_ keyPointer: UInt32, _ keySize: UInt32, _ valuePointer: UInt32, _ valueSize: UInt32, _ cas: UInt32) throws -> UInt32 {
         let name = "proxy_set_shared_data"
         guard let key = slice(keyPointer, keySize), let value = slice(valuePointer, valueSize) else {
             return finish(name, .invalidMemoryAccess)
@@ -28,7 +28,7 @@ extension PluginVM {
         return finish(name, status, args: ["key": keyString, "value": PluginVM.display(value), "cas": String(cas)])
     }
 
-    func proxyRegisterSharedQueue(_ namePointer: UInt32, _ nameSize: UInt32, _ tokenSlot: UInt32) -> UInt32 {
+    func proxyRegisterSharedQueue(_ namePointer: UInt32, _ nameSize: UInt32, _ tokenSlot: UInt32) throws -> UInt32 {
         let name = "proxy_register_shared_queue"
         guard let queueName = slice(namePointer, nameSize) else { return finish(name, .invalidMemoryAccess) }
         let text = String(decoding: queueName, as: UTF8.self)
@@ -38,7 +38,9 @@ extension PluginVM {
         return finish(name, .ok, args: ["name": text], result: String(token))
     }
 
-    func proxyResolveSharedQueue(_ vmPointer: UInt32, _ vmSize: UInt32, _ namePointer: UInt32, _ nameSize: UInt32, _ tokenSlot: UInt32) -> UInt32 {
+    func proxyResolveSharedQueue(_ vmPointer: UInt32, _ vmSize: UInt32, _ namePointer: UInt32, _ nameSize: UInt32, _ tokenSlot: UInt32) throws
+        -> UInt32
+    {
         let name = "proxy_resolve_shared_queue"
         guard let vm = slice(vmPointer, vmSize), let queueName = slice(namePointer, nameSize) else {
             return finish(name, .invalidMemoryAccess)
@@ -52,7 +54,7 @@ extension PluginVM {
         return finish(name, .ok, args: ["vm_id": vmString, "name": text], result: String(token))
     }
 
-    func proxyEnqueueSharedQueue(_ token: UInt32, _ pointer: UInt32, _ size: UInt32) -> UInt32 {
+    func proxyEnqueueSharedQueue(_ token: UInt32, _ pointer: UInt32, _ size: UInt32) throws -> UInt32 {
         let name = "proxy_enqueue_shared_queue"
         guard let data = slice(pointer, size) else { return finish(name, .invalidMemoryAccess) }
         guard var queue = proxy.sharedData.queues[token] else { return finish(name, .notFound, args: ["token": String(token)]) }

@@ -5,6 +5,18 @@ import ProxyWasmABI
 extension PluginVM {
     // MARK: stream control
 
+    func proxyContinueStream(_ type: UInt32) throws -> UInt32 { proxyStreamAction("continue", type) }
+
+    func proxyCloseStream(_ type: UInt32) throws -> UInt32 { proxyStreamAction("close", type) }
+
+    /// ABI 0.1.0's request and response continues: the 0.2 continue on a fixed stream.
+    func proxyContinueRequest() throws -> UInt32 { proxyStreamAction("continue", 0, checkType: false) }
+
+    func proxyContinueResponse() throws -> UInt32 { proxyStreamAction("continue", 1, checkType: false) }
+
+    /// ABI 0.1.0: the host has no route cache, so there is nothing to clear.
+    func proxyClearRouteCache() throws -> UInt32 { finish("proxy_clear_route_cache", .ok) }
+
     func proxyStreamAction(_ action: String, _ type: UInt32, checkType: Bool = true) -> UInt32 {
         let name = action == "continue" ? "proxy_continue_stream" : "proxy_close_stream"
         guard let stream = StreamType(rawValue: type) else { return finish(name, .badArgument, args: ["stream": String(type)]) }
@@ -23,7 +35,7 @@ extension PluginVM {
     func proxySendLocalResponse(
         _ code: UInt32, _ detailsPointer: UInt32, _ detailsSize: UInt32, _ bodyPointer: UInt32,
         _ bodySize: UInt32, _ headersPointer: UInt32, _ headersSize: UInt32, _ grpcStatus: UInt32
-    ) -> UInt32 {
+    ) throws -> UInt32 {
         let name = "proxy_send_local_response"
         guard let details = slice(detailsPointer, detailsSize), let body = slice(bodyPointer, bodySize),
             let headerBytes = slice(headersPointer, headersSize)
@@ -48,13 +60,13 @@ extension PluginVM {
         return finish(name, .ok, args: args())
     }
 
-    func proxySetEffectiveContext(_ id: UInt32) -> UInt32 {
+    func proxySetEffectiveContext(_ id: UInt32) throws -> UInt32 {
         guard contexts[id] != nil else { return finish("proxy_set_effective_context", .badArgument, args: ["context": String(id)]) }
         effectiveContextID = id
         return finish("proxy_set_effective_context", .ok, args: ["context": String(id)])
     }
 
-    func proxyDone() -> UInt32 {
+    func proxyDone() throws -> UInt32 {
         let root = activeContext?.rootID ?? currentContextID
         guard pendingDone.contains(root) else { return finish("proxy_done", .notFound) }
         pendingDone.remove(root)

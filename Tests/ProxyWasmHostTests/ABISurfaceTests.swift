@@ -1,13 +1,15 @@
 import Foundation
 import ProxyWasmABI
+import ProxyWasmABISources
 import Testing
 
 @testable import ProxyWasmHost
 
-/// `abi/HostFunctionTable.swift` is the one list of the ABI's host calls; the
-/// places that repeat it by hand are checked against it: the host's handler
-/// table, and the SDK's raw imports on wasm32 and their native forwarding
-/// twins (read from `Plugins/ProxyWasm/RawImports.swift`).
+/// `abi/HostFunctionTable.swift` is the one list of the ABI's host calls. The
+/// SDK's raw imports and native twins, the native seam, the null VM's bridge
+/// and the host's handler bindings are generated from it (`make abi-sources`);
+/// these tests fail when a committed file is not what the table gives, and
+/// check the generated imports against the table's wasm signatures.
 @Suite("ABI surface: one table, checked everywhere")
 struct ABISurfaceTests {
     static var root: URL { URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent() }
@@ -19,6 +21,23 @@ struct ABISurfaceTests {
 
     static var currentEnvFunctions: [ABIFunction] {
         proxyHostFunctions.filter { $0.module == "env" && $0.isAvailable(in: .v0_2_1) }
+    }
+
+    @Test func generatedSourcesAreWhatTheTableGives() throws {
+        let files = ABISources.files()
+        #expect(files.count == 4)
+        for file in files {
+            let committed = try String(contentsOf: Self.root.appendingPathComponent(file.path), encoding: .utf8)
+            #expect(committed == file.text, "\(file.path) is not what abi/HostFunctionTable.swift gives: run `make abi-sources`")
+        }
+    }
+
+    /// Every proxy-wasm call is described by its arguments' meaning, so none is
+    /// left out of the SDK or the native seam for want of a description.
+    @Test func everyProxyCallHasItsArgumentsByMeaning() {
+        for row in proxyHostFunctions where row.module == "env" && row.name.hasPrefix("proxy_") {
+            #expect(row.parameters != nil, "\(row.name) has only a wasm signature")
+        }
     }
 
     @Test func everyCurrentHostCallHasAHandlerAndEveryHandlerARow() {

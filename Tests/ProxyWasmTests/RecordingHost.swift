@@ -36,16 +36,16 @@ final class RecordingHost: NativeProxyHost {
         return 0
     }
 
-    func getLogLevel(_ level: UnsafeMutablePointer<UInt32>?) -> UInt32 {
+    func getLogLevel(level: UnsafeMutablePointer<UInt32>?) -> UInt32 {
         calls.append("proxy_get_log_level")
         level?.pointee = logLevel.rawValue
         return 0
     }
 
     func getProperty(
-        _ path: UnsafeBufferPointer<UInt8>,
-        _ value: UnsafeMutablePointer<UnsafeMutablePointer<UInt8>?>?,
-        _ valueSize: UnsafeMutablePointer<Int>?
+        path: UnsafeBufferPointer<UInt8>,
+        value: UnsafeMutablePointer<UnsafeMutablePointer<UInt8>?>?,
+        valueSize: UnsafeMutablePointer<Int>?
     ) -> UInt32 {
         calls.append("proxy_get_property")
         guard let stored = properties[Array(path)] else { return WasmResult.notFound.rawValue }
@@ -53,7 +53,7 @@ final class RecordingHost: NativeProxyHost {
         return 0
     }
 
-    func setProperty(_ path: UnsafeBufferPointer<UInt8>, _ value: UnsafeBufferPointer<UInt8>) -> UInt32 {
+    func setProperty(path: UnsafeBufferPointer<UInt8>, value: UnsafeBufferPointer<UInt8>) -> UInt32 {
         calls.append("proxy_set_property")
         properties[Array(path)] = Array(value)
         return 0
@@ -61,8 +61,8 @@ final class RecordingHost: NativeProxyHost {
 
     func getBufferBytes(
         type: UInt32, start: Int, maxSize: Int,
-        _ value: UnsafeMutablePointer<UnsafeMutablePointer<UInt8>?>?,
-        _ valueSize: UnsafeMutablePointer<Int>?
+        value: UnsafeMutablePointer<UnsafeMutablePointer<UInt8>?>?,
+        valueSize: UnsafeMutablePointer<Int>?
     ) -> UInt32 {
         calls.append("proxy_get_buffer_bytes")
         if type > BufferType.foreignFunctionArguments.rawValue { return WasmResult.badArgument.rawValue }
@@ -74,8 +74,8 @@ final class RecordingHost: NativeProxyHost {
     }
 
     func getBufferStatus(
-        type: UInt32, _ length: UnsafeMutablePointer<Int>?,
-        _ flags: UnsafeMutablePointer<UInt32>?
+        type: UInt32, length: UnsafeMutablePointer<Int>?,
+        flags: UnsafeMutablePointer<UInt32>?
     ) -> UInt32 {
         guard let buffer = buffers[type] else { return WasmResult.notFound.rawValue }
         length?.pointee = buffer.count
@@ -83,7 +83,7 @@ final class RecordingHost: NativeProxyHost {
         return 0
     }
 
-    func setBufferBytes(type: UInt32, start: Int, length: Int, _ data: UnsafeBufferPointer<UInt8>) -> UInt32 {
+    func setBufferBytes(type: UInt32, start: Int, length: Int, data: UnsafeBufferPointer<UInt8>) -> UInt32 {
         guard var buffer = buffers[type] else { return WasmResult.notFound.rawValue }
         if start == 0 {
             buffer.removeFirst(min(length, buffer.count))
@@ -102,9 +102,9 @@ final class RecordingHost: NativeProxyHost {
     }
 
     func getHeaderMapValue(
-        map: UInt32, _ key: UnsafeBufferPointer<UInt8>,
-        _ value: UnsafeMutablePointer<UnsafeMutablePointer<UInt8>?>?,
-        _ valueSize: UnsafeMutablePointer<Int>?
+        map: UInt32, key: UnsafeBufferPointer<UInt8>,
+        value: UnsafeMutablePointer<UnsafeMutablePointer<UInt8>?>?,
+        valueSize: UnsafeMutablePointer<Int>?
     ) -> UInt32 {
         calls.append("proxy_get_header_map_value")
         guard map <= 7 else { return WasmResult.badArgument.rawValue }
@@ -116,14 +116,14 @@ final class RecordingHost: NativeProxyHost {
         return 0
     }
 
-    func addHeaderMapValue(map: UInt32, _ key: UnsafeBufferPointer<UInt8>, _ value: UnsafeBufferPointer<UInt8>) -> UInt32 {
+    func addHeaderMapValue(map: UInt32, key: UnsafeBufferPointer<UInt8>, value: UnsafeBufferPointer<UInt8>) -> UInt32 {
         calls.append("proxy_add_header_map_value")
         guard map <= 3 else { return WasmResult.badArgument.rawValue }
         headerMaps[map, default: []].append(HeaderPair(key: mapKey(key), value: Array(value)))
         return 0
     }
 
-    func replaceHeaderMapValue(map: UInt32, _ key: UnsafeBufferPointer<UInt8>, _ value: UnsafeBufferPointer<UInt8>) -> UInt32 {
+    func replaceHeaderMapValue(map: UInt32, key: UnsafeBufferPointer<UInt8>, value: UnsafeBufferPointer<UInt8>) -> UInt32 {
         calls.append("proxy_replace_header_map_value")
         guard map <= 3 else { return WasmResult.badArgument.rawValue }
         let lowered = mapKey(key)
@@ -132,7 +132,7 @@ final class RecordingHost: NativeProxyHost {
         return 0
     }
 
-    func removeHeaderMapValue(map: UInt32, _ key: UnsafeBufferPointer<UInt8>) -> UInt32 {
+    func removeHeaderMapValue(map: UInt32, key: UnsafeBufferPointer<UInt8>) -> UInt32 {
         calls.append("proxy_remove_header_map_value")
         guard map <= 3 else { return WasmResult.badArgument.rawValue }
         let lowered = mapKey(key)
@@ -142,8 +142,8 @@ final class RecordingHost: NativeProxyHost {
 
     func getHeaderMapPairs(
         map: UInt32,
-        _ value: UnsafeMutablePointer<UnsafeMutablePointer<UInt8>?>?,
-        _ valueSize: UnsafeMutablePointer<Int>?
+        pairs value: UnsafeMutablePointer<UnsafeMutablePointer<UInt8>?>?,
+        pairsSize valueSize: UnsafeMutablePointer<Int>?
     ) -> UInt32 {
         guard map <= 7 else { return WasmResult.badArgument.rawValue }
         let pairs = headerMaps[map, default: []]
@@ -151,13 +151,13 @@ final class RecordingHost: NativeProxyHost {
         return 0
     }
 
-    func setHeaderMapPairs(map: UInt32, _ pairs: UnsafeBufferPointer<UInt8>) -> UInt32 {
+    func setHeaderMapPairs(map: UInt32, pairs: UnsafeBufferPointer<UInt8>) -> UInt32 {
         guard map <= 3 else { return WasmResult.badArgument.rawValue }
         headerMaps[map] = (try? HeaderPairs.decode(Array(pairs))) ?? []
         return 0
     }
 
-    func getHeaderMapSize(map: UInt32, _ size: UnsafeMutablePointer<Int>?) -> UInt32 {
+    func getHeaderMapSize(map: UInt32, size: UnsafeMutablePointer<Int>?) -> UInt32 {
         guard map <= 3 else { return WasmResult.badArgument.rawValue }
         size?.pointee = headerMaps[map, default: []].reduce(0) { $0 + $1.key.count + $1.value.count }
         return 0
@@ -176,7 +176,7 @@ final class RecordingHost: NativeProxyHost {
         return 0
     }
 
-    func defineMetric(type: UInt32, name: UnsafeBufferPointer<UInt8>, _ id: UnsafeMutablePointer<UInt32>?) -> UInt32 {
+    func defineMetric(type: UInt32, name: UnsafeBufferPointer<UInt8>, id: UnsafeMutablePointer<UInt32>?) -> UInt32 {
         calls.append("proxy_define_metric")
         guard type <= 2 else { return WasmResult.badArgument.rawValue }
         // Envoy: a new id on every call, low two bits = type.
@@ -202,7 +202,7 @@ final class RecordingHost: NativeProxyHost {
         return 0
     }
 
-    func getMetric(id: UInt32, _ value: UnsafeMutablePointer<UInt64>?) -> UInt32 {
+    func getMetric(id: UInt32, value: UnsafeMutablePointer<UInt64>?) -> UInt32 {
         guard let stored = metricValues[id] else { return WasmResult.notFound.rawValue }
         value?.pointee = stored
         return 0
