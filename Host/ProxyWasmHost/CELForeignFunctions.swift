@@ -19,7 +19,7 @@ extension PluginVM {
         registerForeignFunction("expr_create") { vm, arguments in vm.createExpression(arguments) }
         registerForeignFunction("expr_evaluate") { vm, arguments in vm.evaluateExpression(arguments) }
         registerForeignFunction("expr_delete") { vm, arguments in
-            guard let token = Self.token(arguments), vm.expressions.removeValue(forKey: token) != nil else { return (.notFound, []) }
+            guard let token = Self.token(arguments), vm.expressions.remove(token) else { return (.notFound, []) }
             return (.ok, [])
         }
     }
@@ -31,14 +31,12 @@ extension PluginVM {
 
     func createExpression(_ text: [UInt8]) -> (WasmResult, [UInt8]) {
         guard let expression = try? Expression.parse(String(decoding: text, as: UTF8.self)) else { return (.badArgument, []) }
-        let token = nextExpressionToken
-        nextExpressionToken &+= 1
-        expressions[token] = expression
+        let token = expressions.insert(expression)
         return (.ok, [UInt8(token & 0xFF), UInt8(token >> 8 & 0xFF), UInt8(token >> 16 & 0xFF), UInt8(token >> 24)])
     }
 
     func evaluateExpression(_ arguments: [UInt8]) -> (WasmResult, [UInt8]) {
-        guard let token = Self.token(arguments), let expression = expressions[token] else { return (.notFound, []) }
+        guard let token = Self.token(arguments), let expression = expressions.expression(token) else { return (.notFound, []) }
         guard let value = expression.evaluate(CELAttributes(vm: self)) else { return (.internalFailure, []) }
         return (.ok, Self.propertyNode(value).serialized)
     }

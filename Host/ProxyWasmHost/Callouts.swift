@@ -5,13 +5,6 @@ import ProxyWasmABI
 // responder registered per cluster, and the answer reaches the plugin's root
 // context later, as in Envoy (never inside the call that sent the request).
 
-/// gRPC call, stream and HTTP call tokens, numbered as Envoy numbers them.
-enum CalloutToken {
-    static func isHttpCall(_ token: UInt32) -> Bool { token % 4 == 0 }
-    static func isGrpcCall(_ token: UInt32) -> Bool { token % 4 == 1 }
-    static func isGrpcStream(_ token: UInt32) -> Bool { token % 4 == 2 }
-}
-
 extension PluginVM {
     /// The root context call-outs belong to (Envoy uses the plugin's root).
     var calloutRoot: UInt32 { activeContext?.rootID ?? currentContextID }
@@ -53,8 +46,7 @@ extension PluginVM {
             cluster: cluster, headers: sent, body: body, trailers: trailers,
             timeoutMilliseconds: timeout)
         proxy.upstreams.httpRequests.append(request)
-        nextHttpCallToken += 4
-        let token = nextHttpCallToken
+        let token = calloutTokens.issue(.httpCall)
         var reply = upstream.http?(request) ?? CalloutUpstreams.noHealthyUpstream()
         if timeout > 0 && reply.latencyMilliseconds > UInt64(timeout) {
             reply = CalloutUpstreams.timeoutResponse()
@@ -128,14 +120,7 @@ extension PluginVM {
         let request = GrpcCalloutRequest(
             cluster: cluster, serviceName: args["service"]!, method: args["method"]!,
             initialMetadata: metadata, message: message, timeoutMilliseconds: timeout)
-        let token: UInt32
-        if isStream {
-            nextGrpcStreamToken += 4
-            token = nextGrpcStreamToken
-        } else {
-            nextGrpcCallToken += 4
-            token = nextGrpcCallToken
-        }
+        let token = calloutTokens.issue(isStream ? .grpcStream : .grpcCall)
         guard memory?.writeUInt32(tokenSlot, token) == true else { return finish(name, .invalidMemoryAccess) }
         grpcExchanges[token] = GrpcExchange(request: request)
         let input: GrpcCalloutInput = isStream ? .streamOpened : .call
@@ -154,7 +139,7 @@ extension PluginVM {
         let name = "proxy_grpc_send"
         guard let message = slice(pointer, size) else { return finish(name, .invalidMemoryAccess) }
         let args = ["token": String(token), "message": PluginVM.display(message), "end_of_stream": String(endOfStream != 0)]
-        guard CalloutToken.isGrpcStream(token) else { return finish(name, .badArgument, args: args) }
+        guard CalloutKind(token: token) == .grpcStream else { return finish(name, .badArgument, args: args) }
         guard var exchange = grpcExchanges[token], !exchange.localClosed else { return finish(name, .notFound, args: args) }
         if endOfStream != 0 { exchange.localClosed = true }
         grpcExchanges[token] = exchange
@@ -175,9 +160,9 @@ extension PluginVM {
     func proxyGrpcEnd(_ token: UInt32, cancel: Bool) -> UInt32 {
         let name = cancel ? "proxy_grpc_cancel" : "proxy_grpc_close"
         let args = ["token": String(token)]
-        guard CalloutToken.isGrpcCall(token) || CalloutToken.isGrpcStream(token) else { return finish(name, .badArgument, args: args) }
+        guard let kind = CalloutKind(token: token), kind != .httpCall else { return finish(name, .badArgument, args: args) }
         guard var exchange = grpcExchanges[token] else { return finish(name, .notFound, args: args) }
-        if cancel || CalloutToken.isGrpcCall(token) {
+        if cancel || kind == .grpcCall {
             forgetGrpc(token)
         } else {
             exchange.localClosed = true
@@ -325,7 +310,7 @@ extension PluginVM {
                 "proxy_on_grpc_receive", context: root.id, [root.id, token, UInt32(bytes.count)],
                 traceArgs: ["token": tokenArg, "message": PluginVM.display(bytes)])
             root.buffers[.grpcReceiveBuffer] = nil
-            if CalloutToken.isGrpcCall(token) { forgetGrpc(token) }
+            if CalloutKind(token: token) == .grpcCall { forgetGrpc(token) }
         case let .close(status, message):
             root.statusCode = status
             root.statusMessage = Array(message.utf8)

@@ -89,8 +89,7 @@ extension PluginVM {
     func deleteContext(_ id: UInt32) {
         invoke("proxy_on_delete", context: id, [id])
         contexts[id] = nil
-        tickPeriods[id] = nil
-        nextTicks[id] = nil
+        ticks.remove(root: id)
     }
 
     /// Work Envoy defers until the current VM call returns.

@@ -34,8 +34,7 @@ extension PluginVM {
 
     func proxySetTickPeriodMilliseconds(_ milliseconds: UInt32) throws -> UInt32 {
         let root = activeContext?.rootID ?? currentContextID
-        tickPeriods[root] = UInt64(milliseconds)
-        nextTicks[root] = milliseconds == 0 ? nil : proxy.clock.nanoseconds + UInt64(milliseconds) * 1_000_000
+        ticks.setPeriod(milliseconds, root: root, now: proxy.clock.nanoseconds)
         return finish("proxy_set_tick_period_milliseconds", .ok, args: ["milliseconds": String(milliseconds)])
     }
 }

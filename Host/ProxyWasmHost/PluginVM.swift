@@ -34,14 +34,13 @@ public final class PluginVM {
     var pluginConfigurationReadable: UInt32?
     /// Envoy's V8 restricts host calls during `_initialize` and the allocator.
     var restriction: Restriction = .none
-    var tickPeriods: [UInt32: UInt64] = [:]
-    var nextTicks: [UInt32: UInt64] = [:]
+    /// The roots' tick timers.
+    public internal(set) var ticks = TickSchedule()
     /// Root contexts whose `proxy_on_done` returned false.
     var pendingDone: Set<UInt32> = []
     var foreignFunctions: [String: ForeignFunction] = [:]
-    /// Expressions made with `expr_create`, by token.
-    var expressions: [UInt32: Expression] = [:]
-    var nextExpressionToken: UInt32 = 0
+    /// Expressions made with `expr_create`.
+    var expressions = ExpressionTable()
     /// Properties the plugin declared with `declare_property`, by name.
     public internal(set) var declaredProperties: [String: DeclaredProperty] = [:]
     var callDepth = 0
@@ -50,10 +49,8 @@ public final class PluginVM {
     /// `proxy_on_queue_ready` notifications posted by enqueues (Envoy posts them asynchronously).
     var deferredQueueNotifications: [(root: UInt32, token: UInt32)] = []
     var randomState: UInt64 = 0x5EED
-    /// Call-out tokens as Envoy numbers them: HTTP 4, 8, ...; gRPC calls 5, 9, ...; streams 6, 10, ...
-    var nextHttpCallToken: UInt32 = 0
-    var nextGrpcCallToken: UInt32 = 1
-    var nextGrpcStreamToken: UInt32 = 2
+    /// Call-out tokens as Envoy numbers them.
+    var calloutTokens = CalloutTokens()
     var grpcExchanges: [UInt32: GrpcExchange] = [:]
     /// The context whose callback was running when the VM failed.
     var currentContextIDAtFailure: UInt32 = 0
@@ -148,11 +145,7 @@ public final class PluginVM {
     }
 
     func fireTick(root: UInt32) {
-        guard let period = tickPeriods[root], period > 0 else {
-            nextTicks[root] = nil
-            return
-        }
-        nextTicks[root] = proxy.clock.nanoseconds + period * 1_000_000
+        guard ticks.fire(root: root, now: proxy.clock.nanoseconds) else { return }
         invoke("proxy_on_tick", context: root, [root], traceArgs: [:])
         runDeferredActions()
     }

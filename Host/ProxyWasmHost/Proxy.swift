@@ -67,9 +67,7 @@ public final class Proxy {
         while true {
             var next: (vm: PluginVM, root: UInt32, due: UInt64)?
             for vm in vms {
-                for (root, due) in vm.nextTicks where due <= target {
-                    if next == nil || due < next!.due { next = (vm, root, due) }
-                }
+                if let tick = vm.ticks.earliest(dueBy: target), next == nil || tick.due < next!.due { next = (vm, tick.root, tick.due) }
             }
             if let index = nextCallout(dueBy: target), next == nil || pendingCallouts[index].due <= next!.due {
                 let pending = pendingCallouts.remove(at: index)

@@ -83,14 +83,14 @@ struct StatsTcpWithoutPeerTests {
     ])
     func durationsSetTheTickPeriod(_ text: String, _ milliseconds: Int) throws {
         let sidecar = try StatsSidecar(configuration: #"{"tcp_reporting_duration": "\#(text)"}"#)
-        #expect(sidecar.vm.tickPeriods[sidecar.root] == UInt64(milliseconds), "\(text)")
+        #expect(sidecar.vm.ticks.period(of: sidecar.root) == UInt64(milliseconds), "\(text)")
         #expect(!sidecar.proxy.logs.contains { $0.level == .warn })
     }
 
     @Test(arguments: ["1.s", ".5s", "1.5ms", "1.5m", "0.1234567891s", "1..5s", "1.5", "s", "-1s", "1.5 s", "4294968s"])
     func malformedDurationsKeepTheDefaultWithAWarning(_ text: String) throws {
         let sidecar = try StatsSidecar(configuration: #"{"tcp_reporting_duration": "\#(text)"}"#)
-        #expect(sidecar.vm.tickPeriods[sidecar.root] == 15000, "\(text)")
+        #expect(sidecar.vm.ticks.period(of: sidecar.root) == 15000, "\(text)")
         #expect(sidecar.proxy.logs.contains { $0.level == .warn && $0.message.contains("tcp_reporting_duration \"\(text)\" is not a duration") })
     }
 }
