@@ -36,7 +36,7 @@ public final class ContextState {
     }
     public internal(set) var localResponse: LocalResponse?
     /// `proxy_continue_stream` / `proxy_close_stream` calls, in order.
-    public internal(set) var streamActions: [(action: String, stream: StreamType)] = []
+    public internal(set) var streamActions: [StreamAction] = []
     /// Root contexts: what `proxy_get_status` reads (set before a failed HTTP
     /// call-out response and before `proxy_on_grpc_close`).
     var statusCode: UInt32 = 0

@@ -122,7 +122,7 @@ public final class HttpStream {
                 context: context.id, name: "local_reply",
                 args: ["status": String(reply.statusCode), "details": reply.details])
         }
-        for action in context.streamActions where action.action == "continue" {
+        for action in context.streamActions where action.kind == .resume {
             // Headers edited while the stream was held leave the filter now.
             if action.stream == .httpRequest && requestPaused {
                 requestPaused = false

@@ -5,24 +5,24 @@ import ProxyWasmABI
 extension PluginVM {
     // MARK: stream control
 
-    func proxyContinueStream(_ type: UInt32) throws -> UInt32 { proxyStreamAction("continue", type) }
+    func proxyContinueStream(_ type: UInt32) throws -> UInt32 { proxyStreamAction(.resume, type) }
 
-    func proxyCloseStream(_ type: UInt32) throws -> UInt32 { proxyStreamAction("close", type) }
+    func proxyCloseStream(_ type: UInt32) throws -> UInt32 { proxyStreamAction(.close, type) }
 
     /// ABI 0.1.0's request and response continues: the 0.2 continue on a fixed stream.
-    func proxyContinueRequest() throws -> UInt32 { proxyStreamAction("continue", 0, checkType: false) }
+    func proxyContinueRequest() throws -> UInt32 { proxyStreamAction(.resume, 0) }
 
-    func proxyContinueResponse() throws -> UInt32 { proxyStreamAction("continue", 1, checkType: false) }
+    func proxyContinueResponse() throws -> UInt32 { proxyStreamAction(.resume, 1) }
 
     /// ABI 0.1.0: the host has no route cache, so there is nothing to clear.
     func proxyClearRouteCache() throws -> UInt32 { finish("proxy_clear_route_cache", .ok) }
 
-    func proxyStreamAction(_ action: String, _ type: UInt32, checkType: Bool = true) -> UInt32 {
-        let name = action == "continue" ? "proxy_continue_stream" : "proxy_close_stream"
+    func proxyStreamAction(_ action: StreamAction.Kind, _ type: UInt32) -> UInt32 {
+        let name = action.callName
         guard let stream = StreamType(rawValue: type) else { return finish(name, .badArgument, args: ["stream": String(type)]) }
         guard let context = activeContext, context.kind != .root else { return finish(name, .ok, args: ["stream": stream.name]) }
-        if action == "continue" && stream == .upstream { return finish(name, .unimplemented, args: ["stream": stream.name]) }
-        context.streamActions.append((action, stream))
+        if action == .resume && stream == .upstream { return finish(name, .unimplemented, args: ["stream": stream.name]) }
+        context.streamActions.append(StreamAction(action, stream))
         return finish(name, .ok, args: ["stream": stream.name])
     }
 
