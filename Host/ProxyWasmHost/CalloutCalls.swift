@@ -105,7 +105,7 @@ extension PluginVM {
             args["timeout_ms"] = String(timeout)
         }
         let cluster: String
-        switch PluginVM.grpcCluster(upstreamBytes) {
+        switch GrpcCalloutRules.upstream(upstreamBytes) {
         case .cluster(let named):
             cluster = named
         case .unsupportedService:
@@ -126,11 +126,11 @@ extension PluginVM {
         let input: GrpcCalloutInput = isStream ? .streamOpened : .call
         proxy.upstreams.grpcExchanges.append((request, input))
         var reply =
-            upstream.grpc.map { PluginVM.viaUpstream($0(request, input)) }
+            upstream.grpc.map { GrpcCalloutRules.viaUpstream($0(request, input)) }
             ?? .failure(
                 status: GrpcStatus.unavailable.rawValue,
-                message: PluginVM.grpcMessage("no healthy upstream", details: "no_healthy_upstream"))
-        if !isStream { reply = PluginVM.unaryOutcome(reply, timeout: timeout) }
+                message: GrpcCalloutRules.statusMessage("no healthy upstream", details: "no_healthy_upstream"))
+        if !isStream { reply = GrpcCalloutRules.unaryOutcome(reply, timeout: timeout) }
         scheduleGrpc(reply, token: token)
         return finish(name, .ok, args: args, result: String(token))
     }
@@ -146,7 +146,7 @@ extension PluginVM {
         let input = GrpcCalloutInput.message(message, endOfStream: endOfStream != 0)
         proxy.upstreams.grpcExchanges.append((exchange.request, input))
         if let reply = proxy.upstreams.clusters[exchange.request.cluster]?.grpc?(exchange.request, input) {
-            scheduleGrpc(PluginVM.viaUpstream(reply), token: token)
+            scheduleGrpc(GrpcCalloutRules.viaUpstream(reply), token: token)
         }
         return finish(name, .ok, args: args)
     }
@@ -182,63 +182,6 @@ extension PluginVM {
         }
     }
 
-    enum GrpcUpstream {
-        case cluster(String)
-        case unsupportedService
-    }
-
-    /// Envoy first reads the upstream as a serialized `GrpcService`
-    /// (`envoy_grpc.cluster_name` = field 1.1); bytes that are not one are a cluster name.
-    static func grpcCluster(_ bytes: [UInt8]) -> GrpcUpstream {
-        guard let fields = ProtobufFields.parse(bytes) else { return .cluster(String(decoding: bytes, as: UTF8.self)) }
-        guard let envoyGrpc = fields[1], let inner = ProtobufFields.parse(envoyGrpc), let name = inner[1] else {
-            return .unsupportedService
-        }
-        return .cluster(String(decoding: name, as: UTF8.self))
-    }
-
-    /// A unary call ends with one message (success) or a non-OK close, as
-    /// Envoy's async request does: metadata is not delivered, an OK close
-    /// without a message is Internal, and a reply slower than the timeout
-    /// meets the router's timeout, which reaches the plugin as Unavailable
-    /// `upstream request timeout{response_timeout}` (measured against Envoy
-    /// 1.40 in Tests/Envoy/test_grpc_callouts.py).
-    static func unaryOutcome(_ reply: GrpcCalloutReply, timeout: UInt32) -> GrpcCalloutReply {
-        if timeout > 0 && reply.latencyMilliseconds > UInt64(timeout) {
-            return .failure(
-                status: GrpcStatus.unavailable.rawValue,
-                message: grpcMessage("upstream request timeout", details: "response_timeout"),
-                latencyMilliseconds: UInt64(timeout))
-        }
-        for event in reply.events {
-            switch event {
-            case let .message(bytes): return .success(bytes, latencyMilliseconds: reply.latencyMilliseconds)
-            case let .close(status, message) where status != 0:
-                return .failure(status: status, message: message, latencyMilliseconds: reply.latencyMilliseconds)
-            default: continue
-            }
-        }
-        return .failure(status: GrpcStatus.internal.rawValue, latencyMilliseconds: reply.latencyMilliseconds)
-    }
-
-    /// The status message Envoy's gRPC client hands the plugin: the
-    /// upstream's `grpc-message` followed by the HTTP stream's response-code
-    /// details in braces (either alone when the other is empty).
-    static func grpcMessage(_ message: String, details: String) -> String {
-        message.isEmpty ? details : details.isEmpty ? message : "\(message){\(details)}"
-    }
-
-    /// A responder's answer as it reaches the plugin: every close the
-    /// upstream sent carries the details `via_upstream`.
-    static func viaUpstream(_ reply: GrpcCalloutReply) -> GrpcCalloutReply {
-        var reply = reply
-        reply.events = reply.events.map { event in
-            guard case let .close(status, message) = event else { return event }
-            return .close(status: status, message: grpcMessage(message, details: "via_upstream"))
-        }
-        return reply
-    }
-
     func proxyGetStatus(_ codeSlot: UInt32, _ messageSlot: UInt32, _ sizeSlot: UInt32) throws -> UInt32 {
         let root = contexts[calloutRoot]
         let code = root?.statusCode ?? 0
@@ -246,79 +189,5 @@ extension PluginVM {
         guard memory?.writeUInt32(codeSlot, code) == true else { return finish("proxy_get_status", .invalidMemoryAccess) }
         let status = try copyOut(message, messageSlot, sizeSlot)
         return finish("proxy_get_status", status, result: "\(code) \(PluginVM.display(message))")
-    }
-
-    // MARK: delivery
-
-    /// Runs the callback for one answer on its root context, with the
-    /// response maps and buffers readable only for that callback.
-    func deliver(_ pending: PendingCallout) {
-        guard let root = contexts[pending.root], root.kind == .root, !isFailed else { return }
-        let token = pending.token
-        switch pending.delivery {
-        case let .http(reply):
-            switch reply {
-            case let .response(status, headers, body, trailers, _):
-                root.headerMaps[.httpCallResponseHeaders] = [HeaderPair(":status", String(status))] + headers
-                root.headerMaps[.httpCallResponseTrailers] = trailers
-                root.mapAccess[.httpCallResponseHeaders] = .readOnly
-                root.mapAccess[.httpCallResponseTrailers] = .readOnly
-                root.buffers[.httpCallResponseBody] = body
-                invoke(
-                    "proxy_on_http_call_response", context: root.id,
-                    [root.id, token, UInt32(headers.count + 1), UInt32(body.count), UInt32(trailers.count)],
-                    traceArgs: [
-                        "token": String(token), "headers": PluginVM.displayPairs(root.headerMaps[.httpCallResponseHeaders]!),
-                        "body": PluginVM.display(body), "trailers": PluginVM.displayPairs(trailers),
-                    ])
-            case .reset:
-                root.statusCode = WasmResult.brokenConnection.rawValue
-                root.statusMessage = Array("reset".utf8)
-                invoke(
-                    "proxy_on_http_call_response", context: root.id, [root.id, token, 0, 0, 0],
-                    traceArgs: ["token": String(token), "failure": "reset"])
-            }
-            root.headerMaps[.httpCallResponseHeaders] = nil
-            root.headerMaps[.httpCallResponseTrailers] = nil
-            root.mapAccess[.httpCallResponseHeaders] = nil
-            root.mapAccess[.httpCallResponseTrailers] = nil
-            root.buffers[.httpCallResponseBody] = nil
-        case let .grpc(event):
-            guard grpcExchanges[token] != nil else { return }
-            deliverGrpc(event, token: token, root: root)
-        }
-        runDeferredActions()
-    }
-
-    private func deliverGrpc(_ event: GrpcCalloutEvent, token: UInt32, root: ContextState) {
-        let tokenArg = String(token)
-        switch event {
-        case let .initialMetadata(pairs), let .trailingMetadata(pairs):
-            let isInitial = if case .initialMetadata = event { true } else { false }
-            let map: HeaderMapType = isInitial ? .grpcCallInitialMetadata : .grpcCallTrailingMetadata
-            root.headerMaps[map] = HeaderMapRules.lowercasedKeys(pairs)
-            root.mapAccess[map] = .readOnly
-            invoke(
-                isInitial ? "proxy_on_grpc_receive_initial_metadata" : "proxy_on_grpc_receive_trailing_metadata",
-                context: root.id, [root.id, token, UInt32(pairs.count)],
-                traceArgs: ["token": tokenArg, "metadata": PluginVM.displayPairs(pairs)])
-            root.headerMaps[map] = nil
-            root.mapAccess[map] = nil
-        case let .message(bytes):
-            root.buffers[.grpcReceiveBuffer] = bytes
-            invoke(
-                "proxy_on_grpc_receive", context: root.id, [root.id, token, UInt32(bytes.count)],
-                traceArgs: ["token": tokenArg, "message": PluginVM.display(bytes)])
-            root.buffers[.grpcReceiveBuffer] = nil
-            if CalloutKind(token: token) == .grpcCall { forgetGrpc(token) }
-        case let .close(status, message):
-            root.statusCode = status
-            root.statusMessage = Array(message.utf8)
-            invoke(
-                "proxy_on_grpc_close", context: root.id, [root.id, token, status],
-                traceArgs: ["token": tokenArg, "status": String(status), "message": message])
-            root.statusMessage = []
-            forgetGrpc(token)
-        }
     }
 }
