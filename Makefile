@@ -176,9 +176,11 @@ docs:
 	    || { grep -E "warning|error" build/docs/$$target.log; exit 1; }; \
 	done
 
+# istio-testdata renders Istio's expected metric files for the Envoy tests (the Swift tests' renderer).
 envoy-test: wasm venv host
+	@$(SWIFT) build --product istio-testdata > build/testdata-build.log 2>&1 || { cat build/testdata-build.log; exit 1; }
 	WASM_DIR=$(abspath $(WASM_DIR)) ENVOY_BIN=$(abspath $(VENV))/bin/envoy PROXY_WASM_HOST=$(abspath $(HOST_BIN)) \
-	  $(VENV_PY) -m pytest -q Tests/Envoy
+	  ISTIO_TESTDATA=$(abspath .build/debug/istio-testdata) $(VENV_PY) -m pytest -q Tests/Envoy
 
 test: wasm venv
 	@mkdir -p build

@@ -103,7 +103,17 @@ let package = Package(
             name: "ProxyWasmTestKit", dependencies: ["ProxyWasmABI", "ProxyWasmHost", "ProxyWasmWasmKit", "ProxyWasmNullVM"],
             path: "Host/ProxyWasmTestKit"),
 
-        // Tests.
+        // Tests. What several test targets share (built modules, fixtures, Istio's test data and
+        // its template renderer, the sidecars and meshes the plugin tests run).
+        .target(
+            name: "ProxyWasmTestSupport",
+            dependencies: [
+                "ProxyWasmABI", "ProxyWasmHost", "ProxyWasmWasmKit", "ProxyWasmTools", "ProxyWasmNullVM", "TelemetryCore",
+                "MetadataExchange", "Stats", .product(name: "WAT", package: "WasmKit"), .product(name: "Yams", package: "Yams"),
+            ],
+            path: "Tests/Support"),
+        // The Envoy tests' expected series, rendered by the same code as the Swift tests'.
+        .executableTarget(name: "istio-testdata", dependencies: ["ProxyWasmTestSupport"], path: "Tests/istio-testdata"),
         .testTarget(
             name: "TelemetryCoreTests",
             dependencies: ["TelemetryCore", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
@@ -113,9 +123,20 @@ let package = Package(
             name: "ProxyWasmTests", dependencies: ["ProxyWasm", "PluginJSON", "HeaderStamp"],
             path: "Tests/ProxyWasmTests"),
         .testTarget(
+            name: "MetadataExchangeTests",
+            dependencies: ["ProxyWasmTestSupport", "ProxyWasmHost", "ProxyWasmWasmKit", "ProxyWasmTools", "TelemetryCore", "MetadataExchange"],
+            path: "Tests/MetadataExchangeTests"),
+        .testTarget(
+            name: "StatsTests",
+            dependencies: [
+                "ProxyWasmTestSupport", "ProxyWasmHost", "ProxyWasmWasmKit", "ProxyWasmTools", "TelemetryCore", "Stats",
+                .product(name: "Yams", package: "Yams"),
+            ],
+            path: "Tests/StatsTests"),
+        .testTarget(
             name: "ProxyWasmHostTests",
             dependencies: [
-                "ProxyWasmHost", "ProxyWasmWasmKit", "ProxyWasmTools", "TelemetryCore", "ProxyWasmABISources",
+                "ProxyWasmTestSupport", "ProxyWasmHost", "ProxyWasmWasmKit", "ProxyWasmTools", "TelemetryCore", "ProxyWasmABISources",
                 // The plugins themselves, natively, for the null VM.
                 "ProxyWasmNullVM", "HeaderStamp", "CalloutCheck", "MetadataExchange", "Stats",
                 .product(name: "WAT", package: "WasmKit"), .product(name: "Yams", package: "Yams"),

@@ -1,9 +1,10 @@
-"""Istio's own e2e test data (copied under Tests/Fixtures/istio/proxy-1.12.0): render the Go
-templates of the expected metric files and read the test bootstrap's stats_tags."""
+"""Istio's own e2e test data (copied under Tests/Fixtures/istio/proxy-1.12.0): the expected
+series of its metric files and the test bootstrap's stats_tags."""
 
 from __future__ import annotations
 
-import re
+import os
+import subprocess
 from pathlib import Path
 
 import yaml
@@ -11,40 +12,21 @@ import yaml
 TESTDATA = Path(__file__).resolve().parents[1] / "Fixtures/istio/proxy-1.12.0"
 
 
-def render(template: str, variables: dict[str, str]) -> str:
-    """The `{{ .Vars.X }}`, `{{ .Ports.X }}` and `{{- if .Vars.X }}` / `{{- else if .Vars.Y }}` /
-    `{{- else }}` / `{{- end }}` subset."""
-    out: list[str] = []
-    stack: list[list[bool]] = []  # per open `if`: [this branch is emitted, some branch was taken]
-
-    for line in template.splitlines():
-        stripped = line.strip()
-        if match := re.match(r"\{\{-? if \.Vars\.(\w+) \}\}", stripped):
-            condition = bool(variables.get(match.group(1)))
-            stack.append([condition, condition])
-            continue
-        if match := re.match(r"\{\{-? else if \.Vars\.(\w+) \}\}", stripped):
-            condition = not stack[-1][1] and bool(variables.get(match.group(1)))
-            stack[-1] = [condition, stack[-1][1] or condition]
-            continue
-        if re.match(r"\{\{-? else \}\}", stripped):
-            stack[-1] = [not stack[-1][1], True]
-            continue
-        if re.match(r"\{\{-? end \}\}", stripped):
-            stack.pop()
-            continue
-        if all(frame[0] for frame in stack):
-            out.append(re.sub(r"\{\{ \.(?:Vars|Ports)\.(\w+) \}\}", lambda m: variables.get(m.group(1), ""), line))
-    return "\n".join(out)
+def testdata_binary() -> str:
+    """The `istio-testdata` tool (Tests/istio-testdata): $ISTIO_TESTDATA, or the debug build."""
+    return os.environ.get("ISTIO_TESTDATA", str(Path(__file__).resolve().parents[2] / ".build/debug/istio-testdata"))
 
 
 def expected_series(name: str, variables: dict[str, str]) -> str:
-    """One expected metric file as a Prometheus sample line, labels in file order."""
-    document = yaml.safe_load(render((TESTDATA / "metric" / name).read_text(), variables))
-    metric = document["metric"][0]
-    value = metric.get("counter", metric.get("gauge", {})).get("value")
-    labels = ",".join(f'{label["name"]}="{label["value"]}"' for label in metric.get("label", []))
-    return f'{document["name"]}{{{labels}}} {value}'
+    """One expected metric file as a Prometheus sample line, labels in file order, rendered by
+    the same template code as the Swift tests' (`istio-testdata expected-series`)."""
+    arguments = [f"{key}={value}" for key, value in variables.items()]
+    result = subprocess.run([testdata_binary(), "expected-series", name, *arguments], capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        raise RuntimeError(f"istio-testdata expected-series {name} failed: {result.stderr.strip()} (build it with `make envoy-test`)")
+    lines = result.stdout.splitlines()
+    assert len(lines) == 1, f"{name}: expected one series, got {lines}"
+    return lines[0]
 
 
 def stats_tags() -> list[dict]:

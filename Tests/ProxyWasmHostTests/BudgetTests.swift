@@ -1,5 +1,6 @@
 import Foundation
 import ProxyWasmABI
+import ProxyWasmTestSupport
 import ProxyWasmWasmKit
 import TelemetryCore
 import Testing
@@ -36,20 +37,12 @@ struct BudgetTests {
         let proxy = Proxy(name: "budget")
         proxy.setNode(
             id: "sidecar~10.0.0.1~productpage-v1-84975bc778-pxz2w.default~default.svc.cluster.local",
-            metadata: MetadataExchangeTests.metadata("client_node_metadata.rendered.json"))
+            metadata: IstioTestdata.nodeMetadata("client_node_metadata.rendered.json"))
         proxy.setXDS("listener_direction", .int(direction.rawValue))
         let vm = PluginVM(proxy: proxy, vmID: "budget")
         let guest = try WasmKitGuest.load(try BuiltModules.bytes(module), into: vm)
         let root = try vm.startPlugin(PluginConfiguration(name: "budget", rootID: rootID, configuration: Array(configuration.utf8)))
         return (proxy, vm, guest, root)
-    }
-
-    /// What metadata exchange leaves in filter state for stats to read: Istio's server node as a FlatNode.
-    static func serverPeerNode() throws -> [UInt8] {
-        FlatNodeCodec.encode(
-            PeerNode.fromStruct(
-                try StructCodec.decodeStruct(
-                    Base64.decode(Array(MetadataExchangeTests.vector("server", "header_b64").utf8))!)))
     }
 
     /// Operators for one request after warm-up, through `direction`'s side.
@@ -62,9 +55,9 @@ struct BudgetTests {
             peerHeaders
             ? [
                 HeaderPair("x-envoy-peer-metadata-id", "sidecar~10.0.0.2~ratings-v1.default~default.svc.cluster.local"),
-                HeaderPair("x-envoy-peer-metadata", MetadataExchangeTests.vector("server", "header_b64")),
+                HeaderPair("x-envoy-peer-metadata", IstioTestdata.exchangeVector("server", "header_b64")),
             ] : []
-        let peerNode = try Self.serverPeerNode()
+        let peerNode = try IstioTestdata.serverPeerNode()
         func request() {
             let state = StreamState()
             state.filterState["wasm.upstream_peer_id"] = Array("server".utf8)
@@ -146,10 +139,10 @@ struct BudgetTests {
     /// both ways through a client and a server sidecar, a request and a
     /// response, then close. `side` selects whose cost is returned.
     static func metadataExchangeOperatorsPerConnection(outbound: Bool) throws -> UInt64 {
-        let client = try MetadataExchangeTests.Sidecar(id: "client", metadataFile: "client_node_metadata.rendered.json", direction: .outbound)
-        let server = try MetadataExchangeTests.Sidecar(id: "server", metadataFile: "server_node_metadata.rendered.json", direction: .inbound)
+        let client = try ExchangeSidecar(id: "client", metadataFile: "client_node_metadata.rendered.json", direction: .outbound)
+        let server = try ExchangeSidecar(id: "server", metadataFile: "server_node_metadata.rendered.json", direction: .inbound)
         func connection() {
-            let (clientConnection, serverConnection) = MetadataExchangeTests.openConnections(client, server)
+            let (clientConnection, serverConnection) = ExchangeSidecar.openConnections(client, server)
             clientConnection.downstreamData(Array("request".utf8))
             serverConnection.downstreamData(clientConnection.forwardedUpstream)
             serverConnection.upstreamData(Array("response".utf8))
@@ -172,7 +165,7 @@ struct BudgetTests {
         let (proxy, vm, guest, root) = try Self.sidecar(
             module: "stats", direction: direction,
             rootID: direction == .outbound ? "stats_outbound" : "stats_inbound")
-        let peerNode = try Self.serverPeerNode()
+        let peerNode = try IstioTestdata.serverPeerNode()
         func connection() {
             let state = StreamState()
             let side = direction == .outbound ? "upstream" : "downstream"

@@ -1,5 +1,6 @@
 import Foundation
 import ProxyWasmABI
+import ProxyWasmTestSupport
 import ProxyWasmWasmKit
 import Testing
 

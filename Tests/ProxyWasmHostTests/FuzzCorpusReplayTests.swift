@@ -1,5 +1,6 @@
 import Foundation
 import ProxyWasmABI
+import ProxyWasmTestSupport
 import ProxyWasmTools
 import ProxyWasmWasmKit
 import TelemetryCore
@@ -37,7 +38,7 @@ struct FuzzCorpusReplayTests {
     }
 
     @Test func tcpPrefixesThroughMetadataExchange() throws {
-        let server = try MetadataExchangeTests.Sidecar(id: "server", metadataFile: "server_node_metadata.rendered.json", direction: .inbound)
+        let server = try ExchangeSidecar(id: "server", metadataFile: "server_node_metadata.rendered.json", direction: .inbound)
         for input in Self.corpus("TCPPrefix") {
             let connection = TcpConnection(
                 vm: server.vm, root: server.root,
@@ -53,7 +54,7 @@ struct FuzzCorpusReplayTests {
     }
 
     @Test func peerMetadataHeadersThroughMetadataExchange() throws {
-        let server = try MetadataExchangeTests.Sidecar(id: "server", metadataFile: "server_node_metadata.rendered.json", direction: .inbound)
+        let server = try ExchangeSidecar(id: "server", metadataFile: "server_node_metadata.rendered.json", direction: .inbound)
         for (index, input) in Self.corpus("PeerMetadata").enumerated() {
             let stream = server.stream([
                 HeaderPair(key: Array("x-envoy-peer-metadata-id".utf8), value: Array("peer-\(index % 7)".utf8)),

@@ -1,4 +1,5 @@
 import ProxyWasmABI
+import ProxyWasmTestSupport
 import ProxyWasmWasmKit
 import Testing
 

@@ -4,6 +4,7 @@ import MetadataExchange
 import ProxyWasm
 import ProxyWasmABI
 import ProxyWasmNullVM
+import ProxyWasmTestSupport
 import ProxyWasmTools
 import ProxyWasmWasmKit
 import Stats
@@ -11,34 +12,11 @@ import Testing
 
 @testable import ProxyWasmHost
 
-/// What runs a plugin in a test: its `.wasm` build under WasmKit, or the same
-/// Swift compiled natively in the null VM. Tests taking `Engine.allCases` run
-/// one body on both.
-enum Engine: String, CaseIterable, CustomTestStringConvertible {
-    case wasm, native
+extension Engine: CustomTestStringConvertible {
+    public var testDescription: String { rawValue }
 
-    var testDescription: String { rawValue }
-
-    /// The native registration of each module the project builds.
-    static func registration(forModule file: String) -> (() -> Void)? {
-        switch file {
-        case "header_stamp.wasm": HeaderStampPlugin.register
-        case "metadata_exchange.wasm": MetadataExchangePlugin.register
-        case "stats.wasm": StatsPlugin.register
-        default: nil
-        }
-    }
-
-    /// The scenario loader for this engine (nil: the runner's WasmKit default).
-    var loader: ScenarioRunner.GuestLoader? {
-        guard self == .native else { return nil }
-        return { spec, vm in
-            guard let register = Engine.registration(forModule: spec.module.lastPathComponent) else {
-                throw ScenarioRunner.RunError(message: "no native build of \(spec.module.lastPathComponent)")
-            }
-            return try NullVMGuest.load(into: vm, register: register)
-        }
-    }
+    /// The telemetry plugins and the header_stamp example, natively.
+    static let projectPlugins = Engine.telemetryPlugins.merging(["header_stamp.wasm": HeaderStampPlugin.register]) { $1 }
 }
 
 /// The null VM against the wasm builds: same exports, same traces, same metrics.
@@ -76,15 +54,15 @@ struct NullVMTests {
 
     @Test func theHttpMeshGivesIdenticalTracesAndMetrics() throws {
         let run = { (engine: Engine) in
-            try StatsGoldenTests.scenario(
-                requests: 5, clientConfig: StatsGoldenTests.clientConfig,
-                serverConfig: StatsGoldenTests.serverConfig, engine: engine)
+            try GoldenMesh.http(
+                requests: 5, clientConfig: IstioTestdata.clientConfiguration,
+                serverConfig: IstioTestdata.serverConfiguration, engine: engine)
         }
         Self.compare(try run(.wasm), try run(.native))
     }
 
     @Test func theTcpMeshGivesIdenticalTracesAndMetrics() throws {
-        Self.compare(try StatsGoldenTests.tcpScenario(engine: .wasm), try StatsGoldenTests.tcpScenario(engine: .native))
+        Self.compare(try GoldenMesh.tcp(engine: .wasm), try GoldenMesh.tcp(engine: .native))
     }
 
     @Test func theExampleScenarioGivesIdenticalTracesAndMetrics() throws {
@@ -98,7 +76,7 @@ struct NullVMTests {
             }
         }
         let runs = try Engine.allCases.map { engine in
-            let runner = try ScenarioRunner(scenario: scenario, loader: engine.loader)
+            let runner = try ScenarioRunner(scenario: scenario, loader: engine.loader(registrations: Engine.projectPlugins))
             runner.run()
             return runner
         }

@@ -1,4 +1,5 @@
 import Foundation
+import ProxyWasmTestSupport
 import ProxyWasmTools
 import ProxyWasmWasmKit
 import Testing

@@ -1,6 +1,7 @@
 import Foundation
 import ProxyWasmABI
 import ProxyWasmHost
+import ProxyWasmTestSupport
 import ProxyWasmWasmKit
 import Testing
 

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import ProxyWasmABI
 import ProxyWasmHost
+import ProxyWasmTestSupport
 import ProxyWasmWasmKit
 import Testing
 

@@ -1,6 +1,7 @@
 import Foundation
 import MetadataExchange
 import ProxyWasmABI
+import ProxyWasmTestSupport
 import ProxyWasmWasmKit
 import TelemetryCore
 import Testing
@@ -44,7 +45,7 @@ struct HostilePeerTests {
         #expect(name.contains(";.;source_workload_namespace=.=\(namespace);.;"))
     }
 
-    typealias Sidecar = MetadataExchangeTests.Sidecar
+    typealias Sidecar = ExchangeSidecar
 
     static let magic: [UInt8] = [0x3D, 0x23, 0x04, 0x67]
 
@@ -57,15 +58,15 @@ struct HostilePeerTests {
     }
 
     func clientConnection(_ client: Sidecar) -> TcpConnection {
-        let connection = TcpConnection(vm: client.vm, root: client.root, properties: MetadataExchangeTests.meshUpstream)
+        let connection = TcpConnection(vm: client.vm, root: client.root, properties: ExchangeSidecar.meshUpstream)
         connection.open()
         return connection
     }
 
     @Test(arguments: [UInt32(0x8000_0000), 0xFFFF_FFFF, 0x8000_0010, 0xC000_0000, 0x7FFF_FFFF, 0x0001_0001])
     func anAnnouncedLengthOutOfRangeNeitherTrapsNorHidesTheNextConnection(_ length: UInt32) throws {
-        let server = try Sidecar(id: "server", metadataFile: "server_node_metadata.rendered.json", direction: .inbound)
-        let client = try Sidecar(id: "client", metadataFile: "client_node_metadata.rendered.json", direction: .outbound)
+        let server = try ExchangeSidecar(id: "server", metadataFile: "server_node_metadata.rendered.json", direction: .inbound)
+        let client = try ExchangeSidecar(id: "client", metadataFile: "client_node_metadata.rendered.json", direction: .outbound)
         let header = Self.magic + [UInt8(length >> 24), UInt8(length >> 16 & 0xFF), UInt8(length >> 8 & 0xFF), UInt8(length & 0xFF)]
         let hostile = header + Array("application bytes".utf8)
         for chunk in [hostile.count, 1] {
@@ -96,8 +97,8 @@ struct HostilePeerTests {
     /// Peers that did not negotiate the exchange get exactly the
     /// application's bytes, in both directions, and no metadata.
     @Test func nonMeshPeersReceiveExactlyTheApplicationsBytes() throws {
-        let client = try Sidecar(id: "client", metadataFile: "client_node_metadata.rendered.json", direction: .outbound)
-        let server = try Sidecar(id: "server", metadataFile: "server_node_metadata.rendered.json", direction: .inbound)
+        let client = try ExchangeSidecar(id: "client", metadataFile: "client_node_metadata.rendered.json", direction: .outbound)
+        let server = try ExchangeSidecar(id: "server", metadataFile: "server_node_metadata.rendered.json", direction: .inbound)
         let request = Array("request bytes".utf8)
         let greeting = Array("220 server speaks first\r\n".utf8)
         // Outbound to a plaintext upstream, and to a TLS upstream without a SPIFFE id.
@@ -119,7 +120,7 @@ struct HostilePeerTests {
             #expect(connection.forwardedUpstream == request && connection.forwardedDownstream == greeting)
         }
         // Outbound to a mesh upstream that speaks first: nothing of ours goes out, theirs is untouched.
-        let first = TcpConnection(vm: client.vm, root: client.root, properties: MetadataExchangeTests.meshUpstream)
+        let first = TcpConnection(vm: client.vm, root: client.root, properties: ExchangeSidecar.meshUpstream)
         first.open()
         first.upstreamData(greeting)
         first.downstreamData(request)
@@ -142,7 +143,7 @@ struct HostilePeerTests {
     }
 
     @Test func aHundredBadConnectionsLogOneLinePerKind() throws {
-        let server = try Sidecar(id: "server", metadataFile: "server_node_metadata.rendered.json", direction: .inbound)
+        let server = try ExchangeSidecar(id: "server", metadataFile: "server_node_metadata.rendered.json", direction: .inbound)
         for index in 0..<100 {
             let connection = serverConnection(server)
             let length = UInt32(0x0002_0000 + index)  // a different oversized length each time
@@ -206,14 +207,14 @@ struct HostilePeerTests {
     /// Forged metadata under a victim's id must not change the labels the
     /// victim's own requests get afterwards.
     @Test func forgedMetadataUnderSomeoneElsesIDDoesNotStick() throws {
-        let server = try Sidecar(id: "server", metadataFile: "server_node_metadata.rendered.json", direction: .inbound)
-        let legitimate = MetadataExchangeTests.vector("client", "header_b64")
-        let forged = MetadataExchangeTests.vector("minimal", "header_b64")
+        let server = try ExchangeSidecar(id: "server", metadataFile: "server_node_metadata.rendered.json", direction: .inbound)
+        let legitimate = IstioTestdata.exchangeVector("client", "header_b64")
+        let forged = IstioTestdata.exchangeVector("minimal", "header_b64")
         _ = server.stream([HeaderPair("x-envoy-peer-metadata-id", "victim"), HeaderPair("x-envoy-peer-metadata", forged)])
         let later = server.stream([HeaderPair("x-envoy-peer-metadata-id", "victim"), HeaderPair("x-envoy-peer-metadata", legitimate)])
-        #expect(try MetadataExchangeTests.peer(later, "downstream_peer")?.workloadName == "productpage-v1")
+        #expect(try ExchangeSidecar.peer(later, "downstream_peer")?.workloadName == "productpage-v1")
         let again = server.stream([HeaderPair("x-envoy-peer-metadata-id", "victim"), HeaderPair("x-envoy-peer-metadata", forged)])
-        #expect(try MetadataExchangeTests.peer(again, "downstream_peer")?.workloadName == "w")
+        #expect(try ExchangeSidecar.peer(again, "downstream_peer")?.workloadName == "w")
         #expect(server.noFailures)
     }
 
@@ -221,11 +222,11 @@ struct HostilePeerTests {
     /// changes its metadata under the same id is decoded again, and each
     /// connection gets exactly the peer it sent.
     @Test func aTcpPeerIsServedOnlyForTheExactPrefixItSent() throws {
-        let server = try Sidecar(id: "server", metadataFile: "server_node_metadata.rendered.json", direction: .inbound)
-        let genuine = try Sidecar(id: "client", metadataFile: "client_node_metadata.rendered.json", direction: .outbound)
-        let impostor = try Sidecar(id: "client", metadataFile: "server_node_metadata.rendered.json", direction: .outbound)
+        let server = try ExchangeSidecar(id: "server", metadataFile: "server_node_metadata.rendered.json", direction: .inbound)
+        let genuine = try ExchangeSidecar(id: "client", metadataFile: "client_node_metadata.rendered.json", direction: .outbound)
+        let impostor = try ExchangeSidecar(id: "client", metadataFile: "server_node_metadata.rendered.json", direction: .outbound)
         func connect(_ client: Sidecar) throws -> String? {
-            let (outbound, inbound) = MetadataExchangeTests.openConnections(client, server)
+            let (outbound, inbound) = ExchangeSidecar.openConnections(client, server)
             outbound.downstreamData(Array("hello".utf8))
             inbound.downstreamData(outbound.forwardedUpstream)
             #expect(inbound.forwardedUpstream == Array("hello".utf8))
@@ -298,7 +299,7 @@ struct HostilePeerTests {
         for _ in 0..<2 { sidecar.request(authority: Array(decomposed.utf8)) }
         let series = sidecar.proxy.stats.stats.filter { $0.name.hasSuffix("istio_requests_total") }
         func requests(_ host: String) -> [UInt64] {
-            series.filter { LabelNeutralizationTests.contains($0.name, "destination_service=.=\(host);.;") }.map(\.value)
+            series.filter { containsBytes($0.name, "destination_service=.=\(host);.;") }.map(\.value)
         }
         #expect(series.count == 2, "\(series.map(\.name))")
         #expect(requests(composed) == [1])

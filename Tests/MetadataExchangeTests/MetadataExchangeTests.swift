@@ -1,5 +1,6 @@
 import Foundation
 import ProxyWasmABI
+import ProxyWasmTestSupport
 import ProxyWasmTools
 import ProxyWasmWasmKit
 import TelemetryCore
@@ -11,92 +12,32 @@ import Testing
 /// protocol, the peer cache, both property dialects and hostile peers.
 @Suite("metadata_exchange.wasm in the host")
 struct MetadataExchangeTests {
-    static let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .appendingPathComponent("Fixtures/istio/computed")
-
-    /// Istio's node metadata (testdata/*_node_metadata.json.tmpl, rendered) as node properties.
-    static func metadata(_ file: String) -> [PropertyEntry] {
-        let data = FileManager.default.contents(atPath: fixtures.appendingPathComponent(file).path)!
-        let json = try! JSONSerialization.jsonObject(with: data) as! [String: Any]
-        return json.keys.sorted().compactMap { key in
-            if let text = json[key] as? String { return PropertyEntry(key, .string(text)) }
-            if let map = json[key] as? [String: String] {
-                return PropertyEntry(key, .map(map.keys.sorted().map { PropertyEntry($0, .string(map[$0]!)) }))
-            }
-            return nil
-        }
-    }
-
-    static func vector(_ name: String, _ field: String) -> String {
-        let text = try! String(contentsOf: fixtures.appendingPathComponent("mx_\(name)_1.12semantics.txt"), encoding: .utf8)
-        return text.split(separator: "\n").first { $0.hasPrefix(field + ":") }!.dropFirst(field.count + 1)
-            .trimmingCharacters(in: .whitespaces)
-    }
-
-    final class Sidecar {
-        let proxy: Proxy
-        let vm: PluginVM
-        let root: UInt32
-
-        init(
-            id: String, metadataFile: String, direction: TrafficDirection, dialect: PropertyDialect = .current,
-            configuration: String = ""
-        ) throws {
-            proxy = Proxy(name: id, dialect: dialect)
-            proxy.setNode(id: id, metadata: MetadataExchangeTests.metadata(metadataFile))
-            proxy.setXDS("listener_direction", .int(direction.rawValue))
-            proxy.logLevel = .debug
-            vm = PluginVM(proxy: proxy, vmID: "mx", trace: TraceRecorder())
-            _ = try WasmKitGuest.load(try BuiltModules.bytes("metadata_exchange"), into: vm)
-            root = try vm.startPlugin(PluginConfiguration(name: "mx", configuration: Array(configuration.utf8)))
-        }
-
-        func stream(_ request: [HeaderPair], response: [HeaderPair] = []) -> HttpStream {
-            let stream = HttpStream(vm: vm, root: root)
-            stream.sendRequestHeaders([HeaderPair(":path", "/")] + request)
-            stream.sendResponseHeaders([HeaderPair(":status", "200")] + response)
-            stream.complete()
-            return stream
-        }
-
-        var noFailures: Bool { vm.failure == nil && vm.unimplementedCalls.isEmpty }
-    }
-
-    static func header(_ headers: [HeaderPair], _ name: String) -> String? {
-        headers.first { $0.keyString == name }?.valueString
-    }
-
-    static func peer(_ stream: HttpStream, _ key: String) throws -> PeerNode? {
-        guard let bytes = stream.context?.filterState["wasm." + key] else { return nil }
-        return try FlatNodeCodec.decode(bytes)
-    }
-
     @Test func outboundRequestsCarryOurMetadataByteForByte() throws {
-        let client = try Sidecar(id: "client", metadataFile: "client_node_metadata.rendered.json", direction: .outbound)
+        let client = try ExchangeSidecar(id: "client", metadataFile: "client_node_metadata.rendered.json", direction: .outbound)
         let stream = client.stream([])
-        #expect(Self.header(stream.requestHeaders, "x-envoy-peer-metadata") == Self.vector("client", "header_b64"))
-        #expect(Self.header(stream.requestHeaders, "x-envoy-peer-metadata-id") == "client")
+        #expect(ExchangeSidecar.header(stream.requestHeaders, "x-envoy-peer-metadata") == IstioTestdata.exchangeVector("client", "header_b64"))
+        #expect(ExchangeSidecar.header(stream.requestHeaders, "x-envoy-peer-metadata-id") == "client")
         #expect(client.noFailures)
     }
 
     @Test func inboundAnswersFollowIstiosTable() throws {
-        let server = try Sidecar(id: "server", metadataFile: "server_node_metadata.rendered.json", direction: .inbound)
+        let server = try ExchangeSidecar(id: "server", metadataFile: "server_node_metadata.rendered.json", direction: .inbound)
         let none = server.stream([])
-        #expect(Self.header(none.responseHeaders, "x-envoy-peer-metadata") == nil)
-        #expect(Self.header(none.responseHeaders, "x-envoy-peer-metadata-id") == nil)
-        #expect(Self.header(none.requestHeaders, "x-envoy-peer-metadata") == nil)  // never forwarded to the app
+        #expect(ExchangeSidecar.header(none.responseHeaders, "x-envoy-peer-metadata") == nil)
+        #expect(ExchangeSidecar.header(none.responseHeaders, "x-envoy-peer-metadata-id") == nil)
+        #expect(ExchangeSidecar.header(none.requestHeaders, "x-envoy-peer-metadata") == nil)  // never forwarded to the app
         let onlyID = server.stream([HeaderPair("x-envoy-peer-metadata-id", "client")])
-        #expect(Self.header(onlyID.responseHeaders, "x-envoy-peer-metadata-id") == "server")
-        #expect(Self.header(onlyID.responseHeaders, "x-envoy-peer-metadata") == nil)
+        #expect(ExchangeSidecar.header(onlyID.responseHeaders, "x-envoy-peer-metadata-id") == "server")
+        #expect(ExchangeSidecar.header(onlyID.responseHeaders, "x-envoy-peer-metadata") == nil)
         #expect(onlyID.context?.filterState["wasm.downstream_peer_id"] == Array("client".utf8))
         let both = server.stream([
             HeaderPair("x-envoy-peer-metadata-id", "client"),
-            HeaderPair("x-envoy-peer-metadata", Self.vector("client", "header_b64")),
+            HeaderPair("x-envoy-peer-metadata", IstioTestdata.exchangeVector("client", "header_b64")),
         ])
-        #expect(Self.header(both.responseHeaders, "x-envoy-peer-metadata") == Self.vector("server", "header_b64"))
-        #expect(Self.header(both.responseHeaders, "x-envoy-peer-metadata-id") == "server")
-        #expect(Self.header(both.requestHeaders, "x-envoy-peer-metadata-id") == nil)  // stripped before the app
-        #expect(try Self.peer(both, "downstream_peer")?.name == "productpage-v1-84975bc778-pxz2w")
+        #expect(ExchangeSidecar.header(both.responseHeaders, "x-envoy-peer-metadata") == IstioTestdata.exchangeVector("server", "header_b64"))
+        #expect(ExchangeSidecar.header(both.responseHeaders, "x-envoy-peer-metadata-id") == "server")
+        #expect(ExchangeSidecar.header(both.requestHeaders, "x-envoy-peer-metadata-id") == nil)  // stripped before the app
+        #expect(try ExchangeSidecar.peer(both, "downstream_peer")?.name == "productpage-v1-84975bc778-pxz2w")
         #expect(server.noFailures)
     }
 
@@ -112,8 +53,8 @@ struct MetadataExchangeTests {
               - http: {through: [client, server]}
             """
         var scenario = try Scenario.load(yaml: yaml, file: "mesh.yaml", baseDirectory: URL(fileURLWithPath: "/"))
-        scenario.proxies[0].metadata = Self.metadata("client_node_metadata.rendered.json")
-        scenario.proxies[1].metadata = Self.metadata("server_node_metadata.rendered.json")
+        scenario.proxies[0].metadata = IstioTestdata.nodeMetadata("client_node_metadata.rendered.json")
+        scenario.proxies[1].metadata = IstioTestdata.nodeMetadata("server_node_metadata.rendered.json")
         let runner = try ScenarioRunner(scenario: scenario)
         let clientStream = HttpStream(vm: runner.proxies[0].plugins[0].vm, root: runner.proxies[0].plugins[0].root)
         let serverStream = HttpStream(vm: runner.proxies[1].plugins[0].vm, root: runner.proxies[1].plugins[0].root)
@@ -123,39 +64,39 @@ struct MetadataExchangeTests {
         clientStream.sendResponseHeaders(serverStream.responseHeaders)
         serverStream.complete()
         clientStream.complete()
-        let serverSeen = try #require(try Self.peer(serverStream, "downstream_peer"))
-        let clientSeen = try #require(try Self.peer(clientStream, "upstream_peer"))
+        let serverSeen = try #require(try ExchangeSidecar.peer(serverStream, "downstream_peer"))
+        let clientSeen = try #require(try ExchangeSidecar.peer(clientStream, "upstream_peer"))
         #expect(serverSeen.workloadName == "productpage-v1" && serverSeen.label("app") == "productpage")
         #expect(clientSeen.workloadName == "ratings-v1" && clientSeen.label("app") == "ratings")
         #expect(serverStream.context?.filterState["wasm.downstream_peer_id"] == Array("client".utf8))
         #expect(clientStream.context?.filterState["wasm.upstream_peer_id"] == Array("server".utf8))
         // Nothing leaks to the application or back to the client app.
-        #expect(Self.header(serverStream.requestHeaders, "x-envoy-peer-metadata") == nil)
-        #expect(Self.header(clientStream.responseHeaders, "x-envoy-peer-metadata") == nil)
-        #expect(Self.header(clientStream.responseHeaders, "x-envoy-peer-metadata-id") == nil)
+        #expect(ExchangeSidecar.header(serverStream.requestHeaders, "x-envoy-peer-metadata") == nil)
+        #expect(ExchangeSidecar.header(clientStream.responseHeaders, "x-envoy-peer-metadata") == nil)
+        #expect(ExchangeSidecar.header(clientStream.responseHeaders, "x-envoy-peer-metadata-id") == nil)
     }
 
     /// The cache is keyed by the metadata bytes (not Istio's first-wins per
     /// id), so with it on or off every request gets the metadata it carried.
     @Test func theCacheNeverChangesWhatARequestCarriedAndCanBeDisabled() throws {
-        let minimal = Self.vector("minimal", "header_b64")
-        let client = Self.vector("client", "header_b64")
+        let minimal = IstioTestdata.exchangeVector("minimal", "header_b64")
+        let client = IstioTestdata.exchangeVector("client", "header_b64")
         for size in [0, 500] {
-            let server = try Sidecar(
+            let server = try ExchangeSidecar(
                 id: "server", metadataFile: "server_node_metadata.rendered.json", direction: .inbound,
                 configuration: #"{"max_peer_cache_size": "\#(size)"}"#)
             _ = server.stream([HeaderPair("x-envoy-peer-metadata-id", "peer"), HeaderPair("x-envoy-peer-metadata", minimal)])
             let second = server.stream([HeaderPair("x-envoy-peer-metadata-id", "peer"), HeaderPair("x-envoy-peer-metadata", client)])
-            let seen = try Self.peer(second, "downstream_peer")
+            let seen = try ExchangeSidecar.peer(second, "downstream_peer")
             #expect(seen?.workloadName == "productpage-v1")
             let third = server.stream([HeaderPair("x-envoy-peer-metadata-id", "peer"), HeaderPair("x-envoy-peer-metadata", minimal)])
-            #expect(try Self.peer(third, "downstream_peer")?.workloadName == "w")
+            #expect(try ExchangeSidecar.peer(third, "downstream_peer")?.workloadName == "w")
         }
     }
 
     @Test(arguments: PropertyDialect.allCases)
     func externalDestinationsGetNoMetadataWhenConfigured(_ dialect: PropertyDialect) throws {
-        let client = try Sidecar(
+        let client = try ExchangeSidecar(
             id: "client", metadataFile: "minimal_node_metadata.json", direction: .outbound,
             dialect: dialect, configuration: #"{"skip_external_clusters": true}"#)
         func send(_ cluster: PropertyEntry) -> HttpStream {
@@ -176,14 +117,14 @@ struct MetadataExchangeTests {
                 ])))
         let passthrough = send(PropertyEntry("cluster_name", .string("PassthroughCluster")))
         let mesh = send(PropertyEntry("cluster_name", .string("outbound|9080||reviews.default.svc.cluster.local")))
-        #expect(Self.header(external.requestHeaders, "x-envoy-peer-metadata") == nil)
-        #expect(Self.header(passthrough.requestHeaders, "x-envoy-peer-metadata-id") == nil)
-        #expect(Self.header(mesh.requestHeaders, "x-envoy-peer-metadata-id") == "client")
+        #expect(ExchangeSidecar.header(external.requestHeaders, "x-envoy-peer-metadata") == nil)
+        #expect(ExchangeSidecar.header(passthrough.requestHeaders, "x-envoy-peer-metadata-id") == nil)
+        #expect(ExchangeSidecar.header(mesh.requestHeaders, "x-envoy-peer-metadata-id") == "client")
     }
 
     static let hostileHeaders: [(String, String)] = [
         ("base64 garbage", "!!!not-base64!!!"),
-        ("truncated protobuf", String(Self.vector("client", "header_b64").prefix(40))),
+        ("truncated protobuf", String(IstioTestdata.exchangeVector("client", "header_b64").prefix(40))),
         ("wrong wire type", "CAE="),  // field 1, varint
         ("1 MB header", String(repeating: "A", count: 1 << 20)),
     ]
@@ -191,13 +132,13 @@ struct MetadataExchangeTests {
     @Test(arguments: hostileHeaders.indices)
     func hostileMetadataIsIgnoredAndTheRequestFlows(_ index: Int) throws {
         let (name, value) = Self.hostileHeaders[index]
-        let server = try Sidecar(id: "server", metadataFile: "server_node_metadata.rendered.json", direction: .inbound)
+        let server = try ExchangeSidecar(id: "server", metadataFile: "server_node_metadata.rendered.json", direction: .inbound)
         let first = server.stream([HeaderPair("x-envoy-peer-metadata-id", "bad"), HeaderPair("x-envoy-peer-metadata", value)])
         let second = server.stream([HeaderPair("x-envoy-peer-metadata-id", "bad2"), HeaderPair("x-envoy-peer-metadata", value)])
         #expect(server.noFailures, "\(name)")
         #expect(first.localResponse == nil && first.context?.filterState["wasm.downstream_peer"] == nil)
         #expect(second.context?.filterState["wasm.downstream_peer"] == nil)
-        #expect(Self.header(first.requestHeaders, "x-envoy-peer-metadata") == nil)  // still stripped
+        #expect(ExchangeSidecar.header(first.requestHeaders, "x-envoy-peer-metadata") == nil)  // still stripped
         let debugLines = server.proxy.logs.filter { $0.level == .debug && $0.message.hasPrefix("metadata_exchange:") }
         #expect(debugLines.count == 1, "\(name): \(debugLines.map(\.message))")
     }
@@ -206,7 +147,7 @@ struct MetadataExchangeTests {
         var value = StructValue.string("x")
         for _ in 0..<64 { value = .structure(ProtoStruct([("k", value)])) }
         let header = String(decoding: Base64.encode(StructCodec.encode(ProtoStruct([("NAME", value)]))), as: UTF8.self)
-        let server = try Sidecar(id: "server", metadataFile: "server_node_metadata.rendered.json", direction: .inbound)
+        let server = try ExchangeSidecar(id: "server", metadataFile: "server_node_metadata.rendered.json", direction: .inbound)
         let stream = server.stream([HeaderPair("x-envoy-peer-metadata", header)])
         #expect(server.noFailures && stream.context?.filterState["wasm.downstream_peer"] == nil)
     }
@@ -241,34 +182,16 @@ struct MetadataExchangeTests {
     // MARK: TCP
 
     /// A client and a server sidecar; `feed` delivers bytes in chunks of the given size.
-    func tcpPair(serverMTLS: Bool = true, configuration: String = "") throws -> (client: TcpConnection, server: TcpConnection, Sidecar, Sidecar) {
-        let client = try Sidecar(id: "client", metadataFile: "client_node_metadata.rendered.json", direction: .outbound, configuration: configuration)
-        let server = try Sidecar(id: "server", metadataFile: "server_node_metadata.rendered.json", direction: .inbound, configuration: configuration)
-        let (clientConnection, serverConnection) = Self.openConnections(client, server, serverMTLS: serverMTLS)
+    func tcpPair(serverMTLS: Bool = true, configuration: String = "") throws -> (
+        client: TcpConnection, server: TcpConnection, ExchangeSidecar, ExchangeSidecar
+    ) {
+        let client = try ExchangeSidecar(
+            id: "client", metadataFile: "client_node_metadata.rendered.json", direction: .outbound, configuration: configuration)
+        let server = try ExchangeSidecar(
+            id: "server", metadataFile: "server_node_metadata.rendered.json", direction: .inbound, configuration: configuration)
+        let (clientConnection, serverConnection) = ExchangeSidecar.openConnections(client, server, serverMTLS: serverMTLS)
         return (clientConnection, serverConnection, client, server)
     }
-
-    /// One opened connection on each side: the client's towards an mTLS mesh
-    /// upstream, the server's (`serverMTLS`) from its client.
-    static func openConnections(_ client: Sidecar, _ server: Sidecar, serverMTLS: Bool = true) -> (client: TcpConnection, server: TcpConnection) {
-        let clientConnection = TcpConnection(vm: client.vm, root: client.root, properties: meshUpstream)
-        let serverConnection = TcpConnection(
-            vm: server.vm, root: server.root,
-            properties: [PropertyEntry("connection", .map([PropertyEntry("mtls", .bool(serverMTLS))]))])
-        clientConnection.open()
-        serverConnection.open()
-        return (clientConnection, serverConnection)
-    }
-
-    /// An outbound connection's upstream as Envoy describes an mTLS mesh peer.
-    static let meshUpstream = [
-        PropertyEntry(
-            "upstream",
-            .map([
-                PropertyEntry("tls_version", .string("TLSv1.3")),
-                PropertyEntry("uri_san_peer_certificate", .string("spiffe://cluster.local/ns/default/sa/server")),
-            ]))
-    ]
 
     func deliver(_ bytes: [UInt8], chunk: Int, _ send: ([UInt8]) -> Void) {
         var index = 0
@@ -285,7 +208,7 @@ struct MetadataExchangeTests {
         let response = Array("PONG response payload".utf8)
         client.downstreamData(request)
         let onTheWire = client.forwardedUpstream
-        #expect(onTheWire.count == request.count + Array(hexBytes(Self.vector("client", "tcp_prefix_hex"))).count)
+        #expect(onTheWire.count == request.count + Array(hexBytes(IstioTestdata.exchangeVector("client", "tcp_prefix_hex"))).count)
         #expect(Array(onTheWire.prefix(4)) == [0x3D, 0x23, 0x04, 0x67])
         deliver(onTheWire, chunk: chunk) { server.downstreamData($0) }
         #expect(server.forwardedUpstream == request)  // the app sees exactly the client's bytes
@@ -308,7 +231,7 @@ struct MetadataExchangeTests {
     @Test func thePrefixMatchesTheComputedVector() throws {
         let (client, _, _, _) = try tcpPair()
         client.downstreamData(Array("x".utf8))
-        #expect(Array(client.forwardedUpstream.dropLast()) == hexBytes(Self.vector("client", "tcp_prefix_hex")))
+        #expect(Array(client.forwardedUpstream.dropLast()) == hexBytes(IstioTestdata.exchangeVector("client", "tcp_prefix_hex")))
     }
 
     @Test func aPeerWithoutTheProtocolKeepsItsBytesAndIsUnknown() throws {

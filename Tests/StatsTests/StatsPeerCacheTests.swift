@@ -1,4 +1,5 @@
 import ProxyWasmABI
+import ProxyWasmTestSupport
 import ProxyWasmWasmKit
 import TelemetryCore
 import Testing
@@ -11,7 +12,7 @@ import Testing
 struct StatsPeerCacheTests {
     @Test func aPeerWhoseMetadataChangesUnderTheSameIDIsDecodedAgain() throws {
         let proxy = Proxy(name: "client")
-        proxy.setNode(id: "client", metadata: MetadataExchangeTests.metadata("client_node_metadata.rendered.json"))
+        proxy.setNode(id: "client", metadata: IstioTestdata.nodeMetadata("client_node_metadata.rendered.json"))
         proxy.setXDS("listener_direction", .int(TrafficDirection.outbound.rawValue))
         let vm = PluginVM(proxy: proxy, vmID: "stats")
         _ = try WasmKitGuest.load(try BuiltModules.bytes("stats"), into: vm)

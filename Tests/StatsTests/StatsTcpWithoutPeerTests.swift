@@ -1,4 +1,5 @@
 import ProxyWasmABI
+import ProxyWasmTestSupport
 import Testing
 
 @testable import ProxyWasmHost
@@ -69,7 +70,7 @@ struct StatsTcpWithoutPeerTests {
         sidecar.proxy.advanceClock(byMilliseconds: 500)  // the tick at 1 s: the connection is 0.5 s old
         #expect(Self.value(sidecar.proxy, "istio_tcp_connections_opened_total") == 0)
         connection.streamState.filterState["wasm.downstream_peer_id"] = Array("peer".utf8)
-        connection.streamState.filterState["wasm.downstream_peer"] = try BudgetTests.serverPeerNode()  // ratings-v1
+        connection.streamState.filterState["wasm.downstream_peer"] = try IstioTestdata.serverPeerNode()  // ratings-v1
         sidecar.proxy.advanceClock(byMilliseconds: 1000)
         let names = sidecar.proxy.stats.stats.map(\.name).filter { $0.hasSuffix("istio_tcp_connections_opened_total") }
         #expect(names.count == 1 && names[0].contains("source_workload=.=ratings-v1;.;"), "\(names)")

@@ -1,5 +1,6 @@
 import Foundation
 import ProxyWasmABI
+import ProxyWasmTestSupport
 import ProxyWasmTools
 import ProxyWasmWasmKit
 import TelemetryCore
@@ -40,7 +41,7 @@ struct PeerPropertyDeclarationTests {
     @Test(arguments: [("metadata_exchange", "metadata_exchange"), ("telemetry", "mx")])
     func bothPeersAreDeclaredWithIstiosSchema(_ module: String, _ rootID: String) throws {
         let proxy = Proxy(name: "client")
-        proxy.setNode(id: "client", metadata: MetadataExchangeTests.metadata("client_node_metadata.rendered.json"))
+        proxy.setNode(id: "client", metadata: IstioTestdata.nodeMetadata("client_node_metadata.rendered.json"))
         let vm = PluginVM(proxy: proxy, vmID: module)
         _ = try WasmKitGuest.load(try BuiltModules.bytes(module), into: vm)
         _ = try vm.startPlugin(PluginConfiguration(name: "metadata_exchange", rootID: rootID, configuration: []))
@@ -83,8 +84,8 @@ struct PeerPropertyDeclarationTests {
               - http: {through: [client, server]}
             """
         var scenario = try Scenario.load(yaml: yaml, file: "mesh.yaml", baseDirectory: URL(fileURLWithPath: "/"))
-        scenario.proxies[0].metadata = MetadataExchangeTests.metadata("client_node_metadata.rendered.json")
-        scenario.proxies[1].metadata = MetadataExchangeTests.metadata("server_node_metadata.rendered.json")
+        scenario.proxies[0].metadata = IstioTestdata.nodeMetadata("client_node_metadata.rendered.json")
+        scenario.proxies[1].metadata = IstioTestdata.nodeMetadata("server_node_metadata.rendered.json")
         let runner = try ScenarioRunner(scenario: scenario)
         runner.run()
         let logged = runner.proxies[0].proxy.logs.filter { $0.vmID == runner.proxies[0].plugins[0].vm.vmID }.map(\.message)
@@ -102,7 +103,7 @@ struct FlatBuffersReflectionTests {
         let valid = FlatNodeCodec.encode(
             PeerNode.fromStruct(
                 try StructCodec.decodeStruct(
-                    Base64.decode(Array(MetadataExchangeTests.vector("server", "header_b64").utf8))!)))
+                    Base64.decode(Array(IstioTestdata.exchangeVector("server", "header_b64").utf8))!)))
         #expect(reflection.value(in: valid, path: ["workload_name"]) == .string("ratings-v1"))
         for _ in 0..<2000 {
             var bytes = valid
@@ -126,7 +127,7 @@ struct FlatBuffersReflectionTests {
         let valid = FlatNodeCodec.encode(
             PeerNode.fromStruct(
                 try StructCodec.decodeStruct(
-                    Base64.decode(Array(MetadataExchangeTests.vector("server", "header_b64").utf8))!)))
+                    Base64.decode(Array(IstioTestdata.exchangeVector("server", "header_b64").utf8))!)))
         let document = try #require(reflection.document(in: valid))
         #expect(document.child("workload_name") == .string("ratings-v1"))
         #expect(document.child("namespace") == .string("default"))

@@ -1,4 +1,5 @@
 import Foundation
+import ProxyWasmTestSupport
 import ProxyWasmTools
 import Testing
 
@@ -15,7 +16,7 @@ import Testing
     "Istio 1.12 modules against Istio's expected files (make fidelity)",
     .enabled(if: ProcessInfo.processInfo.environment["ANCHOR_WASM_DIR"] != nil))
 struct IstioFidelityTests {
-    static var modules: StatsGoldenTests.Modules {
+    static var modules: GoldenMesh.Modules {
         .istio(ProcessInfo.processInfo.environment["ANCHOR_WASM_DIR"] ?? "")
     }
 
@@ -48,15 +49,15 @@ struct IstioFidelityTests {
     }
 
     @Test func requestTotalsOnBothSides() throws {
-        let runner = try StatsGoldenTests.scenario(
-            requests: 10, clientConfig: StatsGoldenTests.clientConfig,
-            serverConfig: StatsGoldenTests.serverConfig, modules: Self.modules)
+        let runner = try GoldenMesh.http(
+            requests: 10, clientConfig: IstioTestdata.clientConfiguration,
+            serverConfig: IstioTestdata.serverConfiguration, modules: Self.modules)
         let vars = ["RequestCount": "10", "GrpcResponseStatus": ""]
         var report: [String] = []
         for (proxy, file) in [("client", "client_request_total.yaml.tmpl"), ("server", "server_request_total.yaml.tmpl")] {
             let text = runner.prometheus().first { $0.proxy == proxy }!.text
             let actual = text.split(separator: "\n").map(String.init).filter { $0.hasPrefix("istio_requests_total{") }
-            let differing = Self.differences(expected: StatsGoldenTests.expectedLines(file, vars: vars), actual: actual)
+            let differing = Self.differences(expected: IstioTestdata.expectedLines(file, vars: vars), actual: actual)
             report += differing.map { "\(proxy) \(file): \($0)" }
         }
         for running in runner.proxies {
@@ -72,7 +73,7 @@ struct IstioFidelityTests {
     /// exchange, as Istio 1.12's is native Envoy code).
     @Test func tcpMetricsOnBothSides() throws {
         let directory = ProcessInfo.processInfo.environment["ANCHOR_WASM_DIR"] ?? ""
-        let runner = try StatsGoldenTests.tcpScenario(statsModule: "\(directory)/stats-filter.wasm", dialect: "legacy")
+        let runner = try GoldenMesh.tcp(statsModule: "\(directory)/stats-filter.wasm", dialect: "legacy")
         var report: [String] = []
         for side in ["client", "server"] {
             let text = runner.prometheus().first { $0.proxy == side }!.text
@@ -80,7 +81,7 @@ struct IstioFidelityTests {
                 ("connection_open", "istio_tcp_connections_opened_total"), ("connection_close", "istio_tcp_connections_closed_total"),
                 ("received_bytes", "istio_tcp_received_bytes_total"), ("sent_bytes", "istio_tcp_sent_bytes_total"),
             ] {
-                let expected = StatsGoldenTests.expectedLines(
+                let expected = IstioTestdata.expectedLines(
                     "tcp_\(side)_\(file).yaml.tmpl",
                     vars: ["ConnectionCount": "10", "ReceivedBytes": "60", "SentBytes": "120"])
                 let actual = text.split(separator: "\n").map(String.init).filter { $0.hasPrefix(family + "{") }

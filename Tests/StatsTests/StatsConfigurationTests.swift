@@ -1,5 +1,6 @@
 import Foundation
 import ProxyWasmABI
+import ProxyWasmTestSupport
 import ProxyWasmTools
 import ProxyWasmWasmKit
 import Testing
@@ -14,7 +15,7 @@ struct StatsConfigurationTests {
     /// Runs one request and returns every stat name (without `wasmcustom.`) and value.
     static func run(_ configuration: String) throws -> (names: [String: UInt64], logs: [LogLine]) {
         let proxy = Proxy(name: "client")
-        proxy.setNode(id: "client", metadata: MetadataExchangeTests.metadata("client_node_metadata.rendered.json"))
+        proxy.setNode(id: "client", metadata: IstioTestdata.nodeMetadata("client_node_metadata.rendered.json"))
         let vm = PluginVM(proxy: proxy, vmID: "stats")
         _ = try WasmKitGuest.load(try BuiltModules.bytes("stats"), into: vm)
         let root = try vm.startPlugin(PluginConfiguration(name: "stats", rootID: "stats_outbound", configuration: Array(configuration.utf8)))
@@ -55,7 +56,7 @@ struct StatsConfigurationTests {
     /// TCP labels end with connection_security_policy, the 25 HTTP ones with grpc_response_status.
     @Test func unnamedDimensionsFollowEachMetricsCutOff() throws {
         let proxy = Proxy(name: "server")
-        proxy.setNode(id: "server", metadata: MetadataExchangeTests.metadata("server_node_metadata.rendered.json"))
+        proxy.setNode(id: "server", metadata: IstioTestdata.nodeMetadata("server_node_metadata.rendered.json"))
         let vm = PluginVM(proxy: proxy, vmID: "stats")
         _ = try WasmKitGuest.load(try BuiltModules.bytes("stats"), into: vm)
         let configuration = #"{"tcp_reporting_duration": "1s", "metrics": [{"dimensions": {"mesh_id": "'m1'"}}]}"#

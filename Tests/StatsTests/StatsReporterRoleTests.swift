@@ -1,5 +1,6 @@
 import Foundation
 import ProxyWasmABI
+import ProxyWasmTestSupport
 import ProxyWasmTools
 import ProxyWasmWasmKit
 import TelemetryCore
@@ -40,8 +41,8 @@ struct StatsReporterRoleTests {
 
     static func run(_ yaml: String) throws -> ScenarioRunner {
         var scenario = try Scenario.load(yaml: yaml, file: "roles.yaml", baseDirectory: URL(fileURLWithPath: "/"))
-        scenario.proxies[0].metadata = MetadataExchangeTests.metadata("client_node_metadata.rendered.json")
-        for index in scenario.proxies.indices { scenario.proxies[index].statsTags = .rules(StatsGoldenTests.statsTags()) }
+        scenario.proxies[0].metadata = IstioTestdata.nodeMetadata("client_node_metadata.rendered.json")
+        for index in scenario.proxies.indices { scenario.proxies[index].statsTags = .rules(IstioTestdata.statsTags()) }
         let runner = try ScenarioRunner(scenario: scenario, loader: Engine.wasm.loader)
         runner.run()
         for proxy in runner.proxies {
@@ -105,7 +106,7 @@ struct StatsReporterRoleTests {
         let template = try String(
             contentsOf: Self.masterTestdata.appendingPathComponent("metric/server_waypoint_proxy_request_total.yaml.tmpl"),
             encoding: .utf8)
-        let rendered = StatsGoldenTests.render(template, vars: ["RequestCount": "10", "GrpcResponseStatus": ""])
+        let rendered = GoTemplate.render(template, variables: ["RequestCount": "10", "GrpcResponseStatus": ""])
         let expected = Self.labels(Self.expectedLine(rendered))
         let waypoint = Self.requestTotals(runner, "waypoint")
         #expect(waypoint.count == 1)
