@@ -119,31 +119,20 @@ extension PluginVM {
     /// The failure policy of the plugin behind `root`.
     func failsOpen(_ root: UInt32) -> Bool { plugins[root]?.failOpen ?? false }
 
-    // MARK: return-value conversion (proxy-wasm-cpp-host, then Envoy)
+    // MARK: return-value conversion (`CallbackResults`); a local reply's override lasts one callback
 
     func convertHeadersResult(_ raw: UInt32?) -> FilterHeadersStatus {
         defer { stopNextIteration = false }
-        guard let raw else { return .continue }
-        if stopNextIteration || raw > 4 { return .stopAllIterationAndWatermark }
-        switch raw {
-        case 0, 2: return .continue
-        case 1: return .stopAllIterationAndWatermark  // allow_on_headers_stop_iteration unset
-        case 3: return .stopAllIterationAndBuffer
-        default: return .stopAllIterationAndWatermark
-        }
+        return CallbackResults.headers(raw, sentLocalReply: stopNextIteration)
     }
 
     func convertDataResult(_ raw: UInt32?) -> FilterDataStatus {
         defer { stopNextIteration = false }
-        guard let raw else { return .continue }
-        if stopNextIteration || raw > 3 { return .stopIterationNoBuffer }
-        return FilterDataStatus(rawValue: raw) ?? .stopIterationNoBuffer
+        return CallbackResults.data(raw, sentLocalReply: stopNextIteration)
     }
 
     func convertTrailersResult(_ raw: UInt32?) -> FilterTrailersStatus {
         defer { stopNextIteration = false }
-        guard let raw else { return .continue }
-        if stopNextIteration || raw > 1 { return .stopIteration }
-        return raw == 0 ? .continue : .stopIteration
+        return CallbackResults.trailers(raw, sentLocalReply: stopNextIteration)
     }
 }
