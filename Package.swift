@@ -134,6 +134,13 @@ let package = Package(
             ],
             path: "Tests/StatsTests"),
         .testTarget(
+            name: "ProxyWasmToolsTests",
+            dependencies: [
+                "ProxyWasmTestSupport", "ProxyWasmHost", "ProxyWasmWasmKit", "ProxyWasmTools", "ProxyWasmABI",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"), .product(name: "Yams", package: "Yams"),
+            ],
+            path: "Tests/ProxyWasmToolsTests"),
+        .testTarget(
             name: "ProxyWasmHostTests",
             dependencies: [
                 "ProxyWasmTestSupport", "ProxyWasmHost", "ProxyWasmWasmKit", "ProxyWasmTools", "TelemetryCore", "ProxyWasmABISources",

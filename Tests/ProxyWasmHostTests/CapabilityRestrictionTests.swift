@@ -13,7 +13,7 @@ import Testing
 struct CapabilityRestrictionTests {
     /// On request headers: proxy_log -> 0x40, proxy_set_tick_period_milliseconds
     /// -> 0x44, fd_write -> 0x48, then proc_exit; on response headers writes 1 at 0x50.
-    static let module = HostileModuleTests.module(
+    static let module = WATModule.module(
         """
         (data (i32.const 0x100) "hello")
         (data (i32.const 0x200) "\\00\\01\\00\\00\\05\\00\\00\\00")

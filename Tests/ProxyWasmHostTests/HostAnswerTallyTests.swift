@@ -37,7 +37,7 @@ struct HostAnswerTallyTests {
 
     @Test func aForeignFunctionThisHostLacksIsNamed() throws {
         let module = try wasm(
-            HostileModuleTests.module(
+            WATModule.module(
                 """
                 (data (i32.const 0x100) "set_envoy_filter_state")
                 (func (export "proxy_on_vm_start") (param i32 i32) (result i32) (i32.const 1))

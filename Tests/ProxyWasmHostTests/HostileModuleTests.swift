@@ -9,29 +9,6 @@ import Testing
 /// misbehave at run time. The host must report, never crash or hang.
 @Suite("Validation and hostile modules")
 struct HostileModuleTests {
-    /// A minimal valid proxy-wasm module; `body` adds functions and exports.
-    static func module(
-        _ body: String, imports: String = "", marker: String = "proxy_abi_version_0_2_1",
-        allocator: Bool = true
-    ) -> String {
-        """
-        (module
-          \(imports)
-          (memory (export "memory") 1 4)
-          (global $heap (mut i32) (i32.const 4096))
-          \(allocator ? """
-          (func (export "proxy_on_memory_allocate") (param $size i32) (result i32)
-            (local $p i32)
-            (local.set $p (global.get $heap))
-            (global.set $heap (i32.add (global.get $heap) (i32.and (i32.add (local.get $size) (i32.const 7)) (i32.const -8))))
-            (local.get $p))
-          """ : "")
-          (func (export "\(marker)"))
-          \(body)
-        )
-        """
-    }
-
     func load(_ text: String, vm: PluginVM, limits: GuestLimits = GuestLimits()) throws -> WasmKitGuest {
         try WasmKitGuest.load(try wasm(text), into: vm, limits: limits)
     }
@@ -51,13 +28,13 @@ struct HostileModuleTests {
     struct HostileTestFailure: Error {}
 
     @Test func missingABIMarkerIsRejected() throws {
-        let error = try loadError(Self.module("", marker: "proxy_abi_version_0_x_x"))
+        let error = try loadError(WATModule.module("", marker: "proxy_abi_version_0_x_x"))
         #expect(error.report.problems.contains { $0.hasPrefix("Missing or unknown Proxy-Wasm ABI version") })
     }
 
     @Test func everyUnknownImportIsNamedWithItsSignature() throws {
         let error = try loadError(
-            Self.module(
+            WATModule.module(
                 "",
                 imports: """
                     (import "env" "proxy_this_does_not_exist" (func (param i32) (result i32)))
@@ -73,19 +50,19 @@ struct HostileModuleTests {
 
     @Test func versionSpecificImportsFollowTheMarker() throws {
         let error = try loadError(
-            Self.module(
+            WATModule.module(
                 "", imports: #"(import "env" "proxy_get_log_level" (func (param i32) (result i32)))"#,
                 marker: "proxy_abi_version_0_2_0"))
         #expect(error.report.problems.first?.contains("proxy_get_log_level") == true)
     }
 
     @Test func missingAllocatorIsRejected() throws {
-        let error = try loadError(Self.module("", allocator: false))
+        let error = try loadError(WATModule.module("", allocator: false))
         #expect(error.report.problems.contains { $0.hasPrefix("Wasm module is missing malloc function") })
     }
 
     @Test func wrongCallbackSignaturesFailTheVM() throws {
-        let error = try loadError(Self.module("(func (export \"proxy_on_request_headers\") (param i32 i32) (result i32) (i32.const 0))"))
+        let error = try loadError(WATModule.module("(func (export \"proxy_on_request_headers\") (param i32 i32) (result i32) (i32.const 0))"))
         #expect(
             error.report.problems.contains(
                 "Bad function signature for: proxy_on_request_headers, want: i32 i32 i32 -> i32, but the module exports: i32 i32 -> i32"))
@@ -99,7 +76,7 @@ struct HostileModuleTests {
     @Test func outOfBoundsPointersGetInvalidMemoryAccess() throws {
         let vm = newVM()
         _ = try load(
-            Self.module(
+            WATModule.module(
                 """
                 (func (export "proxy_on_vm_start") (param i32 i32) (result i32)
                   ;; store proxy_log's status for a pointer far past memory at address 0
@@ -115,7 +92,7 @@ struct HostileModuleTests {
     @Test func aTrapFailsTheVMAndFailClosedAnswers503() throws {
         let vm = newVM()
         _ = try load(
-            Self.module(
+            WATModule.module(
                 """
                 (func (export "proxy_on_request_headers") (param i32 i32 i32) (result i32) unreachable)
                 """), vm: vm)
@@ -134,7 +111,7 @@ struct HostileModuleTests {
     @Test func failOpenBypassesLaterStreamsButNotTheTrappingOne() throws {
         let vm = newVM()
         _ = try load(
-            Self.module(
+            WATModule.module(
                 """
                 (func (export "proxy_on_request_headers") (param i32 i32 i32) (result i32) unreachable)
                 """), vm: vm)
@@ -150,7 +127,7 @@ struct HostileModuleTests {
     @Test func aRunawayLoopIsStoppedByTheInstructionBudget() throws {
         let vm = newVM()
         _ = try load(
-            Self.module(
+            WATModule.module(
                 """
                 (func (export "proxy_on_request_headers") (param i32 i32 i32) (result i32)
                   (loop $forever (br $forever))
@@ -166,7 +143,7 @@ struct HostileModuleTests {
     /// The wasm `start` function runs at instantiation: before it had no fuel
     /// budget, and a looping one hung `run` and `validate`.
     @Test func aLoopingStartFunctionIsStoppedByTheBudget() throws {
-        let text = Self.module(
+        let text = WATModule.module(
             """
             (func $spin (loop $forever (br $forever)))
             (start $spin)
@@ -182,7 +159,7 @@ struct HostileModuleTests {
     /// `_initialize` and `main` (reactor and command start functions) get the budget too.
     @Test(arguments: ["_initialize", "main"])
     func loopingInitializersAreStoppedByTheBudget(_ export: String) throws {
-        let text = Self.module(
+        let text = WATModule.module(
             export == "main"
                 ? #"(func (export "_initialize")) (func (export "main") (param i32 i32) (result i32) (loop $forever (br $forever)) (i32.const 0))"#
                 : #"(func (export "_initialize") (loop $forever (br $forever)))"#)
@@ -194,7 +171,7 @@ struct HostileModuleTests {
     @Test func memoryGrowthPastTheLimitFailsInsideTheGuest() throws {
         let vm = newVM()
         _ = try load(
-            Self.module(
+            WATModule.module(
                 """
                 (func (export "proxy_on_vm_start") (param i32 i32) (result i32)
                   ;; memory.grow answers -1 when refused: report it as the start result
@@ -208,7 +185,7 @@ struct HostileModuleTests {
         let vm = newVM()
         #expect(throws: PluginStartError.self) {
             _ = try load(
-                Self.module(
+                WATModule.module(
                     """
                     (func (export "_initialize") (drop (call $time (i32.const 0))))
                     """, imports: #"(import "env" "proxy_get_current_time_nanoseconds" (func $time (param i32) (result i32)))"#), vm: vm)
@@ -219,7 +196,7 @@ struct HostileModuleTests {
     @Test func falseFromConfigureRefusesThePlugin() throws {
         let vm = newVM()
         _ = try load(
-            Self.module(
+            WATModule.module(
                 """
                 (func (export "proxy_on_configure") (param i32 i32) (result i32) (i32.const 0))
                 """), vm: vm)

@@ -11,7 +11,7 @@ import WAT
 @Suite("Operator profile")
 struct OperatorProfileTests {
     /// `$handler` runs a loop of its own and calls `$inner` three times.
-    static let module = HostileModuleTests.module(
+    static let module = WATModule.module(
         """
         (func $inner (param $n i32) (result i32)
           (local $i i32)

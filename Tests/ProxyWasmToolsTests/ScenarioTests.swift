@@ -180,7 +180,7 @@ struct ScenarioTests {
     }
 
     @Test func validateStopsALoopingStartFunctionWithinItsFuel() throws {
-        let path = try temporaryModuleFile(try wasm(HostileModuleTests.module("(func $spin (loop $forever (br $forever))) (start $spin)")))
+        let path = try temporaryModuleFile(try wasm(WATModule.module("(func $spin (loop $forever (br $forever))) (start $spin)")))
         defer { try? FileManager.default.removeItem(atPath: path) }
         let started = Date()
         #expect(throws: (any Error).self) { try ValidateCommand.parse([path]).run() }
@@ -192,7 +192,7 @@ struct ScenarioTests {
     @Test func runExitsNonZeroWhenAPluginFailed() throws {
         let trapping = try temporaryModuleFile(
             try wasm(
-                HostileModuleTests.module(
+                WATModule.module(
                     """
                     (func (export "proxy_on_vm_start") (param i32 i32) (result i32) (i32.const 1))
                     (func (export "proxy_on_configure") (param i32 i32) (result i32) (i32.const 1))
@@ -201,7 +201,7 @@ struct ScenarioTests {
                     """)))
         let looping = try temporaryModuleFile(
             try wasm(
-                HostileModuleTests.module(
+                WATModule.module(
                     """
                     (func (export "proxy_on_vm_start") (param i32 i32) (result i32) (i32.const 1))
                     (func (export "proxy_on_configure") (param i32 i32) (result i32) (i32.const 1))
@@ -291,7 +291,7 @@ struct ScenarioTests {
     /// The call-out module of `CalloutTests` in a scenario: the request waits
     /// for the answer's latency, then continues with what the answer allowed.
     @Test func scenarioUpstreamsAnswerCallOutsAndRequestsWaitForThem() throws {
-        let path = try temporaryModuleFile(try wasm(CalloutTests.authModule()))
+        let path = try temporaryModuleFile(try wasm(CalloutProbe.authModule()))
         defer { try? FileManager.default.removeItem(atPath: path) }
         func run(_ upstreams: String) throws -> ScenarioRunner {
             let scenario = try parse(
@@ -344,7 +344,7 @@ struct ScenarioTests {
 /// the unary answer; OK continues it, a failure becomes a local 403.
 @Suite("Scenarios with gRPC upstreams")
 struct GrpcScenarioTests {
-    static let module = HostileModuleTests.module(
+    static let module = WATModule.module(
         """
         (global $stream (mut i32) (i32.const 0))
         (data (i32.const 0x100) "authz")
@@ -409,10 +409,10 @@ struct GrpcScenarioTests {
     /// A plugin that answers every answer with a new call-out never lets the
     /// request go; the runner stops waiting and reports it held.
     @Test func aPluginCallingOutForeverLeavesTheRequestHeld() throws {
-        let pairs = CalloutTests.requestPairs.map { String(format: "\\%02x", $0) }.joined()
+        let pairs = CalloutProbe.requestPairs.map { String(format: "\\%02x", $0) }.joined()
         let call =
-            "(drop (call $http_call (i32.const 0x100) (i32.const 4) (i32.const 0x200) (i32.const \(CalloutTests.requestPairs.count)) (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 0x50)))"
-        let module = HostileModuleTests.module(
+            "(drop (call $http_call (i32.const 0x100) (i32.const 4) (i32.const 0x200) (i32.const \(CalloutProbe.requestPairs.count)) (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 0x50)))"
+        let module = WATModule.module(
             """
             (data (i32.const 0x100) "auth")
             (data (i32.const 0x200) "\(pairs)")
