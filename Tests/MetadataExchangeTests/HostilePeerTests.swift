@@ -1,12 +1,11 @@
 import Foundation
 import MetadataExchange
 import ProxyWasmABI
+import ProxyWasmHost
 import ProxyWasmTestSupport
 import ProxyWasmWasmKit
 import TelemetryCore
 import Testing
-
-@testable import ProxyWasmHost
 
 /// Peer-controlled bytes through the real .wasm modules (wasm32: `Int` is 32
 /// bits there, so a length or offset with the top bit set is negative as an

@@ -1,12 +1,11 @@
 import Foundation
 import ProxyWasmABI
+import ProxyWasmHost
 import ProxyWasmTestSupport
 import ProxyWasmTools
 import ProxyWasmWasmKit
 import TelemetryCore
 import Testing
-
-@testable import ProxyWasmHost
 
 /// metadata_exchange.wasm in the host: Istio's HTTP rules, the TCP prefix
 /// protocol, the peer cache, both property dialects and hostile peers.

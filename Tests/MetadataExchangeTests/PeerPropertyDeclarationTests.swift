@@ -1,12 +1,11 @@
 import Foundation
 import ProxyWasmABI
+import ProxyWasmHost
 import ProxyWasmTestSupport
 import ProxyWasmTools
 import ProxyWasmWasmKit
 import TelemetryCore
 import Testing
-
-@testable import ProxyWasmHost
 
 /// metadata_exchange declares the peers it stores as FlatBuffers of Istio's
 /// FlatNode schema (`declare_property`), so Envoy's CEL can read their fields

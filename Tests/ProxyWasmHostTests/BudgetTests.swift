@@ -1,11 +1,10 @@
 import Foundation
 import ProxyWasmABI
+import ProxyWasmHost
 import ProxyWasmTestSupport
 import ProxyWasmWasmKit
 import TelemetryCore
 import Testing
-
-@testable import ProxyWasmHost
 
 /// Hardware-independent performance budgets, checked in CI: module sizes and
 /// wasm operators (WasmKit fuel) per request. Limits live in

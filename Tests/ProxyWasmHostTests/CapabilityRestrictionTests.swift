@@ -1,11 +1,10 @@
 import Foundation
 import ProxyWasmABI
+import ProxyWasmHost
 import ProxyWasmTestSupport
 import ProxyWasmTools
 import ProxyWasmWasmKit
 import Testing
-
-@testable import ProxyWasmHost
 
 /// Envoy's capability allow-list: restricted imports still link but answer
 /// from stubs, restricted callbacks are never called.

@@ -1,9 +1,8 @@
 import ProxyWasmABI
+import ProxyWasmHost
 import ProxyWasmTestSupport
 import ProxyWasmWasmKit
 import Testing
-
-@testable import ProxyWasmHost
 
 /// The real header_stamp.wasm in the host, through Envoy's lifecycle.
 @Suite("HeaderStamp.wasm in the host")

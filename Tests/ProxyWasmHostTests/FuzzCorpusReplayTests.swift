@@ -1,12 +1,11 @@
 import Foundation
 import ProxyWasmABI
+import ProxyWasmHost
 import ProxyWasmTestSupport
 import ProxyWasmTools
 import ProxyWasmWasmKit
 import TelemetryCore
 import Testing
-
-@testable import ProxyWasmHost
 
 /// The fuzz corpora replayed through the real .wasm modules in the host:
 /// libFuzzer (`make fuzz`) runs the decoders natively, where `Int` is 64

@@ -1,7 +1,6 @@
 import ProxyWasmABI
+import ProxyWasmHost
 import Testing
-
-@testable import ProxyWasmHost
 
 /// What the HTTP driver derives from the wire for the plugin to read.
 @Suite("HTTP stream properties")

@@ -3,14 +3,13 @@ import HeaderStamp
 import MetadataExchange
 import ProxyWasm
 import ProxyWasmABI
+import ProxyWasmHost
 import ProxyWasmNullVM
 import ProxyWasmTestSupport
 import ProxyWasmTools
 import ProxyWasmWasmKit
 import Stats
 import Testing
-
-@testable import ProxyWasmHost
 
 extension Engine: CustomTestStringConvertible {
     public var testDescription: String { rawValue }

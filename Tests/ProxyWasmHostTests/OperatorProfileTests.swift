@@ -1,11 +1,10 @@
 import Foundation
+import ProxyWasmHost
 import ProxyWasmTestSupport
 import ProxyWasmTools
 import ProxyWasmWasmKit
 import Testing
 import WAT
-
-@testable import ProxyWasmHost
 
 /// `proxy-wasm-host run --profile`: wasm operators by guest function.
 @Suite("Operator profile")

@@ -1,9 +1,8 @@
 import ProxyWasmABI
+import ProxyWasmHost
 import ProxyWasmTestSupport
 import ProxyWasmWasmKit
 import Testing
-
-@testable import ProxyWasmHost
 
 /// Modules shaped like the other proxy-wasm SDKs' output: their ABI marker,
 /// allocator export, start functions and WASI imports (none of those SDKs'

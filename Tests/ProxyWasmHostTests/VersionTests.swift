@@ -1,11 +1,10 @@
 import Foundation
 import ProxyWasmABI
+import ProxyWasmHost
 import ProxyWasmTestSupport
 import ProxyWasmTools
 import ProxyWasmWasmKit
 import Testing
-
-@testable import ProxyWasmHost
 
 /// One version, shown by the host, the modules and the changelog.
 @Suite("Version")

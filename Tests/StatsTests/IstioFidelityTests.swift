@@ -1,9 +1,8 @@
 import Foundation
+import ProxyWasmHost
 import ProxyWasmTestSupport
 import ProxyWasmTools
 import Testing
-
-@testable import ProxyWasmHost
 
 /// `make fidelity ANCHOR_WASM_DIR=...`: Istio 1.12's own prebuilt modules
 /// (not part of this repository) through the golden two-sidecar mesh in the

@@ -1,12 +1,11 @@
 import Foundation
 import ProxyWasmABI
+import ProxyWasmHost
 import ProxyWasmTestSupport
 import ProxyWasmTools
 import ProxyWasmWasmKit
 import TelemetryCore
 import Testing
-
-@testable import ProxyWasmHost
 
 /// Whatever bytes a peer or a Host header sends, every request lands in
 /// `istio_requests_total` with its 25 labels: label values are neutralised so

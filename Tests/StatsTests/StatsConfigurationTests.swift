@@ -1,11 +1,10 @@
 import Foundation
 import ProxyWasmABI
+import ProxyWasmHost
 import ProxyWasmTestSupport
 import ProxyWasmTools
 import ProxyWasmWasmKit
 import Testing
-
-@testable import ProxyWasmHost
 
 /// Istio's customization rules (§5.5 of the spec: definitions, drop,
 /// tags_to_remove, dimensions, compile failures), observed through the

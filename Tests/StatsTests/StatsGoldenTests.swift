@@ -1,12 +1,11 @@
 import Foundation
 import ProxyWasmABI
+import ProxyWasmHost
 import ProxyWasmTestSupport
 import ProxyWasmTools
 import ProxyWasmWasmKit
 import Testing
 import Yams
-
-@testable import ProxyWasmHost
 
 /// stats.wasm + metadata_exchange.wasm on a client and a server sidecar in the
 /// host, compared with Istio's own expected series (istio/proxy 1.12.0

@@ -1,10 +1,9 @@
 import ProxyWasmABI
+import ProxyWasmHost
 import ProxyWasmTestSupport
 import ProxyWasmWasmKit
 import TelemetryCore
 import Testing
-
-@testable import ProxyWasmHost
 
 /// stats.wasm records a warm report straight to the metrics it defined for
 /// the same peer and facts before. Any fact that changes must give its own

@@ -1,10 +1,9 @@
 import ProxyWasmABI
+import ProxyWasmHost
 import ProxyWasmTestSupport
 import ProxyWasmWasmKit
 import TelemetryCore
 import Testing
-
-@testable import ProxyWasmHost
 
 /// `metric_expiry_duration` in stats.wasm: a label set no report used for the
 /// expiry is forgotten on a tick (its metric ids, the cache entries pointing

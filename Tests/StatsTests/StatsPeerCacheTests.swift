@@ -1,10 +1,9 @@
 import ProxyWasmABI
+import ProxyWasmHost
 import ProxyWasmTestSupport
 import ProxyWasmWasmKit
 import TelemetryCore
 import Testing
-
-@testable import ProxyWasmHost
 
 /// stats.wasm decodes a peer's metadata once and reuses it; the reuse must
 /// never hide a peer whose metadata changed under the same id.

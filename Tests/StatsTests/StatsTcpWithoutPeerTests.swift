@@ -1,8 +1,7 @@
 import ProxyWasmABI
+import ProxyWasmHost
 import ProxyWasmTestSupport
 import Testing
-
-@testable import ProxyWasmHost
 
 /// TCP connections whose peer never arrives (no metadata exchange on the
 /// chain: plaintext, out of the mesh) are reported on ticks after one
