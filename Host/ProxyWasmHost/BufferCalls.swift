@@ -58,7 +58,7 @@ extension PluginVM {
             guard let context = activeContext, let plugin = plugins[context.rootID] else { return [] }
             return plugin.vmConfiguration
         case .pluginConfiguration:
-            guard let root = pluginConfigurationReadable, let plugin = plugins[root] else { return nil }
+            guard let root = frame.configurationReadableRoot, let plugin = plugins[root] else { return nil }
             return plugin.configuration
         case .httpRequestBody, .httpResponseBody, .downstreamData, .upstreamData:
             return activeContext?.buffers[type] ?? []

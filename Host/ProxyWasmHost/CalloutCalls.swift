@@ -7,7 +7,7 @@ import ProxyWasmABI
 
 extension PluginVM {
     /// The root context call-outs belong to (Envoy uses the plugin's root).
-    var calloutRoot: UInt32 { activeContext?.rootID ?? currentContextID }
+    var calloutRoot: UInt32 { activeContext?.rootID ?? frame.currentContextID }
 
     func proxyHttpCall(
         _ upstream: UInt32, _ upstreamSize: UInt32, _ headers: UInt32, _ headersSize: UInt32,

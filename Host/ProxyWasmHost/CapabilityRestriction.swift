@@ -39,7 +39,7 @@ extension PluginVM {
         let message = "Attempted call to restricted \(isWASI ? "WASI" : "proxy-wasm") capability: \(name)"
         proxy.appendLog(LogLine(level: .error, vmID: vmID, rootID: "", message: message))
         recordEvent(
-            context: activeContext?.id ?? currentContextID, name: "restricted_capability",
+            context: activeContext?.id ?? frame.currentContextID, name: "restricted_capability",
             args: ["function": isWASI ? "\(module).\(name)" : name])
         answers.record(status: "refused", call: isWASI ? "\(module).\(name)" : name)
         if !isWASI { return .stub(WasmResult.internalFailure.rawValue) }

@@ -45,7 +45,7 @@ extension PluginVM {
         module: String, name: String, handler: HostCallHandler?,
         _ arguments: HostCallArguments
     ) throws -> UInt32? {
-        switch restriction {
+        switch frame.restriction {
         case .none: break
         case .startup:
             if !(module == "env" && (name == "proxy_log" || name == "emscripten_notify_memory_growth"))

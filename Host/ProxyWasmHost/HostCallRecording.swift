@@ -23,7 +23,7 @@ extension PluginVM {
         let described = args()
         if trace.isEnabled {
             trace.record(
-                .hostcall, context: activeContext?.id ?? currentContextID, name: name, args: described,
+                .hostcall, context: activeContext?.id ?? frame.currentContextID, name: name, args: described,
                 result: result(), status: status.name)
         }
         if tallied { answers.record(status: status.name, call: Self.describe(name, described)) }
@@ -49,9 +49,9 @@ extension PluginVM {
     /// allocator under Envoy's allocator restriction.
     func copyOut(_ bytes: [UInt8], _ pointerSlot: UInt32, _ sizeSlot: UInt32) throws -> WasmResult {
         guard let memory else { return .invalidMemoryAccess }
-        let saved = restriction
-        restriction = .allocator
-        defer { restriction = saved }
+        let saved = frame.restriction
+        frame.restriction = .allocator
+        defer { frame.restriction = saved }
         return try memory.copyOut(bytes, pointerSlot: pointerSlot, sizeSlot: sizeSlot)
     }
 

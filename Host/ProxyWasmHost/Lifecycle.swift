@@ -18,8 +18,8 @@ extension PluginVM {
     /// `_initialize` then `main(0, 0)` or `__main_void()`; else `_start`.
     public func runStartFunctions() throws(PluginStartError) {
         guard let guest else { throw PluginStartError(message: "no guest attached") }
-        restriction = .startup
-        defer { restriction = .none }
+        frame.restriction = .startup
+        defer { frame.restriction = .none }
         if guest.hasExport("_initialize") {
             invoke("_initialize", context: 0, [])
             if guest.hasExport("main") {
@@ -45,9 +45,9 @@ extension PluginVM {
         plugins[root] = configuration
         // Envoy makes the plugin configuration readable in the root's first
         // context create and in configure, not in vm start.
-        pluginConfigurationReadable = root
+        frame.configurationReadableRoot = root
         invoke("proxy_on_context_create", context: root, [root, 0], traceArgs: ["parent": "0", "root_id": configuration.rootID])
-        pluginConfigurationReadable = nil
+        frame.configurationReadableRoot = nil
         let started = invoke(
             "proxy_on_vm_start", context: root, [root, UInt32(configuration.vmConfiguration.count)],
             traceArgs: ["vm_configuration_size": String(configuration.vmConfiguration.count)],
@@ -57,12 +57,12 @@ extension PluginVM {
             fail(.startFailed, callback: "proxy_on_vm_start", message: "returned false")
             throw PluginStartError(message: "Failed to start base Wasm (proxy_on_vm_start returned false)")
         }
-        pluginConfigurationReadable = root
+        frame.configurationReadableRoot = root
         let configured = invoke(
             "proxy_on_configure", context: root, [root, UInt32(configuration.configuration.count)],
             traceArgs: ["configuration": PluginVM.display(configuration.configuration)],
             describe: { $0.map { $0 != 0 ? "true" : "false" } })
-        pluginConfigurationReadable = nil
+        frame.configurationReadableRoot = nil
         if let failure { throw PluginStartError(message: "Failed to configure base Wasm plugin: \(failure.message)") }
         if configured == 0 {
             throw PluginStartError(message: "Failed to configure base Wasm plugin (proxy_on_configure returned false)")
@@ -122,17 +122,17 @@ extension PluginVM {
     // MARK: return-value conversion (`CallbackResults`); a local reply's override lasts one callback
 
     func convertHeadersResult(_ raw: UInt32?) -> FilterHeadersStatus {
-        defer { stopNextIteration = false }
-        return CallbackResults.headers(raw, sentLocalReply: stopNextIteration)
+        defer { frame.sentLocalReply = false }
+        return CallbackResults.headers(raw, sentLocalReply: frame.sentLocalReply)
     }
 
     func convertDataResult(_ raw: UInt32?) -> FilterDataStatus {
-        defer { stopNextIteration = false }
-        return CallbackResults.data(raw, sentLocalReply: stopNextIteration)
+        defer { frame.sentLocalReply = false }
+        return CallbackResults.data(raw, sentLocalReply: frame.sentLocalReply)
     }
 
     func convertTrailersResult(_ raw: UInt32?) -> FilterTrailersStatus {
-        defer { stopNextIteration = false }
-        return CallbackResults.trailers(raw, sentLocalReply: stopNextIteration)
+        defer { frame.sentLocalReply = false }
+        return CallbackResults.trailers(raw, sentLocalReply: frame.sentLocalReply)
     }
 }

@@ -33,7 +33,7 @@ extension PluginVM {
     }
 
     func proxySetTickPeriodMilliseconds(_ milliseconds: UInt32) throws -> UInt32 {
-        let root = activeContext?.rootID ?? currentContextID
+        let root = activeContext?.rootID ?? frame.currentContextID
         ticks.setPeriod(milliseconds, root: root, now: proxy.clock.nanoseconds)
         return finish("proxy_set_tick_period_milliseconds", .ok, args: ["milliseconds": String(milliseconds)])
     }

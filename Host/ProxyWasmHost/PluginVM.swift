@@ -25,15 +25,8 @@ public final class PluginVM {
     public internal(set) var contexts: [UInt32: ContextState] = [:]
     var plugins: [UInt32: PluginConfiguration] = [:]
     var nextContextID: UInt32 = 1
-    var currentContextID: UInt32 = 0
-    var effectiveContextID: UInt32 = 0
-    /// Set by `proxy_send_local_response`: overrides the callback's return value.
-    var stopNextIteration = false
-    /// Inside `proxy_on_configure` (and the root's first context create): the
-    /// plugin configuration buffer is readable.
-    var pluginConfigurationReadable: UInt32?
-    /// Envoy's V8 restricts host calls during `_initialize` and the allocator.
-    var restriction: Restriction = .none
+    /// The callback running now: its context, the effective context and Envoy's restrictions.
+    var frame = CallbackFrame()
     /// The roots' tick timers.
     public internal(set) var ticks = TickSchedule()
     /// Root contexts whose `proxy_on_done` returned false.
@@ -43,7 +36,6 @@ public final class PluginVM {
     var expressions = ExpressionTable()
     /// Properties the plugin declared with `declare_property`, by name.
     public internal(set) var declaredProperties: [String: DeclaredProperty] = [:]
-    var callDepth = 0
     /// Root contexts to delete after the current callback (`proxy_done`).
     var deferredDeletes: [UInt32] = []
     /// `proxy_on_queue_ready` notifications posted by enqueues (Envoy posts them asynchronously).
@@ -61,8 +53,6 @@ public final class PluginVM {
     /// Set before loading the module; empty means unrestricted.
     public var allowedCapabilities: Set<String> = []
 
-    enum Restriction { case none, startup, allocator }
-
     public init(proxy: Proxy, vmID: String, abiVersion: ABIVersion = .v0_2_1, trace: TraceRecorder = TraceRecorder(enabled: false)) {
         self.proxy = proxy
         self.vmID = vmID
@@ -76,8 +66,8 @@ public final class PluginVM {
 
     /// The context host calls act on: the effective one if set and alive, else the current one.
     var activeContext: ContextState? {
-        if effectiveContextID != 0, let context = contexts[effectiveContextID] { return context }
-        return contexts[currentContextID]
+        if frame.effectiveContextID != 0, let context = contexts[frame.effectiveContextID] { return context }
+        return contexts[frame.currentContextID]
     }
 
     func context(_ id: UInt32) -> ContextState? { contexts[id] }
@@ -85,10 +75,10 @@ public final class PluginVM {
     /// Marks the VM failed, as Envoy does after a trap or a refused start.
     func fail(_ state: FailState, callback: String, message: String) {
         guard failure == nil else { return }
-        currentContextIDAtFailure = currentContextID
+        currentContextIDAtFailure = frame.currentContextID
         failure = VMFailure(state: state, callback: callback, message: message)
         recordEvent(
-            context: currentContextID, name: "vm_failed",
+            context: frame.currentContextID, name: "vm_failed",
             args: ["state": state.name, "callback": callback, "message": message])
         proxy.appendLog(
             LogLine(
@@ -113,20 +103,18 @@ public final class PluginVM {
         describe: ((UInt32?) -> String?)? = nil
     ) -> UInt32? {
         guard failure == nil, let guest, guest.hasExport(name), callbackAllowed(name) else { return nil }
-        let savedCurrent = currentContextID
-        let savedEffective = effectiveContextID
+        let savedCurrent = frame.currentContextID
+        let savedEffective = frame.effectiveContextID
         let savedSource = trace.source
         trace.source = traceSource
-        currentContextID = context
-        effectiveContextID = 0
+        frame.currentContextID = context
+        frame.effectiveContextID = 0
         let event = trace.record(.callback, context: context, name: name, args: traceArgs())
         trace.depth += 1
-        callDepth += 1
         defer {
-            callDepth -= 1
             trace.depth -= 1
-            currentContextID = savedCurrent
-            effectiveContextID = savedEffective
+            frame.currentContextID = savedCurrent
+            frame.effectiveContextID = savedEffective
             trace.source = savedSource
         }
         do {

@@ -32,7 +32,7 @@ extension PluginVM {
         let name = "proxy_register_shared_queue"
         guard let queueName = slice(namePointer, nameSize) else { return finish(name, .invalidMemoryAccess) }
         let text = String(decoding: queueName, as: UTF8.self)
-        let root = activeContext?.rootID ?? currentContextID
+        let root = activeContext?.rootID ?? frame.currentContextID
         let token = proxy.sharedData.registerQueue(vmID: vmID, name: text, root: root, vm: self)
         guard memory?.writeUInt32(tokenSlot, token) == true else { return finish(name, .invalidMemoryAccess) }
         return finish(name, .ok, args: ["name": text], result: String(token))

@@ -55,19 +55,19 @@ extension PluginVM {
             context.localResponse = LocalResponse(
                 statusCode: code, details: cleanDetails, body: body, headers: headers,
                 grpcStatus: grpcStatus <= 16 ? grpcStatus : nil)
-            stopNextIteration = true
+            frame.sentLocalReply = true
         }
         return finish(name, .ok, args: args())
     }
 
     func proxySetEffectiveContext(_ id: UInt32) throws -> UInt32 {
         guard contexts[id] != nil else { return finish("proxy_set_effective_context", .badArgument, args: ["context": String(id)]) }
-        effectiveContextID = id
+        frame.effectiveContextID = id
         return finish("proxy_set_effective_context", .ok, args: ["context": String(id)])
     }
 
     func proxyDone() throws -> UInt32 {
-        let root = activeContext?.rootID ?? currentContextID
+        let root = activeContext?.rootID ?? frame.currentContextID
         guard pendingDone.contains(root) else { return finish("proxy_done", .notFound) }
         pendingDone.remove(root)
         deferredDeletes.append(root)

@@ -135,7 +135,7 @@ enum WASI {
 extension PluginVM {
     func wasiResult(_ name: String, _ errno: UInt32) -> UInt32 {
         if trace.isEnabled {
-            trace.record(.hostcall, context: activeContext?.id ?? currentContextID, name: name, status: "errno \(errno)")
+            trace.record(.hostcall, context: activeContext?.id ?? frame.currentContextID, name: name, status: "errno \(errno)")
         }
         return errno
     }

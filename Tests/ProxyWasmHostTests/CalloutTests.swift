@@ -166,7 +166,7 @@ struct CalloutTests {
 
     @Test func callOutMapsAndBuffersExistOnlyInsideTheirCallback() throws {
         let (vm, memory, _) = hostCallFixture()
-        vm.currentContextID = 1
+        vm.frame.currentContextID = 1
         #expect(try vm.call("proxy_get_buffer_bytes", 4, 0, 10, 0x10, 0x14) == WasmResult.notFound.rawValue)
         let key = memory.put(Array(":status".utf8), at: 0x100)
         #expect(try vm.call("proxy_get_header_map_value", 6, key.0, key.1, 0x10, 0x14) == WasmResult.badArgument.rawValue)
@@ -187,9 +187,9 @@ struct CalloutTests {
         var memory: ArrayGuestMemory { guest.plain }
 
         func asRoot<T>(_ body: () throws -> T) rethrows -> T {
-            let saved = vm.currentContextID
-            vm.currentContextID = root
-            defer { vm.currentContextID = saved }
+            let saved = vm.frame.currentContextID
+            vm.frame.currentContextID = root
+            defer { vm.frame.currentContextID = saved }
             return try body()
         }
 

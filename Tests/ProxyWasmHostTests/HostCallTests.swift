@@ -102,7 +102,7 @@ struct HostCallTests {
     @Test func streamPropertiesAreNotFoundInTheRootContext() throws {
         let (vm, memory, stream) = hostCallFixture()
         stream.streamProperties = .map([PropertyEntry("request", .map([PropertyEntry("path", .string("/"))]))])
-        vm.currentContextID = 1
+        vm.frame.currentContextID = 1
         memory.place(Array("request\0path".utf8), at: 0x100)
         #expect(try vm.call("proxy_get_property", 0x100, 12, 0x200, 0x204) == WasmResult.notFound.rawValue)
     }
@@ -115,7 +115,7 @@ struct HostCallTests {
         #expect(stream.filterState["wasm.upstream_peer_id"] == Array("reviews".utf8))
         #expect(try vm.call("proxy_get_property", 0x100, 16, 0x300, 0x304) == 0)
         #expect(memory.read(memory.readUInt32(0x300)!, 7) == Array("reviews".utf8))
-        vm.currentContextID = 1  // no stream: NotFound
+        vm.frame.currentContextID = 1  // no stream: NotFound
         #expect(try vm.call("proxy_set_property", 0x100, 16, 0x200, 7) == WasmResult.notFound.rawValue)
     }
 

@@ -24,7 +24,7 @@ func hostCallFixture(dialect: PropertyDialect = .current) -> (PluginVM, ArrayGue
     let stream = ContextState(id: 2, rootID: 1, kind: .http)
     vm.contexts = [1: root, 2: stream]
     vm.plugins[1] = PluginConfiguration(name: "plugin")
-    vm.currentContextID = 2
+    vm.frame.currentContextID = 2
     return (vm, guest.plain, stream)
 }
 
