@@ -1,26 +1,5 @@
 import ProxyWasmABI
 
-/// A call-out answer waiting for its virtual time.
-struct PendingCallout {
-    enum Delivery {
-        case http(HttpCalloutReply)
-        case grpc(GrpcCalloutEvent)
-    }
-
-    let due: UInt64
-    let sequence: UInt64
-    unowned let vm: PluginVM
-    let root: UInt32
-    let token: UInt32
-    let delivery: Delivery
-}
-
-/// gRPC exchanges a VM has in flight, by token.
-struct GrpcExchange {
-    let request: GrpcCalloutRequest
-    var localClosed = false
-}
-
 extension Proxy {
     /// Queues an answer for `due` (virtual nanoseconds).
     func schedule(_ delivery: PendingCallout.Delivery, vm: PluginVM, root: UInt32, token: UInt32, afterMilliseconds: UInt64) {

@@ -1,26 +1,5 @@
 import ProxyWasmABI
 
-/// The arguments of one host call, as the engine delivers them.
-public protocol HostCallArguments {
-    func i32(_ index: Int) -> UInt32
-    func i64(_ index: Int) -> UInt64
-}
-
-/// Arguments held in an array (tests, the native mode).
-public struct ArrayArguments: HostCallArguments {
-    public let values: [UInt64]
-    public init(_ values: [UInt64]) { self.values = values }
-    public func i32(_ index: Int) -> UInt32 { UInt32(truncatingIfNeeded: values[index]) }
-    public func i64(_ index: Int) -> UInt64 { values[index] }
-}
-
-/// A host call the guest is not allowed to make now (Envoy V8: only
-/// `proxy_log` and WASI during `_initialize`, a few during the allocator).
-public struct RestrictedCallback: Error, CustomStringConvertible {
-    public let name: String
-    public var description: String { "restricted_callback: \(name)" }
-}
-
 /// The implementation of a host function: returns its i32 result, or nil
 /// for functions without results.
 public typealias HostCallHandler = @Sendable (PluginVM, HostCallArguments) throws -> UInt32?
