@@ -36,11 +36,22 @@ public struct WasmSignature: Sendable, Equatable {
     }
 }
 
+/// An enumeration Envoy checks a host call's u32 argument against before it
+/// reads any guest memory, answering `BadArgument` for a value outside it.
+public enum ABIEnumeration: String, Sendable, Equatable {
+    case headerMapType = "HeaderMapType"
+    case bufferType = "BufferType"
+    case logLevel = "LogLevel"
+    case streamType = "StreamType"
+}
+
 /// What one argument of a host call carries, as the SDK declares it. Each kind
 /// lowers to fixed wasm values, so a row's parameters also give its signature.
 public enum ABIParameterKind: Sendable, Equatable {
     /// A u32 value (i32).
     case word
+    /// A u32 value of an enumeration Envoy checks first (i32).
+    case enumeration(ABIEnumeration)
     /// A usize value (i32 on wasm32).
     case size
     /// A signed 64-bit value (i64).
@@ -49,6 +60,10 @@ public enum ABIParameterKind: Sendable, Equatable {
     case unsigned64
     /// Bytes the guest passes in: pointer and size (i32 i32).
     case bytes
+    /// Bytes the guest passes in (i32 i32) that Envoy reads only after checks of
+    /// its own (`proxy_set_buffer_bytes` looks the buffer up first), so the
+    /// host's handler reads them, not its binding.
+    case lateBytes
     /// A pointer to a u32 the host writes (i32).
     case wordOut
     /// A pointer to a usize the host writes (i32).
@@ -63,8 +78,8 @@ public enum ABIParameterKind: Sendable, Equatable {
     public var wasmTypes: [WasmValueType] {
         switch self {
         case .signed64, .unsigned64: return [.i64]
-        case .bytes, .returnedBytes: return [.i32, .i32]
-        case .word, .size, .wordOut, .sizeOut, .unsigned64Out: return [.i32]
+        case .bytes, .lateBytes, .returnedBytes: return [.i32, .i32]
+        case .word, .enumeration, .size, .wordOut, .sizeOut, .unsigned64Out: return [.i32]
         }
     }
 }
@@ -80,10 +95,12 @@ public struct ABIParameter: Sendable, Equatable {
     }
 
     public static func word(_ name: String) -> ABIParameter { ABIParameter(name, .word) }
+    public static func enumeration(_ name: String, _ type: ABIEnumeration) -> ABIParameter { ABIParameter(name, .enumeration(type)) }
     public static func size(_ name: String) -> ABIParameter { ABIParameter(name, .size) }
     public static func signed64(_ name: String) -> ABIParameter { ABIParameter(name, .signed64) }
     public static func unsigned64(_ name: String) -> ABIParameter { ABIParameter(name, .unsigned64) }
     public static func bytes(_ name: String) -> ABIParameter { ABIParameter(name, .bytes) }
+    public static func lateBytes(_ name: String) -> ABIParameter { ABIParameter(name, .lateBytes) }
     public static func wordOut(_ name: String) -> ABIParameter { ABIParameter(name, .wordOut) }
     public static func sizeOut(_ name: String) -> ABIParameter { ABIParameter(name, .sizeOut) }
     public static func unsigned64Out(_ name: String) -> ABIParameter { ABIParameter(name, .unsigned64Out) }
@@ -145,7 +162,7 @@ private func sig(_ p: Int, _ r: Int = 1) -> WasmSignature {
 /// The host functions Envoy registers under module `env`: the proxy-wasm
 /// calls, Envoy's `envoy_resolve_dns` extension and the two emscripten shims.
 public let proxyHostFunctions: [ABIFunction] = [
-    ABIFunction(call: "proxy_log", [.word("level"), .bytes("message")]),
+    ABIFunction(call: "proxy_log", [.enumeration("level", .logLevel), .bytes("message")]),
     ABIFunction(call: "proxy_get_log_level", [.wordOut("level")], since: .v0_2_1),
     ABIFunction(call: "proxy_get_configuration", [.returnedBytes("configuration")], until: .v0_1_0),
     ABIFunction(call: "proxy_get_status", [.wordOut("code"), .returnedBytes("message")]),
@@ -153,21 +170,21 @@ public let proxyHostFunctions: [ABIFunction] = [
     ABIFunction(call: "proxy_get_current_time_nanoseconds", [.unsigned64Out("time")]),
     ABIFunction(call: "proxy_get_property", [.bytes("path"), .returnedBytes("value")]),
     ABIFunction(call: "proxy_set_property", [.bytes("path"), .bytes("value")]),
-    ABIFunction(call: "proxy_get_buffer_bytes", [.word("type"), .size("start"), .size("maxSize"), .returnedBytes("value")]),
-    ABIFunction(call: "proxy_get_buffer_status", [.word("type"), .sizeOut("length"), .wordOut("flags")]),
-    ABIFunction(call: "proxy_set_buffer_bytes", [.word("type"), .size("start"), .size("length"), .bytes("data")]),
-    ABIFunction(call: "proxy_get_header_map_value", [.word("map"), .bytes("key"), .returnedBytes("value")]),
-    ABIFunction(call: "proxy_add_header_map_value", [.word("map"), .bytes("key"), .bytes("value")]),
-    ABIFunction(call: "proxy_replace_header_map_value", [.word("map"), .bytes("key"), .bytes("value")]),
-    ABIFunction(call: "proxy_remove_header_map_value", [.word("map"), .bytes("key")]),
-    ABIFunction(call: "proxy_get_header_map_pairs", [.word("map"), .returnedBytes("pairs")]),
-    ABIFunction(call: "proxy_set_header_map_pairs", [.word("map"), .bytes("pairs")]),
-    ABIFunction(call: "proxy_get_header_map_size", [.word("map"), .sizeOut("size")]),
+    ABIFunction(call: "proxy_get_buffer_bytes", [.enumeration("type", .bufferType), .size("start"), .size("maxSize"), .returnedBytes("value")]),
+    ABIFunction(call: "proxy_get_buffer_status", [.enumeration("type", .bufferType), .sizeOut("length"), .wordOut("flags")]),
+    ABIFunction(call: "proxy_set_buffer_bytes", [.enumeration("type", .bufferType), .size("start"), .size("length"), .lateBytes("data")]),
+    ABIFunction(call: "proxy_get_header_map_value", [.enumeration("map", .headerMapType), .bytes("key"), .returnedBytes("value")]),
+    ABIFunction(call: "proxy_add_header_map_value", [.enumeration("map", .headerMapType), .bytes("key"), .bytes("value")]),
+    ABIFunction(call: "proxy_replace_header_map_value", [.enumeration("map", .headerMapType), .bytes("key"), .bytes("value")]),
+    ABIFunction(call: "proxy_remove_header_map_value", [.enumeration("map", .headerMapType), .bytes("key")]),
+    ABIFunction(call: "proxy_get_header_map_pairs", [.enumeration("map", .headerMapType), .returnedBytes("pairs")]),
+    ABIFunction(call: "proxy_set_header_map_pairs", [.enumeration("map", .headerMapType), .bytes("pairs")]),
+    ABIFunction(call: "proxy_get_header_map_size", [.enumeration("map", .headerMapType), .sizeOut("size")]),
     ABIFunction(call: "proxy_continue_request", [], until: .v0_1_0),
     ABIFunction(call: "proxy_continue_response", [], until: .v0_1_0),
     ABIFunction(call: "proxy_clear_route_cache", [], until: .v0_1_0),
-    ABIFunction(call: "proxy_continue_stream", [.word("stream")], since: .v0_2_0),
-    ABIFunction(call: "proxy_close_stream", [.word("stream")], since: .v0_2_0),
+    ABIFunction(call: "proxy_continue_stream", [.enumeration("stream", .streamType)], since: .v0_2_0),
+    ABIFunction(call: "proxy_close_stream", [.enumeration("stream", .streamType)], since: .v0_2_0),
     ABIFunction(call: "proxy_send_local_response", [.word("statusCode"), .bytes("details"), .bytes("body"), .bytes("headers"), .word("grpcStatus")]),
     ABIFunction(
         call: "proxy_http_call",

@@ -54,11 +54,11 @@ public enum ABISources {
     static func rawParameters(_ parameter: ABIParameter) -> [String] {
         let name = parameter.name
         switch parameter.kind {
-        case .word: return ["_ \(name): UInt32"]
+        case .word, .enumeration: return ["_ \(name): UInt32"]
         case .size: return ["_ \(name): Int"]
         case .signed64: return ["_ \(name): Int64"]
         case .unsigned64: return ["_ \(name): UInt64"]
-        case .bytes: return ["_ \(name): UnsafePointer<UInt8>?", "_ \(name)Size: Int"]
+        case .bytes, .lateBytes: return ["_ \(name): UnsafePointer<UInt8>?", "_ \(name)Size: Int"]
         case .wordOut: return ["_ \(name): UnsafeMutablePointer<UInt32>?"]
         case .sizeOut: return ["_ \(name): UnsafeMutablePointer<Int>?"]
         case .unsigned64Out: return ["_ \(name): UnsafeMutablePointer<UInt64>?"]
@@ -70,7 +70,7 @@ public enum ABISources {
     static func nativeParameters(_ parameter: ABIParameter) -> [String] {
         let name = parameter.name
         switch parameter.kind {
-        case .bytes: return ["\(name): UnsafeBufferPointer<UInt8>"]
+        case .bytes, .lateBytes: return ["\(name): UnsafeBufferPointer<UInt8>"]
         case .returnedBytes:
             return ["\(name): UnsafeMutablePointer<UnsafeMutablePointer<UInt8>?>?", "\(name)Size: UnsafeMutablePointer<Int>?"]
         default: return rawParameters(parameter).map { String($0.dropFirst(2)) }
@@ -80,7 +80,7 @@ public enum ABISources {
     static func forwardedArguments(_ parameter: ABIParameter) -> [String] {
         let name = parameter.name
         switch parameter.kind {
-        case .bytes: return ["\(name): UnsafeBufferPointer(start: \(name), count: \(name)Size)"]
+        case .bytes, .lateBytes: return ["\(name): UnsafeBufferPointer(start: \(name), count: \(name)Size)"]
         case .returnedBytes: return ["\(name): \(name)", "\(name)Size: \(name)Size"]
         default: return ["\(name): \(name)"]
         }
@@ -89,11 +89,11 @@ public enum ABISources {
     static func staging(_ parameter: ABIParameter) -> String {
         let name = parameter.name
         switch parameter.kind {
-        case .word: return "$0.value(\(name))"
+        case .word, .enumeration: return "$0.value(\(name))"
         case .size: return "$0.count(\(name))"
         case .signed64: return "$0.value64(UInt64(bitPattern: \(name)))"
         case .unsigned64: return "$0.value64(\(name))"
-        case .bytes: return "$0.bytes(\(name))"
+        case .bytes, .lateBytes: return "$0.bytes(\(name))"
         case .wordOut: return "$0.word(\(name))"
         case .sizeOut: return "$0.size(\(name))"
         case .unsigned64Out: return "$0.long(\(name))"
@@ -206,8 +206,13 @@ public enum ABISources {
         return text
     }
 
-    /// The host's handler for every `env` row: `proxy_get_property` is bound to
-    /// `PluginVM.proxyGetProperty`, taking the call's wasm values in order.
+    /// The host's handler for every `env` row. For a row described by meaning the binding is the
+    /// ABI layer, in proxy-wasm-cpp-host's order: it turns each `enumeration` argument into its
+    /// Swift enum (`BadArgument` outside it), reads each `bytes` argument out of guest memory
+    /// (`InvalidMemoryAccess` outside it), wraps each output pointer in a typed address and calls
+    /// the handler with the table's argument names as labels (`proxy_get_property` is bound to
+    /// `PluginVM.proxyGetProperty(path:value:)`), so handlers see Swift values, never raw guest
+    /// addresses. Other rows take their wasm values in order.
     static func hostCallTable() -> String {
         var text =
             banner + """
@@ -220,14 +225,54 @@ public enum ABISources {
 
                 """
         for function in proxyHostFunctions where function.module == "env" {
-            var arguments: [String] = []
-            for (index, type) in function.signature.parameters.enumerated() { arguments.append("a.\(type.name)(\(index))") }
-            let call = "try vm.\(camelCase(function.name))(\(arguments.joined(separator: ", ")))"
-            let body = function.signature.results.isEmpty ? "\(call); return nil" : call
-            let closure = arguments.isEmpty ? "{ vm, _ in \(body) }" : "{ vm, a in \(body) }"
-            text += "        \"\(function.name)\": \(closure),\n"
+            text += "        \"\(function.name)\": " + hostBinding(function) + ",\n"
         }
         text += "    ]\n}\n"
         return text
+    }
+
+    /// One handler binding: a closure from the call's wasm values to the handler.
+    static func hostBinding(_ function: ABIFunction) -> String {
+        let method = camelCase(function.name)
+        guard let parameters = function.parameters else {
+            var arguments: [String] = []
+            for (index, type) in function.signature.parameters.enumerated() { arguments.append("a.\(type.name)(\(index))") }
+            let call = "try vm.\(method)(\(arguments.joined(separator: ", ")))"
+            let body = function.signature.results.isEmpty ? "\(call); return nil" : call
+            return arguments.isEmpty ? "{ vm, _ in \(body) }" : "{ vm, a in \(body) }"
+        }
+        // Envoy's order: enumerations are checked, then inputs read, then the handler runs.
+        var enumerationChecks: [String] = []
+        var reads: [String] = []
+        var arguments: [String] = []
+        var index = 0
+        for parameter in parameters {
+            let name = parameter.name
+            switch parameter.kind {
+            case .word, .size: arguments.append("\(name): a.i32(\(index))")
+            case .enumeration(let type):
+                enumerationChecks.append(
+                    "guard let \(name) = \(type.rawValue)(rawValue: a.i32(\(index))) else { "
+                        + "return vm.finish(\"\(function.name)\", .badArgument, args: [\"\(name)\": String(a.i32(\(index)))]) }")
+                arguments.append("\(name): \(name)")
+            case .signed64: arguments.append("\(name): Int64(bitPattern: a.i64(\(index)))")
+            case .unsigned64: arguments.append("\(name): a.i64(\(index))")
+            case .bytes:
+                reads.append(
+                    "guard let \(name) = vm.slice(a.i32(\(index)), a.i32(\(index + 1))) else { "
+                        + "return vm.finish(\"\(function.name)\", .invalidMemoryAccess) }")
+                arguments.append("\(name): \(name)")
+            case .lateBytes: arguments.append("\(name): GuestBytes(a.i32(\(index)), a.i32(\(index + 1)))")
+            case .wordOut, .sizeOut: arguments.append("\(name): WordOutput(a.i32(\(index)))")
+            case .unsigned64Out: arguments.append("\(name): UInt64Output(a.i32(\(index)))")
+            case .returnedBytes: arguments.append("\(name): BytesOutput(a.i32(\(index)), a.i32(\(index + 1)))")
+            }
+            index += parameter.kind.wasmTypes.count
+        }
+        let call = "try vm.\(method)(\(arguments.joined(separator: ", ")))"
+        if arguments.isEmpty { return "{ vm, _ in \(call) }" }
+        let checks = enumerationChecks + reads
+        if checks.isEmpty { return "{ vm, a in \(call) }" }
+        return "{ vm, a in\n" + checks.map { "            " + $0 + "\n" }.joined() + "            return " + call + "\n        }"
     }
 }

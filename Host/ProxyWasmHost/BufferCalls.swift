@@ -5,34 +5,31 @@ import ProxyWasmABI
 extension PluginVM {
     // MARK: buffers
 
-    func proxyGetBufferBytes(_ type: UInt32, _ start: UInt32, _ maxSize: UInt32, _ valueSlot: UInt32, _ sizeSlot: UInt32) throws -> UInt32 {
+    func proxyGetBufferBytes(type bufferType: BufferType, start: UInt32, maxSize: UInt32, value output: BytesOutput) throws -> UInt32 {
         let name = "proxy_get_buffer_bytes"
-        guard let bufferType = BufferType(rawValue: type) else { return finish(name, .badArgument, args: ["type": String(type)]) }
         let args = { ["type": bufferType.name, "start": String(start), "max_size": String(maxSize)] }
         guard let buffer = buffer(bufferType) else { return finish(name, .notFound, args: args()) }
         let begin = Int(start)
         var length = Int(maxSize)
         if begin > buffer.count { length = 0 } else if begin + length > buffer.count { length = buffer.count - begin }
         let bytes = length == 0 ? [] : Array(buffer[begin..<begin + length])
-        let status = try copyOut(bytes, valueSlot, sizeSlot)
+        let status = try copyOut(bytes, to: output)
         return finish(name, status, args: args(), result: PluginVM.display(bytes))
     }
 
-    func proxyGetBufferStatus(_ type: UInt32, _ lengthSlot: UInt32, _ flagsSlot: UInt32) throws -> UInt32 {
+    func proxyGetBufferStatus(type bufferType: BufferType, length: WordOutput, flags: WordOutput) throws -> UInt32 {
         let name = "proxy_get_buffer_status"
-        guard let bufferType = BufferType(rawValue: type) else { return finish(name, .badArgument, args: ["type": String(type)]) }
         guard let buffer = buffer(bufferType) else { return finish(name, .notFound, args: ["type": bufferType.name]) }
-        guard memory?.writeUInt32(lengthSlot, UInt32(buffer.count)) == true, memory?.writeUInt32(flagsSlot, 0) == true else {
+        guard store(UInt32(buffer.count), in: length), store(0, in: flags) else {
             return finish(name, .invalidMemoryAccess, args: ["type": bufferType.name])
         }
         return finish(name, .ok, args: ["type": bufferType.name], result: String(buffer.count))
     }
 
-    func proxySetBufferBytes(_ type: UInt32, _ start: UInt32, _ length: UInt32, _ dataPointer: UInt32, _ dataSize: UInt32) throws -> UInt32 {
+    func proxySetBufferBytes(type bufferType: BufferType, start: UInt32, length: UInt32, data input: GuestBytes) throws -> UInt32 {
         let name = "proxy_set_buffer_bytes"
-        guard let bufferType = BufferType(rawValue: type) else { return finish(name, .badArgument, args: ["type": String(type)]) }
         guard let current = buffer(bufferType) else { return finish(name, .notFound, args: ["type": bufferType.name]) }
-        guard let data = slice(dataPointer, dataSize) else { return finish(name, .invalidMemoryAccess) }
+        guard let data = read(input) else { return finish(name, .invalidMemoryAccess) }
         let args = { ["type": bufferType.name, "start": String(start), "length": String(length), "data": PluginVM.display(data)] }
         guard let context = activeContext, context.mutableBuffers.contains(bufferType) else {
             return finish(name, .badArgument, args: args())

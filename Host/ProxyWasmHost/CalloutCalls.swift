@@ -10,17 +10,11 @@ extension PluginVM {
     var calloutRoot: UInt32 { activeContext?.rootID ?? frame.currentContextID }
 
     func proxyHttpCall(
-        _ upstream: UInt32, _ upstreamSize: UInt32, _ headers: UInt32, _ headersSize: UInt32,
-        _ body: UInt32, _ bodySize: UInt32, _ trailers: UInt32, _ trailersSize: UInt32,
-        _ timeout: UInt32, _ tokenSlot: UInt32
+        upstream clusterBytes: [UInt8], headers headerBytes: [UInt8], body: [UInt8], trailers trailerBytes: [UInt8],
+        timeoutMilliseconds timeout: UInt32, token tokenOutput: WordOutput
     ) throws -> UInt32 {
         let name = "proxy_http_call"
-        guard let clusterBytes = slice(upstream, upstreamSize), let headerBytes = slice(headers, headersSize),
-            let body = slice(body, bodySize), let trailerBytes = slice(trailers, trailersSize)
-        else {
-            return finish(name, .invalidMemoryAccess)
-        }
-        guard memory?.writeUInt32(tokenSlot, 0) == true else { return finish(name, .invalidMemoryAccess) }
+        guard store(0, in: tokenOutput) else { return finish(name, .invalidMemoryAccess) }
         let cluster = String(decoding: clusterBytes, as: UTF8.self)
         let headers = HeaderMapRules.decode(headerBytes)
         let trailers = HeaderMapRules.decode(trailerBytes)
@@ -54,47 +48,31 @@ extension PluginVM {
         } else {
             proxy.schedule(.http(reply), vm: self, root: calloutRoot, token: token, afterMilliseconds: reply.latencyMilliseconds)
         }
-        _ = memory?.writeUInt32(tokenSlot, token)
+        _ = store(token, in: tokenOutput)
         return finish(name, .ok, args: args, result: String(token))
     }
 
     func proxyGrpcCall(
-        _ upstream: UInt32, _ upstreamSize: UInt32, _ service: UInt32, _ serviceSize: UInt32,
-        _ method: UInt32, _ methodSize: UInt32, _ metadata: UInt32, _ metadataSize: UInt32,
-        _ message: UInt32, _ messageSize: UInt32, _ timeout: UInt32, _ tokenSlot: UInt32
+        service upstreamBytes: [UInt8], serviceName service: [UInt8], method: [UInt8], initialMetadata metadataBytes: [UInt8],
+        message: [UInt8], timeoutMilliseconds timeout: UInt32, token: WordOutput
     ) throws -> UInt32 {
-        grpcOpen(
-            upstream: (upstream, upstreamSize), service: (service, serviceSize), method: (method, methodSize),
-            metadata: (metadata, metadataSize), message: (message, messageSize), timeout: timeout, tokenSlot: tokenSlot)
+        grpcOpen(upstreamBytes, service: service, method: method, metadata: metadataBytes, message: message, timeout: timeout, token: token)
     }
 
     func proxyGrpcStream(
-        _ upstream: UInt32, _ upstreamSize: UInt32, _ service: UInt32, _ serviceSize: UInt32,
-        _ method: UInt32, _ methodSize: UInt32, _ metadata: UInt32, _ metadataSize: UInt32, _ tokenSlot: UInt32
+        service upstreamBytes: [UInt8], serviceName service: [UInt8], method: [UInt8], initialMetadata metadataBytes: [UInt8],
+        token: WordOutput
     ) throws -> UInt32 {
-        grpcOpen(
-            upstream: (upstream, upstreamSize), service: (service, serviceSize), method: (method, methodSize),
-            metadata: (metadata, metadataSize), message: nil, timeout: 0, tokenSlot: tokenSlot)
+        grpcOpen(upstreamBytes, service: service, method: method, metadata: metadataBytes, message: nil, timeout: 0, token: token)
     }
 
-    /// `proxy_grpc_call` (with a message) and `proxy_grpc_stream` (`message` nil);
-    /// each range is a guest (pointer, size).
+    /// `proxy_grpc_call` (with a message) and `proxy_grpc_stream` (`message` nil).
     private func grpcOpen(
-        upstream: (UInt32, UInt32), service serviceRange: (UInt32, UInt32), method methodRange: (UInt32, UInt32),
-        metadata metadataRange: (UInt32, UInt32), message messageRange: (UInt32, UInt32)?, timeout: UInt32, tokenSlot: UInt32
+        _ upstreamBytes: [UInt8], service: [UInt8], method: [UInt8], metadata metadataBytes: [UInt8], message: [UInt8]?,
+        timeout: UInt32, token tokenOutput: WordOutput
     ) -> UInt32 {
-        let isStream = messageRange == nil
+        let isStream = message == nil
         let name = isStream ? "proxy_grpc_stream" : "proxy_grpc_call"
-        guard let upstreamBytes = slice(upstream.0, upstream.1), let service = slice(serviceRange.0, serviceRange.1),
-            let method = slice(methodRange.0, methodRange.1), let metadataBytes = slice(metadataRange.0, metadataRange.1)
-        else {
-            return finish(name, .invalidMemoryAccess)
-        }
-        var message: [UInt8]?
-        if let messageRange {
-            guard let bytes = slice(messageRange.0, messageRange.1) else { return finish(name, .invalidMemoryAccess) }
-            message = bytes
-        }
         let metadata = HeaderMapRules.decode(metadataBytes)
         var args = [
             "service": String(decoding: service, as: UTF8.self), "method": String(decoding: method, as: UTF8.self),
@@ -121,7 +99,7 @@ extension PluginVM {
             cluster: cluster, serviceName: args["service"]!, method: args["method"]!,
             initialMetadata: metadata, message: message, timeoutMilliseconds: timeout)
         let token = calloutTokens.issue(isStream ? .grpcStream : .grpcCall)
-        guard memory?.writeUInt32(tokenSlot, token) == true else { return finish(name, .invalidMemoryAccess) }
+        guard store(token, in: tokenOutput) else { return finish(name, .invalidMemoryAccess) }
         grpcExchanges[token] = GrpcExchange(request: request)
         let input: GrpcCalloutInput = isStream ? .streamOpened : .call
         proxy.upstreams.grpcExchanges.append((request, input))
@@ -135,9 +113,8 @@ extension PluginVM {
         return finish(name, .ok, args: args, result: String(token))
     }
 
-    func proxyGrpcSend(_ token: UInt32, _ pointer: UInt32, _ size: UInt32, _ endOfStream: UInt32) throws -> UInt32 {
+    func proxyGrpcSend(token: UInt32, message: [UInt8], endOfStream: UInt32) throws -> UInt32 {
         let name = "proxy_grpc_send"
-        guard let message = slice(pointer, size) else { return finish(name, .invalidMemoryAccess) }
         let args = ["token": String(token), "message": PluginVM.display(message), "end_of_stream": String(endOfStream != 0)]
         guard CalloutKind(token: token) == .grpcStream else { return finish(name, .badArgument, args: args) }
         guard var exchange = grpcExchanges[token], !exchange.localClosed else { return finish(name, .notFound, args: args) }
@@ -153,9 +130,9 @@ extension PluginVM {
 
     /// `proxy_grpc_cancel` and `proxy_grpc_close`: a call is cancelled and
     /// forgotten either way; a stream is reset by cancel, half-closed by close.
-    func proxyGrpcCancel(_ token: UInt32) throws -> UInt32 { proxyGrpcEnd(token, cancel: true) }
+    func proxyGrpcCancel(token: UInt32) throws -> UInt32 { proxyGrpcEnd(token, cancel: true) }
 
-    func proxyGrpcClose(_ token: UInt32) throws -> UInt32 { proxyGrpcEnd(token, cancel: false) }
+    func proxyGrpcClose(token: UInt32) throws -> UInt32 { proxyGrpcEnd(token, cancel: false) }
 
     func proxyGrpcEnd(_ token: UInt32, cancel: Bool) -> UInt32 {
         let name = cancel ? "proxy_grpc_cancel" : "proxy_grpc_close"
@@ -182,12 +159,12 @@ extension PluginVM {
         }
     }
 
-    func proxyGetStatus(_ codeSlot: UInt32, _ messageSlot: UInt32, _ sizeSlot: UInt32) throws -> UInt32 {
+    func proxyGetStatus(code codeOutput: WordOutput, message messageOutput: BytesOutput) throws -> UInt32 {
         let root = contexts[calloutRoot]
         let code = root?.statusCode ?? 0
         let message = root?.statusMessage ?? []
-        guard memory?.writeUInt32(codeSlot, code) == true else { return finish("proxy_get_status", .invalidMemoryAccess) }
-        let status = try copyOut(message, messageSlot, sizeSlot)
+        guard store(code, in: codeOutput) else { return finish("proxy_get_status", .invalidMemoryAccess) }
+        let status = try copyOut(message, to: messageOutput)
         return finish("proxy_get_status", status, result: "\(code) \(PluginVM.display(message))")
     }
 }

@@ -5,22 +5,21 @@ import ProxyWasmABI
 extension PluginVM {
     // MARK: foreign functions
 
-    func proxyCallForeignFunction(
-        _ namePointer: UInt32, _ nameSize: UInt32, _ argumentsPointer: UInt32,
-        _ argumentsSize: UInt32, _ resultSlot: UInt32, _ sizeSlot: UInt32
-    ) throws -> UInt32 {
+    func proxyCallForeignFunction(name functionName: [UInt8], arguments: [UInt8], result output: BytesOutput) throws -> UInt32 {
         let name = "proxy_call_foreign_function"
-        guard let functionName = slice(namePointer, nameSize) else { return finish(name, .invalidMemoryAccess) }
-        guard let arguments = slice(argumentsPointer, argumentsSize) else { return finish(name, .invalidMemoryAccess) }
         let text = String(decoding: functionName, as: UTF8.self)
         guard let function = foreignFunctions[text] else { return finish(name, .notFound, args: ["function": text]) }
         let (status, result) = function(self, arguments)
+        // Envoy lets a caller pass null slots: a null result slot asks for nothing, and a null size
+        // slot shares the result slot.
+        let resultSlot = output.pointerSlot
+        let sizeSlot = output.sizeSlot
         if resultSlot != 0 && !result.isEmpty {
-            let copied = try copyOut(result, resultSlot, sizeSlot == 0 ? resultSlot : sizeSlot)
+            let copied = try copyOut(result, to: BytesOutput(resultSlot, sizeSlot == 0 ? resultSlot : sizeSlot))
             if copied != .ok { return finish(name, copied, args: ["function": text]) }
         } else {
-            if resultSlot != 0 && memory?.writeUInt32(resultSlot, 0) != true { return finish(name, .invalidMemoryAccess) }
-            if sizeSlot != 0 && memory?.writeUInt32(sizeSlot, UInt32(resultSlot == 0 ? 0 : result.count)) != true {
+            if resultSlot != 0 && !store(0, in: WordOutput(resultSlot)) { return finish(name, .invalidMemoryAccess) }
+            if sizeSlot != 0 && !store(UInt32(resultSlot == 0 ? 0 : result.count), in: WordOutput(sizeSlot)) {
                 return finish(name, .invalidMemoryAccess)
             }
         }

@@ -1,16 +1,9 @@
 import ProxyWasmABI
 
-// Guest memory access and trace recording shared by every host call: read a
-// slice, copy a result out, record the call (and tally NotFound answers).
+// Trace recording shared by every host call: record the call (and tally NotFound answers), and
+// describe guest and peer bytes for the trace.
 
 extension PluginVM {
-    var memory: GuestMemory? { guest?.memory }
-
-    /// Reads a guest slice; nil on bad memory.
-    func slice(_ pointer: UInt32, _ size: UInt32) -> [UInt8]? {
-        memory?.read(pointer, size)
-    }
-
     /// Records a host call and returns its status as the raw result. The arguments and the result
     /// are described only when a trace or the NotFound tally needs them: a host call without
     /// tracing should cost no strings.
@@ -43,16 +36,6 @@ extension PluginVM {
         unimplementedCalls.append(name)
         answers.record(status: "Unimplemented by this host", call: name)
         return finish(name, status, args: ["unimplemented": "true"])
-    }
-
-    /// Copies a value out through `copyToPointerSize`, allocating via the guest
-    /// allocator under Envoy's allocator restriction.
-    func copyOut(_ bytes: [UInt8], _ pointerSlot: UInt32, _ sizeSlot: UInt32) throws -> WasmResult {
-        guard let memory else { return .invalidMemoryAccess }
-        let saved = frame.restriction
-        frame.restriction = .allocator
-        defer { frame.restriction = saved }
-        return try memory.copyOut(bytes, pointerSlot: pointerSlot, sizeSlot: sizeSlot)
     }
 
     /// Guest or peer bytes for a trace: escaped, at most `TraceText.recordedBytes`.

@@ -5,49 +5,154 @@ import ProxyWasmABI
 extension PluginVM {
     /// The handler of every `env` import, by name; an engine resolves it once, when it links the import.
     static let envHandlers: [String: HostCallHandler] = [
-        "proxy_log": { vm, a in try vm.proxyLog(a.i32(0), a.i32(1), a.i32(2)) },
-        "proxy_get_log_level": { vm, a in try vm.proxyGetLogLevel(a.i32(0)) },
-        "proxy_get_configuration": { vm, a in try vm.proxyGetConfiguration(a.i32(0), a.i32(1)) },
-        "proxy_get_status": { vm, a in try vm.proxyGetStatus(a.i32(0), a.i32(1), a.i32(2)) },
-        "proxy_set_tick_period_milliseconds": { vm, a in try vm.proxySetTickPeriodMilliseconds(a.i32(0)) },
-        "proxy_get_current_time_nanoseconds": { vm, a in try vm.proxyGetCurrentTimeNanoseconds(a.i32(0)) },
-        "proxy_get_property": { vm, a in try vm.proxyGetProperty(a.i32(0), a.i32(1), a.i32(2), a.i32(3)) },
-        "proxy_set_property": { vm, a in try vm.proxySetProperty(a.i32(0), a.i32(1), a.i32(2), a.i32(3)) },
-        "proxy_get_buffer_bytes": { vm, a in try vm.proxyGetBufferBytes(a.i32(0), a.i32(1), a.i32(2), a.i32(3), a.i32(4)) },
-        "proxy_get_buffer_status": { vm, a in try vm.proxyGetBufferStatus(a.i32(0), a.i32(1), a.i32(2)) },
-        "proxy_set_buffer_bytes": { vm, a in try vm.proxySetBufferBytes(a.i32(0), a.i32(1), a.i32(2), a.i32(3), a.i32(4)) },
-        "proxy_get_header_map_value": { vm, a in try vm.proxyGetHeaderMapValue(a.i32(0), a.i32(1), a.i32(2), a.i32(3), a.i32(4)) },
-        "proxy_add_header_map_value": { vm, a in try vm.proxyAddHeaderMapValue(a.i32(0), a.i32(1), a.i32(2), a.i32(3), a.i32(4)) },
-        "proxy_replace_header_map_value": { vm, a in try vm.proxyReplaceHeaderMapValue(a.i32(0), a.i32(1), a.i32(2), a.i32(3), a.i32(4)) },
-        "proxy_remove_header_map_value": { vm, a in try vm.proxyRemoveHeaderMapValue(a.i32(0), a.i32(1), a.i32(2)) },
-        "proxy_get_header_map_pairs": { vm, a in try vm.proxyGetHeaderMapPairs(a.i32(0), a.i32(1), a.i32(2)) },
-        "proxy_set_header_map_pairs": { vm, a in try vm.proxySetHeaderMapPairs(a.i32(0), a.i32(1), a.i32(2)) },
-        "proxy_get_header_map_size": { vm, a in try vm.proxyGetHeaderMapSize(a.i32(0), a.i32(1)) },
+        "proxy_log": { vm, a in
+            guard let level = LogLevel(rawValue: a.i32(0)) else { return vm.finish("proxy_log", .badArgument, args: ["level": String(a.i32(0))]) }
+            guard let message = vm.slice(a.i32(1), a.i32(2)) else { return vm.finish("proxy_log", .invalidMemoryAccess) }
+            return try vm.proxyLog(level: level, message: message)
+        },
+        "proxy_get_log_level": { vm, a in try vm.proxyGetLogLevel(level: WordOutput(a.i32(0))) },
+        "proxy_get_configuration": { vm, a in try vm.proxyGetConfiguration(configuration: BytesOutput(a.i32(0), a.i32(1))) },
+        "proxy_get_status": { vm, a in try vm.proxyGetStatus(code: WordOutput(a.i32(0)), message: BytesOutput(a.i32(1), a.i32(2))) },
+        "proxy_set_tick_period_milliseconds": { vm, a in try vm.proxySetTickPeriodMilliseconds(period: a.i32(0)) },
+        "proxy_get_current_time_nanoseconds": { vm, a in try vm.proxyGetCurrentTimeNanoseconds(time: UInt64Output(a.i32(0))) },
+        "proxy_get_property": { vm, a in
+            guard let path = vm.slice(a.i32(0), a.i32(1)) else { return vm.finish("proxy_get_property", .invalidMemoryAccess) }
+            return try vm.proxyGetProperty(path: path, value: BytesOutput(a.i32(2), a.i32(3)))
+        },
+        "proxy_set_property": { vm, a in
+            guard let path = vm.slice(a.i32(0), a.i32(1)) else { return vm.finish("proxy_set_property", .invalidMemoryAccess) }
+            guard let value = vm.slice(a.i32(2), a.i32(3)) else { return vm.finish("proxy_set_property", .invalidMemoryAccess) }
+            return try vm.proxySetProperty(path: path, value: value)
+        },
+        "proxy_get_buffer_bytes": { vm, a in
+            guard let type = BufferType(rawValue: a.i32(0)) else { return vm.finish("proxy_get_buffer_bytes", .badArgument, args: ["type": String(a.i32(0))]) }
+            return try vm.proxyGetBufferBytes(type: type, start: a.i32(1), maxSize: a.i32(2), value: BytesOutput(a.i32(3), a.i32(4)))
+        },
+        "proxy_get_buffer_status": { vm, a in
+            guard let type = BufferType(rawValue: a.i32(0)) else { return vm.finish("proxy_get_buffer_status", .badArgument, args: ["type": String(a.i32(0))]) }
+            return try vm.proxyGetBufferStatus(type: type, length: WordOutput(a.i32(1)), flags: WordOutput(a.i32(2)))
+        },
+        "proxy_set_buffer_bytes": { vm, a in
+            guard let type = BufferType(rawValue: a.i32(0)) else { return vm.finish("proxy_set_buffer_bytes", .badArgument, args: ["type": String(a.i32(0))]) }
+            return try vm.proxySetBufferBytes(type: type, start: a.i32(1), length: a.i32(2), data: GuestBytes(a.i32(3), a.i32(4)))
+        },
+        "proxy_get_header_map_value": { vm, a in
+            guard let map = HeaderMapType(rawValue: a.i32(0)) else { return vm.finish("proxy_get_header_map_value", .badArgument, args: ["map": String(a.i32(0))]) }
+            guard let key = vm.slice(a.i32(1), a.i32(2)) else { return vm.finish("proxy_get_header_map_value", .invalidMemoryAccess) }
+            return try vm.proxyGetHeaderMapValue(map: map, key: key, value: BytesOutput(a.i32(3), a.i32(4)))
+        },
+        "proxy_add_header_map_value": { vm, a in
+            guard let map = HeaderMapType(rawValue: a.i32(0)) else { return vm.finish("proxy_add_header_map_value", .badArgument, args: ["map": String(a.i32(0))]) }
+            guard let key = vm.slice(a.i32(1), a.i32(2)) else { return vm.finish("proxy_add_header_map_value", .invalidMemoryAccess) }
+            guard let value = vm.slice(a.i32(3), a.i32(4)) else { return vm.finish("proxy_add_header_map_value", .invalidMemoryAccess) }
+            return try vm.proxyAddHeaderMapValue(map: map, key: key, value: value)
+        },
+        "proxy_replace_header_map_value": { vm, a in
+            guard let map = HeaderMapType(rawValue: a.i32(0)) else { return vm.finish("proxy_replace_header_map_value", .badArgument, args: ["map": String(a.i32(0))]) }
+            guard let key = vm.slice(a.i32(1), a.i32(2)) else { return vm.finish("proxy_replace_header_map_value", .invalidMemoryAccess) }
+            guard let value = vm.slice(a.i32(3), a.i32(4)) else { return vm.finish("proxy_replace_header_map_value", .invalidMemoryAccess) }
+            return try vm.proxyReplaceHeaderMapValue(map: map, key: key, value: value)
+        },
+        "proxy_remove_header_map_value": { vm, a in
+            guard let map = HeaderMapType(rawValue: a.i32(0)) else { return vm.finish("proxy_remove_header_map_value", .badArgument, args: ["map": String(a.i32(0))]) }
+            guard let key = vm.slice(a.i32(1), a.i32(2)) else { return vm.finish("proxy_remove_header_map_value", .invalidMemoryAccess) }
+            return try vm.proxyRemoveHeaderMapValue(map: map, key: key)
+        },
+        "proxy_get_header_map_pairs": { vm, a in
+            guard let map = HeaderMapType(rawValue: a.i32(0)) else { return vm.finish("proxy_get_header_map_pairs", .badArgument, args: ["map": String(a.i32(0))]) }
+            return try vm.proxyGetHeaderMapPairs(map: map, pairs: BytesOutput(a.i32(1), a.i32(2)))
+        },
+        "proxy_set_header_map_pairs": { vm, a in
+            guard let map = HeaderMapType(rawValue: a.i32(0)) else { return vm.finish("proxy_set_header_map_pairs", .badArgument, args: ["map": String(a.i32(0))]) }
+            guard let pairs = vm.slice(a.i32(1), a.i32(2)) else { return vm.finish("proxy_set_header_map_pairs", .invalidMemoryAccess) }
+            return try vm.proxySetHeaderMapPairs(map: map, pairs: pairs)
+        },
+        "proxy_get_header_map_size": { vm, a in
+            guard let map = HeaderMapType(rawValue: a.i32(0)) else { return vm.finish("proxy_get_header_map_size", .badArgument, args: ["map": String(a.i32(0))]) }
+            return try vm.proxyGetHeaderMapSize(map: map, size: WordOutput(a.i32(1)))
+        },
         "proxy_continue_request": { vm, _ in try vm.proxyContinueRequest() },
         "proxy_continue_response": { vm, _ in try vm.proxyContinueResponse() },
         "proxy_clear_route_cache": { vm, _ in try vm.proxyClearRouteCache() },
-        "proxy_continue_stream": { vm, a in try vm.proxyContinueStream(a.i32(0)) },
-        "proxy_close_stream": { vm, a in try vm.proxyCloseStream(a.i32(0)) },
-        "proxy_send_local_response": { vm, a in try vm.proxySendLocalResponse(a.i32(0), a.i32(1), a.i32(2), a.i32(3), a.i32(4), a.i32(5), a.i32(6), a.i32(7)) },
-        "proxy_http_call": { vm, a in try vm.proxyHttpCall(a.i32(0), a.i32(1), a.i32(2), a.i32(3), a.i32(4), a.i32(5), a.i32(6), a.i32(7), a.i32(8), a.i32(9)) },
-        "proxy_grpc_call": { vm, a in try vm.proxyGrpcCall(a.i32(0), a.i32(1), a.i32(2), a.i32(3), a.i32(4), a.i32(5), a.i32(6), a.i32(7), a.i32(8), a.i32(9), a.i32(10), a.i32(11)) },
-        "proxy_grpc_stream": { vm, a in try vm.proxyGrpcStream(a.i32(0), a.i32(1), a.i32(2), a.i32(3), a.i32(4), a.i32(5), a.i32(6), a.i32(7), a.i32(8)) },
-        "proxy_grpc_send": { vm, a in try vm.proxyGrpcSend(a.i32(0), a.i32(1), a.i32(2), a.i32(3)) },
-        "proxy_grpc_cancel": { vm, a in try vm.proxyGrpcCancel(a.i32(0)) },
-        "proxy_grpc_close": { vm, a in try vm.proxyGrpcClose(a.i32(0)) },
-        "proxy_get_shared_data": { vm, a in try vm.proxyGetSharedData(a.i32(0), a.i32(1), a.i32(2), a.i32(3), a.i32(4)) },
-        "proxy_set_shared_data": { vm, a in try vm.proxySetSharedData(a.i32(0), a.i32(1), a.i32(2), a.i32(3), a.i32(4)) },
-        "proxy_register_shared_queue": { vm, a in try vm.proxyRegisterSharedQueue(a.i32(0), a.i32(1), a.i32(2)) },
-        "proxy_resolve_shared_queue": { vm, a in try vm.proxyResolveSharedQueue(a.i32(0), a.i32(1), a.i32(2), a.i32(3), a.i32(4)) },
-        "proxy_enqueue_shared_queue": { vm, a in try vm.proxyEnqueueSharedQueue(a.i32(0), a.i32(1), a.i32(2)) },
-        "proxy_dequeue_shared_queue": { vm, a in try vm.proxyDequeueSharedQueue(a.i32(0), a.i32(1), a.i32(2)) },
-        "proxy_define_metric": { vm, a in try vm.proxyDefineMetric(a.i32(0), a.i32(1), a.i32(2), a.i32(3)) },
-        "proxy_increment_metric": { vm, a in try vm.proxyIncrementMetric(a.i32(0), a.i64(1)) },
-        "proxy_record_metric": { vm, a in try vm.proxyRecordMetric(a.i32(0), a.i64(1)) },
-        "proxy_get_metric": { vm, a in try vm.proxyGetMetric(a.i32(0), a.i32(1)) },
-        "proxy_set_effective_context": { vm, a in try vm.proxySetEffectiveContext(a.i32(0)) },
+        "proxy_continue_stream": { vm, a in
+            guard let stream = StreamType(rawValue: a.i32(0)) else { return vm.finish("proxy_continue_stream", .badArgument, args: ["stream": String(a.i32(0))]) }
+            return try vm.proxyContinueStream(stream: stream)
+        },
+        "proxy_close_stream": { vm, a in
+            guard let stream = StreamType(rawValue: a.i32(0)) else { return vm.finish("proxy_close_stream", .badArgument, args: ["stream": String(a.i32(0))]) }
+            return try vm.proxyCloseStream(stream: stream)
+        },
+        "proxy_send_local_response": { vm, a in
+            guard let details = vm.slice(a.i32(1), a.i32(2)) else { return vm.finish("proxy_send_local_response", .invalidMemoryAccess) }
+            guard let body = vm.slice(a.i32(3), a.i32(4)) else { return vm.finish("proxy_send_local_response", .invalidMemoryAccess) }
+            guard let headers = vm.slice(a.i32(5), a.i32(6)) else { return vm.finish("proxy_send_local_response", .invalidMemoryAccess) }
+            return try vm.proxySendLocalResponse(statusCode: a.i32(0), details: details, body: body, headers: headers, grpcStatus: a.i32(7))
+        },
+        "proxy_http_call": { vm, a in
+            guard let upstream = vm.slice(a.i32(0), a.i32(1)) else { return vm.finish("proxy_http_call", .invalidMemoryAccess) }
+            guard let headers = vm.slice(a.i32(2), a.i32(3)) else { return vm.finish("proxy_http_call", .invalidMemoryAccess) }
+            guard let body = vm.slice(a.i32(4), a.i32(5)) else { return vm.finish("proxy_http_call", .invalidMemoryAccess) }
+            guard let trailers = vm.slice(a.i32(6), a.i32(7)) else { return vm.finish("proxy_http_call", .invalidMemoryAccess) }
+            return try vm.proxyHttpCall(upstream: upstream, headers: headers, body: body, trailers: trailers, timeoutMilliseconds: a.i32(8), token: WordOutput(a.i32(9)))
+        },
+        "proxy_grpc_call": { vm, a in
+            guard let service = vm.slice(a.i32(0), a.i32(1)) else { return vm.finish("proxy_grpc_call", .invalidMemoryAccess) }
+            guard let serviceName = vm.slice(a.i32(2), a.i32(3)) else { return vm.finish("proxy_grpc_call", .invalidMemoryAccess) }
+            guard let method = vm.slice(a.i32(4), a.i32(5)) else { return vm.finish("proxy_grpc_call", .invalidMemoryAccess) }
+            guard let initialMetadata = vm.slice(a.i32(6), a.i32(7)) else { return vm.finish("proxy_grpc_call", .invalidMemoryAccess) }
+            guard let message = vm.slice(a.i32(8), a.i32(9)) else { return vm.finish("proxy_grpc_call", .invalidMemoryAccess) }
+            return try vm.proxyGrpcCall(service: service, serviceName: serviceName, method: method, initialMetadata: initialMetadata, message: message, timeoutMilliseconds: a.i32(10), token: WordOutput(a.i32(11)))
+        },
+        "proxy_grpc_stream": { vm, a in
+            guard let service = vm.slice(a.i32(0), a.i32(1)) else { return vm.finish("proxy_grpc_stream", .invalidMemoryAccess) }
+            guard let serviceName = vm.slice(a.i32(2), a.i32(3)) else { return vm.finish("proxy_grpc_stream", .invalidMemoryAccess) }
+            guard let method = vm.slice(a.i32(4), a.i32(5)) else { return vm.finish("proxy_grpc_stream", .invalidMemoryAccess) }
+            guard let initialMetadata = vm.slice(a.i32(6), a.i32(7)) else { return vm.finish("proxy_grpc_stream", .invalidMemoryAccess) }
+            return try vm.proxyGrpcStream(service: service, serviceName: serviceName, method: method, initialMetadata: initialMetadata, token: WordOutput(a.i32(8)))
+        },
+        "proxy_grpc_send": { vm, a in
+            guard let message = vm.slice(a.i32(1), a.i32(2)) else { return vm.finish("proxy_grpc_send", .invalidMemoryAccess) }
+            return try vm.proxyGrpcSend(token: a.i32(0), message: message, endOfStream: a.i32(3))
+        },
+        "proxy_grpc_cancel": { vm, a in try vm.proxyGrpcCancel(token: a.i32(0)) },
+        "proxy_grpc_close": { vm, a in try vm.proxyGrpcClose(token: a.i32(0)) },
+        "proxy_get_shared_data": { vm, a in
+            guard let key = vm.slice(a.i32(0), a.i32(1)) else { return vm.finish("proxy_get_shared_data", .invalidMemoryAccess) }
+            return try vm.proxyGetSharedData(key: key, value: BytesOutput(a.i32(2), a.i32(3)), cas: WordOutput(a.i32(4)))
+        },
+        "proxy_set_shared_data": { vm, a in
+            guard let key = vm.slice(a.i32(0), a.i32(1)) else { return vm.finish("proxy_set_shared_data", .invalidMemoryAccess) }
+            guard let value = vm.slice(a.i32(2), a.i32(3)) else { return vm.finish("proxy_set_shared_data", .invalidMemoryAccess) }
+            return try vm.proxySetSharedData(key: key, value: value, cas: a.i32(4))
+        },
+        "proxy_register_shared_queue": { vm, a in
+            guard let name = vm.slice(a.i32(0), a.i32(1)) else { return vm.finish("proxy_register_shared_queue", .invalidMemoryAccess) }
+            return try vm.proxyRegisterSharedQueue(name: name, token: WordOutput(a.i32(2)))
+        },
+        "proxy_resolve_shared_queue": { vm, a in
+            guard let vmID = vm.slice(a.i32(0), a.i32(1)) else { return vm.finish("proxy_resolve_shared_queue", .invalidMemoryAccess) }
+            guard let name = vm.slice(a.i32(2), a.i32(3)) else { return vm.finish("proxy_resolve_shared_queue", .invalidMemoryAccess) }
+            return try vm.proxyResolveSharedQueue(vmID: vmID, name: name, token: WordOutput(a.i32(4)))
+        },
+        "proxy_enqueue_shared_queue": { vm, a in
+            guard let data = vm.slice(a.i32(1), a.i32(2)) else { return vm.finish("proxy_enqueue_shared_queue", .invalidMemoryAccess) }
+            return try vm.proxyEnqueueSharedQueue(token: a.i32(0), data: data)
+        },
+        "proxy_dequeue_shared_queue": { vm, a in try vm.proxyDequeueSharedQueue(token: a.i32(0), value: BytesOutput(a.i32(1), a.i32(2))) },
+        "proxy_define_metric": { vm, a in
+            guard let name = vm.slice(a.i32(1), a.i32(2)) else { return vm.finish("proxy_define_metric", .invalidMemoryAccess) }
+            return try vm.proxyDefineMetric(type: a.i32(0), name: name, id: WordOutput(a.i32(3)))
+        },
+        "proxy_increment_metric": { vm, a in try vm.proxyIncrementMetric(id: a.i32(0), delta: Int64(bitPattern: a.i64(1))) },
+        "proxy_record_metric": { vm, a in try vm.proxyRecordMetric(id: a.i32(0), value: a.i64(1)) },
+        "proxy_get_metric": { vm, a in try vm.proxyGetMetric(id: a.i32(0), value: UInt64Output(a.i32(1))) },
+        "proxy_set_effective_context": { vm, a in try vm.proxySetEffectiveContext(contextID: a.i32(0)) },
         "proxy_done": { vm, _ in try vm.proxyDone() },
-        "proxy_call_foreign_function": { vm, a in try vm.proxyCallForeignFunction(a.i32(0), a.i32(1), a.i32(2), a.i32(3), a.i32(4), a.i32(5)) },
+        "proxy_call_foreign_function": { vm, a in
+            guard let name = vm.slice(a.i32(0), a.i32(1)) else { return vm.finish("proxy_call_foreign_function", .invalidMemoryAccess) }
+            guard let arguments = vm.slice(a.i32(2), a.i32(3)) else { return vm.finish("proxy_call_foreign_function", .invalidMemoryAccess) }
+            return try vm.proxyCallForeignFunction(name: name, arguments: arguments, result: BytesOutput(a.i32(4), a.i32(5)))
+        },
         "envoy_resolve_dns": { vm, a in try vm.envoyResolveDns(a.i32(0), a.i32(1), a.i32(2)) },
         "pthread_equal": { vm, a in try vm.pthreadEqual(a.i32(0), a.i32(1)) },
         "emscripten_notify_memory_growth": { vm, a in try vm.emscriptenNotifyMemoryGrowth(a.i32(0)); return nil },

@@ -5,11 +5,7 @@ import ProxyWasmABI
 extension PluginVM {
     // MARK: logging, time
 
-    func proxyLog(_ level: UInt32, _ pointer: UInt32, _ size: UInt32) throws -> UInt32 {
-        guard let logLevel = LogLevel(rawValue: level) else {
-            return finish("proxy_log", .badArgument, args: ["level": String(level)])
-        }
-        guard let message = slice(pointer, size) else { return finish("proxy_log", .invalidMemoryAccess) }
+    func proxyLog(level logLevel: LogLevel, message: [UInt8]) throws -> UInt32 {
         let text = String(decoding: message, as: UTF8.self)
         if logLevel >= proxy.logLevel {
             let root = activeContext.flatMap { plugins[$0.rootID]?.rootID } ?? ""
@@ -18,21 +14,21 @@ extension PluginVM {
         return finish("proxy_log", .ok, args: ["level": logLevel.name, "message": text])
     }
 
-    func proxyGetLogLevel(_ slot: UInt32) throws -> UInt32 {
-        guard memory?.writeUInt32(slot, proxy.logLevel.rawValue) == true else {
+    func proxyGetLogLevel(level: WordOutput) throws -> UInt32 {
+        guard store(proxy.logLevel.rawValue, in: level) else {
             return finish("proxy_get_log_level", .invalidMemoryAccess)
         }
         return finish("proxy_get_log_level", .ok, result: proxy.logLevel.name)
     }
 
-    func proxyGetCurrentTimeNanoseconds(_ slot: UInt32) throws -> UInt32 {
-        guard memory?.writeUInt64(slot, proxy.clock.nanoseconds) == true else {
+    func proxyGetCurrentTimeNanoseconds(time: UInt64Output) throws -> UInt32 {
+        guard store(proxy.clock.nanoseconds, in: time) else {
             return finish("proxy_get_current_time_nanoseconds", .invalidMemoryAccess)
         }
         return finish("proxy_get_current_time_nanoseconds", .ok, result: String(proxy.clock.nanoseconds))
     }
 
-    func proxySetTickPeriodMilliseconds(_ milliseconds: UInt32) throws -> UInt32 {
+    func proxySetTickPeriodMilliseconds(period milliseconds: UInt32) throws -> UInt32 {
         let root = activeContext?.rootID ?? frame.currentContextID
         ticks.setPeriod(milliseconds, root: root, now: proxy.clock.nanoseconds)
         return finish("proxy_set_tick_period_milliseconds", .ok, args: ["milliseconds": String(milliseconds)])

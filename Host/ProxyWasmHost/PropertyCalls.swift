@@ -27,9 +27,8 @@ extension PluginVM {
             declarations: isStream ? context?.stream.declarations ?? [:] : [:])
     }
 
-    func proxyGetProperty(_ pathPointer: UInt32, _ pathSize: UInt32, _ valueSlot: UInt32, _ sizeSlot: UInt32) throws -> UInt32 {
+    func proxyGetProperty(path pathBytes: [UInt8], value output: BytesOutput) throws -> UInt32 {
         let name = "proxy_get_property"
-        guard let pathBytes = slice(pathPointer, pathSize) else { return finish(name, .invalidMemoryAccess) }
         let args = { ["path": PropertyPath.display(pathBytes)] }
         guard let segments = try? PropertyPath.decodeStrings(pathBytes) else {
             return finish(name, .notFound, args: args())
@@ -38,7 +37,7 @@ extension PluginVM {
             return finish(name, .notFound, args: args())
         }
         let bytes = value.serialized
-        let status = try copyOut(bytes, valueSlot, sizeSlot)
+        let status = try copyOut(bytes, to: output)
         return finish(name, status, args: args(), result: describe(value, at: segments))
     }
 
@@ -53,11 +52,8 @@ extension PluginVM {
         return "\(value.typeName) \(TraceText.value(value))"
     }
 
-    func proxySetProperty(_ pathPointer: UInt32, _ pathSize: UInt32, _ valuePointer: UInt32, _ valueSize: UInt32) throws -> UInt32 {
+    func proxySetProperty(path: [UInt8], value: [UInt8]) throws -> UInt32 {
         let name = "proxy_set_property"
-        guard let path = slice(pathPointer, pathSize), let value = slice(valuePointer, valueSize) else {
-            return finish(name, .invalidMemoryAccess)
-        }
         let key = "wasm." + String(decoding: path, as: UTF8.self)
         // The declaration is looked up for the trace only when one is recorded.
         let args = {

@@ -5,43 +5,36 @@ import ProxyWasmABI
 extension PluginVM {
     // MARK: stream control
 
-    func proxyContinueStream(_ type: UInt32) throws -> UInt32 { proxyStreamAction(.resume, type) }
+    func proxyContinueStream(stream: StreamType) throws -> UInt32 { proxyStreamAction(.resume, stream) }
 
-    func proxyCloseStream(_ type: UInt32) throws -> UInt32 { proxyStreamAction(.close, type) }
+    func proxyCloseStream(stream: StreamType) throws -> UInt32 { proxyStreamAction(.close, stream) }
 
     /// ABI 0.1.0's request and response continues: the 0.2 continue on a fixed stream.
-    func proxyContinueRequest() throws -> UInt32 { proxyStreamAction(.resume, 0) }
+    func proxyContinueRequest() throws -> UInt32 { proxyStreamAction(.resume, .httpRequest) }
 
-    func proxyContinueResponse() throws -> UInt32 { proxyStreamAction(.resume, 1) }
+    func proxyContinueResponse() throws -> UInt32 { proxyStreamAction(.resume, .httpResponse) }
 
     /// ABI 0.1.0: the host has no route cache, so there is nothing to clear.
     func proxyClearRouteCache() throws -> UInt32 { finish("proxy_clear_route_cache", .ok) }
 
-    func proxyStreamAction(_ action: StreamAction.Kind, _ type: UInt32) -> UInt32 {
+    func proxyStreamAction(_ action: StreamAction.Kind, _ stream: StreamType) -> UInt32 {
         let name = action.callName
-        guard let stream = StreamType(rawValue: type) else { return finish(name, .badArgument, args: ["stream": String(type)]) }
         guard let context = activeContext, context.kind != .root else { return finish(name, .ok, args: ["stream": stream.name]) }
         if action == .resume && stream == .upstream { return finish(name, .unimplemented, args: ["stream": stream.name]) }
         context.streamActions.append(StreamAction(action, stream))
         return finish(name, .ok, args: ["stream": stream.name])
     }
 
-    func proxyGetConfiguration(_ valueSlot: UInt32, _ sizeSlot: UInt32) throws -> UInt32 {
+    func proxyGetConfiguration(configuration output: BytesOutput) throws -> UInt32 {
         let bytes = buffer(.pluginConfiguration) ?? buffer(.vmConfiguration) ?? []
-        let status = try copyOut(bytes, valueSlot, sizeSlot)
+        let status = try copyOut(bytes, to: output)
         return finish("proxy_get_configuration", status, result: PluginVM.display(bytes))
     }
 
-    func proxySendLocalResponse(
-        _ code: UInt32, _ detailsPointer: UInt32, _ detailsSize: UInt32, _ bodyPointer: UInt32,
-        _ bodySize: UInt32, _ headersPointer: UInt32, _ headersSize: UInt32, _ grpcStatus: UInt32
-    ) throws -> UInt32 {
+    func proxySendLocalResponse(statusCode code: UInt32, details: [UInt8], body: [UInt8], headers headerBytes: [UInt8], grpcStatus: UInt32) throws
+        -> UInt32
+    {
         let name = "proxy_send_local_response"
-        guard let details = slice(detailsPointer, detailsSize), let body = slice(bodyPointer, bodySize),
-            let headerBytes = slice(headersPointer, headersSize)
-        else {
-            return finish(name, .invalidMemoryAccess)
-        }
         let headers = (try? HeaderPairs.decode(headerBytes)) ?? []
         // Envoy replaces whitespace in details with '_'.
         let cleanDetails = String(decoding: details.map { $0 == 0x20 || $0 == 0x09 || $0 == 0x0A ? 0x5F : $0 }, as: UTF8.self)
@@ -60,7 +53,7 @@ extension PluginVM {
         return finish(name, .ok, args: args())
     }
 
-    func proxySetEffectiveContext(_ id: UInt32) throws -> UInt32 {
+    func proxySetEffectiveContext(contextID id: UInt32) throws -> UInt32 {
         guard contexts[id] != nil else { return finish("proxy_set_effective_context", .badArgument, args: ["context": String(id)]) }
         frame.effectiveContextID = id
         return finish("proxy_set_effective_context", .ok, args: ["context": String(id)])

@@ -32,12 +32,19 @@ struct HostCallTests {
     @Test func checksRunInEnvoysOrder() throws {
         let (vm, _, stream) = hostCallFixture()
         stream.mapAccess[.httpRequestHeaders] = .mutable
-        // map type is checked before memory: BadArgument even with a bad pointer.
+        // enumerations are checked before memory (map type, log level, buffer type): BadArgument
+        // even with a bad pointer.
         #expect(try vm.call("proxy_get_header_map_value", 8, 0xFFFF_FFF0, 100, 0, 0) == WasmResult.badArgument.rawValue)
         #expect(try vm.call("proxy_get_header_map_value", 0, 0xFFFF_FFF0, 100, 0, 0) == WasmResult.invalidMemoryAccess.rawValue)
         #expect(try vm.call("proxy_get_header_map_value", 2, 0, 1, 0, 0) == WasmResult.badArgument.rawValue)  // not open
         #expect(try vm.call("proxy_log", 6, 0, 0) == WasmResult.badArgument.rawValue)
         #expect(try vm.call("proxy_log", 2, 65530, 100) == WasmResult.invalidMemoryAccess.rawValue)
+        #expect(try vm.call("proxy_log", 6, 65530, 100) == WasmResult.badArgument.rawValue)
+        #expect(try vm.call("proxy_set_buffer_bytes", 9, 0, 0, 0xFFFF_FFF0, 100) == WasmResult.badArgument.rawValue)
+        // the buffer is looked up before its new bytes are read: no call-out answer, NotFound.
+        #expect(try vm.call("proxy_set_buffer_bytes", 4, 0, 0, 0xFFFF_FFF0, 100) == WasmResult.notFound.rawValue)
+        #expect(try vm.call("proxy_set_buffer_bytes", 0, 0, 0, 0xFFFF_FFF0, 100) == WasmResult.invalidMemoryAccess.rawValue)
+        #expect(try vm.call("proxy_close_stream", 4) == WasmResult.badArgument.rawValue)
         #expect(try vm.call("proxy_get_buffer_bytes", 9, 0, 10, 0, 4) == WasmResult.badArgument.rawValue)
         #expect(try vm.call("proxy_define_metric", 3, 0, 1, 0) == WasmResult.badArgument.rawValue)
         #expect(try vm.call("proxy_continue_stream", 4) == WasmResult.badArgument.rawValue)
