@@ -94,11 +94,10 @@ extension PluginVM {
 
     /// Work Envoy defers until the current VM call returns.
     func runDeferredActions() {
-        while !deferredDeletes.isEmpty {
-            deleteContext(deferredDeletes.removeFirst())
+        while let root = deferred.nextDelete() {
+            deleteContext(root)
         }
-        while !deferredQueueNotifications.isEmpty {
-            let (root, token) = deferredQueueNotifications.removeFirst()
+        while let (root, token) = deferred.nextQueueNotification() {
             invoke("proxy_on_queue_ready", context: root, [root, token], traceArgs: ["token": String(token)])
         }
         proxy.deliverDueCallouts()

@@ -36,10 +36,8 @@ public final class PluginVM {
     var expressions = ExpressionTable()
     /// Properties the plugin declared with `declare_property`, by name.
     public internal(set) var declaredProperties: [String: DeclaredProperty] = [:]
-    /// Root contexts to delete after the current callback (`proxy_done`).
-    var deferredDeletes: [UInt32] = []
-    /// `proxy_on_queue_ready` notifications posted by enqueues (Envoy posts them asynchronously).
-    var deferredQueueNotifications: [(root: UInt32, token: UInt32)] = []
+    /// What waits for the current VM call to return: root deletions and queue notifications.
+    var deferred = DeferredWork()
     var randomState: UInt64 = 0x5EED
     /// Call-out tokens as Envoy numbers them.
     var calloutTokens = CalloutTokens()

@@ -50,7 +50,7 @@ extension PluginVM {
         queue.items.append(data)
         proxy.sharedData.queues[token] = queue
         if let owner = queue.ownerVM {
-            owner.deferredQueueNotifications.append((queue.ownerRoot, token))
+            owner.deferred.notifyQueueReady(root: queue.ownerRoot, token: token)
         }
         return finish(name, .ok, args: ["token": String(token), "data": PluginVM.display(data)])
     }

@@ -63,7 +63,7 @@ extension PluginVM {
         let root = activeContext?.rootID ?? frame.currentContextID
         guard pendingDone.contains(root) else { return finish("proxy_done", .notFound) }
         pendingDone.remove(root)
-        deferredDeletes.append(root)
+        deferred.deleteRoot(root)
         return finish("proxy_done", .ok)
     }
 }
