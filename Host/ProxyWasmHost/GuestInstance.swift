@@ -30,4 +30,6 @@ public struct VMFailure: Equatable, Sendable {
     public let state: FailState
     public let callback: String
     public let message: String
+    /// The context whose callback was running when the VM failed (0 outside any context).
+    public let contextID: UInt32
 }

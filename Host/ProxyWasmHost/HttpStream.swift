@@ -364,26 +364,3 @@ public final class HttpStream {
         properties = PropertyNode.map(properties).merged(with: .map([PropertyEntry("response", .map(response))])).entries
     }
 }
-
-extension PropertyNode {
-    /// The entries of a map node (empty for other kinds).
-    var entries: [PropertyEntry] {
-        if case let .map(entries) = self { return entries }
-        return []
-    }
-}
-
-extension PluginVM {
-    /// Envoy's failure policy for a stream or connection of a failed VM:
-    /// fail-open bypasses the filter, except on the stream whose callback
-    /// trapped (that one is failed either way).
-    func bypassesAfterFailure(root: UInt32, context: UInt32?) -> Bool {
-        failsOpen(root) && !trappedOn(context)
-    }
-
-    /// Whether the VM failed while running a callback on `context`.
-    func trappedOn(_ context: UInt32?) -> Bool {
-        guard let context, let failure else { return false }
-        return failure.state == .runtimeError && currentContextIDAtFailure == context
-    }
-}

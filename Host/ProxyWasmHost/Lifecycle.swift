@@ -115,9 +115,6 @@ extension PluginVM {
     /// Whether `root` is a live, configured root context.
     func isLiveRoot(_ root: UInt32) -> Bool { contexts[root]?.kind == .root }
 
-    /// The failure policy of the plugin behind `root`.
-    func failsOpen(_ root: UInt32) -> Bool { plugins[root]?.failOpen ?? false }
-
     // MARK: return-value conversion (`CallbackResults`); a local reply's override lasts one callback
 
     func convertHeadersResult(_ raw: UInt32?) -> FilterHeadersStatus {

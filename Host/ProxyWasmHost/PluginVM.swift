@@ -42,8 +42,6 @@ public final class PluginVM {
     /// Call-out tokens as Envoy numbers them.
     var calloutTokens = CalloutTokens()
     var grpcExchanges: [UInt32: GrpcExchange] = [:]
-    /// The context whose callback was running when the VM failed.
-    var currentContextIDAtFailure: UInt32 = 0
     /// Envoy's `vm_config.capability_restriction_config.allowed_capabilities`:
     /// when non-empty, only the listed `proxy_*` host functions, WASI
     /// functions (bare names such as `fd_write`) and `proxy_on_*` callbacks
@@ -73,8 +71,7 @@ public final class PluginVM {
     /// Marks the VM failed, as Envoy does after a trap or a refused start.
     func fail(_ state: FailState, callback: String, message: String) {
         guard failure == nil else { return }
-        currentContextIDAtFailure = frame.currentContextID
-        failure = VMFailure(state: state, callback: callback, message: message)
+        failure = VMFailure(state: state, callback: callback, message: message, contextID: frame.currentContextID)
         recordEvent(
             context: frame.currentContextID, name: "vm_failed",
             args: ["state": state.name, "callback": callback, "message": message])

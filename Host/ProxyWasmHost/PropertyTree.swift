@@ -180,3 +180,11 @@ public struct PropertyResolver {
         return reflection.value(in: value, path: Array(segments.dropFirst()))
     }
 }
+
+extension PropertyNode {
+    /// The entries of a map node (empty for other kinds).
+    var entries: [PropertyEntry] {
+        if case let .map(entries) = self { return entries }
+        return []
+    }
+}
