@@ -103,12 +103,14 @@ let package = Package(
             name: "ProxyWasmTestKit", dependencies: ["ProxyWasmABI", "ProxyWasmHost", "ProxyWasmWasmKit", "ProxyWasmNullVM"],
             path: "Host/ProxyWasmTestKit"),
 
-        // Tests. What several test targets share (built modules, fixtures, Istio's test data and
-        // its template renderer, the sidecars and meshes the plugin tests run).
+        // Tests. The fixture files and hex vectors every suite reads, Foundation only (so the
+        // TelemetryCore suite needs no host); then what the host and plugin suites share (built
+        // modules, Istio's test data and its template renderer, the sidecars and meshes).
+        .target(name: "ProxyWasmTestFixtures", path: "Tests/FixtureSupport"),
         .target(
             name: "ProxyWasmTestSupport",
             dependencies: [
-                "ProxyWasmABI", "ProxyWasmHost", "ProxyWasmWasmKit", "ProxyWasmTools", "ProxyWasmNullVM", "TelemetryCore",
+                "ProxyWasmTestFixtures", "ProxyWasmABI", "ProxyWasmHost", "ProxyWasmWasmKit", "ProxyWasmTools", "ProxyWasmNullVM", "TelemetryCore",
                 "MetadataExchange", "Stats", .product(name: "WAT", package: "WasmKit"), .product(name: "Yams", package: "Yams"),
             ],
             path: "Tests/Support"),
@@ -116,7 +118,7 @@ let package = Package(
         .executableTarget(name: "istio-testdata", dependencies: ["ProxyWasmTestSupport"], path: "Tests/istio-testdata"),
         .testTarget(
             name: "TelemetryCoreTests",
-            dependencies: ["TelemetryCore", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
+            dependencies: ["TelemetryCore", "ProxyWasmTestFixtures", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
             path: "Tests/TelemetryCoreTests"),
         .testTarget(name: "ProxyWasmABITests", dependencies: ["ProxyWasmABI"], path: "Tests/ProxyWasmABITests"),
         .testTarget(
@@ -124,12 +126,15 @@ let package = Package(
             path: "Tests/ProxyWasmTests"),
         .testTarget(
             name: "MetadataExchangeTests",
-            dependencies: ["ProxyWasmTestSupport", "ProxyWasmHost", "ProxyWasmWasmKit", "ProxyWasmTools", "TelemetryCore", "MetadataExchange"],
+            dependencies: [
+                "ProxyWasmTestSupport", "ProxyWasmTestFixtures", "ProxyWasmHost", "ProxyWasmWasmKit", "ProxyWasmTools", "TelemetryCore",
+                "MetadataExchange",
+            ],
             path: "Tests/MetadataExchangeTests"),
         .testTarget(
             name: "StatsTests",
             dependencies: [
-                "ProxyWasmTestSupport", "ProxyWasmHost", "ProxyWasmWasmKit", "ProxyWasmTools", "TelemetryCore", "Stats",
+                "ProxyWasmTestSupport", "ProxyWasmTestFixtures", "ProxyWasmHost", "ProxyWasmWasmKit", "ProxyWasmTools", "TelemetryCore", "Stats",
                 .product(name: "Yams", package: "Yams"),
             ],
             path: "Tests/StatsTests"),
@@ -143,7 +148,8 @@ let package = Package(
         .testTarget(
             name: "ProxyWasmHostTests",
             dependencies: [
-                "ProxyWasmTestSupport", "ProxyWasmHost", "ProxyWasmWasmKit", "ProxyWasmTools", "TelemetryCore", "ProxyWasmABISources",
+                "ProxyWasmTestSupport", "ProxyWasmTestFixtures", "ProxyWasmHost", "ProxyWasmWasmKit", "ProxyWasmTools", "TelemetryCore",
+                "ProxyWasmABISources",
                 // The plugins themselves, natively, for the null VM.
                 "ProxyWasmNullVM", "HeaderStamp", "CalloutCheck", "MetadataExchange", "Stats",
                 .product(name: "WAT", package: "WasmKit"), .product(name: "Yams", package: "Yams"),

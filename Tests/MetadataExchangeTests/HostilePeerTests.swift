@@ -2,6 +2,7 @@ import Foundation
 import MetadataExchange
 import ProxyWasmABI
 import ProxyWasmHost
+import ProxyWasmTestFixtures
 import ProxyWasmTestSupport
 import ProxyWasmWasmKit
 import TelemetryCore

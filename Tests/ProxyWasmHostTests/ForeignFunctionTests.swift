@@ -1,4 +1,5 @@
 import ProxyWasmABI
+import ProxyWasmTestFixtures
 import ProxyWasmTestSupport
 import Testing
 

@@ -1,6 +1,7 @@
 import Foundation
 import ProxyWasmABI
 import ProxyWasmHost
+import ProxyWasmTestFixtures
 import ProxyWasmTestSupport
 import ProxyWasmTools
 import ProxyWasmWasmKit

@@ -1,4 +1,5 @@
 import Foundation
+import ProxyWasmTestFixtures
 
 /// The modules `make wasm` built: `$WASM_DIR`, else the repository's build/wasm.
 public enum BuiltModules {

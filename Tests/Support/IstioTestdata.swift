@@ -1,5 +1,6 @@
 import Foundation
 import ProxyWasmHost
+import ProxyWasmTestFixtures
 import TelemetryCore
 import Yams
 

@@ -1,4 +1,5 @@
 import Foundation
+import ProxyWasmTestFixtures
 import ProxyWasmTools
 
 /// `Tests/Fixtures/scenarios/mesh.yaml` with every plugin's module taken from

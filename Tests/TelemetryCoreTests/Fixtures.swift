@@ -1,12 +1,10 @@
 import Foundation
+import ProxyWasmTestFixtures
 
 /// Test data under Tests/Fixtures (see its README for origins).
 enum Fixtures {
-    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .appendingPathComponent("Fixtures")
-
     static func data(_ path: String) -> Data {
-        FileManager.default.contents(atPath: root.appendingPathComponent(path).path)!
+        FileManager.default.contents(atPath: FixtureFiles.url(path).path)!
     }
 
     /// A computed metadata-exchange vector: struct_hex, header_b64, tcp_prefix_hex.
@@ -23,16 +21,5 @@ enum Fixtures {
     /// Node metadata JSON as the strings and maps a proxy's properties hold.
     static func nodeMetadata(_ file: String) -> [String: Any] {
         try! JSONSerialization.jsonObject(with: data("istio/computed/\(file)")) as! [String: Any]
-    }
-
-    static func hex(_ text: String) -> [UInt8] {
-        var bytes: [UInt8] = []
-        var index = text.startIndex
-        while index < text.endIndex {
-            let next = text.index(index, offsetBy: 2)
-            bytes.append(UInt8(text[index..<next], radix: 16)!)
-            index = next
-        }
-        return bytes
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import ProxyWasmTestFixtures
 import SwiftProtobuf
 import Testing
 
@@ -24,7 +25,7 @@ struct PeerMetadataTests {
         let (vector, file, _) = Self.cases[index]
         let expected = Fixtures.vector(vector)
         let structBytes = StructCodec.encode(Self.localNode(file).exchangeStruct())
-        #expect(structBytes == Fixtures.hex(expected["struct_hex"]!))
+        #expect(structBytes == hexBytes(expected["struct_hex"]!))
         #expect(String(decoding: Base64.encode(structBytes), as: UTF8.self) == expected["header_b64"])
     }
 
@@ -32,7 +33,7 @@ struct PeerMetadataTests {
     func tcpPrefixMatchesTheComputedVectorByteForByte(_ index: Int) {
         let (vector, file, id) = Self.cases[index]
         let prefix = TCPPrefix.encode(node: Self.localNode(file).tcpExchangeStruct(), id: id)
-        #expect(prefix == Fixtures.hex(Fixtures.vector(vector)["tcp_prefix_hex"]!))
+        #expect(prefix == hexBytes(Fixtures.vector(vector)["tcp_prefix_hex"]!))
     }
 
     @Test(arguments: cases.indices)
