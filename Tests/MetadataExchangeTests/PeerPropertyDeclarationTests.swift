@@ -39,10 +39,8 @@ struct PeerPropertyDeclarationTests {
 
     @Test(arguments: [("metadata_exchange", "metadata_exchange"), ("telemetry", "mx")])
     func bothPeersAreDeclaredWithIstiosSchema(_ module: String, _ rootID: String) throws {
-        let proxy = Proxy(name: "client")
-        proxy.setNode(id: "client", metadata: IstioTestdata.nodeMetadata("client_node_metadata.rendered.json"))
-        let vm = PluginVM(proxy: proxy, vmID: module)
-        _ = try WasmKitGuest.load(try BuiltModules.bytes(module), into: vm)
+        let proxy = Sidecar.proxy("client", metadata: "client_node_metadata.rendered.json")
+        let vm = try Sidecar.load(module, on: proxy, vmID: module).vm
         _ = try vm.startPlugin(PluginConfiguration(name: "metadata_exchange", rootID: rootID, configuration: []))
         let schema = try Self.compiledSchema()
         #expect(Set(vm.declaredProperties.keys) == ["upstream_peer", "downstream_peer"])

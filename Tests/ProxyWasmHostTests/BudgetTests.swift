@@ -33,13 +33,10 @@ struct BudgetTests {
     static func sidecar(module: String, direction: TrafficDirection, rootID: String, configuration: String = "") throws
         -> (Proxy, PluginVM, WasmKitGuest, UInt32)
     {
-        let proxy = Proxy(name: "budget")
-        proxy.setNode(
-            id: "sidecar~10.0.0.1~productpage-v1-84975bc778-pxz2w.default~default.svc.cluster.local",
-            metadata: IstioTestdata.nodeMetadata("client_node_metadata.rendered.json"))
-        proxy.setXDS("listener_direction", .int(direction.rawValue))
-        let vm = PluginVM(proxy: proxy, vmID: "budget")
-        let guest = try WasmKitGuest.load(try BuiltModules.bytes(module), into: vm)
+        let proxy = Sidecar.proxy(
+            "budget", nodeID: "sidecar~10.0.0.1~productpage-v1-84975bc778-pxz2w.default~default.svc.cluster.local",
+            metadata: "client_node_metadata.rendered.json", direction: direction)
+        let (vm, guest) = try Sidecar.load(module, on: proxy, vmID: "budget")
         let root = try vm.startPlugin(PluginConfiguration(name: "budget", rootID: rootID, configuration: Array(configuration.utf8)))
         return (proxy, vm, guest, root)
     }

@@ -13,10 +13,8 @@ import Testing
 struct StatsConfigurationTests {
     /// Runs one request and returns every stat name (without `wasmcustom.`) and value.
     static func run(_ configuration: String) throws -> (names: [String: UInt64], logs: [LogLine]) {
-        let proxy = Proxy(name: "client")
-        proxy.setNode(id: "client", metadata: IstioTestdata.nodeMetadata("client_node_metadata.rendered.json"))
-        let vm = PluginVM(proxy: proxy, vmID: "stats")
-        _ = try WasmKitGuest.load(try BuiltModules.bytes("stats"), into: vm)
+        let proxy = Sidecar.proxy("client", metadata: "client_node_metadata.rendered.json")
+        let vm = try Sidecar.load("stats", on: proxy, vmID: "stats").vm
         let root = try vm.startPlugin(PluginConfiguration(name: "stats", rootID: "stats_outbound", configuration: Array(configuration.utf8)))
         let stream = HttpStream(vm: vm, root: root)
         stream.sendRequestHeaders([HeaderPair(":path", "/"), HeaderPair(":authority", "reviews:9080")])
@@ -54,10 +52,8 @@ struct StatsConfigurationTests {
     /// A dimension for every metric (`name` empty) lands after each metric's own cut-off: the 23
     /// TCP labels end with connection_security_policy, the 25 HTTP ones with grpc_response_status.
     @Test func unnamedDimensionsFollowEachMetricsCutOff() throws {
-        let proxy = Proxy(name: "server")
-        proxy.setNode(id: "server", metadata: IstioTestdata.nodeMetadata("server_node_metadata.rendered.json"))
-        let vm = PluginVM(proxy: proxy, vmID: "stats")
-        _ = try WasmKitGuest.load(try BuiltModules.bytes("stats"), into: vm)
+        let proxy = Sidecar.proxy("server", metadata: "server_node_metadata.rendered.json")
+        let vm = try Sidecar.load("stats", on: proxy, vmID: "stats").vm
         let configuration = #"{"tcp_reporting_duration": "1s", "metrics": [{"dimensions": {"mesh_id": "'m1'"}}]}"#
         let root = try vm.startPlugin(PluginConfiguration(name: "stats", rootID: "stats_inbound", configuration: Array(configuration.utf8)))
         let connection = TcpConnection(vm: vm, root: root)
@@ -119,9 +115,8 @@ struct StatsConfigurationTests {
     /// Starts stats.wasm with one dimension `extra` = `expression`, expects the
     /// configuration refused (not trapped), and returns the error log lines.
     static func refusedDimension(_ expression: String) throws -> [String] {
-        let proxy = Proxy(name: "client")
-        let vm = PluginVM(proxy: proxy, vmID: "stats")
-        _ = try WasmKitGuest.load(try BuiltModules.bytes("stats"), into: vm)
+        let proxy = Sidecar.proxy("client")
+        let vm = try Sidecar.load("stats", on: proxy, vmID: "stats").vm
         let configuration = #"{"metrics":[{"name":"requests_total","dimensions":{"extra":"\#(expression)"}}]}"#
         #expect(throws: PluginStartError.self) {
             try vm.startPlugin(PluginConfiguration(name: "stats", rootID: "stats_outbound", configuration: Array(configuration.utf8)))

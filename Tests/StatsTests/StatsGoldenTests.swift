@@ -83,10 +83,8 @@ struct StatsGoldenTests {
 @Suite("stats.wasm TCP ticks")
 struct StatsTickTests {
     @Test func connectionsReportOnTicksOnceThePeerIsDecided() throws {
-        let proxy = Proxy(name: "server")
-        proxy.setNode(id: "server", metadata: IstioTestdata.nodeMetadata("server_node_metadata.rendered.json"))
-        let vm = PluginVM(proxy: proxy, vmID: "stats")
-        _ = try WasmKitGuest.load(try BuiltModules.bytes("stats"), into: vm)
+        let proxy = Sidecar.proxy("server", metadata: "server_node_metadata.rendered.json")
+        let vm = try Sidecar.load("stats", on: proxy, vmID: "stats").vm
         let root = try vm.startPlugin(
             PluginConfiguration(
                 name: "stats", rootID: "stats_inbound",

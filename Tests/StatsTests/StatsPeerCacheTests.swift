@@ -10,11 +10,8 @@ import Testing
 @Suite("stats.wasm peer cache")
 struct StatsPeerCacheTests {
     @Test func aPeerWhoseMetadataChangesUnderTheSameIDIsDecodedAgain() throws {
-        let proxy = Proxy(name: "client")
-        proxy.setNode(id: "client", metadata: IstioTestdata.nodeMetadata("client_node_metadata.rendered.json"))
-        proxy.setXDS("listener_direction", .int(TrafficDirection.outbound.rawValue))
-        let vm = PluginVM(proxy: proxy, vmID: "stats")
-        _ = try WasmKitGuest.load(try BuiltModules.bytes("stats"), into: vm)
+        let proxy = Sidecar.proxy("client", metadata: "client_node_metadata.rendered.json", direction: .outbound)
+        let vm = try Sidecar.load("stats", on: proxy, vmID: "stats").vm
         let root = try vm.startPlugin(PluginConfiguration(name: "stats", rootID: "stats_outbound"))
         func request(workload: String) {
             var node = PeerNode()

@@ -216,9 +216,8 @@ struct StatsReporterRoleTests {
 
     @Test func anUnknownReporterRefusesTheConfigurationListingTheSupportedOnes() throws {
         #expect(throws: (any Error).self) { try StatsSidecar(configuration: #"{"reporter": "INGRESS"}"#) }
-        let proxy = Proxy(name: "refused")
-        let vm = PluginVM(proxy: proxy, vmID: "stats")
-        _ = try WasmKitGuest.load(try BuiltModules.bytes("stats"), into: vm)
+        let proxy = Sidecar.proxy("refused")
+        let vm = try Sidecar.load("stats", on: proxy, vmID: "stats").vm
         #expect(throws: (any Error).self) {
             try vm.startPlugin(PluginConfiguration(name: "stats", rootID: "stats_inbound", configuration: Array(#"{"reporter": "INGRESS"}"#.utf8)))
         }

@@ -15,12 +15,9 @@ public final class ExchangeSidecar {
         id: String, metadataFile: String, direction: TrafficDirection, dialect: PropertyDialect = .current,
         configuration: String = ""
     ) throws {
-        proxy = Proxy(name: id, dialect: dialect)
-        proxy.setNode(id: id, metadata: IstioTestdata.nodeMetadata(metadataFile))
-        proxy.setXDS("listener_direction", .int(direction.rawValue))
+        proxy = Sidecar.proxy(id, metadata: metadataFile, direction: direction, dialect: dialect)
         proxy.logLevel = .debug
-        vm = PluginVM(proxy: proxy, vmID: "mx", trace: TraceRecorder())
-        _ = try WasmKitGuest.load(try BuiltModules.bytes("metadata_exchange"), into: vm)
+        vm = try Sidecar.load("metadata_exchange", on: proxy, vmID: "mx", trace: TraceRecorder()).vm
         root = try vm.startPlugin(PluginConfiguration(name: "mx", configuration: Array(configuration.utf8)))
     }
 

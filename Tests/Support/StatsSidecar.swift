@@ -17,12 +17,10 @@ public struct StatsSidecar {
 
     /// Starts stats.wasm as `stats_inbound` (or `stats_outbound`) with `configuration`.
     public init(inbound: Bool = true, configuration: String = "") throws {
-        proxy = Proxy(name: inbound ? "server" : "client")
-        let metadata = inbound ? "server_node_metadata.rendered.json" : "client_node_metadata.rendered.json"
-        proxy.setNode(id: proxy.name, metadata: IstioTestdata.nodeMetadata(metadata))
-        proxy.setXDS("listener_direction", .int((inbound ? TrafficDirection.inbound : .outbound).rawValue))
-        vm = PluginVM(proxy: proxy, vmID: "stats")
-        _ = try WasmKitGuest.load(try BuiltModules.bytes("stats"), into: vm)
+        proxy = Sidecar.proxy(
+            inbound ? "server" : "client", metadata: inbound ? "server_node_metadata.rendered.json" : "client_node_metadata.rendered.json",
+            direction: inbound ? .inbound : .outbound)
+        vm = try Sidecar.load("stats", on: proxy, vmID: "stats").vm
         root = try vm.startPlugin(
             PluginConfiguration(
                 name: "stats", rootID: inbound ? "stats_inbound" : "stats_outbound",
