@@ -52,10 +52,10 @@ extension PluginVM {
     func buffer(_ type: BufferType) -> [UInt8]? {
         switch type {
         case .vmConfiguration:
-            guard let context = activeContext, let plugin = plugins[context.rootID] else { return [] }
+            guard let context = activeContext, let plugin = registry.plugin(ofRoot: context.rootID) else { return [] }
             return plugin.vmConfiguration
         case .pluginConfiguration:
-            guard let root = frame.configurationReadableRoot, let plugin = plugins[root] else { return nil }
+            guard let root = frame.configurationReadableRoot, let plugin = registry.plugin(ofRoot: root) else { return nil }
             return plugin.configuration
         case .httpRequestBody, .httpResponseBody, .downstreamData, .upstreamData:
             return activeContext?.buffers[type] ?? []

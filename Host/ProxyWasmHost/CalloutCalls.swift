@@ -160,7 +160,7 @@ extension PluginVM {
     }
 
     func proxyGetStatus(code codeOutput: WordOutput, message messageOutput: BytesOutput) throws -> UInt32 {
-        let root = contexts[calloutRoot]
+        let root = registry[calloutRoot]
         let code = root?.statusCode ?? 0
         let message = root?.statusMessage ?? []
         guard store(code, in: codeOutput) else { return finish("proxy_get_status", .invalidMemoryAccess) }

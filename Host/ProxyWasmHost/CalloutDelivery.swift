@@ -8,7 +8,7 @@ extension PluginVM {
     /// Runs the callback for one answer on its root context, with the
     /// response maps and buffers readable only for that callback.
     func deliver(_ pending: PendingCallout) {
-        guard let root = contexts[pending.root], root.kind == .root, !isFailed else { return }
+        guard let root = registry[pending.root], root.kind == .root, !isFailed else { return }
         let token = pending.token
         switch pending.delivery {
         case let .http(reply):

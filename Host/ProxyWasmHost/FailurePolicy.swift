@@ -3,7 +3,7 @@
 
 extension PluginVM {
     /// The failure policy of the plugin behind `root`.
-    func failsOpen(_ root: UInt32) -> Bool { plugins[root]?.failOpen ?? false }
+    func failsOpen(_ root: UInt32) -> Bool { registry.plugin(ofRoot: root)?.failOpen ?? false }
 
     /// Envoy's failure policy for a stream or connection of a failed VM:
     /// fail-open bypasses the filter, except on the stream whose callback

@@ -39,10 +39,7 @@ extension PluginVM {
     @discardableResult
     public func startPlugin(_ configuration: PluginConfiguration) throws(PluginStartError) -> UInt32 {
         if let failure { throw PluginStartError(message: "Wasm VM failed: \(failure.message)") }
-        let root = nextContextID
-        nextContextID += 1
-        contexts[root] = ContextState(id: root, rootID: root, kind: .root)
-        plugins[root] = configuration
+        let root = registry.addRoot(configuration).id
         // Envoy makes the plugin configuration readable in the root's first
         // context create and in configure, not in vm start.
         frame.configurationReadableRoot = root
@@ -76,7 +73,7 @@ extension PluginVM {
     public func shutdown(root: UInt32) {
         let done = invoke("proxy_on_done", context: root, [root], describe: { $0.map { $0 != 0 ? "true" : "false" } })
         if done == 0 {
-            pendingDone.insert(root)
+            registry.park(root)
         } else {
             deleteContext(root)
         }
@@ -84,11 +81,11 @@ extension PluginVM {
     }
 
     /// Whether a root context is parked waiting for `proxy_done()`.
-    public func isPendingDone(root: UInt32) -> Bool { pendingDone.contains(root) }
+    public func isPendingDone(root: UInt32) -> Bool { registry.isParked(root) }
 
     func deleteContext(_ id: UInt32) {
         invoke("proxy_on_delete", context: id, [id])
-        contexts[id] = nil
+        registry.remove(id)
         ticks.remove(root: id)
     }
 
@@ -104,16 +101,13 @@ extension PluginVM {
     }
 
     func createStreamContext(root: UInt32, kind: ContextState.Kind, stream: StreamState) -> ContextState {
-        let id = nextContextID
-        nextContextID += 1
-        let context = ContextState(id: id, rootID: root, kind: kind, stream: stream)
-        contexts[id] = context
-        invoke("proxy_on_context_create", context: id, [id, root], traceArgs: ["parent": String(root)])
+        let context = registry.addStream(root: root, kind: kind, stream: stream)
+        invoke("proxy_on_context_create", context: context.id, [context.id, root], traceArgs: ["parent": String(root)])
         return context
     }
 
     /// Whether `root` is a live, configured root context.
-    func isLiveRoot(_ root: UInt32) -> Bool { contexts[root]?.kind == .root }
+    func isLiveRoot(_ root: UInt32) -> Bool { registry[root]?.kind == .root }
 
     // MARK: return-value conversion (`CallbackResults`); a local reply's override lasts one callback
 

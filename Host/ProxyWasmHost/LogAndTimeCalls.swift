@@ -8,7 +8,7 @@ extension PluginVM {
     func proxyLog(level logLevel: LogLevel, message: [UInt8]) throws -> UInt32 {
         let text = String(decoding: message, as: UTF8.self)
         if logLevel >= proxy.logLevel {
-            let root = activeContext.flatMap { plugins[$0.rootID]?.rootID } ?? ""
+            let root = activeContext.flatMap { registry.plugin(ofRoot: $0.rootID)?.rootID } ?? ""
             proxy.appendLog(LogLine(level: logLevel, vmID: vmID, rootID: root, message: text))
         }
         return finish("proxy_log", .ok, args: ["level": logLevel.name, "message": text])

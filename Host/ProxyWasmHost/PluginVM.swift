@@ -22,15 +22,12 @@ public final class PluginVM {
     /// Calls answered NotFound, Unimplemented or refused, counted (`proxy-wasm-host run`'s summary).
     public internal(set) var answers = HostAnswerTally()
 
-    public internal(set) var contexts: [UInt32: ContextState] = [:]
-    var plugins: [UInt32: PluginConfiguration] = [:]
-    var nextContextID: UInt32 = 1
+    /// The contexts, their ids and plugins, and the roots parked after `proxy_on_done`.
+    var registry = ContextRegistry()
     /// The callback running now: its context, the effective context and Envoy's restrictions.
     var frame = CallbackFrame()
     /// The roots' tick timers.
     public internal(set) var ticks = TickSchedule()
-    /// Root contexts whose `proxy_on_done` returned false.
-    var pendingDone: Set<UInt32> = []
     var foreignFunctions: [String: ForeignFunction] = [:]
     /// Expressions made with `expr_create`.
     var expressions = ExpressionTable()
@@ -62,11 +59,14 @@ public final class PluginVM {
 
     /// The context host calls act on: the effective one if set and alive, else the current one.
     var activeContext: ContextState? {
-        if frame.effectiveContextID != 0, let context = contexts[frame.effectiveContextID] { return context }
-        return contexts[frame.currentContextID]
+        if frame.effectiveContextID != 0, let context = registry[frame.effectiveContextID] { return context }
+        return registry[frame.currentContextID]
     }
 
-    func context(_ id: UInt32) -> ContextState? { contexts[id] }
+    /// The live contexts by id.
+    public var contexts: [UInt32: ContextState] { registry.byID }
+
+    func context(_ id: UInt32) -> ContextState? { registry[id] }
 
     /// Marks the VM failed, as Envoy does after a trap or a refused start.
     func fail(_ state: FailState, callback: String, message: String) {

@@ -12,7 +12,7 @@ extension PluginVM {
         let isStream = context.map { $0.kind != .root } ?? false
         let resolver = PropertyResolver(dialect: proxy.dialect)
         var proxyTree = proxy.properties
-        if let context, let plugin = plugins[context.rootID] {
+        if let context, let plugin = registry.plugin(ofRoot: context.rootID) {
             proxyTree = proxyTree.merged(
                 with: .map([
                     PropertyEntry("plugin_name", .string(plugin.name)),

@@ -54,15 +54,14 @@ extension PluginVM {
     }
 
     func proxySetEffectiveContext(contextID id: UInt32) throws -> UInt32 {
-        guard contexts[id] != nil else { return finish("proxy_set_effective_context", .badArgument, args: ["context": String(id)]) }
+        guard registry[id] != nil else { return finish("proxy_set_effective_context", .badArgument, args: ["context": String(id)]) }
         frame.effectiveContextID = id
         return finish("proxy_set_effective_context", .ok, args: ["context": String(id)])
     }
 
     func proxyDone() throws -> UInt32 {
         let root = activeContext?.rootID ?? frame.currentContextID
-        guard pendingDone.contains(root) else { return finish("proxy_done", .notFound) }
-        pendingDone.remove(root)
+        guard registry.release(root) else { return finish("proxy_done", .notFound) }
         deferred.deleteRoot(root)
         return finish("proxy_done", .ok)
     }

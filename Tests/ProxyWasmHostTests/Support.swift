@@ -20,10 +20,8 @@ func hostCallFixture(dialect: PropertyDialect = .current) -> (PluginVM, ArrayGue
     let vm = PluginVM(proxy: proxy, vmID: "vm", trace: TraceRecorder())
     let guest = MemoryOnlyGuest()
     vm.guest = guest
-    let root = ContextState(id: 1, rootID: 1, kind: .root)
-    let stream = ContextState(id: 2, rootID: 1, kind: .http)
-    vm.contexts = [1: root, 2: stream]
-    vm.plugins[1] = PluginConfiguration(name: "plugin")
+    let root = vm.registry.addRoot(PluginConfiguration(name: "plugin"))
+    let stream = vm.registry.addStream(root: root.id, kind: .http, stream: StreamState())
     vm.frame.currentContextID = 2
     return (vm, guest.plain, stream)
 }
