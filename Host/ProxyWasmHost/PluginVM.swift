@@ -35,7 +35,8 @@ public final class PluginVM {
     public internal(set) var declaredProperties: [String: DeclaredProperty] = [:]
     /// What waits for the current VM call to return: root deletions and queue notifications.
     var deferred = DeferredWork()
-    var randomState: UInt64 = 0x5EED
+    /// What `random_get` answers.
+    var random = ReproducibleRandom()
     /// Call-out tokens as Envoy numbers them.
     var calloutTokens = CalloutTokens()
     var grpcExchanges: [UInt32: GrpcExchange] = [:]

@@ -114,7 +114,7 @@ enum WASI {
             if length > 65536 { return vm.wasiResult("random_get", inval) }
             if length == 0 { return vm.wasiResult("random_get", success) }
             // Deterministic bytes: runs are reproducible (the guest only seeds hashing with them).
-            let bytes = (0..<length).map { UInt8(truncatingIfNeeded: vm.nextRandom(UInt64($0))) }
+            let bytes = (0..<length).map { UInt8(truncatingIfNeeded: vm.random.next(salt: UInt64($0))) }
             guard vm.memory?.write(a.i32(0), bytes) == true else { return vm.wasiResult("random_get", fault) }
             return vm.wasiResult("random_get", success)
         }
@@ -167,13 +167,5 @@ extension PluginVM {
         }
         guard memory.writeUInt32(writtenSlot, written) else { return wasiResult(name, WASI.fault) }
         return wasiResult(name, WASI.success)
-    }
-
-    func nextRandom(_ salt: UInt64) -> UInt64 {
-        randomState &+= 0x9E37_79B9_7F4A_7C15 &+ salt
-        var z = randomState
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }
