@@ -40,7 +40,7 @@ extension PluginVM {
             cluster: cluster, headers: sent, body: body, trailers: trailers,
             timeoutMilliseconds: timeout)
         proxy.upstreams.httpRequests.append(request)
-        let token = calloutTokens.issue(.httpCall)
+        let token = callouts.issue(.httpCall)
         var reply = upstream.http?(request) ?? CalloutUpstreams.noHealthyUpstream()
         if timeout > 0 && reply.latencyMilliseconds > UInt64(timeout) {
             reply = CalloutUpstreams.timeoutResponse()
@@ -98,9 +98,9 @@ extension PluginVM {
         let request = GrpcCalloutRequest(
             cluster: cluster, serviceName: args["service"]!, method: args["method"]!,
             initialMetadata: metadata, message: message, timeoutMilliseconds: timeout)
-        let token = calloutTokens.issue(isStream ? .grpcStream : .grpcCall)
+        let token = callouts.issue(isStream ? .grpcStream : .grpcCall)
         guard store(token, in: tokenOutput) else { return finish(name, .invalidMemoryAccess) }
-        grpcExchanges[token] = GrpcExchange(request: request)
+        callouts[grpc: token] = GrpcExchange(request: request)
         let input: GrpcCalloutInput = isStream ? .streamOpened : .call
         proxy.upstreams.grpcExchanges.append((request, input))
         var reply =
@@ -117,9 +117,9 @@ extension PluginVM {
         let name = "proxy_grpc_send"
         let args = ["token": String(token), "message": PluginVM.display(message), "end_of_stream": String(endOfStream != 0)]
         guard CalloutKind(token: token) == .grpcStream else { return finish(name, .badArgument, args: args) }
-        guard var exchange = grpcExchanges[token], !exchange.localClosed else { return finish(name, .notFound, args: args) }
+        guard var exchange = callouts[grpc: token], !exchange.localClosed else { return finish(name, .notFound, args: args) }
         if endOfStream != 0 { exchange.localClosed = true }
-        grpcExchanges[token] = exchange
+        callouts[grpc: token] = exchange
         let input = GrpcCalloutInput.message(message, endOfStream: endOfStream != 0)
         proxy.upstreams.grpcExchanges.append((exchange.request, input))
         if let reply = proxy.upstreams.clusters[exchange.request.cluster]?.grpc?(exchange.request, input) {
@@ -138,18 +138,18 @@ extension PluginVM {
         let name = cancel ? "proxy_grpc_cancel" : "proxy_grpc_close"
         let args = ["token": String(token)]
         guard let kind = CalloutKind(token: token), kind != .httpCall else { return finish(name, .badArgument, args: args) }
-        guard var exchange = grpcExchanges[token] else { return finish(name, .notFound, args: args) }
+        guard var exchange = callouts[grpc: token] else { return finish(name, .notFound, args: args) }
         if cancel || kind == .grpcCall {
             forgetGrpc(token)
         } else {
             exchange.localClosed = true
-            grpcExchanges[token] = exchange
+            callouts[grpc: token] = exchange
         }
         return finish(name, .ok, args: args)
     }
 
     func forgetGrpc(_ token: UInt32) {
-        grpcExchanges[token] = nil
+        callouts[grpc: token] = nil
         proxy.pendingCallouts.removeAll { $0.vm === self && $0.token == token }
     }
 

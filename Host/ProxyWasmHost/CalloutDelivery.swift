@@ -39,7 +39,7 @@ extension PluginVM {
             root.mapAccess[.httpCallResponseTrailers] = nil
             root.buffers[.httpCallResponseBody] = nil
         case let .grpc(event):
-            guard grpcExchanges[token] != nil else { return }
+            guard callouts[grpc: token] != nil else { return }
             deliverGrpc(event, token: token, root: root)
         }
         runDeferredActions()

@@ -37,9 +37,8 @@ public final class PluginVM {
     var deferred = DeferredWork()
     /// What `random_get` answers.
     var random = ReproducibleRandom()
-    /// Call-out tokens as Envoy numbers them.
-    var calloutTokens = CalloutTokens()
-    var grpcExchanges: [UInt32: GrpcExchange] = [:]
+    /// Call-out tokens as Envoy numbers them, and the gRPC exchanges still open.
+    var callouts = OpenCallouts()
     /// Envoy's `vm_config.capability_restriction_config.allowed_capabilities`:
     /// when non-empty, only the listed `proxy_*` host functions, WASI
     /// functions (bare names such as `fd_write`) and `proxy_on_*` callbacks
