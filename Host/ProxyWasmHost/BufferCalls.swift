@@ -3,16 +3,13 @@ import ProxyWasmABI
 // Buffers: bodies, TCP data, call-out answers, the plugin and VM configuration.
 
 extension PluginVM {
-    // MARK: buffers
+    // MARK: buffers (the rules are BufferRules; these apply them to the active context)
 
     func proxyGetBufferBytes(type bufferType: BufferType, start: UInt32, maxSize: UInt32, value output: BytesOutput) throws -> UInt32 {
         let name = "proxy_get_buffer_bytes"
         let args = { ["type": bufferType.name, "start": String(start), "max_size": String(maxSize)] }
         guard let buffer = buffer(bufferType) else { return finish(name, .notFound, args: args()) }
-        let begin = Int(start)
-        var length = Int(maxSize)
-        if begin > buffer.count { length = 0 } else if begin + length > buffer.count { length = buffer.count - begin }
-        let bytes = length == 0 ? [] : Array(buffer[begin..<begin + length])
+        let bytes = BufferRules.bytes(of: buffer, start: start, maxSize: maxSize)
         let status = try copyOut(bytes, to: output)
         return finish(name, status, args: args(), result: PluginVM.display(bytes))
     }
@@ -34,13 +31,7 @@ extension PluginVM {
         guard let context = activeContext, context.mutableBuffers.contains(bufferType) else {
             return finish(name, .badArgument, args: args())
         }
-        var updated = current
-        if start == 0 {
-            updated.removeFirst(min(Int(length), updated.count))
-            updated.insert(contentsOf: data, at: 0)
-        } else if Int(start) >= updated.count {
-            updated.append(contentsOf: data)
-        } else {
+        guard let updated = BufferRules.replacing(current, start: start, length: length, with: data) else {
             return finish(name, .badArgument, args: args())
         }
         context.buffers[bufferType] = updated
