@@ -24,34 +24,29 @@ extension PluginVM {
     }
 
     func proxyAddHeaderMapValue(map mapType: HeaderMapType, key: [UInt8], value: [UInt8]) throws -> UInt32 {
-        proxyMutateHeaderMap("proxy_add_header_map_value", mapType, key, value)
+        edit(mapType, .add(key: key, value: value))
     }
 
     func proxyReplaceHeaderMapValue(map mapType: HeaderMapType, key: [UInt8], value: [UInt8]) throws -> UInt32 {
-        proxyMutateHeaderMap("proxy_replace_header_map_value", mapType, key, value)
+        edit(mapType, .replace(key: key, value: value))
     }
 
     func proxyRemoveHeaderMapValue(map mapType: HeaderMapType, key: [UInt8]) throws -> UInt32 {
-        proxyMutateHeaderMap("proxy_remove_header_map_value", mapType, key, [])
+        edit(mapType, .remove(key: key))
     }
 
-    func proxyMutateHeaderMap(_ name: String, _ mapType: HeaderMapType, _ key: [UInt8], _ value: [UInt8]) -> UInt32 {
-        let args = {
-            name == "proxy_remove_header_map_value"
-                ? ["map": mapType.name, "key": PluginVM.display(key)]
-                : ["map": mapType.name, "key": PluginVM.display(key), "value": PluginVM.display(value)]
+    /// Applies one edit to the active context's map, if the callback may change it.
+    private func edit(_ mapType: HeaderMapType, _ edit: HeaderMapEdit) -> UInt32 {
+        var args: [String: String] {
+            var described = ["map": mapType.name, "key": PluginVM.display(edit.key)]
+            if let value = edit.value { described["value"] = PluginVM.display(value) }
+            return described
         }
         guard let context = activeContext, context.access(mapType) == .mutable else {
-            return finish(name, .badArgument, args: args())
+            return finish(edit.callName, .badArgument, args: args)
         }
-        var pairs = context.headerMaps[mapType, default: []]
-        switch name {
-        case "proxy_add_header_map_value": HeaderMapRules.add(key, value, to: &pairs)
-        case "proxy_replace_header_map_value": HeaderMapRules.replace(key, value, in: &pairs)
-        default: HeaderMapRules.remove(key, from: &pairs)
-        }
-        context.headerMaps[mapType] = pairs
-        return finish(name, .ok, args: args())
+        edit.apply(to: &context.headerMaps[mapType, default: []])
+        return finish(edit.callName, .ok, args: args)
     }
 
     func proxyGetHeaderMapPairs(map mapType: HeaderMapType, pairs output: BytesOutput) throws -> UInt32 {
