@@ -166,12 +166,12 @@ struct MetadataExchangeTests {
     ]
 
     @Test(arguments: badConfigurations.indices)
-    func invalidConfigurationIsRefusedWithAPreciseLine(_ index: Int) {
+    func invalidConfigurationIsRefusedWithAPreciseLine(_ index: Int) throws {
         let (json, reason) = Self.badConfigurations[index]
         let proxy = Proxy(name: "s")
         let vm = PluginVM(proxy: proxy, vmID: "mx")
+        _ = try WasmKitGuest.load(try BuiltModules.bytes("metadata_exchange"), into: vm)
         #expect(throws: PluginStartError.self) {
-            _ = try WasmKitGuest.load(try BuiltModules.bytes("metadata_exchange"), into: vm)
             try vm.startPlugin(PluginConfiguration(name: "mx", configuration: Array(json.utf8)))
         }
         #expect(proxy.logs.last?.level == .error)
