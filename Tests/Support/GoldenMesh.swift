@@ -69,13 +69,7 @@ public enum GoldenMesh {
                   response: {status: 200}
                   repeat: \(requests)
             """
-        var parsed = try Scenario.load(yaml: yaml, file: "golden.yaml", baseDirectory: URL(fileURLWithPath: "/"))
-        parsed.proxies[0].metadata = IstioTestdata.nodeMetadata("client_node_metadata.rendered.json")
-        parsed.proxies[1].metadata = IstioTestdata.nodeMetadata("server_node_metadata.rendered.json")
-        parsed.proxies[0].statsTags = .rules(IstioTestdata.statsTags())
-        parsed.proxies[1].statsTags = .rules(IstioTestdata.statsTags())
-        let runner = try ScenarioRunner(scenario: parsed, loader: engine.loader)
-        runner.run()
+        let runner = try runClientServer(yaml, file: "golden.yaml", engine: engine)
         for proxy in runner.proxies {
             for plugin in proxy.plugins where plugin.vm.failure != nil || !plugin.vm.unimplementedCalls.isEmpty {
                 throw PluginFailed(
@@ -121,11 +115,17 @@ public enum GoldenMesh {
                   exchanges: [{downstream: "world\\n"}, {upstream: "hello world\\n", end: true}]
                   repeat: 10
             """
-        var parsed = try Scenario.load(yaml: yaml, file: "tcp.yaml", baseDirectory: URL(fileURLWithPath: "/"))
-        parsed.proxies[0].metadata = IstioTestdata.nodeMetadata("client_node_metadata.rendered.json")
-        parsed.proxies[1].metadata = IstioTestdata.nodeMetadata("server_node_metadata.rendered.json")
-        parsed.proxies[0].statsTags = .rules(IstioTestdata.statsTags())
-        parsed.proxies[1].statsTags = .rules(IstioTestdata.statsTags())
+        return try runClientServer(yaml, file: "tcp.yaml", engine: engine)
+    }
+
+    /// Runs a client-then-server scenario as Istio's e2e tests set it up: the
+    /// two proxies get Istio's rendered node metadata and its stats tag rules.
+    static func runClientServer(_ yaml: String, file: String, engine: Engine) throws -> ScenarioRunner {
+        var parsed = try Scenario.load(yaml: yaml, file: file, baseDirectory: URL(fileURLWithPath: "/"))
+        for (index, metadataFile) in ["client_node_metadata.rendered.json", "server_node_metadata.rendered.json"].enumerated() {
+            parsed.proxies[index].metadata = IstioTestdata.nodeMetadata(metadataFile)
+            parsed.proxies[index].statsTags = .rules(IstioTestdata.statsTags())
+        }
         let runner = try ScenarioRunner(scenario: parsed, loader: engine.loader)
         runner.run()
         return runner
