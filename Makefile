@@ -84,14 +84,23 @@ deps: wasm-deps venv
 
 $(TOOLSET): | wasm-deps
 
+# The callbacks each module exports besides the SDK's core (wasm.mk's
+# PROXY_WASM_CORE_EXPORTS): the phases its plugins handle. Envoy skips the
+# others without entering the VM (body chunks, on_done, metadata_exchange's
+# on_log). The examples export every callback.
+TCP_CALLBACKS := proxy_on_new_connection proxy_on_downstream_data proxy_on_upstream_data \
+                 proxy_on_downstream_connection_close proxy_on_upstream_connection_close
+CALLBACKS_metadata_exchange := proxy_on_request_headers proxy_on_response_headers $(TCP_CALLBACKS)
+CALLBACKS_stats             := proxy_on_request_headers proxy_on_response_headers proxy_on_log proxy_on_tick $(TCP_CALLBACKS)
+CALLBACKS_telemetry         := $(sort $(CALLBACKS_metadata_exchange) $(CALLBACKS_stats))
+
 wasm: $(TOOLSET)
 	@mkdir -p $(WASM_DIR)
-	@for plugin in $(PLUGINS); do \
-	  echo "swift build $$plugin (Embedded Swift, $(WASM_TRIPLE), -Osize)"; \
-	  $(call proxy-wasm-build,$$plugin,$(WASM_DIR)/$$plugin.wasm,$(WASM_DIR)/$$plugin.build.log); \
-	  raw=$$(stat -c %s $(WASM_SCRATCH)/release/$$plugin.wasm); opt=$$(stat -c %s $(WASM_DIR)/$$plugin.wasm); \
-	  printf '  %-28s %8d bytes (linked: %d)\n' "$(WASM_DIR)/$$plugin.wasm" $$opt $$raw; \
-	done
+	@$(foreach plugin,$(PLUGINS), \
+	  echo "swift build $(plugin) (Embedded Swift, $(WASM_TRIPLE), -Osize)"; \
+	  $(call proxy-wasm-build,$(plugin),$(WASM_DIR)/$(plugin).wasm,$(WASM_DIR)/$(plugin).build.log,$(CALLBACKS_$(plugin))); \
+	  raw=$$(stat -c %s $(WASM_SCRATCH)/release/$(plugin).wasm); opt=$$(stat -c %s $(WASM_DIR)/$(plugin).wasm); \
+	  printf '  %-28s %8d bytes (linked: %d)\n' "$(WASM_DIR)/$(plugin).wasm" $$opt $$raw;)
 	@$(MAKE) --no-print-directory check-imports
 
 # OCI images (Istio's WasmPlugin layout), one OCI image layout per module in build/oci/<module>.

@@ -67,13 +67,40 @@ $(PROXY_WASM_TOOLSET): $(PROXY_WASM_MK)
 	  '    "-L$(WASI_LIBC)", "-lc" ] }' \
 	  '}' > $@
 
-# $(call proxy-wasm-build,PRODUCT,OUTPUT.wasm,BUILD.log): builds the package's
-# executable product PRODUCT for wasm32 and writes the optimised module; the
-# compiler's output goes to BUILD.log, shown only on failure.
+# The exports every module keeps: the memory, the start and ABI markers, the
+# allocator and the context lifecycle the SDK's dispatcher needs.
+PROXY_WASM_CORE_EXPORTS := memory _initialize proxy_abi_version_0_2_1 proxy_on_memory_allocate \
+                           proxy_on_context_create proxy_on_vm_start proxy_on_configure proxy_on_delete
+
+# $(call proxy-wasm-export-graph,NAMES): a wasm-metadce graph whose roots are
+# the exports NAMES; every other export, and the code only it reached, goes.
+proxy-wasm-comma := ,
+proxy-wasm-export-graph = [$(subst } {,}$(proxy-wasm-comma) {,$(foreach name,$(1),{"name": "$(name)"$(proxy-wasm-comma) "root": true$(proxy-wasm-comma) "export": "$(name)"}))]
+
+# $(call proxy-wasm-build,PRODUCT,OUTPUT.wasm,BUILD.log[,CALLBACKS]): builds the
+# package's executable product PRODUCT for wasm32 and writes the optimised
+# module; the compiler's output goes to BUILD.log, shown only on failure.
+#
+# CALLBACKS, if given, are the `proxy_on_*` callbacks the module exports
+# besides PROXY_WASM_CORE_EXPORTS (without it: every callback the SDK has).
+# Envoy does not enter a module for a callback it does not export, so a plugin
+# that lists only the phases it handles costs no VM entry for the others (a
+# body chunk, on_done, on_log); the dispatch code for them is dropped too. A
+# callback the plugin overrides but does not list is never called: the build
+# fails if a listed name is not an export of the SDK.
 define proxy-wasm-build
 mkdir -p $(dir $(2)) $(dir $(3)); \
 $(SWIFT) build --triple $(WASM_TRIPLE) -c release --product $(1) \
   --scratch-path $(WASM_SCRATCH) --toolset $(PROXY_WASM_TOOLSET) -Xswiftc -Osize > $(3) 2>&1 \
   || { cat $(3); exit 1; }; \
-wasm-opt $(WASM_OPT_FEATURES) -Oz $(WASM_SCRATCH)/release/$(1).wasm -o $(2)
+$(if $(strip $(4)),\
+  printf '%s\n' '$(call proxy-wasm-export-graph,$(PROXY_WASM_CORE_EXPORTS) $(4))' > $(WASM_SCRATCH)/$(1).exports.json; \
+  wasm-metadce $(WASM_OPT_FEATURES) $(WASM_SCRATCH)/release/$(1).wasm -f $(WASM_SCRATCH)/$(1).exports.json \
+    -o $(WASM_SCRATCH)/$(1).exported.wasm >> $(3) 2>&1 || { cat $(3); exit 1; }; \
+  exports=$$(wasm-objdump -x -j Export $(WASM_SCRATCH)/$(1).exported.wasm); \
+  for name in $(PROXY_WASM_CORE_EXPORTS) $(4); do \
+    printf '%s\n' "$$exports" | grep -q -- "-> \"$$name\"" || { echo "$(1): $$name is not an export of the module"; exit 1; }; \
+  done; \
+  wasm-opt $(WASM_OPT_FEATURES) -Oz $(WASM_SCRATCH)/$(1).exported.wasm -o $(2),\
+  wasm-opt $(WASM_OPT_FEATURES) -Oz $(WASM_SCRATCH)/release/$(1).wasm -o $(2))
 endef

@@ -19,25 +19,28 @@ public final class NullVMGuest: GuestInstance {
 
     public var memory: GuestMemory { scratch }
 
-    private init(vm: PluginVM, register: () -> Void) {
+    private init(vm: PluginVM, exports: Set<String>, register: () -> Void) {
         let scratch = ScratchMemory()
         let bridge = HostBridge(vm: vm, memory: scratch)
         self.scratch = scratch
         self.bridge = bridge
-        module = NativeModule(host: bridge, register: register)
+        module = NativeModule(host: bridge, exports: exports, register: register)
     }
 
     /// Attaches a native plugin to `vm`, as `WasmKitGuest.load` attaches a
-    /// module: `register` is the plugin's registration (e.g. `StatsPlugin.register`).
+    /// module: `register` is the plugin's registration (e.g. `StatsPlugin.register`),
+    /// `exports` what its wasm32 build exports (`ModuleExports`; by default every callback).
     @discardableResult
-    public static func load(into vm: PluginVM, register: () -> Void) throws(PluginStartError) -> NullVMGuest {
-        let guest = NullVMGuest(vm: vm, register: register)
+    public static func load(
+        into vm: PluginVM, exports: Set<String> = ModuleExports.all, register: () -> Void
+    ) throws(PluginStartError) -> NullVMGuest {
+        let guest = NullVMGuest(vm: vm, exports: exports, register: register)
         vm.guest = guest
         try vm.runStartFunctions()
         return guest
     }
 
-    public func hasExport(_ name: String) -> Bool { NativeModule.exports.contains(name) }
+    public func hasExport(_ name: String) -> Bool { module.exports.contains(name) }
 
     /// Runs the callback natively. A host call that would have trapped the
     /// wasm guest (a restricted call) answered InternalFailure to the plugin;

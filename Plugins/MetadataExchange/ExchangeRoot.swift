@@ -192,6 +192,13 @@ final class ExchangeRoot: RootContext {
 /// The plugin's entry points, for the module that links it
 /// (Plugins/Modules: alone, or with the other plugin in one module).
 public enum MetadataExchangePlugin {
+    /// The callbacks the plugin handles (`ModuleExports`): both header phases
+    /// and a connection's. Its module exports no body, trailer, `on_log` or
+    /// `on_done` callback, so Envoy enters it twice per request.
+    public static let callbacks: Set<String> = ModuleExports.connectionCallbacks.union([
+        "proxy_on_request_headers", "proxy_on_response_headers",
+    ])
+
     /// A root context for one plugin configuration.
     public static func makeRoot(id: UInt32) -> RootContext { ExchangeRoot(id: id) }
 

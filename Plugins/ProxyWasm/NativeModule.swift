@@ -8,28 +8,19 @@
 
 /// One natively compiled plugin instance: what a wasm module instance is to a host.
 public final class NativeModule {
-    /// The callbacks every SDK module exports (wasm32 builds export the same
-    /// names from `Exports.swift`), plus the ABI marker.
-    public static let exports: Set<String> = [
-        "proxy_abi_version_0_2_1",
-        "proxy_on_context_create", "proxy_on_vm_start", "proxy_on_configure", "proxy_on_tick",
-        "proxy_on_queue_ready", "proxy_on_done", "proxy_on_log", "proxy_on_delete",
-        "proxy_on_request_headers", "proxy_on_request_body", "proxy_on_request_trailers",
-        "proxy_on_response_headers", "proxy_on_response_body", "proxy_on_response_trailers",
-        "proxy_on_http_call_response", "proxy_on_foreign_function",
-        "proxy_on_grpc_receive_initial_metadata", "proxy_on_grpc_receive",
-        "proxy_on_grpc_receive_trailing_metadata", "proxy_on_grpc_close",
-        "proxy_on_new_connection", "proxy_on_downstream_data", "proxy_on_upstream_data",
-        "proxy_on_downstream_connection_close", "proxy_on_upstream_connection_close",
-    ]
+    /// The callbacks this instance exports, as its wasm32 build does
+    /// (`ModuleExports`): a host asks before it calls one.
+    public let exports: Set<String>
 
     private let dispatcher = Dispatcher()
     private let host: NativeProxyHost
 
     /// `register` is the plugin's registration (e.g. `StatsPlugin.register`),
-    /// run once against this instance; `host` serves its raw calls.
-    public init(host: NativeProxyHost, register: () -> Void) {
+    /// run once against this instance; `host` serves its raw calls; `exports`
+    /// what its wasm32 build exports (by default every callback).
+    public init(host: NativeProxyHost, exports: Set<String> = ModuleExports.all, register: () -> Void) {
         self.host = host
+        self.exports = exports
         run { register() }
     }
 
@@ -49,6 +40,7 @@ public final class NativeModule {
     /// Returns `.some(result)` (nil result for callbacks without one), or nil
     /// when the module has no such export.
     public func call(_ name: String, _ a: [UInt32]) -> UInt32?? {
+        guard exports.contains(name) else { return nil }
         func arg(_ index: Int) -> UInt32 { index < a.count ? a[index] : 0 }
         return run { () -> UInt32?? in
             let d = Dispatcher.shared

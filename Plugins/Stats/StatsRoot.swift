@@ -419,6 +419,14 @@ typealias StatNameKey = BytesKey
 /// The plugin's entry points, for the module that links it
 /// (Plugins/Modules: alone, or with the other plugin in one module).
 public enum StatsPlugin {
+    /// The callbacks the plugin handles (`ModuleExports`): request headers
+    /// (gRPC, Host), response headers (a gRPC stream's periodic reports), the
+    /// log (the report), ticks (TCP and gRPC reporting, expiry), and a
+    /// connection's. Its module exports no body, trailer or `on_done` callback.
+    public static let callbacks: Set<String> = ModuleExports.connectionCallbacks.union([
+        "proxy_on_request_headers", "proxy_on_response_headers", "proxy_on_log", "proxy_on_tick",
+    ])
+
     /// A root context for one plugin configuration.
     public static func makeRoot(id: UInt32) -> RootContext { StatsRoot(id: id) }
 

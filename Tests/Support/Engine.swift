@@ -1,4 +1,5 @@
 import MetadataExchange
+import ProxyWasm
 import ProxyWasmHost
 import ProxyWasmNullVM
 import ProxyWasmTools
@@ -10,21 +11,32 @@ import Stats
 public enum Engine: String, CaseIterable, Sendable {
     case wasm, native
 
-    /// The native registration of the telemetry plugins, by module file name.
-    public static let telemetryPlugins: [String: @Sendable () -> Void] = [
-        "metadata_exchange.wasm": MetadataExchangePlugin.register,
-        "stats.wasm": StatsPlugin.register,
+    /// A plugin compiled natively: its registration and what its module exports.
+    public struct NativePlugin: Sendable {
+        public let register: @Sendable () -> Void
+        public let exports: Set<String>
+
+        public init(register: @escaping @Sendable () -> Void, callbacks: Set<String>? = nil) {
+            self.register = register
+            exports = callbacks.map(ModuleExports.exporting) ?? ModuleExports.all
+        }
+    }
+
+    /// The native builds of the telemetry plugins, by module file name.
+    public static let telemetryPlugins: [String: NativePlugin] = [
+        "metadata_exchange.wasm": NativePlugin(register: MetadataExchangePlugin.register, callbacks: MetadataExchangePlugin.callbacks),
+        "stats.wasm": NativePlugin(register: StatsPlugin.register, callbacks: StatsPlugin.callbacks),
     ]
 
     /// The scenario loader for this engine (nil: the runner's WasmKit default);
     /// natively, `registrations` names the plugin each module file stands for.
-    public func loader(registrations: [String: @Sendable () -> Void] = Engine.telemetryPlugins) -> ScenarioRunner.GuestLoader? {
+    public func loader(registrations: [String: NativePlugin] = Engine.telemetryPlugins) -> ScenarioRunner.GuestLoader? {
         guard self == .native else { return nil }
         return { spec, vm in
-            guard let register = registrations[spec.module.lastPathComponent] else {
+            guard let plugin = registrations[spec.module.lastPathComponent] else {
                 throw ScenarioRunner.RunError(message: "no native build of \(spec.module.lastPathComponent)")
             }
-            return try NullVMGuest.load(into: vm, register: register)
+            return try NullVMGuest.load(into: vm, exports: plugin.exports, register: plugin.register)
         }
     }
 
