@@ -194,7 +194,8 @@ final class ExchangeRoot: RootContext {
 public enum MetadataExchangePlugin {
     /// The callbacks the plugin handles (`ModuleExports`): both header phases
     /// and a connection's. Its module exports no body, trailer, `on_log` or
-    /// `on_done` callback, so Envoy enters it twice per request.
+    /// `on_done` callback: between creating and deleting a stream's context,
+    /// Envoy enters it only for the two header phases.
     public static let callbacks: Set<String> = ModuleExports.connectionCallbacks.union([
         "proxy_on_request_headers", "proxy_on_response_headers",
     ])
