@@ -1,4 +1,5 @@
 import PluginJSON
+import TelemetryCore
 
 /// The plugin configuration (JSON):
 ///
@@ -26,22 +27,31 @@ public struct ExchangeConfiguration: Equatable {
             throw ExchangeConfigurationError("expected a JSON object, found \(document.typeName)")
         }
         for member in members {
-            switch member.key {
-            case "max_peer_cache_size":
-                configuration.maxPeerCacheSize = try cacheSize(member.value)
-            case "allow_plaintext_tcp":
-                configuration.allowPlaintextTCP = try bool(member.value, field: member.key)
-            case "exchange_instance_ips":
-                configuration.exchangeInstanceIPs = try bool(member.value, field: member.key)
-            case "skip_external_clusters":
-                configuration.skipExternalClusters = try bool(member.value, field: member.key)
-            default:
-                throw ExchangeConfigurationError(
-                    "unknown field \"\(member.key)\" (known: max_peer_cache_size, allow_plaintext_tcp, exchange_instance_ips, skip_external_clusters)"
-                )
+            guard let field = Field(key: member.key) else {
+                throw ExchangeConfigurationError("unknown field \"\(member.key)\" (known: \(Field.keys))")
+            }
+            switch field {
+            case .maxPeerCacheSize: configuration.maxPeerCacheSize = try cacheSize(member.value)
+            case .allowPlaintextTCP: configuration.allowPlaintextTCP = try bool(member.value, field: member.key)
+            case .exchangeInstanceIPs: configuration.exchangeInstanceIPs = try bool(member.value, field: member.key)
+            case .skipExternalClusters: configuration.skipExternalClusters = try bool(member.value, field: member.key)
             }
         }
         return configuration
+    }
+
+    /// The configuration's fields. Keys are matched as bytes (`String ==`
+    /// would link Unicode normalization into the module).
+    enum Field: Int {
+        case maxPeerCacheSize, allowPlaintextTCP, exchangeInstanceIPs, skipExternalClusters
+
+        /// The JSON keys in case order; also the error message's list.
+        static let keys: StaticString = "max_peer_cache_size, allow_plaintext_tcp, exchange_instance_ips, skip_external_clusters"
+
+        init?(key: String) {
+            guard let index = UTF8Text.listIndex(of: key, in: Self.keys) else { return nil }
+            self.init(rawValue: index)
+        }
     }
 
     /// Istio accepts a number or a numeric string (protobuf JSON for UInt32Value).
@@ -61,8 +71,8 @@ public struct ExchangeConfiguration: Equatable {
     static func bool(_ value: JSONValue, field: String) throws(ExchangeConfigurationError) -> Bool {
         switch value {
         case let .bool(flag): return flag
-        case .string("true"): return true
-        case .string("false"): return false
+        case let .string(text) where UTF8Text.equal(text, "true"): return true
+        case let .string(text) where UTF8Text.equal(text, "false"): return false
         default: throw ExchangeConfigurationError("field \"\(field)\" must be true or false, found \(value.typeName)")
         }
     }

@@ -39,7 +39,9 @@ public struct Metric: Equatable, Sendable {
 
 /// Defines each metric name once and remembers its id.
 public final class MetricCache {
-    private var metrics: [String: Metric] = [:]
+    /// Keyed by the name's bytes: hashing a `String` normalizes it, which
+    /// would link the stdlib's Unicode tables into every module.
+    private var metrics: [[UInt8]: Metric] = [:]
 
     public init() {}
 
@@ -48,9 +50,10 @@ public final class MetricCache {
 
     /// The metric called `name`, defining it on first use.
     public func metric(_ type: MetricType, _ name: String) throws(HostError) -> Metric {
-        if let metric = metrics[name] { return metric }
+        let key = Array(name.utf8)
+        if let metric = metrics[key] { return metric }
         let metric = try Metric.define(type, name: name)
-        metrics[name] = metric
+        metrics[key] = metric
         return metric
     }
 

@@ -31,38 +31,59 @@ public struct PeerNode: Equatable {
 
     public init() {}
 
-    /// The node-metadata keys of the string fields, with their accessors.
-    static let stringKeys: [String] = ["NAME", "NAMESPACE", "OWNER", "WORKLOAD_NAME", "ISTIO_VERSION", "MESH_ID", "CLUSTER_ID"]
+    /// The string fields, in Istio's order, with their node-metadata keys.
+    enum StringField: Int, CaseIterable {
+        case name, namespace, owner, workloadName, istioVersion, meshID, clusterID
 
-    func string(forKey key: String) -> String? {
-        switch key {
-        case "NAME": return name
-        case "NAMESPACE": return namespace
-        case "OWNER": return owner
-        case "WORKLOAD_NAME": return workloadName
-        case "ISTIO_VERSION": return istioVersion
-        case "MESH_ID": return meshID
-        case "CLUSTER_ID": return clusterID
-        default: return nil
+        /// The keys in case order (`", "`-separated, as `UTF8Text.listIndex` reads them).
+        static let keys: StaticString = "NAME, NAMESPACE, OWNER, WORKLOAD_NAME, ISTIO_VERSION, MESH_ID, CLUSTER_ID"
+
+        /// The field whose node-metadata key is `key`, compared as bytes.
+        init?(key: String) {
+            guard let index = UTF8Text.listIndex(of: key, in: Self.keys) else { return nil }
+            self.init(rawValue: index)
+        }
+
+        var key: String {
+            switch self {
+            case .name: return "NAME"
+            case .namespace: return "NAMESPACE"
+            case .owner: return "OWNER"
+            case .workloadName: return "WORKLOAD_NAME"
+            case .istioVersion: return "ISTIO_VERSION"
+            case .meshID: return "MESH_ID"
+            case .clusterID: return "CLUSTER_ID"
+            }
         }
     }
 
-    mutating func setString(_ value: String?, forKey key: String) {
-        switch key {
-        case "NAME": name = value
-        case "NAMESPACE": namespace = value
-        case "OWNER": owner = value
-        case "WORKLOAD_NAME": workloadName = value
-        case "ISTIO_VERSION": istioVersion = value
-        case "MESH_ID": meshID = value
-        case "CLUSTER_ID": clusterID = value
-        default: break
+    func string(_ field: StringField) -> String? {
+        switch field {
+        case .name: return name
+        case .namespace: return namespace
+        case .owner: return owner
+        case .workloadName: return workloadName
+        case .istioVersion: return istioVersion
+        case .meshID: return meshID
+        case .clusterID: return clusterID
+        }
+    }
+
+    mutating func setString(_ value: String?, _ field: StringField) {
+        switch field {
+        case .name: name = value
+        case .namespace: namespace = value
+        case .owner: owner = value
+        case .workloadName: workloadName = value
+        case .istioVersion: istioVersion = value
+        case .meshID: meshID = value
+        case .clusterID: clusterID = value
         }
     }
 
     /// The value of label `key`, if present.
     public func label(_ key: String) -> String? {
-        labels?.first { $0.key == key }?.value
+        labels?.first { UTF8Text.equal($0.key, key) }?.value
     }
 }
 
@@ -109,7 +130,7 @@ extension PeerNode {
         includeInstanceIPs: Bool = false
     ) -> PeerNode {
         var node = PeerNode()
-        for key in stringKeys { node.setString(strings(key), forKey: key) }
+        for field in StringField.allCases { node.setString(strings(field.key), field) }
         node.labels = sortedByKey(maps("LABELS") ?? [])
         node.platformMetadata = sortedByKey(maps("PLATFORM_METADATA") ?? [])
         if let containers = strings("APP_CONTAINERS") { node.appContainers = splitCommas(containers) } else { node.appContainers = [] }
@@ -122,8 +143,8 @@ extension PeerNode {
     /// lists re-joined with ','.
     public func exchangeStruct() -> ProtoStruct {
         var fields: [(key: String, value: StructValue)] = []
-        for key in Self.stringKeys {
-            if let value = string(forKey: key) { fields.append((key, .string(value))) }
+        for field in StringField.allCases {
+            if let value = string(field) { fields.append((field.key, .string(value))) }
         }
         if let labels { fields.append(("LABELS", .structure(ProtoStruct(labels.map { ($0.key, StructValue.string($0.value)) })))) }
         if let platformMetadata {
@@ -140,19 +161,18 @@ extension PeerNode {
     public static func fromStruct(_ value: ProtoStruct) -> PeerNode {
         var node = PeerNode()
         for field in value.fields {
-            switch field.key {
-            case "LABELS", "PLATFORM_METADATA":
+            if UTF8Text.equal(field.key, "LABELS") || UTF8Text.equal(field.key, "PLATFORM_METADATA") {
                 guard case let .structure(inner) = field.value else { continue }
                 var pairs: [KeyValue] = []
                 for entry in inner.sortedFields { pairs.append(KeyValue(entry.key, entry.value.stringValue ?? "")) }
                 if pairs.isEmpty { continue }
-                if field.key == "LABELS" { node.labels = pairs } else { node.platformMetadata = pairs }
-            case "APP_CONTAINERS":
+                if UTF8Text.equal(field.key, "LABELS") { node.labels = pairs } else { node.platformMetadata = pairs }
+            } else if UTF8Text.equal(field.key, "APP_CONTAINERS") {
                 node.appContainers = splitCommas(field.value.stringValue ?? "")
-            case "INSTANCE_IPS":
+            } else if UTF8Text.equal(field.key, "INSTANCE_IPS") {
                 node.instanceIPs = splitCommas(field.value.stringValue ?? "")
-            default:
-                if stringKeys.contains(field.key) { node.setString(field.value.stringValue ?? "", forKey: field.key) }
+            } else if let stringField = StringField(key: field.key) {
+                node.setString(field.value.stringValue ?? "", stringField)
             }
         }
         return node

@@ -29,7 +29,7 @@ public struct ProtoStruct: Equatable {
 
     public subscript(key: String) -> StructValue? {
         var found: StructValue? = nil
-        for field in fields where field.key == key { found = field.value }
+        for field in fields where UTF8Text.equal(field.key, key) { found = field.value }
         return found
     }
 
@@ -37,7 +37,7 @@ public struct ProtoStruct: Equatable {
         let left = lhs.sortedFields
         let right = rhs.sortedFields
         if left.count != right.count { return false }
-        for index in 0..<left.count where left[index].key != right[index].key || left[index].value != right[index].value {
+        for index in 0..<left.count where !UTF8Text.equal(left[index].key, right[index].key) || left[index].value != right[index].value {
             return false
         }
         return true
@@ -259,7 +259,7 @@ public enum StructCodec {
             default: try reader.skip(wireType: wireType, field: field)
             }
         }
-        guard typeURL == structTypeURL else { return nil }
+        guard UTF8Text.equal(typeURL, structTypeURL) else { return nil }
         guard let payload else { return ProtoStruct() }
         var inner = ProtobufReader(bytes, from: payload.start, to: payload.end)
         return try decodeStruct(&inner, depth: 0)

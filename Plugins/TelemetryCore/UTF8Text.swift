@@ -21,6 +21,22 @@ public enum UTF8Text {
         }
     }
 
+    /// Whether `a` and `b` have the same bytes. `==` on `String` compares
+    /// canonically equivalent characters as equal, which links Unicode
+    /// normalization into the module; names and keys here are exact bytes.
+    public static func equal(_ a: String, _ b: String) -> Bool { compare(a, b) == 0 }
+
+    /// Whether `text` has exactly the bytes of `literal`.
+    public static func equal(_ text: String, _ literal: StaticString) -> Bool {
+        var text = text
+        return text.withUTF8 { bytes in
+            let count = literal.utf8CodeUnitCount
+            guard bytes.count == count else { return false }
+            for index in 0..<count where bytes[index] != literal.utf8Start[index] { return false }
+            return true
+        }
+    }
+
     /// Whether `text` ends with the bytes of `suffix`.
     public static func hasSuffix(_ text: String, _ suffix: StaticString) -> Bool {
         var text = text

@@ -137,6 +137,27 @@ struct PeerMetadataTests {
         #expect(node.labels == [KeyValue("app", "")])
     }
 
+    /// Keys are bytes, as in Istio's C++: a key that only looks like one we know (the same
+    /// characters, decomposed) is another key, and an exact key matches.
+    @Test func keysAndLabelsMatchByBytesNotByCanonicalEquivalence() throws {
+        let composed = "caf\u{E9}"
+        let decomposed = "cafe\u{301}"
+        #expect(composed == decomposed)  // what String's == says
+        #expect(!UTF8Text.equal(composed, decomposed))
+        #expect(UTF8Text.equal(composed, "caf\u{E9}"))
+        let received = ProtoStruct([
+            ("LABELS", .structure(ProtoStruct([(decomposed, .string("v"))]))),
+            ("NA\u{200B}ME", .string("zero-width space")), ("NAMESPACE", .string("ns")),
+        ])
+        let node = PeerNode.fromStruct(try StructCodec.decodeStruct(StructCodec.encode(received)))
+        #expect(node.label(composed) == nil)
+        #expect(node.label(decomposed) == "v")
+        #expect(node.name == nil)
+        #expect(node.namespace == "ns")
+        #expect(ProtoStruct([(decomposed, .null)])[composed] == nil)
+        #expect(ProtoStruct([(decomposed, .null)])[decomposed] == .null)
+    }
+
     @Test func tcpPrefixParsingHandlesEveryShapeOfInput() {
         let prefix = TCPPrefix.encode(node: ProtoStruct([("NAME", .string("a"))]), id: "peer")
         #expect(TCPPrefix.parse([]) == .needMore)
