@@ -27,8 +27,8 @@ public struct ExchangeConfiguration: Equatable {
             throw ExchangeConfigurationError("expected a JSON object, found \(document.typeName)")
         }
         for member in members {
-            guard let field = Field(key: member.key) else {
-                throw ExchangeConfigurationError("unknown field \"\(member.key)\" (known: \(Field.keys))")
+            guard let field = Field(name: member.key) else {
+                throw ExchangeConfigurationError("unknown field \"\(member.key)\" (known: \(Field.names))")
             }
             switch field {
             case .maxPeerCacheSize: configuration.maxPeerCacheSize = try cacheSize(member.value)
@@ -40,18 +40,11 @@ public struct ExchangeConfiguration: Equatable {
         return configuration
     }
 
-    /// The configuration's fields. Keys are matched as bytes (`String ==`
-    /// would link Unicode normalization into the module).
-    enum Field: Int {
+    /// The configuration's fields, matched as bytes.
+    enum Field: Int, NamedByBytes {
         case maxPeerCacheSize, allowPlaintextTCP, exchangeInstanceIPs, skipExternalClusters
 
-        /// The JSON keys in case order; also the error message's list.
-        static let keys: StaticString = "max_peer_cache_size, allow_plaintext_tcp, exchange_instance_ips, skip_external_clusters"
-
-        init?(key: String) {
-            guard let index = UTF8Text.listIndex(of: key, in: Self.keys) else { return nil }
-            self.init(rawValue: index)
-        }
+        static let names: StaticString = "max_peer_cache_size, allow_plaintext_tcp, exchange_instance_ips, skip_external_clusters"
     }
 
     /// Istio accepts a number or a numeric string (protobuf JSON for UInt32Value).

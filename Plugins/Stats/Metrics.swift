@@ -33,10 +33,10 @@ struct Tag {
     /// Same name and same value source: two metrics with equal tag lists get
     /// equal tag values in one report.
     func sameSource(as other: Tag) -> Bool {
-        guard name == other.name else { return false }
+        guard UTF8Text.equal(name, other.name) else { return false }
         switch (value, other.value) {
         case let (.standard(a), .standard(b)): return a == b
-        case let (.expression(_, a), .expression(_, b)): return a == b
+        case let (.expression(_, a), .expression(_, b)): return UTF8Text.equal(a, b)
         default: return false
         }
     }
@@ -105,7 +105,7 @@ enum MetricPlan {
                 }
                 continue
             }
-            if let index = metrics.firstIndex(where: { $0.name == definition.name }) {
+            if let index = metrics.firstIndex(where: { UTF8Text.equal($0.name, definition.name) }) {
                 metrics[index].value = .expression(value)  // a standard metric keeps its tags
             } else {
                 metrics.append(MetricFactory(name: definition.name, type: definition.metricType, value: .expression(value), tags: []))
@@ -113,7 +113,7 @@ enum MetricPlan {
         }
         for override in configuration.overrides {
             var targets: [Int] = []
-            for (index, metric) in metrics.enumerated() where override.name.isEmpty || metric.name == override.name {
+            for (index, metric) in metrics.enumerated() where override.name.isEmpty || UTF8Text.equal(metric.name, override.name) {
                 targets.append(index)
             }
             if override.drop {
@@ -122,10 +122,12 @@ enum MetricPlan {
             }
             for index in targets {
                 for tag in override.tagsToRemove {
-                    if let position = metrics[index].tags.firstIndex(where: { $0.name == tag }) { metrics[index].tags[position].removed = true }
+                    if let position = metrics[index].tags.firstIndex(where: { UTF8Text.equal($0.name, tag) }) {
+                        metrics[index].tags[position].removed = true
+                    }
                 }
                 for dimension in override.dimensions {
-                    let position = metrics[index].tags.firstIndex(where: { $0.name == dimension.key })
+                    let position = metrics[index].tags.firstIndex(where: { UTF8Text.equal($0.name, dimension.key) })
                     do throws(ExpressionSyntaxError) {
                         let expression = try Expression.parse(dimension.value)
                         if let position {

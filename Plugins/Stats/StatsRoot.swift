@@ -98,15 +98,12 @@ final class StatsRoot: RootContext {
         case .unspecified: break
         }
         let rootID = (try? Properties.string(["plugin_root_id"])) ?? nil
-        switch rootID {
-        case "stats_inbound": return .destination
-        case "stats_outbound": return .source
-        default:
-            let direction = property(["listener_direction"]).flatMap { try? PropertyValue.decodeInt64($0) }
-            let role: ReporterRole = direction == TrafficDirection.inbound.rawValue ? .destination : .source
-            Log.info("stats: root id \"\(rootID ?? "")\" is neither stats_outbound nor stats_inbound; reporting as \(role.label)")
-            return role
-        }
+        if let rootID, UTF8Text.equal(rootID, "stats_inbound") { return .destination }
+        if let rootID, UTF8Text.equal(rootID, "stats_outbound") { return .source }
+        let direction = property(["listener_direction"]).flatMap { try? PropertyValue.decodeInt64($0) }
+        let role: ReporterRole = direction == TrafficDirection.inbound.rawValue ? .destination : .source
+        Log.info("stats: root id \"\(rootID ?? "")\" is neither stats_outbound nor stats_inbound; reporting as \(role.label)")
+        return role
     }
 
     override var streamKind: StreamKind { .automatic }
@@ -160,7 +157,9 @@ final class StatsRoot: RootContext {
         for metric in metrics where metric.isTCP == tcp {
             for tag in metric.activeTags {
                 guard case let .expression(_, source) = tag.value else { continue }
-                if !tags.contains(where: { if case let .expression(_, known) = $0.value { return known == source } else { return false } }) {
+                if !tags.contains(where: {
+                    if case let .expression(_, known) = $0.value { return UTF8Text.equal(known, source) } else { return false }
+                }) {
                     tags.append(tag)
                 }
             }
@@ -272,7 +271,7 @@ final class StatsRoot: RootContext {
             switch tag.value {
             case let .standard(label): tags.append((tag.name, labels[label.rawValue]))
             case let .expression(_, source):
-                tags.append((tag.name, expressionValues.first { $0.source == source }?.text ?? "unknown"))
+                tags.append((tag.name, expressionValues.first { UTF8Text.equal($0.source, source) }?.text ?? "unknown"))
             }
         }
         let prefix = StatNameKey(

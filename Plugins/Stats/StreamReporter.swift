@@ -54,17 +54,7 @@ final class StreamReporter: ExpressionEnvironment {
 
     /// istiod's `workload;namespace;canonical service;canonical revision;cluster`.
     static func endpointPeer(_ text: String) -> PeerNode? {
-        var parts: [String] = []
-        var current = ""
-        for character in text {
-            if character == ";" {
-                parts.append(current)
-                current = ""
-            } else {
-                current.append(character)
-            }
-        }
-        parts.append(current)
+        let parts = UTF8Text.split(text, on: UInt8(ascii: ";"))
         guard parts.count >= 4 else { return nil }
         var node = PeerNode()
         node.workloadName = parts[0]
@@ -80,13 +70,14 @@ final class StreamReporter: ExpressionEnvironment {
     /// Attributes Envoy serves as 8-byte integers (the rest read as strings).
     static func isIntAttribute(_ path: [String]) -> Bool {
         guard path.count == 2 else { return false }
-        switch path[0] {
-        case "request": return UTF8Text.isListed(path[1], in: "size, total_size, headers_bytes, duration, time")
-        case "response": return UTF8Text.isListed(path[1], in: "code, size, total_size, grpc_status, headers_bytes, flags")
-        case "destination", "source", "upstream": return path[1] == "port"
-        case "connection": return path[1] == "id"
-        default: return false
+        let (root, field) = (path[0], path[1])
+        if UTF8Text.equal(root, "request") { return UTF8Text.isListed(field, in: "size, total_size, headers_bytes, duration, time") }
+        if UTF8Text.equal(root, "response") {
+            return UTF8Text.isListed(field, in: "code, size, total_size, grpc_status, headers_bytes, flags")
         }
+        if UTF8Text.isListed(root, in: "destination, source, upstream") { return UTF8Text.equal(field, "port") }
+        if UTF8Text.equal(root, "connection") { return UTF8Text.equal(field, "id") }
+        return false
     }
 
     /// Attribute values already read for the current report: an expression
@@ -101,7 +92,7 @@ final class StreamReporter: ExpressionEnvironment {
     }
 
     func resolve(_ path: [String]) -> ExpressionValue? {
-        for index in resolvedPaths.indices where resolvedPaths[index] == path { return resolvedValues[index] }
+        for index in resolvedPaths.indices where UTF8Text.equal(resolvedPaths[index], path) { return resolvedValues[index] }
         let value = read(path)
         resolvedPaths.append(path)
         resolvedValues.append(value)
@@ -110,16 +101,15 @@ final class StreamReporter: ExpressionEnvironment {
 
     private func read(_ path: [String]) -> ExpressionValue? {
         guard let first = path.first else { return nil }
-        switch first {
-        case "node":
+        if UTF8Text.equal(first, "node") {
             return Self.nodeValue(root.property(path), path: path)
-        case "xds":
+        } else if UTF8Text.equal(first, "xds") {
             // Envoy 1.33+ names; `root.property` falls back to the bare name on older Envoy.
             let field = Array(path.dropFirst())
             guard let name = field.first else { return nil }
             let bytes = root.property(field)
-            if name == "node" { return Self.nodeValue(bytes, path: field) }
-            if name == "listener_direction" {
+            if UTF8Text.equal(name, "node") { return Self.nodeValue(bytes, path: field) }
+            if UTF8Text.equal(name, "listener_direction") {
                 guard let bytes, let number = try? PropertyValue.decodeInt64(bytes) else { return nil }
                 return .int(number)
             }
@@ -127,7 +117,7 @@ final class StreamReporter: ExpressionEnvironment {
             // Struct are not labels; the fields of a filter's Struct are.
             if field.count < 4, UTF8Text.hasSuffix(name, "_metadata") { return nil }
             return bytes.map { .string(String(decoding: $0, as: UTF8.self)) }
-        case PeerExchange.upstreamPeer, PeerExchange.downstreamPeer:
+        } else if UTF8Text.equal(first, PeerExchange.upstreamPeer) || UTF8Text.equal(first, PeerExchange.downstreamPeer) {
             guard let bytes = (try? Properties.bytes([first])) ?? nil, let node = try? FlatNodeCodec.decode(bytes) else { return nil }
             var value = Self.peerValue(node)
             for segment in path.dropFirst() {
@@ -135,19 +125,19 @@ final class StreamReporter: ExpressionEnvironment {
                 value = next
             }
             return value
-        case "request", "response", "connection", "source", "destination", "upstream", "filter_state":
+        } else if UTF8Text.isListed(first, in: "request, response, connection, source, destination, upstream, filter_state") {
             guard let bytes = (try? Properties.bytes(path)) ?? nil else { return nil }
             if Self.isIntAttribute(path) {
                 guard let number = try? PropertyValue.decodeInt64(bytes) else { return nil }
                 return .int(number)
             }
-            if path.count == 2 && path[0] == "connection" && path[1] == "mtls" {
+            if path.count == 2 && UTF8Text.equal(path[0], "connection") && UTF8Text.equal(path[1], "mtls") {
                 return (try? PropertyValue.decodeBool(bytes)).map { .bool($0) }
             }
             return .string(String(decoding: bytes, as: UTF8.self))
-        case "route_name", "cluster_name":
+        } else if UTF8Text.isListed(first, in: "route_name, cluster_name") {
             return root.property(path).map { .string(String(decoding: $0, as: UTF8.self)) }
-        default:
+        } else {
             guard path.count == 1, let bytes = (try? Properties.bytes(path)) ?? nil else { return nil }
             return .string(String(decoding: bytes, as: UTF8.self))
         }
@@ -157,7 +147,7 @@ final class StreamReporter: ExpressionEnvironment {
     /// other fields as strings.
     static func nodeValue(_ bytes: [UInt8]?, path: [String]) -> ExpressionValue? {
         guard let bytes else { return nil }
-        if path.count <= 3 && (path.last == "LABELS" || path.last == "PLATFORM_METADATA" || path.last == "metadata") {
+        if path.count <= 3, let last = path.last, UTF8Text.isListed(last, in: "LABELS, PLATFORM_METADATA, metadata") {
             guard let pairs = try? HeaderPairs.decode(bytes) else { return nil }
             return .map(pairs.map { (key: $0.keyString, value: ExpressionValue.string($0.valueString)) })
         }

@@ -21,13 +21,17 @@ public indirect enum ExpressionValue: Equatable {
 
     public static func == (lhs: ExpressionValue, rhs: ExpressionValue) -> Bool {
         switch (lhs, rhs) {
-        case let (.string(a), .string(b)): return a == b
+        // CEL strings are equal when their code points are (UTF-8 bytes), not
+        // when they are canonically equivalent as Swift's `==` has it.
+        case let (.string(a), .string(b)): return UTF8Text.equal(a, b)
         case let (.int(a), .int(b)): return a == b
         case let (.bool(a), .bool(b)): return a == b
         case let (.list(a), .list(b)): return a == b
         case let (.map(a), .map(b)):
             if a.count != b.count { return false }
-            for index in 0..<a.count where a[index].key != b[index].key || a[index].value != b[index].value { return false }
+            for index in 0..<a.count where !UTF8Text.equal(a[index].key, b[index].key) || a[index].value != b[index].value {
+                return false
+            }
             return true
         default: return false
         }
@@ -47,7 +51,7 @@ public indirect enum ExpressionValue: Equatable {
     public func member(_ name: String) -> ExpressionValue? {
         guard case let .map(entries) = self else { return nil }
         var found: ExpressionValue? = nil
-        for entry in entries where entry.key == name { found = entry.value }
+        for entry in entries where UTF8Text.equal(entry.key, name) { found = entry.value }
         return found
     }
 
@@ -342,12 +346,16 @@ public enum ExpressionFunction: Equatable, Sendable {
     static var supported: StaticString { "has, int, size, string" }
 
     init?(_ name: String) {
-        switch name {
-        case "has": self = .has
-        case "string": self = .string
-        case "int": self = .int
-        case "size": self = .size
-        default: return nil
+        if UTF8Text.equal(name, "has") {
+            self = .has
+        } else if UTF8Text.equal(name, "string") {
+            self = .string
+        } else if UTF8Text.equal(name, "int") {
+            self = .int
+        } else if UTF8Text.equal(name, "size") {
+            self = .size
+        } else {
+            return nil
         }
     }
 }
@@ -360,12 +368,16 @@ public enum ExpressionMethod: Equatable, Sendable {
     static var supported: StaticString { "contains, endsWith, size, startsWith" }
 
     init?(_ name: String) {
-        switch name {
-        case "startsWith": self = .startsWith
-        case "endsWith": self = .endsWith
-        case "contains": self = .contains
-        case "size": self = .size
-        default: return nil
+        if UTF8Text.equal(name, "startsWith") {
+            self = .startsWith
+        } else if UTF8Text.equal(name, "endsWith") {
+            self = .endsWith
+        } else if UTF8Text.equal(name, "contains") {
+            self = .contains
+        } else if UTF8Text.equal(name, "size") {
+            self = .size
+        } else {
+            return nil
         }
     }
 }
@@ -577,8 +589,8 @@ struct ExpressionParser {
         if byte == UInt8(ascii: "{") { return try parseMapLiteral() }
         guard isIdentifierStart(byte) else { throw error("unexpected \(describeCurrent())") }
         let name = parseIdentifier()
-        if name == "true" { return try node(.literal(.bool(true))) }
-        if name == "false" { return try node(.literal(.bool(false))) }
+        if UTF8Text.equal(name, "true") { return try node(.literal(.bool(true))) }
+        if UTF8Text.equal(name, "false") { return try node(.literal(.bool(false))) }
         skipSpace()
         if offset < bytes.count, bytes[offset] == UInt8(ascii: "(") {
             offset += 1
@@ -690,7 +702,7 @@ struct ExpressionParser {
                     }
                     parsed = try node(.method(parsed.expression, method, arguments), childDepth: max(parsed.depth, depth))
                 } else if case let .attribute(path) = parsed.expression {
-                    if path.count == 1, path[0] == "xds", !AttributeVocabulary.isXDSField(name) {
+                    if path.count == 1, UTF8Text.equal(path[0], "xds"), !AttributeVocabulary.isXDSField(name) {
                         offset -= name.utf8.count
                         throw unsupported("unknown attribute 'xds.\(name)' (supported: \(UTF8Text.string(AttributeVocabulary.xdsFields)))")
                     }

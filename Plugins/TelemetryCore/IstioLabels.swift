@@ -128,12 +128,12 @@ public enum IstioStats {
     {
         var host = facts.host ?? (outbound ? "unknown" : (localCanonicalService ?? "unknown"))
         var name: String
-        if facts.routeName == "block_all" {
+        if let route = facts.routeName, UTF8Text.equal(route, "block_all") {
             name = "BlackHoleCluster"
-        } else if facts.routeName == "allow_any" {
+        } else if let route = facts.routeName, UTF8Text.equal(route, "allow_any") {
             name = "PassthroughCluster"
         } else if let cluster = facts.clusterName,
-            ["BlackHoleCluster", "PassthroughCluster", "InboundPassthroughClusterIpv4", "InboundPassthroughClusterIpv6"].contains(cluster)
+            UTF8Text.isListed(cluster, in: "BlackHoleCluster, PassthroughCluster, InboundPassthroughClusterIpv4, InboundPassthroughClusterIpv6")
         {
             name = cluster
         } else if let service = facts.serviceName {

@@ -32,17 +32,10 @@ public struct PeerNode: Equatable {
     public init() {}
 
     /// The string fields, in Istio's order, with their node-metadata keys.
-    enum StringField: Int, CaseIterable {
+    enum StringField: Int, CaseIterable, NamedByBytes {
         case name, namespace, owner, workloadName, istioVersion, meshID, clusterID
 
-        /// The keys in case order (`", "`-separated, as `UTF8Text.listIndex` reads them).
-        static let keys: StaticString = "NAME, NAMESPACE, OWNER, WORKLOAD_NAME, ISTIO_VERSION, MESH_ID, CLUSTER_ID"
-
-        /// The field whose node-metadata key is `key`, compared as bytes.
-        init?(key: String) {
-            guard let index = UTF8Text.listIndex(of: key, in: Self.keys) else { return nil }
-            self.init(rawValue: index)
-        }
+        static let names: StaticString = "NAME, NAMESPACE, OWNER, WORKLOAD_NAME, ISTIO_VERSION, MESH_ID, CLUSTER_ID"
 
         var key: String {
             switch self {
@@ -88,23 +81,7 @@ public struct PeerNode: Equatable {
 }
 
 /// Splits on ',' without trimming, as Istio does ("" -> [""]).
-func splitCommas(_ text: String) -> [String] {
-    var parts: [String] = []
-    var current: [UInt8] = []
-    var copy = text
-    copy.withUTF8 { utf8 in
-        for byte in utf8 {
-            if byte == UInt8(ascii: ",") {
-                parts.append(String(decoding: current, as: UTF8.self))
-                current.removeAll(keepingCapacity: true)
-            } else {
-                current.append(byte)
-            }
-        }
-    }
-    parts.append(String(decoding: current, as: UTF8.self))
-    return parts
-}
+func splitCommas(_ text: String) -> [String] { UTF8Text.split(text, on: UInt8(ascii: ",")) }
 
 func joinCommas(_ parts: [String]) -> String {
     var text = ""
@@ -171,7 +148,7 @@ extension PeerNode {
                 node.appContainers = splitCommas(field.value.stringValue ?? "")
             } else if UTF8Text.equal(field.key, "INSTANCE_IPS") {
                 node.instanceIPs = splitCommas(field.value.stringValue ?? "")
-            } else if let stringField = StringField(key: field.key) {
+            } else if let stringField = StringField(name: field.key) {
                 node.setString(field.value.stringValue ?? "", stringField)
             }
         }

@@ -16,8 +16,9 @@ public struct StatsConfiguration {
     }
 
     /// The kind of a metric `definitions` adds.
-    public enum MetricKind: Equatable {
+    public enum MetricKind: Int, Equatable, NamedByBytes {
         case counter, gauge, histogram
+        public static let names: StaticString = "COUNTER, GAUGE, HISTOGRAM"
     }
 
     /// One entry of `definitions`: a new metric and the CEL expression of its value.
@@ -60,32 +61,32 @@ public struct StatsConfiguration {
             throw StatsConfigurationError("expected a JSON object, found \(document.typeName)")
         }
         for member in members {
-            switch member.key {
-            case "field_separator": configuration.fieldSeparator = try string(member.value, member.key)
-            case "value_separator": configuration.valueSeparator = try string(member.value, member.key)
-            case "disable_host_header_fallback":
+            switch Field(name: member.key) {
+            case .fieldSeparator?: configuration.fieldSeparator = try string(member.value, member.key)
+            case .valueSeparator?: configuration.valueSeparator = try string(member.value, member.key)
+            case .disableHostHeaderFallback?:
                 configuration.disableHostHeaderFallback = try bool(member.value, member.key)
                 configuration.hostHeaderFallbackIsConfigured = true
-            case "reporter": configuration.reporter = try ReporterSetting.parse(member.value)
-            case "metric_expiry_duration":
+            case .reporter?: configuration.reporter = try ReporterSetting.parse(member.value)
+            case .metricExpiryDuration?:
                 let text = try string(member.value, member.key)
                 guard let milliseconds = duration(text) else {
                     throw StatsConfigurationError("metric_expiry_duration \"\(text)\" is not a duration (for example \"300s\")")
                 }
                 configuration.metricExpiryMilliseconds = milliseconds == 0 ? nil : milliseconds
-            case "tcp_reporting_duration":
+            case .tcpReportingDuration?:
                 let text = try string(member.value, member.key)
                 if let milliseconds = duration(text) {
                     configuration.tcpReportingMilliseconds = milliseconds
                 } else {
                     configuration.warnings.append("tcp_reporting_duration \"\(text)\" is not a duration; keeping 15s")
                 }
-            case "max_label_sets": configuration.maxLabelSets = try count(member.value, member.key, limit: 1_000_000)
-            case "metrics": configuration.overrides = try metrics(member.value)
-            case "definitions": configuration.definitions = try definitions(member.value, &configuration.warnings)
-            case "debug", "stat_prefix", "max_peer_cache_size":
+            case .maxLabelSets?: configuration.maxLabelSets = try count(member.value, member.key, limit: 1_000_000)
+            case .metrics?: configuration.overrides = try metrics(member.value)
+            case .definitions?: configuration.definitions = try definitions(member.value, &configuration.warnings)
+            case .debug?, .statPrefix?, .maxPeerCacheSize?:
                 break  // deprecated in Istio, accepted and ignored
-            default:
+            case nil:
                 configuration.warnings.append("unknown field \"\(member.key)\" ignored")
             }
         }
@@ -97,6 +98,29 @@ public struct StatsConfiguration {
             throw StatsConfigurationError("field_separator and value_separator must not be empty")
         }
         return configuration
+    }
+
+    /// The top-level fields, matched as bytes.
+    enum Field: Int, NamedByBytes {
+        case fieldSeparator, valueSeparator, disableHostHeaderFallback, reporter, metricExpiryDuration
+        case tcpReportingDuration, maxLabelSets, metrics, definitions, debug, statPrefix, maxPeerCacheSize
+
+        static let names: StaticString = """
+            field_separator, value_separator, disable_host_header_fallback, reporter, metric_expiry_duration, \
+            tcp_reporting_duration, max_label_sets, metrics, definitions, debug, stat_prefix, max_peer_cache_size
+            """
+    }
+
+    /// The fields of a `metrics` entry.
+    enum OverrideField: Int, NamedByBytes {
+        case name, drop, tagsToRemove, dimensions, match
+        static let names: StaticString = "name, drop, tags_to_remove, dimensions, match"
+    }
+
+    /// The fields of a `definitions` entry.
+    enum DefinitionField: Int, NamedByBytes {
+        case name, value, type
+        static let names: StaticString = "name, value, type"
     }
 
     static func string(_ value: JSONValue, _ field: String) throws(StatsConfigurationError) -> String {
@@ -124,8 +148,8 @@ public struct StatsConfiguration {
     static func bool(_ value: JSONValue, _ field: String) throws(StatsConfigurationError) -> Bool {
         switch value {
         case let .bool(flag): return flag
-        case .string("true"): return true
-        case .string("false"): return false
+        case let .string(text) where UTF8Text.equal(text, "true"): return true
+        case let .string(text) where UTF8Text.equal(text, "false"): return false
         default: throw StatsConfigurationError("field \"\(field)\" must be true or false, found \(value.typeName)")
         }
     }
@@ -181,15 +205,15 @@ public struct StatsConfiguration {
             guard case let .object(members) = item else { throw StatsConfigurationError("metrics[\(index)] must be an object") }
             var entry = MetricOverride()
             for member in members {
-                switch member.key {
-                case "name": entry.name = try string(member.value, "metrics[\(index)].name")
-                case "drop": entry.drop = try bool(member.value, "metrics[\(index)].drop")
-                case "tags_to_remove":
+                switch OverrideField(name: member.key) {
+                case .name?: entry.name = try string(member.value, "metrics[\(index)].name")
+                case .drop?: entry.drop = try bool(member.value, "metrics[\(index)].drop")
+                case .tagsToRemove?:
                     guard case let .array(tags) = member.value else {
                         throw StatsConfigurationError("metrics[\(index)].tags_to_remove must be a list")
                     }
                     for tag in tags { entry.tagsToRemove.append(try string(tag, "metrics[\(index)].tags_to_remove")) }
-                case "dimensions":
+                case .dimensions?:
                     guard case let .object(dimensions) = member.value else {
                         throw StatsConfigurationError("metrics[\(index)].dimensions must be an object")
                     }
@@ -198,8 +222,8 @@ public struct StatsConfiguration {
                     }
                     // Istio applies dimensions in sorted key order (a protobuf map).
                     StableSort.sort(&entry.dimensions) { UTF8Text.compare($0.key, $1.key) < 0 }
-                case "match": break  // not implemented by Istio either
-                default: throw StatsConfigurationError("unknown field \"\(member.key)\" in metrics[\(index)]")
+                case .match?: break  // not implemented by Istio either
+                case nil: throw StatsConfigurationError("unknown field \"\(member.key)\" in metrics[\(index)]")
                 }
             }
             result.append(entry)
@@ -216,17 +240,15 @@ public struct StatsConfiguration {
             var valueText = ""
             var type = MetricKind.counter
             for member in members {
-                switch member.key {
-                case "name": name = try string(member.value, "definitions[\(index)].name")
-                case "value": valueText = try string(member.value, "definitions[\(index)].value")
-                case "type":
-                    switch try string(member.value, "definitions[\(index)].type") {
-                    case "COUNTER": type = .counter
-                    case "GAUGE": type = .gauge
-                    case "HISTOGRAM": type = .histogram
-                    default: throw StatsConfigurationError("definitions[\(index)].type must be COUNTER, GAUGE or HISTOGRAM")
+                switch DefinitionField(name: member.key) {
+                case .name?: name = try string(member.value, "definitions[\(index)].name")
+                case .value?: valueText = try string(member.value, "definitions[\(index)].value")
+                case .type?:
+                    guard let kind = MetricKind(name: try string(member.value, "definitions[\(index)].type")) else {
+                        throw StatsConfigurationError("definitions[\(index)].type must be COUNTER, GAUGE or HISTOGRAM")
                     }
-                default: throw StatsConfigurationError("unknown field \"\(member.key)\" in definitions[\(index)]")
+                    type = kind
+                case nil: throw StatsConfigurationError("unknown field \"\(member.key)\" in definitions[\(index)]")
                 }
             }
             if name.isEmpty || valueText.isEmpty {
@@ -261,8 +283,8 @@ public enum ReporterSetting: Equatable {
     /// 0 UNSPECIFIED, 1 SERVER_GATEWAY).
     static func parse(_ value: JSONValue) throws(StatsConfigurationError) -> ReporterSetting {
         switch value {
-        case .number("0"): return .unspecified
-        case .number("1"): return .waypoint
+        case let .number(text) where UTF8Text.equal(text, "0"): return .unspecified
+        case let .number(text) where UTF8Text.equal(text, "1"): return .waypoint
         case let .string(text):
             switch UTF8Text.listIndex(of: text, in: names) {
             case 0: return .unspecified

@@ -37,6 +37,30 @@ public enum UTF8Text {
         }
     }
 
+    /// Whether two paths have the same segments, byte for byte.
+    public static func equal(_ a: [String], _ b: [String]) -> Bool {
+        guard a.count == b.count else { return false }
+        for index in 0..<a.count where !equal(a[index], b[index]) { return false }
+        return true
+    }
+
+    /// The pieces of `text` between each `separator` byte, without trimming
+    /// (`""` gives `[""]`). Splitting bytes, not characters: a separator
+    /// followed by a combining mark still separates, as in Istio's C++.
+    public static func split(_ text: String, on separator: UInt8) -> [String] {
+        var text = text
+        return text.withUTF8 { bytes in
+            var parts: [String] = []
+            var start = 0
+            for index in 0..<bytes.count where bytes[index] == separator {
+                parts.append(String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self))
+                start = index + 1
+            }
+            parts.append(String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<bytes.count]), as: UTF8.self))
+            return parts
+        }
+    }
+
     /// Whether `text` ends with the bytes of `suffix`.
     public static func hasSuffix(_ text: String, _ suffix: StaticString) -> Bool {
         var text = text

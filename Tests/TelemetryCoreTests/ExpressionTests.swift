@@ -78,6 +78,9 @@ struct ExpressionTests {
         ("destination.port < 9080 || 'a' < 'a' || true < true || 'b' > 'b' || 9080 > destination.port", .bool(false)),
         ("destination.port <= 9080 && 'b' >= 'b' && 'a' <= 'b' && !('b' <= 'a') && !(1 >= 2)", .bool(true)),
         ("destination.port < '9081'", nil),
+        // Strings are equal when their code points are: canonically equivalent text is not equal.
+        ("'caf\u{e9}' == 'cafe\u{301}' || 'caf\u{e9}' in ['cafe\u{301}'] || 'cafe\u{301}' in {'caf\u{e9}': 1}", .bool(false)),
+        ("'caf\u{e9}' == 'caf\u{e9}' && 'cafe\u{301}' in {'cafe\u{301}': 1}", .bool(true)),
         // Integer arithmetic, by CEL's precedence; overflow and division by zero give nothing.
         ("1 + 2 * 3 - 8 / 2 % 3", .int(6)),
         ("(1 + 2) * 3", .int(9)),

@@ -158,6 +158,15 @@ struct PeerMetadataTests {
         #expect(ProtoStruct([(decomposed, .null)])[decomposed] == .null)
     }
 
+    /// Lists split on the separator byte, also where a combining mark follows it
+    /// (iterating characters would see one character there and not split).
+    @Test func listsSplitOnTheSeparatorByte() {
+        #expect(UTF8Text.split("", on: UInt8(ascii: ";")) == [""])
+        #expect(UTF8Text.split("a;;b;", on: UInt8(ascii: ";")) == ["a", "", "b", ""])
+        #expect(UTF8Text.split("w;\u{301}ns;svc", on: UInt8(ascii: ";")) == ["w", "\u{301}ns", "svc"])
+        #expect(PeerNode.fromStruct(ProtoStruct([("APP_CONTAINERS", .string("a,\u{301}b"))])).appContainers == ["a", "\u{301}b"])
+    }
+
     @Test func tcpPrefixParsingHandlesEveryShapeOfInput() {
         let prefix = TCPPrefix.encode(node: ProtoStruct([("NAME", .string("a"))]), id: "peer")
         #expect(TCPPrefix.parse([]) == .needMore)
