@@ -39,9 +39,12 @@ public struct Metric: Equatable, Sendable {
 
 /// Defines each metric name once and remembers its id.
 public final class MetricCache {
-    /// Keyed by the name's bytes: hashing a `String` normalizes it, which
-    /// would link the stdlib's Unicode tables into every module.
-    private var metrics: [[UInt8]: Metric] = [:]
+    /// The names' bytes in ascending byte order, each metric at its name's
+    /// index: a binary search per lookup. A sorted array, not a Dictionary:
+    /// each Dictionary specialization adds ~4 KB of code to a module, and
+    /// names are compared as bytes (hashing a `String` would normalize it).
+    private var names: [[UInt8]] = []
+    private var metrics: [Metric] = []
 
     public init() {}
 
@@ -51,12 +54,34 @@ public final class MetricCache {
     /// The metric called `name`, defining it on first use.
     public func metric(_ type: MetricType, _ name: String) throws(HostError) -> Metric {
         let key = Array(name.utf8)
-        if let metric = metrics[key] { return metric }
+        let index = insertionIndex(of: key)
+        if index < names.count && names[index] == key { return metrics[index] }
         let metric = try Metric.define(type, name: name)
-        metrics[key] = metric
+        names.insert(key, at: index)
+        metrics.insert(metric, at: index)
         return metric
     }
 
     /// Forgets every id (for example after a reconfiguration that renames metrics).
-    public func removeAll() { metrics.removeAll() }
+    public func removeAll() {
+        names.removeAll()
+        metrics.removeAll()
+    }
+
+    /// The first index whose name does not order before `key`.
+    private func insertionIndex(of key: [UInt8]) -> Int {
+        var low = 0
+        var high = names.count
+        while low < high {
+            let middle = low + (high - low) / 2
+            if Self.orders(names[middle], before: key) { low = middle + 1 } else { high = middle }
+        }
+        return low
+    }
+
+    private static func orders(_ a: [UInt8], before b: [UInt8]) -> Bool {
+        let common = min(a.count, b.count)
+        for index in 0..<common where a[index] != b[index] { return a[index] < b[index] }
+        return a.count < b.count
+    }
 }

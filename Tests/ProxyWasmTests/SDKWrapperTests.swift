@@ -86,6 +86,24 @@ extension NativeHostSuites {
             #expect(histogram.id & 3 == 2)
         }
 
+        /// Many names in any order (prefixes of each other, bytes above 0x7F, the empty name):
+        /// each is defined once and always answers with its own id.
+        @Test func metricCacheKeepsEveryNameApart() throws {
+            let cache = MetricCache()
+            var names = ["", "a", "ab", "abc", "b", "caf\u{E9}", "cafe\u{301}", "z\u{FF}", "requests_total"]
+            names += (0..<200).map { "metric_\($0 * 7919 % 1000)" }
+            var generator = SystemRandomNumberGenerator()
+            var ids: [[UInt8]: UInt32] = [:]  // by bytes: String keys would merge the two cafés
+            for name in names.shuffled(using: &generator) { ids[Array(name.utf8)] = try cache.metric(.counter, name).id }
+            #expect(cache.count == names.count)
+            #expect(Set(ids.values).count == names.count)
+            for name in names.shuffled(using: &generator) { #expect(try cache.metric(.counter, name).id == ids[Array(name.utf8)]) }
+            #expect(host.calls.filter { $0 == "proxy_define_metric" }.count == names.count)
+            cache.removeAll()
+            #expect(cache.count == 0)
+            #expect(try cache.metric(.counter, "a").id != ids[Array("a".utf8)])
+        }
+
         @Test func logMessagesAreNotBuiltBelowTheHostLevel() {
             host.logLevel = .warn
             var built = 0
