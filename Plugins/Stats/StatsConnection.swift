@@ -11,7 +11,8 @@ import TelemetryCore
 /// Filter placement for correct byte counts: on the client (outbound) put
 /// stats before metadata_exchange, on the server (inbound) after it, so the
 /// exchange prefix is never counted as application bytes.
-final class StatsConnection: TcpContext {
+final class StatsConnection: TcpContext, TickListMember {
+    var tickListIndex = -1
     let root: StatsRoot
     let reporter: StreamReporter
     private var received: UInt64 = 0
@@ -56,10 +57,10 @@ final class StatsConnection: TcpContext {
     override func onLog() {
         closed = true
         report()
-        root.connections[id] = nil
+        root.connections.remove(self)
     }
 
-    override func onDelete() { root.connections[id] = nil }
+    override func onDelete() { root.connections.remove(self) }
 
     private func report() {
         var facts = ReportFacts.read(role: root.role, xds: root.xds, services: root.clusterServices)

@@ -112,20 +112,20 @@ final class StatsRoot: RootContext {
 
     override func createTcpContext(id: UInt32) -> TcpContext? {
         let connection = StatsConnection(id: id, root: self)
-        connections[id] = connection
+        connections.insert(connection)
         return connection
     }
 
     /// Open connections, reported on every tick.
-    var connections: [UInt32: StatsConnection] = [:]
+    var connections = TickList<StatsConnection>()
 
     /// gRPC streams past their response headers, reported on every tick.
-    var grpcStreams: [UInt32: StatsStream] = [:]
+    var grpcStreams = TickList<StatsStream>()
 
     override func onTick() {
         clusterServices.forget()
-        for connection in connections.values { connection.reportPeriodically() }
-        for stream in grpcStreams.values { stream.reportMessages() }
+        for connection in connections.members { connection.reportPeriodically() }
+        for stream in grpcStreams.members { stream.reportMessages() }
         definedSets.advance()
         if let expiry = configuration.metricExpiryMilliseconds { forgetIdleLabelSets(expiryMilliseconds: expiry) }
     }

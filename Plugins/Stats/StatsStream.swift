@@ -3,7 +3,8 @@ import TelemetryCore
 
 /// One HTTP stream: protocol and host captured on request headers; the
 /// report happens in the access-log phase, when every property is final.
-final class StatsStream: HttpContext {
+final class StatsStream: HttpContext, TickListMember {
+    var tickListIndex = -1
     let root: StatsRoot
     let reporter: StreamReporter
     private var isGRPC = false
@@ -28,16 +29,16 @@ final class StatsStream: HttpContext {
     }
 
     override func onResponseHeaders(headerCount: Int, endOfStream: Bool) -> FilterHeadersStatus {
-        if isGRPC { root.grpcStreams[id] = self }
+        if isGRPC { root.grpcStreams.insert(self) }
         return .continue
     }
 
     override func onLog() {
-        root.grpcStreams[id] = nil
+        root.grpcStreams.remove(self)
         report()
     }
 
-    override func onDelete() { root.grpcStreams[id] = nil }
+    override func onDelete() { root.grpcStreams.remove(self) }
 
     /// Message counts already reported.
     private var reportedRequestMessages: UInt64 = 0
