@@ -152,7 +152,14 @@ final class ExchangeRoot: RootContext {
     func noteOnce(_ kind: ExchangeProblem, _ problem: @autoclosure () -> String) {
         if loggedProblems[kind.rawValue] { return }
         loggedProblems[kind.rawValue] = true
-        Log.debug("metadata_exchange: \(problem()) (further occurrences are not logged)")
+        Self.note(problem())
+    }
+
+    /// Logs a problem noted once. Out of line, so that each `noteOnce` call
+    /// site (which the optimizer specializes for its message) does not copy it.
+    @inline(never)
+    private static func note(_ problem: String) {
+        Log.debug("metadata_exchange: \(problem) (further occurrences are not logged)")
     }
 
     /// A peer-chosen id as it may appear in a log line: at most 64 bytes.

@@ -18,7 +18,14 @@ public enum Log {
     /// Sends `message` at `level` if the host's level lets it through.
     public static func write(_ level: LogLevel, _ message: @autoclosure () -> String) {
         guard isEnabled(level) else { return }
-        let text = message()
+        send(level, message())
+    }
+
+    /// Hands a built message to the host. Out of line: the optimizer copies
+    /// `write` into each call site with its message closure, and this part
+    /// needs no copy.
+    @inline(never)
+    static func send(_ level: LogLevel, _ text: String) {
         _ = withUTF8Bytes(text) { proxy_log(level.rawValue, $0.baseAddress, $0.count) }
     }
 
