@@ -8,10 +8,19 @@ import TelemetryCore
 /// name does not change; the cache is dropped on every tick (`tcp_reporting_duration`, 15 s by
 /// default), so a changed cluster is seen within one tick, and holds at most 1024 clusters.
 final class ClusterServices {
-    struct Service {
-        var name: [UInt8]?
-        var host: [UInt8]?
-        var namespace: [UInt8]?
+    /// A class, not a struct: the cache then has the same layout as the
+    /// module's other byte-keyed caches of objects, so they share one copy
+    /// of the Dictionary code.
+    final class Service {
+        let name: [UInt8]?
+        let host: [UInt8]?
+        let namespace: [UInt8]?
+
+        init(name: [UInt8]?, host: [UInt8]?, namespace: [UInt8]?) {
+            self.name = name
+            self.host = host
+            self.namespace = namespace
+        }
     }
 
     private var services: [BytesKey: Service] = [:]

@@ -377,7 +377,13 @@ struct PublishedGauge {
 final class PeerLabelCache {
     static let limit = 1024
     static let bytesLimit = 4096
-    private var peers: [BytesKey: ReportPeer] = [:]
+    /// Boxed, so the cache shares the Dictionary code of the module's other
+    /// byte-keyed caches of objects.
+    private var peers: [BytesKey: Box] = [:]
+    private final class Box {
+        let peer: ReportPeer
+        init(_ peer: ReportPeer) { self.peer = peer }
+    }
     /// Slots are never reused (shared by every cache), so a cached label set
     /// never outlives the meaning of its peer slot.
     nonisolated(unsafe) private static var lastSlot = 0
@@ -385,7 +391,7 @@ final class PeerLabelCache {
     var count: Int { peers.count }
 
     /// The peer decoded from exactly `bytes`, if cached.
-    func known(_ bytes: [UInt8]) -> ReportPeer? { peers[BytesKey(bytes)] }
+    func known(_ bytes: [UInt8]) -> ReportPeer? { peers[BytesKey(bytes)]?.peer }
 
     /// Caches `labels` as decoded from `bytes` and returns the peer with its slot.
     func remember(_ bytes: [UInt8], labels: WorkloadLabels) -> ReportPeer {
@@ -393,7 +399,7 @@ final class PeerLabelCache {
         if peers.count >= Self.limit { peers.removeAll(keepingCapacity: true) }
         Self.lastSlot += 1
         let peer = ReportPeer(labels: labels, slot: Self.lastSlot)
-        peers[BytesKey(bytes)] = peer
+        peers[BytesKey(bytes)] = Box(peer)
         return peer
     }
 
