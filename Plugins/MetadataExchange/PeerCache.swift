@@ -9,12 +9,20 @@ import TelemetryCore
 /// `byteBudget` bytes of metadata and nodes; when either would be passed, the
 /// oldest quarter of the entries is evicted. Empty ids are never cached.
 public final class PeerCache {
-    struct Entry {
-        var metadata: [UInt8]
-        var node: [UInt8]
+    /// A class, not a struct: in a module with the stats plugin, the cache then
+    /// shares the Dictionary code of stats' byte-keyed caches of objects.
+    final class Entry {
+        let metadata: [UInt8]
+        let node: [UInt8]
         /// The peer's id when the key is not the id itself (TCP: the key is the whole prefix payload).
-        var peerID: [UInt8]
+        let peerID: [UInt8]
         var size: Int { metadata.count + node.count + peerID.count }
+
+        init(metadata: [UInt8], node: [UInt8], peerID: [UInt8]) {
+            self.metadata = metadata
+            self.node = node
+            self.peerID = peerID
+        }
     }
 
     public let capacity: Int
