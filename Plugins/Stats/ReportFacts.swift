@@ -113,11 +113,13 @@ struct ReportFacts {
     }
 }
 
-/// What a report's labels depend on: the peer (by its cache slot) and the
-/// encoded facts and expression values.
-struct ReportKey: Hashable {
-    var peer: Int
-    var facts: BytesKey
+/// What a report's labels depend on, as the bytes of a `BytesKey`: the
+/// encoded facts and expression values, then the peer's cache slot. Every
+/// part has a fixed size or its length in front, so two keys are equal only
+/// when all their parts are. (One byte string rather than a struct of the
+/// slot and the bytes: the label-set cache then shares the Dictionary code of
+/// the module's other byte-keyed caches.)
+enum ReportKey {
 
     static func append(_ bytes: [UInt8]?, to key: inout [UInt8]) {
         guard let bytes else {

@@ -33,7 +33,7 @@ final class StatsRoot: RootContext {
     /// report reads its facts, finds its metrics here and records, without
     /// building a label or a stat name. Bounded; past the bound it starts
     /// over. An entry goes with the label sets it points to when they expire.
-    private var knownLabelSets: [ReportKey: KnownLabelSet] = [:]
+    private var knownLabelSets: [BytesKey: KnownLabelSet] = [:]
     var knownLabelSetLimit: Int { 2 * configuration.maxLabelSets + 16 }
     /// Distinct tag lists among the metrics (`MetricFactory.tagGroup`).
     private var tagGroupCount = 0
@@ -196,7 +196,11 @@ final class StatsRoot: RootContext {
             ReportKey.append(text, to: &key)
         }
         let known: KnownLabelSet
-        let reportKey = cacheable ? peer.slot.map { ReportKey(peer: $0, facts: BytesKey(key)) } : nil
+        var reportKey: BytesKey? = nil
+        if cacheable, let slot = peer.slot {
+            ReportKey.append(UInt64(slot), to: &key)
+            reportKey = BytesKey(key)
+        }
         if let reportKey, let cached = knownLabelSets[reportKey] {
             known = cached
         } else {
