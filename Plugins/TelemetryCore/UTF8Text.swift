@@ -6,12 +6,19 @@
 
 /// Comparisons of text as UTF-8 bytes.
 public enum UTF8Text {
+    /// Runs `body` on the bytes of `text`. Every function here reads its text
+    /// through this one, with an `Int` result, so that the module holds one
+    /// copy of `String.withUTF8` instead of one per result type and caller.
+    @inline(never)
+    static func withBytes(_ text: String, _ body: (UnsafeBufferPointer<UInt8>) -> Int) -> Int {
+        var text = text
+        return text.withUTF8(body)
+    }
+
     /// -1, 0 or 1 as `a` orders before, equal to or after `b`, byte by byte.
     public static func compare(_ a: String, _ b: String) -> Int {
-        var a = a
-        var b = b
-        return a.withUTF8 { left in
-            b.withUTF8 { right in
+        withBytes(a) { left in
+            withBytes(b) { right in
                 let common = min(left.count, right.count)
                 for index in 0..<common where left[index] != right[index] {
                     return left[index] < right[index] ? -1 : 1
@@ -28,13 +35,12 @@ public enum UTF8Text {
 
     /// Whether `text` has exactly the bytes of `literal`.
     public static func equal(_ text: String, _ literal: StaticString) -> Bool {
-        var text = text
-        return text.withUTF8 { bytes in
+        withBytes(text) { bytes in
             let count = literal.utf8CodeUnitCount
-            guard bytes.count == count else { return false }
-            for index in 0..<count where bytes[index] != literal.utf8Start[index] { return false }
-            return true
-        }
+            guard bytes.count == count else { return 0 }
+            for index in 0..<count where bytes[index] != literal.utf8Start[index] { return 0 }
+            return 1
+        } == 1
     }
 
     /// Whether two paths have the same segments, byte for byte.
@@ -48,28 +54,27 @@ public enum UTF8Text {
     /// (`""` gives `[""]`). Splitting bytes, not characters: a separator
     /// followed by a combining mark still separates, as in Istio's C++.
     public static func split(_ text: String, on separator: UInt8) -> [String] {
-        var text = text
-        return text.withUTF8 { bytes in
-            var parts: [String] = []
+        var parts: [String] = []
+        _ = withBytes(text) { bytes in
             var start = 0
             for index in 0..<bytes.count where bytes[index] == separator {
                 parts.append(String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self))
                 start = index + 1
             }
             parts.append(String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<bytes.count]), as: UTF8.self))
-            return parts
+            return 0
         }
+        return parts
     }
 
     /// Whether `text` ends with the bytes of `suffix`.
     public static func hasSuffix(_ text: String, _ suffix: StaticString) -> Bool {
-        var text = text
-        return text.withUTF8 { bytes in
+        withBytes(text) { bytes in
             let count = suffix.utf8CodeUnitCount
-            guard bytes.count >= count else { return false }
-            for index in 0..<count where bytes[bytes.count - count + index] != suffix.utf8Start[index] { return false }
-            return true
-        }
+            guard bytes.count >= count else { return 0 }
+            for index in 0..<count where bytes[bytes.count - count + index] != suffix.utf8Start[index] { return 0 }
+            return 1
+        } == 1
     }
 
     /// Whether `name` is one of the entries of `list`, a `", "`-separated
@@ -78,8 +83,7 @@ public enum UTF8Text {
 
     /// The position of `name` among the entries of `list` (a `", "`-separated list), if listed.
     public static func listIndex(of name: String, in list: StaticString) -> Int? {
-        var name = name
-        return name.withUTF8 { wanted -> Int? in
+        let found = withBytes(name) { wanted -> Int in
             let entries = list.utf8Start
             let count = list.utf8CodeUnitCount
             var start = 0
@@ -98,8 +102,9 @@ public enum UTF8Text {
                 start = end + 2
                 position += 1
             }
-            return nil
+            return -1
         }
+        return found < 0 ? nil : found
     }
 
     /// The text of a static string.
@@ -109,8 +114,7 @@ public enum UTF8Text {
 
     /// Code points of `text` (the bytes that do not continue a UTF-8 sequence).
     public static func codePointCount(_ text: String) -> Int {
-        var text = text
-        return text.withUTF8 { bytes in
+        withBytes(text) { bytes in
             var count = 0
             for byte in bytes where byte & 0xC0 != 0x80 { count += 1 }
             return count
