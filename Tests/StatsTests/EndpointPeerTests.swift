@@ -1,3 +1,6 @@
+import ProxyWasmABI
+import ProxyWasmHost
+import ProxyWasmTestSupport
 import Testing
 
 @testable import Stats
@@ -27,5 +30,39 @@ struct EndpointPeerTests {
     @Test func aCombiningMarkAfterASeparatorDoesNotHideIt() throws {
         let peer = try #require(StreamReporter.endpointPeer("w;\u{301}ns;svc;rev"))
         #expect(peer.namespace == "\u{301}ns")
+    }
+}
+
+/// The same metadata, hostile shapes included, read by stats.wasm in the host
+/// (32-bit `Int`): every request is counted, none traps.
+@Suite("Endpoint workload metadata in stats.wasm")
+struct EndpointPeerModuleTests {
+    static func endpoint(_ workload: PropertyNode) -> [PropertyEntry] {
+        [
+            PropertyEntry(
+                "xds",
+                .map([
+                    PropertyEntry(
+                        "upstream_host_metadata",
+                        .map([PropertyEntry("filter_metadata", .map([PropertyEntry("istio", .map([PropertyEntry("workload", workload)]))]))]))
+                ]))
+        ]
+    }
+
+    @Test func hostileWorkloadTextIsCountedWithoutATrap() throws {
+        let sidecar = try StatsSidecar(inbound: false)
+        let values: [PropertyNode] = [
+            .string("w;\u{301}ns;svc;rev"), .string(""), .string(String(repeating: ";", count: 10_000)),
+            .string(String(repeating: "a", count: 100_000) + ";b;c;d"), .bytes([0xFF, 0x3B, 0xC3, 0x3B, 0x3B]),
+        ]
+        for value in values {
+            let stream = HttpStream(vm: sidecar.vm, root: sidecar.root, properties: Self.endpoint(value))
+            stream.sendRequestHeaders([HeaderPair(":method", "GET"), HeaderPair(":path", "/"), HeaderPair(":authority", "reviews")])
+            stream.sendResponseHeaders([HeaderPair(":status", "200")])
+            stream.complete()
+        }
+        #expect(sidecar.vm.failure == nil)
+        #expect(sidecar.requestsTotal == UInt64(values.count))
+        #expect(try sidecar.prometheus().contains("destination_workload_namespace=\"\u{301}ns\""))
     }
 }
