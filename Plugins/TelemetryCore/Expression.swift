@@ -339,47 +339,19 @@ public enum BinaryOperator: Equatable, Sendable {
 }
 
 /// The global functions expressions may call.
-public enum ExpressionFunction: Equatable, Sendable {
-    case has, string, int, size
+public enum ExpressionFunction: Int, Equatable, Sendable, NamedByBytes {
+    case has, int, size, string
 
-    /// For error messages.
-    static var supported: StaticString { "has, int, size, string" }
-
-    init?(_ name: String) {
-        if UTF8Text.equal(name, "has") {
-            self = .has
-        } else if UTF8Text.equal(name, "string") {
-            self = .string
-        } else if UTF8Text.equal(name, "int") {
-            self = .int
-        } else if UTF8Text.equal(name, "size") {
-            self = .size
-        } else {
-            return nil
-        }
-    }
+    /// In case order; also the error message's list.
+    public static let names: StaticString = "has, int, size, string"
 }
 
 /// The methods expressions may call.
-public enum ExpressionMethod: Equatable, Sendable {
-    case startsWith, endsWith, contains, size
+public enum ExpressionMethod: Int, Equatable, Sendable, NamedByBytes {
+    case contains, endsWith, size, startsWith
 
-    /// For error messages.
-    static var supported: StaticString { "contains, endsWith, size, startsWith" }
-
-    init?(_ name: String) {
-        if UTF8Text.equal(name, "startsWith") {
-            self = .startsWith
-        } else if UTF8Text.equal(name, "endsWith") {
-            self = .endsWith
-        } else if UTF8Text.equal(name, "contains") {
-            self = .contains
-        } else if UTF8Text.equal(name, "size") {
-            self = .size
-        } else {
-            return nil
-        }
-    }
+    /// In case order; also the error message's list.
+    public static let names: StaticString = "contains, endsWith, size, startsWith"
 }
 
 /// The attribute names expressions may start with: Envoy's request,
@@ -595,8 +567,8 @@ struct ExpressionParser {
         if offset < bytes.count, bytes[offset] == UInt8(ascii: "(") {
             offset += 1
             let (arguments, depth) = try parseArguments()
-            guard let function = ExpressionFunction(name) else {
-                throw unsupported("unknown function '\(name)' (supported: \(UTF8Text.string(ExpressionFunction.supported)))")
+            guard let function = ExpressionFunction(name: name) else {
+                throw unsupported("unknown function '\(name)' (supported: \(UTF8Text.string(ExpressionFunction.names)))")
             }
             return try node(.call(function, arguments), childDepth: depth)
         }
@@ -697,8 +669,8 @@ struct ExpressionParser {
                 if offset < bytes.count, bytes[offset] == UInt8(ascii: "(") {
                     offset += 1
                     let (arguments, depth) = try parseArguments()
-                    guard let method = ExpressionMethod(name) else {
-                        throw unsupported("unknown method '\(name)' (supported: \(UTF8Text.string(ExpressionMethod.supported)))")
+                    guard let method = ExpressionMethod(name: name) else {
+                        throw unsupported("unknown method '\(name)' (supported: \(UTF8Text.string(ExpressionMethod.names)))")
                     }
                     parsed = try node(.method(parsed.expression, method, arguments), childDepth: max(parsed.depth, depth))
                 } else if case let .attribute(path) = parsed.expression {

@@ -15,4 +15,20 @@ extension NamedByBytes {
         guard let index = UTF8Text.listIndex(of: name, in: Self.names) else { return nil }
         self.init(rawValue: index)
     }
+
+    /// The case's name, as `names` lists it.
+    public var name: String {
+        let entries = Self.names.utf8Start
+        let count = Self.names.utf8CodeUnitCount
+        var start = 0
+        var position = 0
+        while start < count {
+            var end = start
+            while end < count && entries[end] != UInt8(ascii: ",") { end += 1 }
+            if position == rawValue { return String(decoding: UnsafeBufferPointer(start: entries + start, count: end - start), as: UTF8.self) }
+            start = end + 2
+            position += 1
+        }
+        return ""
+    }
 }

@@ -36,18 +36,6 @@ public struct PeerNode: Equatable {
         case name, namespace, owner, workloadName, istioVersion, meshID, clusterID
 
         static let names: StaticString = "NAME, NAMESPACE, OWNER, WORKLOAD_NAME, ISTIO_VERSION, MESH_ID, CLUSTER_ID"
-
-        var key: String {
-            switch self {
-            case .name: return "NAME"
-            case .namespace: return "NAMESPACE"
-            case .owner: return "OWNER"
-            case .workloadName: return "WORKLOAD_NAME"
-            case .istioVersion: return "ISTIO_VERSION"
-            case .meshID: return "MESH_ID"
-            case .clusterID: return "CLUSTER_ID"
-            }
-        }
     }
 
     func string(_ field: StringField) -> String? {
@@ -107,7 +95,7 @@ extension PeerNode {
         includeInstanceIPs: Bool = false
     ) -> PeerNode {
         var node = PeerNode()
-        for field in StringField.allCases { node.setString(strings(field.key), field) }
+        for field in StringField.allCases { node.setString(strings(field.name), field) }
         node.labels = sortedByKey(maps("LABELS") ?? [])
         node.platformMetadata = sortedByKey(maps("PLATFORM_METADATA") ?? [])
         if let containers = strings("APP_CONTAINERS") { node.appContainers = splitCommas(containers) } else { node.appContainers = [] }
@@ -121,7 +109,7 @@ extension PeerNode {
     public func exchangeStruct() -> ProtoStruct {
         var fields: [(key: String, value: StructValue)] = []
         for field in StringField.allCases {
-            if let value = string(field) { fields.append((field.key, .string(value))) }
+            if let value = string(field) { fields.append((field.name, .string(value))) }
         }
         if let labels { fields.append(("LABELS", .structure(ProtoStruct(labels.map { ($0.key, StructValue.string($0.value)) })))) }
         if let platformMetadata {
