@@ -19,6 +19,8 @@ public struct ModuleReport: Sendable {
     public var abiVersion: ABIVersion?
     public var imports: [ImportEntry] = []
     public var exports: [ExportEntry] = []
+    /// What sets the module's compile-memory peak in Envoy (nil: it defines no function).
+    public var largestFunction: LargestFunction?
     /// Empty when Envoy would load the module.
     public var problems: [String] = []
 
@@ -32,6 +34,9 @@ public struct ModuleReport: Sendable {
         for entry in imports { lines.append("  \(entry.module).\(entry.name): \(entry.kind)") }
         lines.append("exports (\(exports.count)):")
         for entry in exports { lines.append("  \(entry.name): \(entry.kind)") }
+        if let largestFunction {
+            lines.append("largest function: #\(largestFunction.index), \(largestFunction.bytes) bytes of instructions")
+        }
         if !problems.isEmpty {
             lines.append("problems (\(problems.count)):")
             for problem in problems { lines.append("  \(problem)") }
@@ -63,6 +68,7 @@ public enum ModuleValidator {
             report.problems.append("not a valid WebAssembly module: \(error)")
             return (report, nil)
         }
+        report.largestFunction = try? LargestFunction.of(bytes)
         for export in module.exports {
             if let version = ABIVersion(markerExport: export.name), report.abiVersion == nil { report.abiVersion = version }
             let kind: String
