@@ -9,15 +9,18 @@ one run (interleaved rounds, medians), for:
 - with `ANCHOR_WASM_DIR` pointing at Istio 1.12's prebuilt filters (metadata-exchange-filter.wasm,
   stats-filter.wasm), the same two plugins as Istio ships them, configured as Istio configures them.
 
-CPU is each Envoy's utime+stime from /proc; load comes from keep-alive HTTP/1.1 clients on loopback,
-bounded in count. Also per configuration: time from process start to `/ready` (the server
-sidecar) and resident memory per Envoy after the round. Absolute numbers depend on the machine;
-the ratios are the result: the last line divides what our two plugins add over no filters by what
-Istio's add, both from this one run.
+CPU is the scheduler's account of each Envoy's threads (/proc/PID/task/*/schedstat); load comes
+from keep-alive HTTP/1.1 clients on loopback (BENCH_CLIENTS, default 8). Also per configuration:
+time from process start to `/ready` (the server sidecar) and resident memory per Envoy after the
+round. Absolute numbers depend on the machine and move with its load, so every figure is paired
+within a round: a configuration's added CPU is the median over rounds of its CPU minus the no-filter
+round's just before it, and a ratio (ours over Istio's added CPU) the median of the rounds' ratios,
+each printed with its range.
 """
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import os
 import statistics
@@ -32,18 +35,23 @@ import harness
 import mesh
 import istio_testdata
 
-REQUESTS_PER_ROUND = int(os.environ.get("BENCH_REQUESTS", "3000"))
+REQUESTS_PER_BATCH = int(os.environ.get("BENCH_REQUESTS", "1000"))
+BATCHES = int(os.environ.get("BENCH_BATCHES", "10"))
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
 # Comma-separated configuration names to measure (default: all); "no filters" is always measured.
 ONLY = [name.strip() for name in os.environ.get("BENCH_ONLY", "").split(",") if name.strip()]
-CLIENTS = 8
-TICKS = os.sysconf("SC_CLK_TCK")
+CLIENTS = int(os.environ.get("BENCH_CLIENTS", "8"))
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def cpu_seconds(pid: int) -> float:
-    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICKS
+    """CPU time of every thread of `pid`, in nanoseconds' precision (the scheduler's own
+    account, where /proc/PID/stat counts 10 ms ticks)."""
+    total = 0
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        with contextlib.suppress(FileNotFoundError):  # a thread that just exited
+            total += int((task / "schedstat").read_text().split()[0])
+    return total / 1e9
 
 
 def load(port: int, total: int) -> None:
@@ -63,7 +71,7 @@ def load(port: int, total: int) -> None:
 
 
 OURS = "metadata_exchange + stats"
-OURS_ONE_VM = "both from telemetry.wasm, one VM"
+OURS_ONE_VM = "both from telemetry.wasm (one VM)"
 ISTIO = "Istio 1.12 metadata_exchange + stats"
 ISTIO_MX = "Istio 1.12 metadata_exchange"
 ISTIO_STATS = "Istio 1.12 stats"
@@ -144,26 +152,60 @@ def rss_mb(pid: int) -> float:
 
 
 @dataclass
-class Round:
-    cpu_us: float    # CPU per request per Envoy
+class Pair:
+    """A client and a server sidecar with one configuration's filters, running."""
+    server: harness.Envoy
+    client: harness.Envoy
+    client_port: int
     ready_s: float   # server sidecar: process start to /ready
-    rss_mb: float    # resident memory per Envoy after the round
+
+    def cpu_seconds(self) -> float:
+        return cpu_seconds(self.server.process.pid) + cpu_seconds(self.client.process.pid)
+
+    def rss_mb(self) -> float:
+        return (rss_mb(self.server.process.pid) + rss_mb(self.client.process.pid)) / 2
+
+    def batch(self) -> float:
+        """CPU per request per Envoy over one batch of requests."""
+        before = self.cpu_seconds()
+        load(self.client_port, REQUESTS_PER_BATCH)
+        return (self.cpu_seconds() - before) / REQUESTS_PER_BATCH * 1e6 / 2
 
 
-def round_trip(app_port: int, filters) -> Round:
+def start_pair(stack: contextlib.ExitStack, app_port: int, filters) -> Pair:
     server_port, client_port = harness.free_port(), harness.free_port()
     server = harness.Envoy(sidecar("server", "INBOUND", server_port, app_port, filters("stats_inbound")), name="server")
     client = harness.Envoy(sidecar("client", "OUTBOUND", client_port, server_port, filters("stats_outbound")), name="client")
     started = time.monotonic()
-    with server as server:
-        ready = time.monotonic() - started
-        with client as client:
-            load(client_port, 200)  # warm up connections and VMs
-            before = cpu_seconds(server.process.pid) + cpu_seconds(client.process.pid)
-            load(client_port, REQUESTS_PER_ROUND)
-            after = cpu_seconds(server.process.pid) + cpu_seconds(client.process.pid)
-            rss = (rss_mb(server.process.pid) + rss_mb(client.process.pid)) / 2
-    return Round((after - before) / REQUESTS_PER_ROUND * 1e6 / 2, ready, rss)
+    stack.enter_context(server)
+    ready = time.monotonic() - started
+    stack.enter_context(client)
+    load(client_port, 200)  # warm up connections and VMs
+    return Pair(server, client, client_port, ready)
+
+
+@dataclass
+class Results:
+    cpu_us: dict[str, list[float]]    # per batch, batches of every round in order
+    ready_s: dict[str, list[float]]   # per round
+    rss_mb: dict[str, list[float]]    # per round, after its batches
+
+
+def measure(app_port: int, configurations: dict) -> Results:
+    """ROUNDS rounds; in each, every configuration's pair runs at once and takes BATCHES batches
+    in turn (the order rotating), so each batch is measured seconds from the others."""
+    names = list(configurations)
+    results = Results({name: [] for name in names}, {name: [] for name in names}, {name: [] for name in names})
+    for _ in range(ROUNDS):
+        with contextlib.ExitStack() as stack:
+            pairs = {name: start_pair(stack, app_port, filters) for name, filters in configurations.items()}
+            for batch in range(BATCHES):
+                for name in names[batch % len(names):] + names[:batch % len(names)]:
+                    results.cpu_us[name].append(pairs[name].batch())
+            for name, pair in pairs.items():
+                results.ready_s[name].append(pair.ready_s)
+                results.rss_mb[name].append(pair.rss_mb())
+    return results
 
 
 def main() -> None:
@@ -174,31 +216,42 @@ def main() -> None:
         configurations = variants(passthrough, anchors)
         if ONLY:
             configurations = {name: filters for name, filters in configurations.items() if name == "no filters" or name in ONLY}
-        results: dict[str, list[Round]] = {name: [] for name in configurations}
         with harness.UpstreamApp() as app:
-            for _ in range(ROUNDS):
-                for name, filters in configurations.items():
-                    results[name].append(round_trip(app.port, filters))
-    medians = {name: Round(statistics.median(r.cpu_us for r in rounds), statistics.median(r.ready_s for r in rounds),
-                           statistics.median(r.rss_mb for r in rounds)) for name, rounds in results.items()}
-    baseline = medians["no filters"]
-    print(f"Envoy per sidecar, median of {ROUNDS} interleaved rounds of {REQUESTS_PER_ROUND} requests")
-    print(f"  {'configuration':<38} {'CPU µs':>7} {'vs none':>8} {'added µs':>9} {'ready s':>8} {'RSS MB':>7} {'added MB':>9}")
-    for name, value in medians.items():
-        print(f"  {name:<38} {value.cpu_us:7.1f} {value.cpu_us / baseline.cpu_us:7.2f}x {value.cpu_us - baseline.cpu_us:9.1f}"
-              f" {value.ready_s:8.2f} {value.rss_mb:7.1f} {value.rss_mb - baseline.rss_mb:9.1f}")
-    if ISTIO in medians:
-        istio = medians[ISTIO].cpu_us - baseline.cpu_us
-        for name in (OURS, OURS_ONE_VM):
-            ours = medians[name].cpu_us - baseline.cpu_us
-            if istio > 0:
-                print(f"added CPU per request, {name} / Istio's: {ours / istio:.2f} ({ours:.1f} / {istio:.1f} µs)")
-        for name, theirs in (("metadata_exchange", ISTIO_MX), ("stats", ISTIO_STATS)):
-            if name in medians and theirs in medians:
-                ours, istio = medians[name].cpu_us - baseline.cpu_us, medians[theirs].cpu_us - baseline.cpu_us
-                if istio > 0:
-                    print(f"added CPU per request, {name} alone / Istio's: {ours / istio:.2f} ({ours:.1f} / {istio:.1f} µs)")
+            report(measure(app.port, configurations))
 
+
+def paired(results: Results, name: str, base: str) -> list[float]:
+    """`name`'s CPU over `base`'s, batch by batch: the two ran seconds apart, so the machine's
+    drift cancels."""
+    return [ours - theirs for ours, theirs in zip(results.cpu_us[name], results.cpu_us[base])]
+
+
+def spread(values: list[float]) -> str:
+    return f"{min(values):.1f}..{max(values):.1f}"
+
+
+def report(results: Results) -> None:
+    """Medians; added CPU is the median of each batch's difference from the no-filter batch beside
+    it, and a ratio the median of the batches' ratios, with their ranges."""
+    median = statistics.median
+    baseline = results.rss_mb["no filters"]
+    print(f"Envoy per sidecar: {ROUNDS} rounds of {BATCHES} interleaved batches of {REQUESTS_PER_BATCH} requests"
+          f" ({CLIENTS} keep-alive clients), medians")
+    print(f"  {'configuration':<38} {'CPU µs':>7} {'added µs':>9} {'(range)':>13} {'ready s':>8} {'RSS MB':>7} {'added MB':>9}")
+    for name, cpu in results.cpu_us.items():
+        added = paired(results, name, "no filters")
+        rss = median(results.rss_mb[name])
+        print(f"  {name:<38} {median(cpu):7.1f} {median(added):9.1f} {spread(added):>13}"
+              f" {median(results.ready_s[name]):8.2f} {rss:7.1f} {rss - median(baseline):9.1f}")
+    comparisons = [(OURS, ISTIO), (OURS_ONE_VM, ISTIO), ("metadata_exchange", ISTIO_MX), ("stats", ISTIO_STATS)]
+    for name, theirs in comparisons:
+        if name not in results.cpu_us or theirs not in results.cpu_us:
+            continue
+        ours, istio = paired(results, name, "no filters"), paired(results, theirs, "no filters")
+        ratios = [a / b for a, b in zip(ours, istio) if b > 0]
+        if ratios:
+            print(f"added CPU per request, {name} / {theirs}: {median(ratios):.2f} (rounds {spread(ratios)};"
+                  f" {median(ours):.1f} / {median(istio):.1f} µs)")
 
 if __name__ == "__main__":
     main()
