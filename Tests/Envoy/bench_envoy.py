@@ -135,6 +135,31 @@ def variants(passthrough: Path, anchors: tuple[Path, Path] | None) -> dict[str, 
     return configurations
 
 
+# BENCH_CROSSINGS=1: instead of the plugins, price each kind of host call in Envoy with
+# Tests/Fixtures/wat/crossing_cost.wat making CROSSINGS_PER_REQUEST of them on every request's
+# headers, paired with the same module making none.
+CROSSINGS = os.environ.get("BENCH_CROSSINGS") == "1"
+CROSSINGS_PER_REQUEST = 20
+CROSSING_KINDS = {
+    "p": "proxy_get_property found (allocates)",
+    "u": "proxy_get_property NotFound",
+    "h": "proxy_get_header_map_value found (allocates)",
+    "c": "proxy_increment_metric",
+    "r": "proxy_record_metric (histogram)",
+    "e": "expr_evaluate of 7 attributes (allocates)",
+}
+NO_CROSSING = "crossing_cost making no call"
+
+
+def crossing_variants(module: Path) -> dict[str, callable]:
+    def probe(kind: str) -> callable:
+        return lambda root_id: [harness.http_wasm_filter(harness.wasm_plugin_config(
+            "crossing_cost", module, configuration=f"{kind}{CROSSINGS_PER_REQUEST}"))]
+    configurations = {"no filters": lambda root_id: [], NO_CROSSING: probe("n")}
+    configurations.update({label: probe(kind) for kind, label in CROSSING_KINDS.items()})
+    return configurations
+
+
 def sidecar(name: str, direction: str, port: int, upstream: int, filters: list[dict]) -> dict:
     cluster = harness.static_cluster("upstream", upstream)
     cluster["metadata"] = {"filter_metadata": mesh.SERVICES}
@@ -214,6 +239,10 @@ def main() -> None:
         passthrough = Path(directory) / "passthrough.wasm"
         subprocess.run(["wat2wasm", str(ROOT / "Tests/Fixtures/wat/passthrough.wat"), "-o", str(passthrough)], check=True)
         configurations = variants(passthrough, anchors)
+        if CROSSINGS:
+            probe = Path(directory) / "crossing_cost.wasm"
+            subprocess.run(["wat2wasm", str(ROOT / "Tests/Fixtures/wat/crossing_cost.wat"), "-o", str(probe)], check=True)
+            configurations = crossing_variants(probe)
         if ONLY:
             configurations = {name: filters for name, filters in configurations.items() if name == "no filters" or name in ONLY}
         with harness.UpstreamApp() as app:
@@ -237,12 +266,16 @@ def report(results: Results) -> None:
     baseline = results.rss_mb["no filters"]
     print(f"Envoy per sidecar: {ROUNDS} rounds of {BATCHES} interleaved batches of {REQUESTS_PER_BATCH} requests"
           f" ({CLIENTS} keep-alive clients), medians")
-    print(f"  {'configuration':<38} {'CPU µs':>7} {'added µs':>9} {'(range)':>13} {'ready s':>8} {'RSS MB':>7} {'added MB':>9}")
+    print(f"  {'configuration':<46} {'CPU µs':>7} {'added µs':>9} {'(range)':>13} {'ready s':>8} {'RSS MB':>7} {'added MB':>9}")
     for name, cpu in results.cpu_us.items():
         added = paired(results, name, "no filters")
         rss = median(results.rss_mb[name])
-        print(f"  {name:<38} {median(cpu):7.1f} {median(added):9.1f} {spread(added):>13}"
+        print(f"  {name:<46} {median(cpu):7.1f} {median(added):9.1f} {spread(added):>13}"
               f" {median(results.ready_s[name]):8.2f} {rss:7.1f} {rss - median(baseline):9.1f}")
+    if NO_CROSSING in results.cpu_us:
+        for label in CROSSING_KINDS.values():
+            each = [added / CROSSINGS_PER_REQUEST for added in paired(results, label, NO_CROSSING)]
+            print(f"one {label}: {statistics.median(each):.2f} µs per Envoy (batches {spread(each)})")
     comparisons = [(OURS, ISTIO), (OURS_ONE_VM, ISTIO), ("metadata_exchange", ISTIO_MX), ("stats", ISTIO_STATS)]
     for name, theirs in comparisons:
         if name not in results.cpu_us or theirs not in results.cpu_us:
