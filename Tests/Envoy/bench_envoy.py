@@ -283,7 +283,7 @@ def report(results: Results) -> None:
         ours, istio = paired(results, name, "no filters"), paired(results, theirs, "no filters")
         ratios = [a / b for a, b in zip(ours, istio) if b > 0]
         if ratios:
-            print(f"added CPU per request, {name} / {theirs}: {median(ratios):.2f} (rounds {spread(ratios)};"
+            print(f"added CPU per request, {name} / {theirs}: {median(ratios):.2f} (batches {spread(ratios)};"
                   f" {median(ours):.1f} / {median(istio):.1f} µs)")
 
 if __name__ == "__main__":
