@@ -11,11 +11,12 @@ one run (interleaved rounds, medians), for:
 
 CPU is the scheduler's account of each Envoy's threads (/proc/PID/task/*/schedstat); load comes
 from keep-alive HTTP/1.1 clients on loopback (BENCH_CLIENTS, default 8). Also per configuration:
-time from process start to `/ready` (the server sidecar) and resident memory per Envoy after the
-round. Absolute numbers depend on the machine and move with its load, so every figure is paired
-within a round: a configuration's added CPU is the median over rounds of its CPU minus the no-filter
-round's just before it, and a ratio (ours over Istio's added CPU) the median of the rounds' ratios,
-each printed with its range.
+time from process start to `/ready` (the server sidecar) and resident memory per Envoy after a
+round's batches. In each round (BENCH_ROUNDS) every configuration's sidecars run at once and take
+BENCH_BATCHES batches of BENCH_REQUESTS requests in turn. Absolute numbers depend on the machine
+and move with its load, so CPU is paired: a configuration's added CPU is the median of each
+batch's CPU minus the no-filter batch of the same turn, seconds apart, and a ratio (ours over
+Istio's added CPU) the median of the batches' ratios, each printed with its range.
 """
 
 from __future__ import annotations
@@ -260,8 +261,8 @@ def spread(values: list[float]) -> str:
 
 
 def report(results: Results) -> None:
-    """Medians; added CPU is the median of each batch's difference from the no-filter batch beside
-    it, and a ratio the median of the batches' ratios, with their ranges."""
+    """Medians; added CPU is the median of each batch's difference from the no-filter batch of the
+    same turn, and a ratio the median of the batches' ratios, with their ranges."""
     median = statistics.median
     baseline = results.rss_mb["no filters"]
     print(f"Envoy per sidecar: {ROUNDS} rounds of {BATCHES} interleaved batches of {REQUESTS_PER_BATCH} requests"
