@@ -20,7 +20,8 @@ struct CrossingCostProbeTests {
         let root = try vm.startPlugin(PluginConfiguration(name: "crossing_cost", configuration: Array(configuration.utf8)))
         let stream = HttpStream(vm: vm, root: root)
         let before = vm.trace.events.count
-        stream.sendRequestHeaders([HeaderPair(":method", "GET"), HeaderPair(":path", "/bench"), HeaderPair(":authority", "a"), HeaderPair(":scheme", "http"),
+        stream.sendRequestHeaders([
+            HeaderPair(":method", "GET"), HeaderPair(":path", "/bench"), HeaderPair(":authority", "a"), HeaderPair(":scheme", "http"),
             HeaderPair("x-request-id", "4aeb3f3d-7205-4ac3-a0d8-c260234ac329"),
         ])
         #expect(vm.failure == nil)
