@@ -19,8 +19,11 @@ public struct ModuleReport: Sendable {
     public var abiVersion: ABIVersion?
     public var imports: [ImportEntry] = []
     public var exports: [ExportEntry] = []
-    /// What sets the module's compile-memory peak in Envoy (nil: it defines no function).
-    public var largestFunction: LargestFunction?
+    /// What sets the module's compile-memory peak in Envoy (nil: it defines no function),
+    /// measured when asked: only `validate` prints it, while every load makes a report.
+    public var largestFunction: LargestFunction? { try? LargestFunction.of(moduleBytes) }
+    /// The module inspected (shared with the caller's array, not copied).
+    var moduleBytes: [UInt8] = []
     /// Empty when Envoy would load the module.
     public var problems: [String] = []
 
@@ -68,7 +71,7 @@ public enum ModuleValidator {
             report.problems.append("not a valid WebAssembly module: \(error)")
             return (report, nil)
         }
-        report.largestFunction = try? LargestFunction.of(bytes)
+        report.moduleBytes = bytes
         for export in module.exports {
             if let version = ABIVersion(markerExport: export.name), report.abiVersion == nil { report.abiVersion = version }
             let kind: String
